@@ -1,0 +1,160 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ASN is a BGP autonomous system number, 1..4294967295 (4-byte ASNs; 0 is
+// reserved).
+//
+// +kubebuilder:validation:Minimum=1
+// +kubebuilder:validation:Maximum=4294967295
+type ASN int64
+
+// SecretKeyReference points at one key of a Secret.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// Namespace of the Secret; defaults to the namespace pylon runs in.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+
+	// Key in the Secret's data.
+	// +optional
+	// +kubebuilder:default=password
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
+// GracefulRestart turns on BGP graceful restart (RFC 4724) for a peer: when a
+// speaker restarts, the router keeps its routes for RestartTime.
+type GracefulRestart struct {
+	// RestartTime is how long the router keeps routes while the speaker is
+	// away: 1s..4095s.
+	// +optional
+	// +kubebuilder:default="120s"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('1s') && duration(self) <= duration('4095s'))",message="must be between 1s and 4095s"
+	RestartTime *metav1.Duration `json:"restartTime,omitempty"`
+}
+
+// BGPPeerSpec describes one BGP router to peer with.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (has(self.holdTime) && !self.holdTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')) || (has(self.holdTime) && duration(self.holdTime) == duration('0s') ? duration(self.keepaliveTime) == duration('0s') : duration(self.keepaliveTime) < duration(has(self.holdTime) ? self.holdTime : '90s'))",message="keepaliveTime must be less than holdTime (default 90s), and 0s when holdTime is 0s",fieldPath=".keepaliveTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !isIP(self.sourceAddress) || !isIP(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",message="sourceAddress must be of the same IP family as peerAddress",fieldPath=".sourceAddress"
+// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || self.myASN != self.peerASN",message="ebgpMultiHop is for eBGP peers only (myASN differs from peerASN)",fieldPath=".ebgpMultiHop"
+type BGPPeerSpec struct {
+	// MyASN is the ASN the speakers use on this session.
+	// +required
+	MyASN ASN `json:"myASN"`
+
+	// PeerASN is the router's ASN; equal to MyASN for iBGP.
+	// +required
+	PeerASN ASN `json:"peerASN"`
+
+	// PeerAddress is the router's IPv4 or IPv6 address.
+	// +required
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be an IPv4 or IPv6 address, such as 198.18.0.1 or 2001:db8::1"
+	PeerAddress string `json:"peerAddress"`
+
+	// PeerPort is the router's TCP port.
+	// +optional
+	// +kubebuilder:default=179
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	PeerPort *int32 `json:"peerPort,omitempty"`
+
+	// SourceAddress is the local address the session starts from; unset
+	// lets the kernel choose.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be an IPv4 or IPv6 address of the node, such as 198.18.0.11"
+	SourceAddress string `json:"sourceAddress,omitempty"`
+
+	// RouterID is the BGP identifier; unset means the node's IPv4 address.
+	// +optional
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="must be an IPv4 address (a BGP router ID is 32 bits), such as 198.18.0.11"
+	RouterID string `json:"routerID,omitempty"`
+
+	// HoldTime is the BGP hold time: 0s (no keepalives) or at least 3s.
+	// Default 90s.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || duration(self) == duration('0s') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",message="must be 0s or between 3s and 65535s"
+	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
+
+	// KeepaliveTime is the interval between keepalives; less than HoldTime.
+	// Default a third of HoldTime.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	KeepaliveTime *metav1.Duration `json:"keepaliveTime,omitempty"`
+
+	// EBGPMultiHop lets an eBGP session cross routers (TTL 255 instead of 1).
+	// +optional
+	EBGPMultiHop *bool `json:"ebgpMultiHop,omitempty"`
+
+	// PasswordSecretRef names the Secret key holding the TCP-MD5 password.
+	// +optional
+	PasswordSecretRef *SecretKeyReference `json:"passwordSecretRef,omitempty"`
+
+	// GracefulRestart, when present, turns BGP graceful restart on.
+	// +optional
+	GracefulRestart *GracefulRestart `json:"gracefulRestart,omitempty"`
+
+	// NodeSelector limits the nodes that peer with this router; unset means
+	// every node.
+	// +optional
+	NodeSelector *LabelSelector `json:"nodeSelector,omitempty"`
+}
+
+// BGPPeerStatus is written by the controller.
+type BGPPeerStatus struct {
+	// ObservedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, Invalid.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BGPPeer is a router that speakers open BGP sessions to.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=bgpp,categories=pylon
+// +kubebuilder:printcolumn:name="Peer-Address",type=string,JSONPath=`.spec.peerAddress`
+// +kubebuilder:printcolumn:name="Peer-ASN",type=integer,JSONPath=`.spec.peerASN`
+// +kubebuilder:printcolumn:name="My-ASN",type=integer,JSONPath=`.spec.myASN`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Port",type=integer,JSONPath=`.spec.peerPort`,priority=1
+// +kubebuilder:printcolumn:name="Hold",type=string,JSONPath=`.spec.holdTime`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BGPPeer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec BGPPeerSpec `json:"spec"`
+	// +optional
+	Status BGPPeerStatus `json:"status,omitempty"`
+}
+
+// BGPPeerList is a list of BGPPeers.
+//
+// +kubebuilder:object:root=true
+type BGPPeerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BGPPeer `json:"items"`
+}

@@ -1,0 +1,121 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// SpeakerStatusSpec is written by the speaker of the node the object is
+// named after.
+type SpeakerStatusSpec struct {
+	// MemberlistAddress is host:port where this node's speaker takes
+	// memberlist traffic; other speakers join through it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	MemberlistAddress string `json:"memberlistAddress,omitempty"`
+}
+
+// MemberState is one memberlist member as this speaker sees it.
+type MemberState struct {
+	// Name is the member's node name.
+	Name string `json:"name"`
+	// Address is the member's memberlist address.
+	// +optional
+	Address string `json:"address,omitempty"`
+	// State is Alive, Suspect, Dead or Left.
+	// +kubebuilder:validation:Enum=Alive;Suspect;Dead;Left
+	State string `json:"state"`
+}
+
+// BGPSessionStatus is one BGP session of this speaker.
+type BGPSessionStatus struct {
+	// Peer is the BGPPeer's name.
+	Peer string `json:"peer"`
+	// PeerAddress is the router's address.
+	// +optional
+	PeerAddress string `json:"peerAddress,omitempty"`
+	// State is the BGP FSM state.
+	// +kubebuilder:validation:Enum=Idle;Connect;Active;OpenSent;OpenConfirm;Established;Unknown
+	State string `json:"state"`
+	// Since is when the session entered State.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+	// PrefixesSent is how many prefixes this speaker advertises on it.
+	// +optional
+	PrefixesSent int32 `json:"prefixesSent,omitempty"`
+	// LastError is the most recent error on the session, if any.
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Announcement is one address this node makes reachable.
+type Announcement struct {
+	// IP is the Service address.
+	IP string `json:"ip"`
+	// Service is namespace/name of a Service using the address.
+	Service string `json:"service"`
+	// Protocol is Layer2 or BGP.
+	// +kubebuilder:validation:Enum=Layer2;BGP
+	Protocol string `json:"protocol"`
+	// Interface is where ARP/NDP answers go out (Layer2 only).
+	// +optional
+	Interface string `json:"interface,omitempty"`
+}
+
+// SpeakerStatusStatus is what one speaker sees and does.
+type SpeakerStatusStatus struct {
+	// Members is this speaker's memberlist view.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Members []MemberState `json:"members,omitempty"`
+	// MembersAlive counts Members in state Alive.
+	// +optional
+	MembersAlive int32 `json:"membersAlive,omitempty"`
+	// BGPSessions lists this speaker's BGP sessions.
+	// +optional
+	// +listType=atomic
+	BGPSessions []BGPSessionStatus `json:"bgpSessions,omitempty"`
+	// SessionsEstablished counts BGPSessions in state Established.
+	// +optional
+	SessionsEstablished int32 `json:"sessionsEstablished,omitempty"`
+	// Announcements lists the addresses this node announces.
+	// +optional
+	// +listType=atomic
+	Announcements []Announcement `json:"announcements,omitempty"`
+	// Announced counts distinct addresses in Announcements.
+	// +optional
+	Announced int32 `json:"announced,omitempty"`
+	// Conditions, such as a detected layer-2 conflict.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SpeakerStatus is one node's speaker, reported by that speaker. Its name is
+// the node's name.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=spk,categories=pylon
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.membersAlive`
+// +kubebuilder:printcolumn:name="Sessions",type=integer,JSONPath=`.status.sessionsEstablished`
+// +kubebuilder:printcolumn:name="Announced",type=integer,JSONPath=`.status.announced`
+// +kubebuilder:printcolumn:name="Memberlist",type=string,JSONPath=`.spec.memberlistAddress`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SpeakerStatus struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Spec SpeakerStatusSpec `json:"spec,omitempty"`
+	// +optional
+	Status SpeakerStatusStatus `json:"status,omitempty"`
+}
+
+// SpeakerStatusList is a list of SpeakerStatuses.
+//
+// +kubebuilder:object:root=true
+type SpeakerStatusList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SpeakerStatus `json:"items"`
+}
