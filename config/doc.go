@@ -1,0 +1,25 @@
+// Package config turns pylon's custom resources into one validated model.
+//
+// Parse is a pure function: it takes the listed IPPools, L2Advertisements,
+// BGPPeers, BGPAdvertisements and the Secrets they reference, and returns a
+// Config with netip types, resolved pool sets and parsed selectors, plus a
+// list of Problems, each naming an object, a reason and field-path errors
+// (spec.addresses[2], spec.peers[0]). The controller turns Problems into
+// status conditions and events; the speaker and pylonctl call the same
+// function, so every component reaches the same verdict on the same input.
+//
+// A Problem either rejects its object (it is left out of the model, and callers
+// keep whatever they last had from it working) or only degrades it (the object
+// stays in, without the part that is wrong: an advertisement naming a pool that
+// does not exist yet still covers the pools that do).
+//
+// Parse re-checks the per-object rules the API server enforces through the
+// CRDs, so objects admitted by an older CRD, or read from a file by pylonctl,
+// get the same verdict. On top it checks what no single object can: pools
+// overlapping each other, names of missing pools and peers, duplicate peers,
+// password Secrets that are missing or lack their key, aggregation lengths
+// that would announce addresses outside a pool, localPref on eBGP sessions.
+//
+// This package imports only api/v1alpha1 and Kubernetes' apimachinery and
+// core API types: no client, no controller-runtime, no clock, no goroutines.
+package config

@@ -1,0 +1,208 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// NoPriority is the Priority of a pool that sets none: it sorts after every
+// pool that does.
+const NoPriority = int64(1) << 32
+
+// Config is the validated model of all pylon resources.
+type Config struct {
+	// Pools in the order they are tried: by Priority, then by Name. Pools
+	// that overlap an older pool are included (their addresses may already
+	// be held) with Overlaps set.
+	Pools []*Pool
+	// L2Advertisements and BGPAdvertisements, sorted by name.
+	L2Advertisements  []*L2Advertisement
+	BGPAdvertisements []*BGPAdvertisement
+	// BGPPeers sorted by name.
+	BGPPeers []*BGPPeer
+	// Problems found, sorted by kind and name.
+	Problems []Problem
+
+	poolsByName map[string]*Pool
+}
+
+// Pool returns the pool called name, or nil.
+func (c *Config) Pool(name string) *Pool { return c.poolsByName[name] }
+
+// ProblemsFor returns the problems of one object.
+func (c *Config) ProblemsFor(kind Kind, name string) []Problem {
+	var out []Problem
+	for _, p := range c.Problems {
+		if p.Kind == kind && p.Name == name {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Pool is a validated IPPool.
+type Pool struct {
+	Name string
+	// Ranges sorted by family (IPv4 first) and first address; they never
+	// overlap each other.
+	Ranges        []Range
+	AutoAssign    bool
+	AvoidBuggyIPs bool
+	// Priority: lower first; NoPriority when unset.
+	Priority int64
+	// Namespaces and NamespaceSelector: when either is set, a Service must be
+	// in a listed namespace or in one whose labels match. Namespaces is
+	// sorted; NamespaceSelector is nil when unset.
+	Namespaces        []string
+	NamespaceSelector labels.Selector
+	// ServiceSelector is nil when unset (any Service).
+	ServiceSelector labels.Selector
+	// Labels are the IPPool's own labels, for advertisements' pool selectors.
+	Labels labels.Set
+	// Created orders pools by age: of two overlapping pools the newer one
+	// is marked.
+	Created time.Time
+	// Overlaps names the older pools this one overlaps. When non-empty,
+	// no new address may be given out from this pool; addresses already
+	// held stay where they are.
+	Overlaps []string
+}
+
+// Usable reports whether new addresses may be given out from the pool.
+func (p *Pool) Usable() bool { return len(p.Overlaps) == 0 }
+
+// Contains reports whether a is one of the pool's addresses.
+func (p *Pool) Contains(a netip.Addr) bool {
+	for _, r := range p.Ranges {
+		if r.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// L2Advertisement is a validated L2Advertisement.
+type L2Advertisement struct {
+	Name string
+	// Pools are the names of the pools it covers, sorted.
+	Pools []string
+	// NodeSelector selects the nodes that may answer; never nil.
+	NodeSelector labels.Selector
+	// Interfaces, when non-empty, limits the interfaces answers go out of.
+	Interfaces []string
+}
+
+// BGPAdvertisement is a validated BGPAdvertisement.
+type BGPAdvertisement struct {
+	Name string
+	// Pools are the names of the pools it covers, sorted.
+	Pools []string
+	// AggregationLength and AggregationLengthV6 are the announced prefix
+	// lengths per family.
+	AggregationLength   int
+	AggregationLengthV6 int
+	// LocalPref is nil when unset.
+	LocalPref   *uint32
+	Communities []Community
+	// Peers are the names of the BGPPeers the routes go to, sorted; every
+	// valid peer when the advertisement names none.
+	Peers []string
+	// NodeSelector selects the nodes that announce; never nil.
+	NodeSelector labels.Selector
+}
+
+// BGPPeer is a validated BGPPeer. Password holds the secret's value: never log
+// a BGPPeer with %v; its String method leaves the password out.
+type BGPPeer struct {
+	Name    string
+	MyASN   uint32
+	PeerASN uint32
+	Address netip.Addr
+	Port    uint16
+	// SourceAddress and RouterID are invalid (zero) when unset.
+	SourceAddress netip.Addr
+	RouterID      netip.Addr
+	HoldTime      time.Duration
+	KeepaliveTime time.Duration
+	EBGPMultiHop  bool
+	Password      string
+	// GracefulRestart is on when RestartTime > 0.
+	RestartTime time.Duration
+	// NodeSelector selects the nodes that peer; never nil.
+	NodeSelector labels.Selector
+}
+
+// IBGP reports whether the session is internal (same ASN on both ends).
+func (p *BGPPeer) IBGP() bool { return p.MyASN == p.PeerASN }
+
+// String describes the peer without its password.
+func (p *BGPPeer) String() string {
+	return fmt.Sprintf("%s (AS%d -> AS%d at %s)", p.Name, p.MyASN, p.PeerASN, netip.AddrPortFrom(p.Address, p.Port))
+}
+
+// CommunityKind tells standard from large communities.
+type CommunityKind int
+
+// Community kinds.
+const (
+	Standard CommunityKind = iota
+	Large
+)
+
+// Community is a parsed BGP community.
+type Community struct {
+	Kind CommunityKind
+	// Value is a standard community as one 32-bit number (ASN<<16 | value).
+	Value uint32
+	// LargeValue is a large community's three parts.
+	LargeValue [3]uint32
+}
+
+// String writes the community the way it is configured.
+func (c Community) String() string {
+	if c.Kind == Large {
+		return fmt.Sprintf("large:%d:%d:%d", c.LargeValue[0], c.LargeValue[1], c.LargeValue[2])
+	}
+	return fmt.Sprintf("%d:%d", c.Value>>16, c.Value&0xffff)
+}
+
+// Kind names a pylon resource kind in a Problem.
+type Kind string
+
+// The kinds Parse reports on.
+const (
+	KindIPPool           Kind = "IPPool"
+	KindL2Advertisement  Kind = "L2Advertisement"
+	KindBGPPeer          Kind = "BGPPeer"
+	KindBGPAdvertisement Kind = "BGPAdvertisement"
+)
+
+// Reasons for Problems; they double as condition and event reasons.
+const (
+	ReasonInvalidSpec     = "InvalidSpec"
+	ReasonOverlapping     = "Overlapping"
+	ReasonPoolNotFound    = "PoolNotFound"
+	ReasonPeerNotFound    = "PeerNotFound"
+	ReasonDuplicatePeer   = "DuplicatePeer"
+	ReasonSecretNotUsable = "SecretNotUsable"
+	ReasonAggregation     = "AggregationOutsidePool"
+	ReasonLocalPrefOnEBGP = "LocalPrefOnEBGP"
+)
+
+// Problem is what is wrong with one object.
+type Problem struct {
+	Kind   Kind
+	Name   string
+	Reason string
+	Errors field.ErrorList
+	// Rejected: the object is left out of the model. Otherwise it is in the
+	// model without the part that is wrong.
+	Rejected bool
+}
+
+// Message joins the field errors into one line for a condition or event.
+func (p Problem) Message() string { return p.Errors.ToAggregate().Error() }

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+)
+
+// BGP timer defaults, as most routers use them.
+const (
+	DefaultHoldTime    = 90 * time.Second
+	DefaultPort        = 179
+	DefaultRestartTime = 120 * time.Second
+	maxHoldTime        = 65535 * time.Second
+	maxRestartTime     = 4095 * time.Second
+)
+
+// peers parses every BGPPeer, resolves password Secrets and rejects the newer
+// of two peers that describe the same session.
+func (p *parser) peers(in []v1alpha1.BGPPeer, secrets []corev1.Secret, namespace string) {
+	byName := map[types.NamespacedName]*corev1.Secret{}
+	for i := range secrets {
+		byName[types.NamespacedName{Namespace: secrets[i].Namespace, Name: secrets[i].Name}] = &secrets[i]
+	}
+	var parsed []*BGPPeer
+	created := map[string]v1alpha1.BGPPeer{}
+	for i := range in {
+		peer, errs := parsePeer(&in[i])
+		if len(errs) > 0 {
+			p.problem(KindBGPPeer, in[i].Name, ReasonInvalidSpec, true, errs)
+			continue
+		}
+		if ref := in[i].Spec.PasswordSecretRef; ref != nil {
+			pw, err := password(ref, byName, namespace)
+			if err != nil {
+				p.problem(KindBGPPeer, in[i].Name, ReasonSecretNotUsable, true, field.ErrorList{err})
+				continue
+			}
+			peer.Password = pw
+		}
+		parsed = append(parsed, peer)
+		created[peer.Name] = in[i]
+	}
+
+	// Of two peers for the same session, the older one wins.
+	slices.SortFunc(parsed, func(a, b *BGPPeer) int {
+		return cmp.Or(created[a.Name].CreationTimestamp.Compare(created[b.Name].CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
+	})
+	seen := map[string]string{}
+	for _, peer := range parsed {
+		key := netip.AddrPortFrom(peer.Address, peer.Port).String() + " from " + peer.SourceAddress.String() + " on " + peer.NodeSelector.String()
+		if older, dup := seen[key]; dup {
+			p.problem(KindBGPPeer, peer.Name, ReasonDuplicatePeer, true, field.ErrorList{
+				field.Duplicate(field.NewPath("spec", "peerAddress"), peer.Address.String()+": BGPPeer "+older+" already describes this session (same address, port, source address and node selector)"),
+			})
+			continue
+		}
+		seen[key] = peer.Name
+		p.cfg.BGPPeers = append(p.cfg.BGPPeers, peer)
+	}
+	slices.SortFunc(p.cfg.BGPPeers, func(a, b *BGPPeer) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
+	spec := field.NewPath("spec")
+	s := in.Spec
+	var errs field.ErrorList
+	peer := &BGPPeer{Name: in.Name, Port: DefaultPort, HoldTime: DefaultHoldTime, EBGPMultiHop: s.EBGPMultiHop != nil && *s.EBGPMultiHop}
+
+	asn := func(name string, v v1alpha1.ASN) uint32 {
+		if v < 1 || v > 4294967295 {
+			errs = append(errs, field.Invalid(spec.Child(name), v, "must be an AS number from 1 to 4294967295"))
+			return 0
+		}
+		return uint32(v)
+	}
+	peer.MyASN = asn("myASN", s.MyASN)
+	peer.PeerASN = asn("peerASN", s.PeerASN)
+
+	addr := func(name, v string, required bool) netip.Addr {
+		if v == "" && !required {
+			return netip.Addr{}
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			errs = append(errs, field.Invalid(spec.Child(name), v, "must be an IPv4 or IPv6 address, such as 198.18.0.1 or 2001:db8::1"))
+		}
+		return a
+	}
+	peer.Address = addr("peerAddress", s.PeerAddress, true)
+	peer.SourceAddress = addr("sourceAddress", s.SourceAddress, false)
+	if peer.SourceAddress.IsValid() && peer.Address.IsValid() && peer.SourceAddress.Is4() != peer.Address.Is4() {
+		errs = append(errs, field.Invalid(spec.Child("sourceAddress"), s.SourceAddress, "must be of the same IP family as peerAddress"))
+	}
+	peer.RouterID = addr("routerID", s.RouterID, false)
+	if peer.RouterID.IsValid() && !peer.RouterID.Is4() {
+		errs = append(errs, field.Invalid(spec.Child("routerID"), s.RouterID, "must be an IPv4 address (a BGP router ID is 32 bits)"))
+	}
+
+	if s.PeerPort != nil {
+		if *s.PeerPort < 1 || *s.PeerPort > 65535 {
+			errs = append(errs, field.Invalid(spec.Child("peerPort"), *s.PeerPort, "must be a TCP port from 1 to 65535"))
+		} else {
+			peer.Port = uint16(*s.PeerPort)
+		}
+	}
+
+	if s.HoldTime != nil {
+		peer.HoldTime = s.HoldTime.Duration
+		if h := peer.HoldTime; h != 0 && (h < 3*time.Second || h > maxHoldTime) {
+			errs = append(errs, field.Invalid(spec.Child("holdTime"), h.String(), "must be 0s or between 3s and 65535s"))
+		}
+	}
+	peer.KeepaliveTime = peer.HoldTime / 3
+	if s.KeepaliveTime != nil {
+		peer.KeepaliveTime = s.KeepaliveTime.Duration
+		switch k := peer.KeepaliveTime; {
+		case k < 0:
+			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must not be negative"))
+		case peer.HoldTime == 0 && k != 0:
+			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must be 0s when holdTime is 0s"))
+		case peer.HoldTime != 0 && k >= peer.HoldTime:
+			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must be less than holdTime ("+peer.HoldTime.String()+")"))
+		}
+	}
+
+	if peer.EBGPMultiHop && peer.MyASN == peer.PeerASN {
+		errs = append(errs, field.Invalid(spec.Child("ebgpMultiHop"), true, "is for eBGP peers only (myASN differs from peerASN)"))
+	}
+
+	if gr := s.GracefulRestart; gr != nil {
+		peer.RestartTime = DefaultRestartTime
+		if gr.RestartTime != nil {
+			peer.RestartTime = gr.RestartTime.Duration
+		}
+		if t := peer.RestartTime; t < time.Second || t > maxRestartTime {
+			errs = append(errs, field.Invalid(spec.Child("gracefulRestart", "restartTime"), t.String(), "must be between 1s and 4095s"))
+		}
+	}
+
+	var err *field.Error
+	if peer.NodeSelector, err = parseNodeSelector(s.NodeSelector, spec.Child("nodeSelector")); err != nil {
+		errs = append(errs, err)
+	}
+	return peer, errs
+}
+
+// password reads the TCP-MD5 password a peer references.
+func password(ref *v1alpha1.SecretKeyReference, secrets map[types.NamespacedName]*corev1.Secret, namespace string) (string, *field.Error) {
+	path := field.NewPath("spec", "passwordSecretRef")
+	ns := cmp.Or(ref.Namespace, namespace)
+	key := cmp.Or(ref.Key, "password")
+	sec, ok := secrets[types.NamespacedName{Namespace: ns, Name: ref.Name}]
+	if !ok {
+		return "", field.NotFound(path.Child("name"), ns+"/"+ref.Name)
+	}
+	v, ok := sec.Data[key]
+	if !ok {
+		return "", field.Invalid(path.Child("key"), key, "Secret "+ns+"/"+ref.Name+" has no key "+key)
+	}
+	if len(v) == 0 || len(v) > 80 {
+		return "", field.Invalid(path.Child("key"), key, "the password in Secret "+ns+"/"+ref.Name+" must be 1 to 80 bytes long (TCP-MD5)")
+	}
+	return string(v), nil
+}
