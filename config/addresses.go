@@ -29,36 +29,46 @@ var (
 // "first-last" of one family. No spaces, zones or IPv4-mapped IPv6 addresses
 // are accepted.
 func ParseAddressRange(s string) (Range, error) {
+	r, err := parseAddressRange(s)
+	if err != nil {
+		return Range{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return r, nil
+}
+
+// parseAddressRange is ParseAddressRange with errors that do not repeat the
+// input, for field errors that already show it.
+func parseAddressRange(s string) (Range, error) {
 	if first, last, isRange := strings.Cut(s, "-"); isRange {
-		return parseFirstLast(s, first, last)
+		return parseFirstLast(first, last)
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return Range{}, fmt.Errorf("%q: %w: write a CIDR such as 198.51.100.0/24 or a range such as 198.51.100.10-198.51.100.20", s, ErrNotAddressRange)
+		return Range{}, fmt.Errorf("%w: write a CIDR such as 198.51.100.0/24 or a range such as 198.51.100.10-198.51.100.20", ErrNotAddressRange)
 	}
 	if p.Addr().Is4In6() {
-		return Range{}, fmt.Errorf("%q: %w", s, ErrMappedAddress)
+		return Range{}, ErrMappedAddress
 	}
 	if p != p.Masked() {
-		return Range{}, fmt.Errorf("%q: %w: the block it names is %s", s, ErrHostBits, p.Masked())
+		return Range{}, fmt.Errorf("%w: the block it names is %s", ErrHostBits, p.Masked())
 	}
 	return Range{First: p.Addr(), Last: lastOf(p), Prefix: p}, nil
 }
 
-func parseFirstLast(s, first, last string) (Range, error) {
+func parseFirstLast(first, last string) (Range, error) {
 	a, errA := netip.ParseAddr(first)
 	b, errB := netip.ParseAddr(last)
 	if errA != nil || errB != nil || a.Zone() != "" || b.Zone() != "" {
-		return Range{}, fmt.Errorf("%q: %w: a range is two IP addresses joined by '-', such as 198.51.100.10-198.51.100.20", s, ErrNotAddressRange)
+		return Range{}, fmt.Errorf("%w: a range is two IP addresses joined by '-', such as 198.51.100.10-198.51.100.20", ErrNotAddressRange)
 	}
 	if a.Is4In6() || b.Is4In6() {
-		return Range{}, fmt.Errorf("%q: %w", s, ErrMappedAddress)
+		return Range{}, ErrMappedAddress
 	}
 	if a.Is4() != b.Is4() {
-		return Range{}, fmt.Errorf("%q: %w", s, ErrMixedFamilies)
+		return Range{}, ErrMixedFamilies
 	}
 	if b.Less(a) {
-		return Range{}, fmt.Errorf("%q: %w", s, ErrReversedRange)
+		return Range{}, ErrReversedRange
 	}
 	return Range{First: a, Last: b}, nil
 }

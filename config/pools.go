@@ -51,7 +51,7 @@ func parsePool(in *v1alpha1.IPPool) (*Pool, field.ErrorList) {
 	}
 	at := map[Range]int{} // range -> index in spec.addresses, for overlap messages
 	for i, s := range in.Spec.Addresses {
-		r, err := ParseAddressRange(string(s))
+		r, err := parseAddressRange(string(s))
 		if err != nil {
 			errs = append(errs, field.Invalid(addrPath.Index(i), string(s), err.Error()))
 			continue
