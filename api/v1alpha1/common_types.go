@@ -16,17 +16,26 @@ const (
 
 // LabelSelector is a Kubernetes label selector (matchLabels and
 // matchExpressions, ANDed). The API server checks the operators, the values
-// they need and the syntax of keys and values, which a plain
-// metav1.LabelSelector in a custom resource does not get.
+// they need and the syntax of matchLabels keys, which a plain
+// metav1.LabelSelector in a custom resource does not get. The syntax of
+// matchExpressions keys and of matchLabels values is checked by pylon (the
+// object's Invalid condition names the field), not by the API server.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist",fieldPath=".matchExpressions"
 // +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="matchExpressions[].values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",fieldPath=".matchExpressions"
-// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.key.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="matchExpressions[].key must be a label key: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",fieldPath=".matchExpressions"
-// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || self.matchLabels.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="matchLabels keys must be label keys: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",fieldPath=".matchLabels"
-// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || self.matchLabels.all(k, self.matchLabels[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))",message="matchLabels values must be label values: empty, or up to 63 letters, digits, '-', '_' or '.' that begin and end with a letter or digit",fieldPath=".matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || self.matchLabels.all(k, k.matches('^([a-z0-9][-a-z0-9.]*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="matchLabels keys must be label keys: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",fieldPath=".matchLabels"
 type LabelSelector struct {
 	metav1.LabelSelector `json:",inline"`
 }
+
+// Why the API server checks less of a LabelSelector than it could: CEL rules
+// are refused when their estimated cost is too high, and the estimate of a
+// regex check on a string without maxLength, in a list or map without
+// maxItems, is unbounded. metav1.LabelSelector declares no bounds, so only
+// matchLabels keys (whose size the estimator bounds) are matched against a
+// pattern, a short one that leaves the DNS prefix loosely checked. Declaring
+// our own bounded fields instead of embedding metav1.LabelSelector would let
+// the API server check all of it.
 
 // ObjectName is the name of another pylon object (an IPPool or a BGPPeer).
 //

@@ -1,0 +1,228 @@
+package apivalidation
+
+import (
+	"fmt"
+	"strings"
+)
+
+// badObject is one object the API server must refuse, and how it must say so.
+type badObject struct {
+	name string
+	kind string
+	// spec is the object's spec as flow-style YAML.
+	spec string
+	// field is the path the error must name, as the API server writes it.
+	field string
+	// msg is part of the error message that says what is allowed.
+	msg string
+	// unknownField marks a spec with a field the schema does not declare:
+	// strict field validation refuses it before any other check.
+	unknownField bool
+}
+
+// goodObject is an edge case the API server must accept: it shows that the
+// rules the bad objects trip do not over-reject.
+type goodObject struct {
+	name string
+	kind string
+	spec string
+}
+
+// Messages of the CEL rules in api/v1alpha1, as far as the tests need them.
+const (
+	msgNotCIDR       = "must be a CIDR such as 198.51.100.0/24 or 2001:db8::/64"
+	msgRangeSyntax   = "a range must be two IP addresses joined by '-' without spaces"
+	msgRangeFamilies = "both ends of a range must be of the same IP family"
+	msgRangeOrder    = "the first address of a range must not be greater than the last"
+	msgCommunity     = "must be a standard community 0..65535:0..65535 such as 65000:100, a large community large:A:B:C"
+	msgKeepalive     = "keepaliveTime must be less than holdTime (default 90s), and 0s when holdTime is 0s"
+	msgDuration      = "must be a duration such as 90s, 1m30s or 500ms"
+	msgSelectorOp    = "matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"
+	msgSelectorVals  = "matchExpressions[].values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"
+)
+
+// peer is a valid BGPPeer spec's required fields, for cases that vary the
+// optional ones.
+const peer = `myASN: 64512, peerASN: 64513, peerAddress: "198.18.0.1"`
+
+// badObjects is the catalogue of refused objects. Each differs from a valid
+// object in one place, so the error must name that place and nothing else.
+func badObjects() []badObject {
+	const pool = `addresses: ["198.51.100.0/24"]`
+	return []badObject{
+		// IPPool addresses.
+		{name: "address is a word", kind: "IPPool", spec: `{addresses: [foo]}`,
+			field: "spec.addresses[0]", msg: msgNotCIDR},
+		{name: "address is a bare IP", kind: "IPPool", spec: `{addresses: ["198.51.100.7"]}`,
+			field: "spec.addresses[0]", msg: "a single address is 198.51.100.7/32"},
+		{name: "second address has prefix length 33", kind: "IPPool", spec: `{addresses: ["198.51.100.0/25", "198.51.100.128/33"]}`,
+			field: "spec.addresses[1]", msg: msgNotCIDR},
+		{name: "v4 CIDR with host bits set", kind: "IPPool", spec: `{addresses: ["198.51.100.7/24"]}`,
+			field: "spec.addresses[0]", msg: "the CIDR has host bits set; the block it names is 198.51.100.0/24"},
+		{name: "v6 CIDR with host bits set", kind: "IPPool", spec: `{addresses: ["2001:db8:100::1/64"]}`,
+			field: "spec.addresses[0]", msg: "the block it names is 2001:db8:100::/64"},
+		{name: "range mixes v4 and v6", kind: "IPPool", spec: `{addresses: ["198.51.100.1-2001:db8::1"]}`,
+			field: "spec.addresses[0]", msg: msgRangeFamilies},
+		{name: "range mixes v6 and v4", kind: "IPPool", spec: `{addresses: ["2001:db8::1-198.51.100.1"]}`,
+			field: "spec.addresses[0]", msg: msgRangeFamilies},
+		{name: "v4 range backwards", kind: "IPPool", spec: `{addresses: ["198.51.100.20-198.51.100.10"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v4 range backwards in the last bit", kind: "IPPool", spec: `{addresses: ["198.51.100.7-198.51.100.6"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v4 range .128-.127, backwards at the octet's top bit", kind: "IPPool", spec: `{addresses: ["198.51.100.128-198.51.100.127"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v4 range backwards in the first octet", kind: "IPPool", spec: `{addresses: ["203.0.113.1-198.51.100.1"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v6 range backwards", kind: "IPPool", spec: `{addresses: ["2001:db8::10-2001:db8::1"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v6 range backwards in the last bit", kind: "IPPool", spec: `{addresses: ["2001:db8::3-2001:db8::2"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "v6 range backwards at bit 32", kind: "IPPool", spec: `{addresses: ["2001:db8:8000::-2001:db8::ffff"]}`,
+			field: "spec.addresses[0]", msg: msgRangeOrder},
+		{name: "range of three addresses", kind: "IPPool", spec: `{addresses: ["198.51.100.1-198.51.100.2-198.51.100.3"]}`,
+			field: "spec.addresses[0]", msg: msgRangeSyntax},
+		{name: "range with spaces", kind: "IPPool", spec: `{addresses: ["198.51.100.1 - 198.51.100.9"]}`,
+			field: "spec.addresses[0]", msg: msgRangeSyntax},
+		{name: "range of a CIDR and an address", kind: "IPPool", spec: `{addresses: ["198.51.100.0/28-198.51.100.20"]}`,
+			field: "spec.addresses[0]", msg: msgRangeSyntax},
+		{name: "no addresses", kind: "IPPool", spec: `{addresses: []}`,
+			field: "spec.addresses", msg: "should have at least 1 items"},
+		{name: "65 addresses", kind: "IPPool", spec: manyAddresses(65),
+			field: "spec.addresses", msg: "must have at most 64 items"},
+		{name: "addresses misspelt", kind: "IPPool", spec: `{adresses: ["198.51.100.0/24"]}`,
+			field: "spec.adresses", msg: "unknown field", unknownField: true},
+
+		// IPPool allocation.
+		{name: "priority negative", kind: "IPPool", spec: `{` + pool + `, allocation: {priority: -1}}`,
+			field: "spec.allocation.priority", msg: "should be greater than or equal to 0"},
+		{name: "namespace name invalid", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaces: [team-a, Team_B]}}`,
+			field: "spec.allocation.namespaces[1]", msg: "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"},
+		{name: "selector operator Equals", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: Equals, values: [web]}]}}}`,
+			field: "spec.allocation.serviceSelector.matchExpressions", msg: msgSelectorOp},
+		{name: "selector In without values", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: In}]}}}`,
+			field: "spec.allocation.serviceSelector.matchExpressions", msg: msgSelectorVals},
+		{name: "selector Exists with values", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchExpressions: [{key: tier, operator: Exists, values: [web]}]}}}`,
+			field: "spec.allocation.namespaceSelector.matchExpressions", msg: msgSelectorVals},
+		{name: "selector label key starts with '-'", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchLabels: {"-tier": web}}}}`,
+			field: "spec.allocation.serviceSelector.matchLabels", msg: "matchLabels keys must be label keys"},
+		{name: "selector label key of 64 characters", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"example.com/` + strings.Repeat("k", 64) + `": x}}}}`,
+			field: "spec.allocation.namespaceSelector.matchLabels", msg: "then up to 63 letters"},
+		{name: "selector label key with two slashes", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"a/b/c": x}}}}`,
+			field: "spec.allocation.namespaceSelector.matchLabels", msg: "matchLabels keys must be label keys"},
+		{name: "autoAssign a string", kind: "IPPool", spec: `{` + pool + `, autoAssign: "yes"}`,
+			field: "spec.autoAssign", msg: "must be of type boolean"},
+
+		// BGPPeer.
+		{name: "myASN 0", kind: "BGPPeer", spec: `{myASN: 0, peerASN: 64513, peerAddress: "198.18.0.1"}`,
+			field: "spec.myASN", msg: "should be greater than or equal to 1"},
+		{name: "peerASN 4294967296", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 4294967296, peerAddress: "198.18.0.1"}`,
+			field: "spec.peerASN", msg: "should be less than or equal to 4294967295"},
+		{name: "peerPort 0", kind: "BGPPeer", spec: `{` + peer + `, peerPort: 0}`,
+			field: "spec.peerPort", msg: "should be greater than or equal to 1"},
+		{name: "peerPort 70000", kind: "BGPPeer", spec: `{` + peer + `, peerPort: 70000}`,
+			field: "spec.peerPort", msg: "should be less than or equal to 65535"},
+		{name: "peerAddress a host name", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: router.lab}`,
+			field: "spec.peerAddress", msg: "must be an IPv4 or IPv6 address, such as 198.18.0.1 or 2001:db8::1"},
+		{name: "peerAddress a CIDR", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "198.18.0.1/32"}`,
+			field: "spec.peerAddress", msg: "must be an IPv4 or IPv6 address"},
+		{name: "peerAddress missing", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513}`,
+			field: "spec.peerAddress", msg: "Required value"},
+		{name: "routerID IPv6", kind: "BGPPeer", spec: `{` + peer + `, routerID: "2001:db8::1"}`,
+			field: "spec.routerID", msg: "must be an IPv4 address (a BGP router ID is 32 bits)"},
+		{name: "holdTime 2s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 2s}`,
+			field: "spec.holdTime", msg: "must be 0s or between 3s and 65535s"},
+		{name: "holdTime abc", kind: "BGPPeer", spec: `{` + peer + `, holdTime: abc}`,
+			field: "spec.holdTime", msg: msgDuration},
+		{name: "holdTime a number without unit", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 90}`,
+			field: "spec.holdTime", msg: "must be of type string"},
+		{name: "keepaliveTime equal to holdTime", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 9s, keepaliveTime: 9s}`,
+			field: "spec.keepaliveTime", msg: msgKeepalive},
+		{name: "keepaliveTime above the default holdTime", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 2m}`,
+			field: "spec.keepaliveTime", msg: msgKeepalive},
+		{name: "keepaliveTime set with holdTime 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s, keepaliveTime: 3s}`,
+			field: "spec.keepaliveTime", msg: msgKeepalive},
+		{name: "keepaliveTime 10 parsecs", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 10pc}`,
+			field: "spec.keepaliveTime", msg: msgDuration},
+		{name: "sourceAddress v6 for a v4 peer", kind: "BGPPeer", spec: `{` + peer + `, sourceAddress: "2001:db8:18::11"}`,
+			field: "spec.sourceAddress", msg: "sourceAddress must be of the same IP family as peerAddress"},
+		{name: "ebgpMultiHop on iBGP", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64512, peerAddress: "198.18.0.1", ebgpMultiHop: true}`,
+			field: "spec.ebgpMultiHop", msg: "ebgpMultiHop is for eBGP peers only (myASN differs from peerASN)"},
+		{name: "restartTime 5000s", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 5000s}}`,
+			field: "spec.gracefulRestart.restartTime", msg: "must be between 1s and 4095s"},
+		{name: "passwordSecretRef without name", kind: "BGPPeer", spec: `{` + peer + `, passwordSecretRef: {namespace: pylon-system}}`,
+			field: "spec.passwordSecretRef.name", msg: "Required value"},
+		{name: "passwordSecretRef key with '/'", kind: "BGPPeer", spec: `{` + peer + `, passwordSecretRef: {name: bgp, key: "a/b"}}`,
+			field: "spec.passwordSecretRef.key", msg: "should match '^[-._a-zA-Z0-9]+$'"},
+
+		// BGPAdvertisement.
+		{name: "aggregationLength 33", kind: "BGPAdvertisement", spec: `{aggregationLength: 33}`,
+			field: "spec.aggregationLength", msg: "should be less than or equal to 32"},
+		{name: "aggregationLengthV6 129", kind: "BGPAdvertisement", spec: `{aggregationLengthV6: 129}`,
+			field: "spec.aggregationLengthV6", msg: "should be less than or equal to 128"},
+		{name: "community 65536:1", kind: "BGPAdvertisement", spec: `{communities: ["65536:1"]}`,
+			field: "spec.communities[0]", msg: msgCommunity},
+		{name: "community large with two parts", kind: "BGPAdvertisement", spec: `{communities: ["65000:100", "large:1:2"]}`,
+			field: "spec.communities[1]", msg: msgCommunity},
+		{name: "community large part 4294967296", kind: "BGPAdvertisement", spec: `{communities: ["large:4294967296:0:0"]}`,
+			field: "spec.communities[0]", msg: msgCommunity},
+		{name: "community foo", kind: "BGPAdvertisement", spec: `{communities: [foo]}`,
+			field: "spec.communities[0]", msg: msgCommunity},
+		{name: "localPref -1", kind: "BGPAdvertisement", spec: `{localPref: -1}`,
+			field: "spec.localPref", msg: "should be greater than or equal to 0"},
+		{name: "peer name with capitals", kind: "BGPAdvertisement", spec: `{peers: [Lab_Router]}`,
+			field: "spec.peers[0]", msg: "should match"},
+		{name: "pool named twice", kind: "BGPAdvertisement", spec: `{ipPools: [default, default]}`,
+			field: "spec.ipPools[1]", msg: "Duplicate value"},
+
+		// L2Advertisement.
+		{name: "interface name of 16 characters", kind: "L2Advertisement", spec: `{interfaces: [abcdefghijklmnop]}`,
+			field: "spec.interfaces[0]", msg: "15"},
+		{name: "interface name with '/'", kind: "L2Advertisement", spec: `{interfaces: [eth0, "eth0/1"]}`,
+			field: "spec.interfaces[1]", msg: "should match '^[A-Za-z0-9_@.-]+$'"},
+		{name: "interface name ..", kind: "L2Advertisement", spec: `{interfaces: [".."]}`,
+			field: "spec.interfaces[0]", msg: "must be an interface name, not '.' or '..'"},
+		{name: "node selector operator Gt", kind: "L2Advertisement", spec: `{nodeSelector: {matchExpressions: [{key: rack, operator: Gt, values: ["3"]}]}}`,
+			field: "spec.nodeSelector.matchExpressions", msg: msgSelectorOp},
+	}
+}
+
+// goodObjects is the catalogue of edge cases that must be accepted.
+func goodObjects() []goodObject {
+	return []goodObject{
+		{name: "v4 range with equal ends", kind: "IPPool", spec: `{addresses: ["198.51.100.5-198.51.100.5"]}`},
+		{name: "v4 range in order in the last bit", kind: "IPPool", spec: `{addresses: ["198.51.100.6-198.51.100.7"]}`},
+		{name: "v4 range over a whole /24", kind: "IPPool", spec: `{addresses: ["198.51.100.0-198.51.100.255"]}`},
+		{name: "v4 range .127-.128, ends parting at the octet's top bit", kind: "IPPool", spec: `{addresses: ["198.51.100.127-198.51.100.128"]}`},
+		{name: "v6 range 2001:db8::1-2001:db8::ffff", kind: "IPPool", spec: `{addresses: ["2001:db8::1-2001:db8::ffff"]}`},
+		{name: "v6 range in order in the last bit", kind: "IPPool", spec: `{addresses: ["2001:db8::2-2001:db8::3"]}`},
+		{name: "v6 range in order at bit 32", kind: "IPPool", spec: `{addresses: ["2001:db8::ffff-2001:db8:8000::"]}`},
+		{name: "v6 range with equal ends", kind: "IPPool", spec: `{addresses: ["2001:db8::7-2001:db8::7"]}`},
+		{name: "CIDR /32 and /128", kind: "IPPool", spec: `{addresses: ["198.51.100.7/32", "2001:db8::7/128"]}`},
+		{name: "64 ranges, the most a pool holds", kind: "IPPool", spec: manyAddresses(64)},
+		{name: "allocation with every selector form", kind: "IPPool", spec: `{addresses: ["203.0.113.0/24"], autoAssign: false, allocation: {priority: 0, namespaces: [team-a],` +
+			` namespaceSelector: {matchLabels: {"pylonlb.io/tenant": ""}}, serviceSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [internal]}, {key: "example.com/public", operator: Exists}]}}}`},
+		{name: "holdTime 0s without keepalive", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s}`},
+		{name: "holdTime 0s with keepalive 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s, keepaliveTime: 0s}`},
+		{name: "holdTime 1m30s with keepaliveTime 30s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 1m30s, keepaliveTime: 30s}`},
+		{name: "keepaliveTime just under the default holdTime", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 89s}`},
+		{name: "ASNs 1 and 4294967295", kind: "BGPPeer", spec: `{myASN: 4294967295, peerASN: 1, peerAddress: "198.18.0.1", peerPort: 65535}`},
+		{name: "v6 peer with v6 source and v4 router ID", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "2001:db8:18::1", sourceAddress: "2001:db8:18::11", routerID: "198.18.0.11"}`},
+		{name: "ebgpMultiHop on eBGP", kind: "BGPPeer", spec: `{` + peer + `, ebgpMultiHop: true}`},
+		{name: "restartTime 1s", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 1s}}`},
+		{name: "restartTime 1h8m15s (4095s)", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 1h8m15s}}`},
+		{name: "communities at their limits", kind: "BGPAdvertisement", spec: `{communities: ["0:0", "65535:65535", "large:4294967295:0:4294967295", no-export, no-advertise, no-export-subconfed, no-peer]}`},
+		{name: "aggregation lengths 0 and 128, localPref max", kind: "BGPAdvertisement", spec: `{aggregationLength: 0, aggregationLengthV6: 128, localPref: 4294967295}`},
+		{name: "interface names of 15 characters, VLAN and @", kind: "L2Advertisement", spec: `{interfaces: [abcdefghijklmno, bond0.100, "veth1@if2"]}`},
+		{name: "empty L2Advertisement", kind: "L2Advertisement", spec: `{}`},
+	}
+}
+
+// manyAddresses is an IPPool spec holding n IPv6 ranges: the ranges cost the
+// most CEL to check, so this is the pool that tests the cost budget.
+func manyAddresses(n int) string {
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf(`"2001:db8:%x::1-2001:db8:%x::fffe:ffff"`, i, i)
+	}
+	return "{addresses: [" + strings.Join(addrs, ", ") + "]}"
+}

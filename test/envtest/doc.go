@@ -1,0 +1,21 @@
+// Package envtest starts a real kube-apiserver and etcd, with pylon's CRDs
+// installed, for tests that need the API server's own behaviour: OpenAPI
+// schema checks, CEL rules, defaulting, server-side apply, kubectl output.
+//
+// It wraps controller-runtime's envtest. The binaries come from the directory
+// named by KUBEBUILDER_ASSETS, which `make test` sets from
+// hack/envtest-assets.sh (it builds kube-apiserver, etcd and kubectl from the
+// Go module proxy on first use). Without it, Start skips the test, loudly;
+// with PYLON_REQUIRE_ENVTEST=1 (as `make test` sets) it fails instead, so a
+// CI run can never pass by skipping the API server.
+//
+//	func TestSomething(t *testing.T) {
+//		env := envtest.Start(t)
+//		err := env.Client.Create(ctx, pool)
+//		out, err := env.Kubectl(ctx, "get", "ippools")
+//	}
+//
+// This package is for tests only: it imports controller-runtime's envtest and
+// the testing package, and nothing of pylon's but api/v1alpha1. Production
+// code must not import it.
+package envtest
