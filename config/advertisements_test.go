@@ -28,9 +28,9 @@ func objectNames(ns ...string) []v1alpha1.ObjectName {
 
 func matchLabels(kv ...string) *v1alpha1.LabelSelector {
 	s := &v1alpha1.LabelSelector{}
-	s.MatchLabels = map[string]string{}
+	s.MatchLabels = map[string]v1alpha1.LabelValue{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		s.MatchLabels[kv[i]] = kv[i+1]
+		s.MatchLabels[kv[i]] = v1alpha1.LabelValue(kv[i+1])
 	}
 	return s
 }

@@ -83,6 +83,10 @@ func wantNoProblems(t *testing.T, c *Config) {
 	}
 }
 
-func selectorReq(key, op string, values ...string) metav1.LabelSelectorRequirement {
-	return metav1.LabelSelectorRequirement{Key: key, Operator: metav1.LabelSelectorOperator(op), Values: values}
+func selectorReq(key, op string, values ...string) v1alpha1.LabelSelectorRequirement {
+	r := v1alpha1.LabelSelectorRequirement{Key: v1alpha1.LabelKey(key), Operator: metav1.LabelSelectorOperator(op)}
+	for _, v := range values {
+		r.Values = append(r.Values, v1alpha1.LabelValue(v))
+	}
+	return r
 }

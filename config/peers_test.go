@@ -28,7 +28,7 @@ func TestPeerDefaultsAndFields(t *testing.T) {
 	full.Spec.EBGPMultiHop = &yes
 	full.Spec.GracefulRestart = &v1alpha1.GracefulRestart{}
 	full.Spec.NodeSelector = &v1alpha1.LabelSelector{}
-	full.Spec.NodeSelector.MatchLabels = map[string]string{"rack": "a"}
+	full.Spec.NodeSelector.MatchLabels = map[string]v1alpha1.LabelValue{"rack": "a"}
 	full.Spec.PasswordSecretRef = &v1alpha1.SecretKeyReference{Name: "bgp"}
 
 	c := Parse(Resources{
@@ -142,7 +142,7 @@ func TestPeerPasswordSecret(t *testing.T) {
 func TestDuplicatePeers(t *testing.T) {
 	rack := func(p v1alpha1.BGPPeer, r string) v1alpha1.BGPPeer {
 		p.Spec.NodeSelector = &v1alpha1.LabelSelector{}
-		p.Spec.NodeSelector.MatchLabels = map[string]string{"rack": r}
+		p.Spec.NodeSelector.MatchLabels = map[string]v1alpha1.LabelValue{"rack": v1alpha1.LabelValue(r)}
 		return p
 	}
 	c := Parse(Resources{BGPPeers: []v1alpha1.BGPPeer{

@@ -50,7 +50,7 @@ func TestPoolAllocationSelectors(t *testing.T) {
 		Namespaces:      []string{"web", "api"},
 		ServiceSelector: &v1alpha1.LabelSelector{},
 	}
-	p.Spec.Allocation.ServiceSelector.MatchLabels = map[string]string{"tier": "edge"}
+	p.Spec.Allocation.ServiceSelector.MatchLabels = map[string]v1alpha1.LabelValue{"tier": "edge"}
 	c := Parse(Resources{Pools: []v1alpha1.IPPool{p}})
 	wantNoProblems(t, c)
 	got := c.Pool("team")

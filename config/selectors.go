@@ -14,9 +14,9 @@ func parseSelector(s *v1alpha1.LabelSelector, path *field.Path) (labels.Selector
 	if s == nil {
 		return nil, nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(&s.LabelSelector)
+	sel, err := metav1.LabelSelectorAsSelector(s.AsMetav1())
 	if err != nil {
-		return nil, field.Invalid(path, s.String(), err.Error())
+		return nil, field.Invalid(path, metav1.FormatLabelSelector(s.AsMetav1()), err.Error())
 	}
 	return sel, nil
 }

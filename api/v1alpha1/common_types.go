@@ -14,28 +14,80 @@ const (
 	ConditionOverlapping = "Overlapping"
 )
 
-// LabelSelector is a Kubernetes label selector (matchLabels and
-// matchExpressions, ANDed). The API server checks the operators, the values
-// they need and the syntax of matchLabels keys, which a plain
-// metav1.LabelSelector in a custom resource does not get. The syntax of
-// matchExpressions keys and of matchLabels values is checked by pylon (the
-// object's Invalid condition names the field), not by the API server.
-//
-// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist",fieldPath=".matchExpressions"
-// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="matchExpressions[].values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",fieldPath=".matchExpressions"
-// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || self.matchLabels.all(k, k.matches('^([a-z0-9][-a-z0-9.]*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="matchLabels keys must be label keys: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",fieldPath=".matchLabels"
+// LabelSelector is a Kubernetes label selector: every matchLabels pair and
+// every matchExpressions requirement must hold. It has the fields and meaning
+// of metav1.LabelSelector, but declares bounds (at most 64 labels and 32
+// requirements of 64 values) so that the API server can afford to check every
+// key, value and operator: CEL rules whose estimated cost is unbounded are
+// refused, and metav1.LabelSelector declares no bounds.
 type LabelSelector struct {
-	metav1.LabelSelector `json:",inline"`
+	// MatchLabels: each key must have exactly this value.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && (!k.contains('/') || k.split('/')[0].size() <= 253))",message="keys must be label keys: an optional DNS subdomain prefix and '/', then 1 to 63 letters, digits, '-', '_' or '.' that begin and end with a letter or digit"
+	MatchLabels map[string]LabelValue `json:"matchLabels,omitempty"`
+
+	// MatchExpressions: each requirement must hold.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
 }
 
-// Why the API server checks less of a LabelSelector than it could: CEL rules
-// are refused when their estimated cost is too high, and the estimate of a
-// regex check on a string without maxLength, in a list or map without
-// maxItems, is unbounded. metav1.LabelSelector declares no bounds, so only
-// matchLabels keys (whose size the estimator bounds) are matched against a
-// pattern, a short one that leaves the DNS prefix loosely checked. Declaring
-// our own bounded fields instead of embedding metav1.LabelSelector would let
-// the API server check all of it.
+// LabelSelectorRequirement is one requirement of a LabelSelector.
+//
+// +kubebuilder:validation:XValidation:rule="(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",message="values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",fieldPath=".values"
+type LabelSelectorRequirement struct {
+	// Key is the label key the requirement applies to.
+	// +required
+	Key LabelKey `json:"key"`
+	// Operator is In, NotIn, Exists or DoesNotExist.
+	// +required
+	// +kubebuilder:validation:Enum=In;NotIn;Exists;DoesNotExist
+	Operator metav1.LabelSelectorOperator `json:"operator"`
+	// Values for In and NotIn; empty for Exists and DoesNotExist.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Values []LabelValue `json:"values,omitempty"`
+}
+
+// LabelKey is a label key: an optional DNS subdomain prefix and '/', then a
+// name of 1 to 63 characters.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=317
+// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && (!self.contains('/') || self.split('/')[0].size() <= 253)",message="must be a label key: an optional DNS subdomain prefix and '/', then 1 to 63 letters, digits, '-', '_' or '.' that begin and end with a letter or digit"
+type LabelKey string
+
+// LabelValue is a label value: empty, or 1 to 63 letters, digits, '-', '_'
+// or '.' that begin and end with a letter or digit.
+//
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:XValidation:rule="self.matches('^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')",message="must be a label value: empty, or up to 63 letters, digits, '-', '_' or '.' that begin and end with a letter or digit"
+type LabelValue string
+
+// AsMetav1 returns the selector as the Kubernetes libraries take it.
+func (s *LabelSelector) AsMetav1() *metav1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &metav1.LabelSelector{}
+	for k, v := range s.MatchLabels {
+		if out.MatchLabels == nil {
+			out.MatchLabels = map[string]string{}
+		}
+		out.MatchLabels[k] = string(v)
+	}
+	for _, e := range s.MatchExpressions {
+		r := metav1.LabelSelectorRequirement{Key: string(e.Key), Operator: e.Operator}
+		for _, v := range e.Values {
+			r.Values = append(r.Values, string(v))
+		}
+		out.MatchExpressions = append(out.MatchExpressions, r)
+	}
+	return out
+}
 
 // ObjectName is the name of another pylon object (an IPPool or a BGPPeer).
 //

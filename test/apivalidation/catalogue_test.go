@@ -37,8 +37,8 @@ const (
 	msgCommunity     = "must be a standard community 0..65535:0..65535 such as 65000:100, a large community large:A:B:C"
 	msgKeepalive     = "keepaliveTime must be less than holdTime (default 90s), and 0s when holdTime is 0s"
 	msgDuration      = "must be a duration such as 90s, 1m30s or 500ms"
-	msgSelectorOp    = "matchExpressions[].operator must be one of In, NotIn, Exists, DoesNotExist"
-	msgSelectorVals  = "matchExpressions[].values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"
+	msgSelectorOp    = `supported values: "In", "NotIn", "Exists", "DoesNotExist"`
+	msgSelectorVals  = "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"
 )
 
 // peer is a valid BGPPeer spec's required fields, for cases that vary the
@@ -98,17 +98,25 @@ func badObjects() []badObject {
 		{name: "namespace name invalid", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaces: [team-a, Team_B]}}`,
 			field: "spec.allocation.namespaces[1]", msg: "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"},
 		{name: "selector operator Equals", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: Equals, values: [web]}]}}}`,
-			field: "spec.allocation.serviceSelector.matchExpressions", msg: msgSelectorOp},
+			field: "spec.allocation.serviceSelector.matchExpressions[0].operator", msg: msgSelectorOp},
 		{name: "selector In without values", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: In}]}}}`,
-			field: "spec.allocation.serviceSelector.matchExpressions", msg: msgSelectorVals},
+			field: "spec.allocation.serviceSelector.matchExpressions[0].values", msg: msgSelectorVals},
 		{name: "selector Exists with values", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchExpressions: [{key: tier, operator: Exists, values: [web]}]}}}`,
-			field: "spec.allocation.namespaceSelector.matchExpressions", msg: msgSelectorVals},
+			field: "spec.allocation.namespaceSelector.matchExpressions[0].values", msg: msgSelectorVals},
 		{name: "selector label key starts with '-'", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchLabels: {"-tier": web}}}}`,
-			field: "spec.allocation.serviceSelector.matchLabels", msg: "matchLabels keys must be label keys"},
+			field: "spec.allocation.serviceSelector.matchLabels", msg: "keys must be label keys"},
 		{name: "selector label key of 64 characters", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"example.com/` + strings.Repeat("k", 64) + `": x}}}}`,
-			field: "spec.allocation.namespaceSelector.matchLabels", msg: "then up to 63 letters"},
+			field: "spec.allocation.namespaceSelector.matchLabels", msg: "then 1 to 63 letters"},
+		{name: "selector expression key with a space", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: "tier one", operator: Exists}]}}}`,
+			field: "spec.allocation.serviceSelector.matchExpressions[0].key", msg: "must be a label key"},
+		{name: "selector expression value too long", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: In, values: [ok, "` + strings.Repeat("v", 64) + `"]}]}}}`,
+			field: "spec.allocation.serviceSelector.matchExpressions[0].values[1]", msg: "may not be more than 63"},
+		{name: "selector label value ending in '-'", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: 198.18.0.1, nodeSelector: {matchLabels: {rack: "a-"}}}`,
+			field: "spec.nodeSelector.matchLabels[rack]", msg: "must be a label value"},
+		{name: "selector label key with a DNS prefix over 253 characters", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"` + strings.Repeat("a", 254) + `/x": "v"}}}}`,
+			field: "spec.allocation.namespaceSelector.matchLabels", msg: "keys must be label keys"},
 		{name: "selector label key with two slashes", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"a/b/c": x}}}}`,
-			field: "spec.allocation.namespaceSelector.matchLabels", msg: "matchLabels keys must be label keys"},
+			field: "spec.allocation.namespaceSelector.matchLabels", msg: "keys must be label keys"},
 		{name: "autoAssign a string", kind: "IPPool", spec: `{` + pool + `, autoAssign: "yes"}`,
 			field: "spec.autoAssign", msg: "must be of type boolean"},
 
@@ -182,7 +190,7 @@ func badObjects() []badObject {
 		{name: "interface name ..", kind: "L2Advertisement", spec: `{interfaces: [".."]}`,
 			field: "spec.interfaces[0]", msg: "must be an interface name, not '.' or '..'"},
 		{name: "node selector operator Gt", kind: "L2Advertisement", spec: `{nodeSelector: {matchExpressions: [{key: rack, operator: Gt, values: ["3"]}]}}`,
-			field: "spec.nodeSelector.matchExpressions", msg: msgSelectorOp},
+			field: "spec.nodeSelector.matchExpressions[0].operator", msg: msgSelectorOp},
 	}
 }
 
