@@ -55,3 +55,19 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestExamplesAreClean: the examples the docs point operators at must pass
+// the same checks the controller makes.
+func TestExamplesAreClean(t *testing.T) {
+	opts, err := parseValidateFlags([]string{"../../docs/examples"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := validate(opts, &stdout, &stderr); code != 0 {
+		t.Fatalf("docs/examples has problems (exit %d):\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "4 BGP peers") {
+		t.Errorf("expected every example peer in force: %s", stdout.String())
+	}
+}

@@ -7,12 +7,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pylonlb/pylon/test/envtest"
 )
 
 // TestGeneratedFilesAreCurrent regenerates into a scratch copy of the module
 // and compares with what is committed, so it never touches the work tree.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
-	root := repoRoot(t)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := envtest.RepoRoot(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	scratch := t.TempDir()
 	for _, f := range []string{"go.mod", "go.sum"} {
 		copyFile(t, filepath.Join(root, f), filepath.Join(scratch, f))
@@ -62,24 +71,6 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	}
 	for _, f := range fresh {
 		compare(filepath.Join(root, "deploy/crds", filepath.Base(f)), f, false)
-	}
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
 	}
 }
 
