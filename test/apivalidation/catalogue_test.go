@@ -18,6 +18,10 @@ type badObject struct {
 	// unknownField marks a spec with a field the schema does not declare:
 	// strict field validation refuses it before any other check.
 	unknownField bool
+	// applyField and applyMsg, when set, are what kubectl's server-side apply
+	// says instead: it refuses wrong types and duplicate set entries while
+	// building the typed patch, before validation, in its own words.
+	applyField, applyMsg string
 }
 
 // goodObject is an edge case the API server must accept: it shows that the
@@ -118,7 +122,7 @@ func badObjects() []badObject {
 		{name: "selector label key with two slashes", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaceSelector: {matchLabels: {"a/b/c": x}}}}`,
 			field: "spec.allocation.namespaceSelector.matchLabels", msg: "keys must be label keys"},
 		{name: "autoAssign a string", kind: "IPPool", spec: `{` + pool + `, autoAssign: "yes"}`,
-			field: "spec.autoAssign", msg: "must be of type boolean"},
+			field: "spec.autoAssign", msg: "must be of type boolean", applyField: ".spec.autoAssign", applyMsg: "expected boolean"},
 
 		// BGPPeer.
 		{name: "myASN 0", kind: "BGPPeer", spec: `{myASN: 0, peerASN: 64513, peerAddress: "198.18.0.1"}`,
@@ -142,7 +146,7 @@ func badObjects() []badObject {
 		{name: "holdTime abc", kind: "BGPPeer", spec: `{` + peer + `, holdTime: abc}`,
 			field: "spec.holdTime", msg: msgDuration},
 		{name: "holdTime a number without unit", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 90}`,
-			field: "spec.holdTime", msg: "must be of type string"},
+			field: "spec.holdTime", msg: "must be of type string", applyField: ".spec.holdTime", applyMsg: "expected string"},
 		{name: "keepaliveTime equal to holdTime", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 9s, keepaliveTime: 9s}`,
 			field: "spec.keepaliveTime", msg: msgKeepalive},
 		{name: "keepaliveTime above the default holdTime", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 2m}`,
@@ -180,7 +184,7 @@ func badObjects() []badObject {
 		{name: "peer name with capitals", kind: "BGPAdvertisement", spec: `{peers: [Lab_Router]}`,
 			field: "spec.peers[0]", msg: "should match"},
 		{name: "pool named twice", kind: "BGPAdvertisement", spec: `{ipPools: [default, default]}`,
-			field: "spec.ipPools[1]", msg: "Duplicate value"},
+			field: "spec.ipPools[1]", msg: "Duplicate value", applyField: ".spec.ipPools", applyMsg: "duplicate entries"},
 
 		// L2Advertisement.
 		{name: "interface name of 16 characters", kind: "L2Advertisement", spec: `{interfaces: [abcdefghijklmnop]}`,
