@@ -29,6 +29,11 @@ const (
 	RequireEnv = "PYLON_REQUIRE_ENVTEST"
 )
 
+// ServiceClusterIPRange is the test API server's Service cluster IP ranges,
+// one per family, from the reserved benchmarking and documentation ranges;
+// the IPv4 one holds 16,382 Services, room for the 5,000-Service benchmarks.
+const ServiceClusterIPRange = "198.19.192.0/18,2001:db8:ffff::/112"
+
 // modulePath identifies the repository root: the directory whose go.mod
 // declares this module.
 const modulePath = "github.com/pylonlb/pylon"
@@ -113,6 +118,9 @@ func Start(t testing.TB) *Env {
 		ErrorIfCRDPathMissing: true,
 	}
 	te.ControlPlane.KubectlPath = kubectl
+	// Dual-stack Services (ipFamilyPolicy RequireDualStack) need a cluster
+	// IP range of each family. Reserved ranges: nothing is ever sent there.
+	te.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", ServiceClusterIPRange)
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		te.ControlPlaneStartTimeout = startTimeout
 	}

@@ -1,0 +1,246 @@
+package allocator
+
+import (
+	"math/big"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/pylonlb/pylon/config"
+)
+
+// Family is an IP family.
+type Family int
+
+// The two IP families.
+const (
+	IPv4 Family = 4
+	IPv6 Family = 6
+)
+
+// String writes "IPv4" or "IPv6".
+func (f Family) String() string {
+	switch f {
+	case IPv4:
+		return "IPv4"
+	case IPv6:
+		return "IPv6"
+	}
+	return "Family(" + strconv.Itoa(int(f)) + ")"
+}
+
+// FamilyOf returns the family of a.
+func FamilyOf(a netip.Addr) Family {
+	if a.Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+// index is the slot of a family in per-family arrays.
+func (f Family) index() int {
+	if f == IPv4 {
+		return 0
+	}
+	return 1
+}
+
+// Allocator holds which Service holds which address. The zero value is not
+// usable; call New. It is not safe for concurrent use: the controller
+// serialises calls.
+type Allocator struct {
+	// pools in try order, and by name.
+	pools  []*poolState
+	byName map[string]*poolState
+	// ips holds every held address; it is the one record of what is held.
+	ips map[netip.Addr]*ipState
+	// svcs lists each Service's addresses, sorted (IPv4 first).
+	svcs map[string][]netip.Addr
+	// shared lists, per sharing key, the addresses held under it.
+	shared map[string]map[netip.Addr]struct{}
+	// slack is given to every range (see rangeState.slack).
+	slack int
+}
+
+// poolState is a pool as the Allocator sees it.
+type poolState struct {
+	cfg *config.Pool
+	// usable: new addresses may be given out. False when config marks the
+	// pool Overlapping, and also, defensively, when it overlaps a usable
+	// pool earlier in the list: usable pools never share an address.
+	usable bool
+	// ranges are the pool's ranges, only for a usable pool.
+	ranges []*rangeState
+	has    [2]bool     // has a range of the family
+	total  [2]*big.Int // addresses that may be handed out, per family
+	// allocated counts held addresses attributed to the pool; uncounted
+	// those of them that Total leaves out (.0/.255 restored into a pool
+	// that avoids them).
+	allocated, uncounted [2]int64
+}
+
+// ipState is one held address.
+type ipState struct {
+	// pool is the pool the address is attributed to (nil: none contains
+	// it); rng its range when that pool is usable.
+	pool *poolState
+	rng  *rangeState
+	// holds are the Services holding it, oldest first; all pairwise
+	// compatible.
+	holds []hold
+}
+
+// hold is one Service's claim on an address.
+type hold struct {
+	key   string
+	share share
+}
+
+func (st *ipState) heldBy(key string) bool {
+	return st != nil && slices.ContainsFunc(st.holds, func(h hold) bool { return h.key == key })
+}
+
+func (st *ipState) poolName() string {
+	if st.pool == nil {
+		return ""
+	}
+	return st.pool.cfg.Name
+}
+
+// New returns an Allocator with no pools.
+func New() *Allocator {
+	return &Allocator{
+		byName: map[string]*poolState{},
+		ips:    map[netip.Addr]*ipState{},
+		svcs:   map[string][]netip.Addr{},
+		shared: map[string]map[netip.Addr]struct{}{},
+		slack:  defaultSlack,
+	}
+}
+
+// SetPools replaces the pool set; pools are tried in the order given, which
+// config.Config.Pools already is. A pool whose name repeats an earlier one is
+// ignored. Held addresses are kept: each is attributed to the usable pool
+// that contains it, else to the first pool that contains it, else to no
+// pool, where it stays held so nobody else gets it if a pool covering it
+// comes back.
+//
+// SetPools costs O(held addresses × ranges); ranges present before and after
+// keep their state.
+func (a *Allocator) SetPools(pools []*config.Pool) {
+	old := map[rangeKey]*rangeState{}
+	for _, p := range a.pools {
+		for _, r := range p.ranges {
+			old[r.key()] = r
+		}
+	}
+	a.pools = make([]*poolState, 0, len(pools))
+	a.byName = make(map[string]*poolState, len(pools))
+	var usable []config.Range
+	for _, cfg := range pools {
+		if _, dup := a.byName[cfg.Name]; dup {
+			continue
+		}
+		p := &poolState{cfg: cfg, usable: cfg.Usable() && !overlapsAny(cfg.Ranges, usable), total: totals(cfg)}
+		for _, r := range cfg.Ranges {
+			p.has[FamilyOf(r.First).index()] = true
+			if !p.usable {
+				continue
+			}
+			k := rangeKey{r.First, r.Last, cfg.AvoidBuggyIPs}
+			rs := old[k]
+			if rs == nil {
+				rs = newRangeState(r.First, r.Last, cfg.AvoidBuggyIPs)
+			}
+			delete(old, k)
+			rs.nheld, rs.slack = 0, a.slack
+			p.ranges = append(p.ranges, rs)
+		}
+		if p.usable {
+			usable = append(usable, cfg.Ranges...)
+		}
+		a.pools = append(a.pools, p)
+		a.byName[cfg.Name] = p
+	}
+	for ip, st := range a.ips {
+		st.pool, st.rng = a.locate(ip)
+		st.pool.count(ip, 1)
+		if st.rng != nil {
+			st.rng.nheld++
+		}
+	}
+	for _, p := range a.pools {
+		for _, r := range p.ranges {
+			if r.nheld == 0 {
+				r.reset()
+			}
+		}
+	}
+}
+
+func overlapsAny(rs, others []config.Range) bool {
+	for _, r := range rs {
+		for _, o := range others {
+			if r.Overlaps(o) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// locate returns the pool an address is attributed to: the usable pool
+// containing it, else the first pool containing it; and, for a usable
+// pool, the range.
+func (a *Allocator) locate(ip netip.Addr) (*poolState, *rangeState) {
+	for _, p := range a.pools {
+		for _, r := range p.ranges {
+			if r.contains(ip) {
+				return p, r
+			}
+		}
+	}
+	for _, p := range a.pools {
+		if p.cfg.Contains(ip) {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// count adds d to the pool's tally of held addresses; p may be nil.
+func (p *poolState) count(ip netip.Addr, d int64) {
+	if p == nil {
+		return
+	}
+	i := FamilyOf(ip).index()
+	p.allocated[i] += d
+	if p.cfg.AvoidBuggyIPs && buggy(ip) {
+		p.uncounted[i] += d
+	}
+}
+
+// IPs returns the addresses the Service holds, sorted, IPv4 first.
+func (a *Allocator) IPs(key string) []netip.Addr {
+	return slices.Clone(a.svcs[key])
+}
+
+// Pool returns the name of the pool a held address is attributed to, or ""
+// when the address is not held or no pool contains it.
+func (a *Allocator) Pool(ip netip.Addr) string {
+	if st := a.ips[ip]; st != nil {
+		return st.poolName()
+	}
+	return ""
+}
+
+// Holders returns the keys of the Services holding ip, oldest hold first.
+func (a *Allocator) Holders(ip netip.Addr) []string {
+	var keys []string
+	if st := a.ips[ip]; st != nil {
+		for _, h := range st.holds {
+			keys = append(keys, h.key)
+		}
+	}
+	return keys
+}

@@ -1,0 +1,28 @@
+// Package allocator is the controller's pure IP assignment state: which
+// Service holds which external IP, and which address a Service gets next.
+//
+// An Allocator is built from the validated pools of package config
+// (SetPools), refilled from every Service's status when the controller
+// starts (Restore), then asked for specific addresses (Assign) or for the
+// next free one (Allocate), and told when a Service lets go (Release,
+// ReleaseIP). It never takes an address from a Service that holds it: pool
+// edits, restarts and other Services' churn leave holds where they are.
+//
+// The choice is deterministic: pools are tried in the order given (config
+// sorts them by priority, then name), and within a pool the lowest free
+// address wins. A Service with a sharing key first joins the lowest address
+// already held under that key by Services it may share with: same key, no
+// (protocol, port) in common and, when any of them has
+// externalTrafficPolicy Local, all Local with equal pod selectors.
+//
+// Cost per operation does not grow with pool size and memory grows with
+// the addresses held, never with the size of a pool: each range keeps a
+// high-water mark below which every address has been handed out at some
+// point, and a min-heap of the addresses released below it. A /64 or /48 is
+// never enumerated; sizes are counted with math/big.
+//
+// The package imports config, Kubernetes' apimachinery labels and the
+// standard library only. It must not import a Kubernetes client,
+// controller-runtime or Prometheus, and keeps no clock, goroutines or
+// globals: the controller owns the locking, the events and the metrics.
+package allocator

@@ -1,0 +1,290 @@
+package allocator
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/pylonlb/pylon/config"
+)
+
+// fuzzPools builds the fuzz test's pool set: a choice among six small pools
+// (mask), the order they are tried in (rotate) and a few variations (flags).
+// The pools are tiny so that collisions, exhaustion and sharing happen often:
+//
+//	a  10.0.0.0/29 (flag 1: /28; flag 2: avoidBuggyIPs)
+//	b  10.0.1.250-10.0.2.5 and 2001:db8:1::-2001:db8:1::3, avoidBuggyIPs
+//	c  2001:db8::/125
+//	d  10.0.0.4/30 and 10.0.0.8/31, Overlapping a (flag 4: not marked)
+//	e  10.0.3.0/30, autoAssign off
+//	f  10.0.4.0/31 and 2001:db8:2::/127, for namespace ns1 or env=prod
+//	   namespaces, and Services labelled app=web
+func fuzzPools(mask, rotate, flags byte) []*config.Pool {
+	all := fuzzPoolSets[flags&7]
+	var out []*config.Pool
+	for i, p := range all {
+		if mask&(1<<i) != 0 {
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 {
+		k := int(rotate) % len(out)
+		out = append(out[k:], out[:k]...)
+	}
+	return out
+}
+
+// fuzzPoolSets are the six pools for each of the eight flag values, built
+// once: pools are never changed, so the Allocator and the model share them.
+var fuzzPoolSets = func() (sets [8][]*config.Pool) {
+	for flags := range byte(8) {
+		sets[flags] = buildFuzzPools(flags)
+	}
+	return sets
+}()
+
+func buildFuzzPools(flags byte) []*config.Pool {
+	aOpts := []any{"10.0.0.0/29"}
+	if flags&1 != 0 {
+		aOpts[0] = "10.0.0.0/28"
+	}
+	if flags&2 != 0 {
+		aOpts = append(aOpts, avoidBuggy)
+	}
+	dOpts := []any{"10.0.0.4/30", "10.0.0.8/31"}
+	if flags&4 == 0 {
+		dOpts = append(dOpts, overlaps("a"))
+	}
+	return []*config.Pool{
+		pool("a", aOpts...),
+		pool("b", "10.0.1.250-10.0.2.5", "2001:db8:1::-2001:db8:1::3", avoidBuggy),
+		pool("c", "2001:db8::/125"),
+		pool("d", dOpts...),
+		pool("e", "10.0.3.0/30", noAuto),
+		pool("f", "10.0.4.0/31", "2001:db8:2::/127", namespaces("ns1"), nsSelector("env=prod"), svcSelector("app=web")),
+	}
+}
+
+// fuzzIPs are the addresses Assign, Restore and ReleaseIP pick from: every
+// address of every pool variant, and a few in no pool.
+var fuzzIPs = func() []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	for _, p := range append(fuzzPools(0xff, 0, 0), fuzzPools(0xff, 0, 7)...) {
+		for _, r := range p.Ranges {
+			for a := r.First; ; a = a.Next() {
+				if !seen[a] {
+					seen[a] = true
+					out = append(out, a)
+				}
+				if a == r.Last {
+					break
+				}
+			}
+		}
+	}
+	for _, s := range []string{"192.0.2.1", "10.0.2.6", "2001:db8:ff::1", "::ffff:10.0.0.1"} {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}()
+
+// fuzzService returns one of six Services; attrs picks its sharing key,
+// ports, traffic policy, pod selector and labels, so one key can change
+// between calls.
+func fuzzService(k, attrs byte) Service { return fuzzServices[k%6][attrs&0x7f] }
+
+// fuzzServices are built once; neither the Allocator nor the model changes
+// a Service's maps or slices.
+var fuzzServices = func() (out [6][128]Service) {
+	for k := range byte(6) {
+		for attrs := range byte(128) {
+			out[k][attrs] = buildFuzzService(k, attrs)
+		}
+	}
+	return out
+}()
+
+func buildFuzzService(k, attrs byte) Service {
+	i := int(k) % 6
+	ns := []string{"ns1", "ns1", "ns2", "ns2", "ns3", "ns3"}[i]
+	s := Service{
+		Key:             fmt.Sprintf("%s/s%d", ns, i),
+		Namespace:       ns,
+		NamespaceLabels: map[string]map[string]string{"ns1": {"env": "dev"}, "ns2": {"env": "prod"}, "ns3": nil}[ns],
+		SharingKey:      []string{"", "k1", "k2", "k1"}[attrs&3],
+		Ports: [][]Port{
+			{{"TCP", 80}}, {{"TCP", 443}}, {{"UDP", 80}}, {{"TCP", 80}, {"UDP", 53}},
+		}[attrs>>2&3],
+		Local:    attrs>>4&1 == 1,
+		Selector: []map[string]string{{"app": "web"}, {"app": "db"}}[attrs>>5&1],
+	}
+	if attrs>>6&1 == 1 {
+		s.Labels = map[string]string{"app": "web"}
+	}
+	return s
+}
+
+var fuzzPoolNames = []string{"", "", "", "a", "b", "c", "d", "e", "f", "nope"}
+
+// FuzzAllocator runs a random sequence of operations, four bytes each, on
+// the Allocator and on the brute-force model, and checks after every step
+// that they answer the same (address, pool, error), hold the same addresses
+// for the same Services, count the same, and that the Allocator is
+// internally consistent. The seed corpus is in testdata/fuzz/FuzzAllocator.
+func FuzzAllocator(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0})
+	f.Add([]byte{0, 0, 1, 0, 0, 1, 1, 0, 2, 2, 5, 3, 4, 0, 0, 0, 0, 3, 1, 0})
+	f.Add([]byte{6, 0x0f, 1, 7, 3, 0, 0, 9, 2, 1, 0, 10, 6, 0x3f, 0, 0, 0, 5, 0, 0})
+	f.Add([]byte("allocate, assign, restore, release: all of it, over and over again"))
+	f.Fuzz(runOps)
+}
+
+// runOps decodes ops into operations and runs them on the Allocator and the
+// model, comparing after each.
+func runOps(t *testing.T, ops []byte) {
+	{
+		a, m := New(), newModel()
+		a.slack = 0 // compact as often as possible
+		pools := fuzzPools(0xff, 0, 0)
+		a.SetPools(pools)
+		m.setPools(pools)
+		for n := 0; len(ops) >= 4 && n < 150; n++ {
+			op, b1, b2, b3 := ops[0], ops[1], ops[2], ops[3]
+			ops = ops[4:]
+			var got, want string
+			var desc func() string
+			switch op % 8 {
+			case 0, 1, 7:
+				svc, fam, pool := fuzzService(b1, b2), []Family{IPv4, IPv6}[b3&1], fuzzPoolNames[int(b3>>1)%len(fuzzPoolNames)]
+				desc = func() string { return fmt.Sprintf("Allocate(%s %+v, %s, %q)", svc.Key, svc, fam, pool) }
+				got, want = outcome(a.Allocate(svc, fam, pool)), outcome(m.allocate(svc, fam, pool))
+			case 2, 3:
+				svc, ip := fuzzService(b1, b2), fuzzIPs[int(b3)%len(fuzzIPs)]
+				if op%8 == 2 {
+					desc = func() string { return fmt.Sprintf("Assign(%s %+v, %s)", svc.Key, svc, ip) }
+					p1, err1 := a.Assign(svc, ip)
+					p2, err2 := m.assign(svc, ip)
+					got, want = outcome(ip, p1, err1), outcome(ip, p2, err2)
+				} else {
+					desc = func() string { return fmt.Sprintf("Restore(%s %+v, %s)", svc.Key, svc, ip) }
+					p1, err1 := a.Restore(svc, ip)
+					p2, err2 := m.restore(svc, ip)
+					got, want = outcome(ip, p1, err1), outcome(ip, p2, err2)
+				}
+			case 4:
+				key := fuzzService(b1, 0).Key
+				desc = func() string { return "Release(" + key + ")" }
+				a.Release(key)
+				m.release(key)
+			case 5:
+				key := fuzzService(b1, 0).Key
+				ip := fuzzIPs[int(b2)%len(fuzzIPs)]
+				if held := m.ips(key); len(held) > 0 && b3&1 == 0 {
+					ip = held[int(b2)%len(held)]
+				}
+				desc = func() string { return fmt.Sprintf("ReleaseIP(%s, %s)", key, ip) }
+				a.ReleaseIP(key, ip)
+				m.releaseIP(key, ip)
+			case 6:
+				pools := fuzzPools(b1, b2, b3)
+				desc = func() string { return fmt.Sprintf("SetPools(%x, %d, %x)", b1, b2, b3) }
+				a.SetPools(pools)
+				m.setPools(pools)
+			}
+			if got != want {
+				t.Fatalf("step %d %s: allocator %s, model %s", n, desc(), got, want)
+			}
+			if err := compare(a, m); err != nil {
+				t.Fatalf("step %d %s: %v", n, desc(), err)
+			}
+		}
+	}
+}
+
+// outcome writes a result for comparison: address, pool and sentinel.
+func outcome(ip netip.Addr, pool string, err error) string {
+	if err != nil {
+		return fmt.Sprintf("error %v", sentinel(err))
+	}
+	return fmt.Sprintf("%v in %q", ip, pool)
+}
+
+// compare checks the Allocator against the model and its own consistency.
+func compare(a *Allocator, m *model) error {
+	if err := a.check(); err != nil {
+		return fmt.Errorf("inconsistent: %w", err)
+	}
+	for ip, hs := range m.holders {
+		for i, h := range hs {
+			for _, o := range hs[i+1:] {
+				if !mayShare(h, o) {
+					return fmt.Errorf("model: %s held by %s and %s", ip, h.Key, o.Key)
+				}
+			}
+		}
+	}
+	for k := range byte(6) {
+		key := fuzzService(k, 0).Key
+		if got, want := a.IPs(key), m.ips(key); !slices.Equal(got, want) {
+			return fmt.Errorf("IPs(%s) = %v, model %v", key, got, want)
+		}
+	}
+	for _, ip := range fuzzIPs {
+		var want []string
+		for _, h := range m.holders[ip] {
+			want = append(want, h.Key)
+		}
+		if got := a.Holders(ip); !slices.Equal(got, want) {
+			return fmt.Errorf("Holders(%s) = %v, model %v", ip, got, want)
+		}
+		wantPool := ""
+		if want != nil {
+			wantPool = name(m.attr(ip))
+		}
+		if got := a.Pool(ip); got != wantPool {
+			return fmt.Errorf("Pool(%s) = %q, model %q", ip, got, wantPool)
+		}
+	}
+	for _, pool := range fuzzPoolNames[2:] {
+		v4, v6 := a.Counts(pool)
+		for _, c := range []struct {
+			f   Family
+			got Counts
+		}{{IPv4, v4}, {IPv6, v6}} {
+			total, allocated, available := m.counts(pool, c.f)
+			if c.got.Total.Int64() != total || c.got.Allocated != allocated || c.got.Available.Int64() != available {
+				return fmt.Errorf("Counts(%q) %s = %v/%d/%v, model %d/%d/%d", pool, c.f,
+					c.got.Total, c.got.Allocated, c.got.Available, total, allocated, available)
+			}
+		}
+	}
+	return nil
+}
+
+// TestFuzzServicesCoverPools guards the fuzz set-up: some fuzz Services must
+// be served by pool f and some not, or the selector paths go untested.
+func TestFuzzServicesCoverPools(t *testing.T) {
+	m := newModel()
+	m.setPools(fuzzPools(0xff, 0, 0))
+	f := m.attrPool("f")
+	var served, refused int
+	for k := range byte(6) {
+		for attrs := range byte(128) {
+			if m.serves(f, fuzzService(k, attrs)) {
+				served++
+			} else {
+				refused++
+			}
+		}
+	}
+	if served == 0 || refused == 0 {
+		t.Fatalf("pool f serves %d and refuses %d fuzz services", served, refused)
+	}
+	if !errors.Is(fmt.Errorf("x: %w", ErrInUse), sentinel(fmt.Errorf("y: %w", ErrInUse))) {
+		t.Fatal("sentinel lookup broken")
+	}
+}

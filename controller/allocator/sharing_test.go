@@ -1,0 +1,87 @@
+package allocator
+
+import (
+	"testing"
+
+	"github.com/pylonlb/pylon/config"
+)
+
+func TestSharing(t *testing.T) {
+	web := svc("ns/web", sharing("k"), ports("TCP/80"))
+	dns := svc("ns/dns", sharing("k"), ports("UDP/53"))
+	ssh := svc("ns/ssh", sharing("k"), ports("TCP/22"))
+	pools := []*config.Pool{pool("a", "10.0.0.0/30")}
+	runScenarios(t, []scenario{{
+		name:  "same key, different ports: shared",
+		pools: pools,
+		steps: []step{
+			{"web gets the lowest", alloc(web, IPv4, ""), "10.0.0.0 a"},
+			{"dns joins it", alloc(dns, IPv4, ""), "10.0.0.0 a"},
+			{"ssh asks for it by name", assign(ssh, "10.0.0.0"), "10.0.0.0 a"},
+			{"a shared address counts once", counts("a"), "v4 4/1/3 v6 0/0/0"},
+			{"web leaves", release("ns/web"), "ok"},
+			{"still held by the others", poolOf("10.0.0.0"), "a"},
+			{"a newcomer without a key may not have it", assign(svc("ns/x"), "10.0.0.0"), "ErrInUse"},
+			{"dns and ssh leave", func(a *Allocator) string { a.Release("ns/dns"); a.Release("ns/ssh"); return "ok" }, "ok"},
+			{"free again", assign(svc("ns/x"), "10.0.0.0"), "10.0.0.0 a"},
+		},
+	}, {
+		name:  "each clause refuses",
+		pools: pools,
+		steps: []step{
+			{"web takes the lowest", assign(web, "10.0.0.0"), "10.0.0.0 a"},
+			{"no key: refused", assign(svc("ns/nokey", ports("UDP/53")), "10.0.0.0"), "ErrInUse"},
+			{"another key: refused", assign(svc("ns/other", sharing("other"), ports("UDP/53")), "10.0.0.0"), "ErrInUse"},
+			{"same port: refused", assign(svc("ns/web2", sharing("k"), ports("UDP/53", "TCP/80")), "10.0.0.0"), "ErrInUse"},
+			{"same number, other protocol: shared", assign(svc("ns/quic", sharing("k"), ports("UDP/80")), "10.0.0.0"), "10.0.0.0 a"},
+			{"Local next to Cluster: refused", assign(svc("ns/loc", sharing("k"), ports("TCP/443"), local("app=web")), "10.0.0.0"), "ErrInUse"},
+			{"a holder without a key refuses everyone", assign(svc("ns/solo"), "10.0.0.1"), "10.0.0.1 a"},
+			{"even with a key", assign(svc("ns/k", sharing("k"), ports("TCP/1")), "10.0.0.1"), "ErrInUse"},
+			{"Allocate with the key joins the lowest compatible", alloc(svc("ns/k", sharing("k"), ports("TCP/1")), IPv4, ""), "10.0.0.0 a"},
+			{"Allocate with a clashing port gets a free one", alloc(svc("ns/k2", sharing("k"), ports("TCP/80")), IPv4, ""), "10.0.0.2 a"},
+			{"the next clash joins the lowest compatible", alloc(svc("ns/k3", sharing("k"), ports("UDP/80")), IPv4, ""), "10.0.0.2 a"},
+		},
+	}, {
+		name:  "Local services share only with equal selectors",
+		pools: pools,
+		steps: []step{
+			{"l1 is Local", alloc(svc("ns/l1", sharing("k"), ports("TCP/80"), local("app=web")), IPv4, ""), "10.0.0.0 a"},
+			{"l2, same selector: shared", alloc(svc("ns/l2", sharing("k"), ports("TCP/443"), local("app=web")), IPv4, ""), "10.0.0.0 a"},
+			{"l3, other selector: refused", assign(svc("ns/l3", sharing("k"), ports("TCP/8080"), local("app=api")), "10.0.0.0"), "ErrInUse"},
+			{"l3 allocates: gets its own", alloc(svc("ns/l3", sharing("k"), ports("TCP/8080"), local("app=api")), IPv4, ""), "10.0.0.1 a"},
+			{"a Cluster one with the key: not with the Local ones", alloc(svc("ns/c", sharing("k"), ports("TCP/9")), IPv4, ""), "10.0.0.2 a"},
+			{"l4 like l3 joins l3", alloc(svc("ns/l4", sharing("k"), ports("TCP/9"), local("app=api")), IPv4, ""), "10.0.0.1 a"},
+		},
+	}, {
+		name:  "a Service that changes is checked again",
+		pools: pools,
+		steps: []step{
+			{"web", alloc(web, IPv4, ""), "10.0.0.0 a"},
+			{"dns joins", alloc(dns, IPv4, ""), "10.0.0.0 a"},
+			{"dns now also serves TCP/80: its hold is refused", assign(svc("ns/dns", sharing("k"), ports("UDP/53", "TCP/80")), "10.0.0.0"), "ErrInUse"},
+			{"Allocate says the same", alloc(svc("ns/dns", sharing("k"), ports("UDP/53", "TCP/80")), IPv4, ""), "ErrInUse"},
+			{"the hold is left for the caller to release", ips("ns/dns"), "10.0.0.0"},
+			{"dns changes its port the other way: fine", assign(svc("ns/dns", sharing("k"), ports("UDP/5353")), "10.0.0.0"), "10.0.0.0 a"},
+			{"the new port is what counts now", assign(svc("ns/mdns", sharing("k"), ports("UDP/5353")), "10.0.0.0"), "ErrInUse"},
+			{"UDP/53 is free at the address again", assign(svc("ns/dns2", sharing("k"), ports("UDP/53")), "10.0.0.0"), "10.0.0.0 a"},
+		},
+	}, {
+		name:  "a lone holder may change its key",
+		pools: pools,
+		steps: []step{
+			{"web", alloc(web, IPv4, ""), "10.0.0.0 a"},
+			{"web switches to key k2", alloc(svc("ns/web", sharing("k2")), IPv4, ""), "10.0.0.0 a"},
+			{"a k Service does not join it", alloc(dns, IPv4, ""), "10.0.0.1 a"},
+			{"a k2 Service does", alloc(svc("ns/x", sharing("k2"), ports("TCP/1")), IPv4, ""), "10.0.0.0 a"},
+		},
+	}, {
+		name:  "sharing stays within eligible pools and the family",
+		pools: []*config.Pool{pool("a", "10.0.0.0/31", "2001:db8::/127"), pool("b", "10.0.1.0/31", noAuto)},
+		steps: []step{
+			{"web in b by name", alloc(web, IPv4, "b"), "10.0.1.0 b"},
+			{"dns without a pool: b is not eligible", alloc(dns, IPv4, ""), "10.0.0.0 a"},
+			{"ssh by name in b joins web", alloc(ssh, IPv4, "b"), "10.0.1.0 b"},
+			{"ssh in IPv6 does not join an IPv4 address", alloc(ssh, IPv6, ""), "2001:db8:: a"},
+		},
+	}})
+}

@@ -1,0 +1,189 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pylonlb/pylon/controller/allocator"
+)
+
+// Event reasons on Services.
+const (
+	ReasonAllocated       = "Allocated"
+	ReasonReleased        = "Released"
+	ReasonPoolExhausted   = "PoolExhausted"
+	ReasonNoPool          = "NoEligiblePool"
+	ReasonPoolNotFound    = "PoolNotFound"
+	ReasonIPNotInPool     = "RequestedIPNotInPool"
+	ReasonIPConflict      = "IPConflict"
+	ReasonIPNotAllowed    = "IPNotAllowed"
+	ReasonInvalidRequest  = "InvalidRequest"
+	ReasonOrphaned        = "IPOutsidePools"
+	ReasonAllocationError = "AllocationFailed"
+)
+
+// outcome is what decide wants done for one Service.
+type outcome struct {
+	// ips are the Service's addresses, in its family order.
+	ips []netip.Addr
+	// pools[i] is the pool ips[i] came from ("" when no pool holds it).
+	pools []string
+	// problem is why the Service did not get everything it asked for, as
+	// an event reason and message; "" when it did.
+	reason, message string
+}
+
+// pending reports whether the Service still waits for an address.
+func (o outcome) pending() bool { return o.reason != "" && o.reason != ReasonOrphaned }
+
+// decide brings a's holdings for the Service in line with req and returns
+// its addresses. It is the only place that changes allocations for a
+// Service, and it never takes an address from another Service.
+func decide(a *allocator.Allocator, req request) outcome {
+	key := req.svc.Key
+	if !req.served {
+		a.Release(key)
+		return outcome{}
+	}
+	held := a.IPs(key)
+	var o outcome
+	fail := func(reason, msg string) {
+		if o.reason == "" {
+			o.reason, o.message = reason, msg
+		}
+	}
+
+	if len(req.ips) > 0 {
+		for _, ip := range held {
+			if !slices.Contains(req.ips, ip) {
+				a.ReleaseIP(key, ip)
+			}
+		}
+		for _, ip := range req.ips {
+			if slices.Contains(held, ip) {
+				o.ips = append(o.ips, ip) // kept even if a pool edit left it outside
+				continue
+			}
+			if _, err := a.Assign(req.svc, ip); err != nil {
+				fail(reasonFor(err), fmt.Sprintf("requested address %s: %v", ip, err))
+				continue
+			}
+			o.ips = append(o.ips, ip)
+		}
+		return o.withPools(a).orphans()
+	}
+
+	var fresh []netip.Addr
+	for _, fam := range req.families {
+		ip, ok := heldOf(held, fam)
+		if ok && req.pool != "" && a.Pool(ip) != req.pool {
+			// The operator asked for another pool: move.
+			a.ReleaseIP(key, ip)
+			ok = false
+		}
+		if ok {
+			o.ips = append(o.ips, ip)
+			continue
+		}
+		ip, _, err := a.Allocate(req.svc, fam, req.pool)
+		if err != nil {
+			fail(reasonFor(err), fmt.Sprintf("no %s address: %v", fam, err))
+			continue
+		}
+		o.ips = append(o.ips, ip)
+		fresh = append(fresh, ip)
+	}
+	if req.require && len(o.ips) < len(req.families) {
+		// RequireDualStack: both families or none of the new ones.
+		for _, ip := range fresh {
+			a.ReleaseIP(key, ip)
+		}
+		o.ips = slices.DeleteFunc(o.ips, func(ip netip.Addr) bool { return slices.Contains(fresh, ip) })
+	}
+	// Families the Service no longer wants.
+	for _, ip := range held {
+		if !slices.Contains(req.families, familyOf(ip)) {
+			a.ReleaseIP(key, ip)
+		}
+	}
+	return o.withPools(a).orphans()
+}
+
+// orphans reports addresses that no pool holds any more (a pool edit left
+// them outside): they stay assigned, with a warning.
+func (o outcome) orphans() outcome {
+	if o.reason != "" {
+		return o
+	}
+	for i, ip := range o.ips {
+		if o.pools[i] == "" {
+			o.reason, o.message = ReasonOrphaned, fmt.Sprintf("%s is no longer in any IPPool; it stays assigned (pylon never renumbers a Service on a pool edit): restore the pool's range, or recreate the Service to get a new address", ip)
+		}
+	}
+	return o
+}
+
+func (o outcome) withPools(a *allocator.Allocator) outcome {
+	o.pools = o.pools[:0]
+	for _, ip := range o.ips {
+		o.pools = append(o.pools, a.Pool(ip))
+	}
+	return o
+}
+
+func heldOf(held []netip.Addr, fam allocator.Family) (netip.Addr, bool) {
+	for _, ip := range held {
+		if familyOf(ip) == fam {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// reasonFor maps allocator errors to event reasons.
+func reasonFor(err error) string {
+	switch {
+	case errors.Is(err, allocator.ErrPoolExhausted):
+		return ReasonPoolExhausted
+	case errors.Is(err, allocator.ErrNoPool):
+		return ReasonNoPool
+	case errors.Is(err, allocator.ErrPoolNotFound):
+		return ReasonPoolNotFound
+	case errors.Is(err, allocator.ErrNotInPool):
+		return ReasonIPNotInPool
+	case errors.Is(err, allocator.ErrInUse):
+		return ReasonIPConflict
+	case errors.Is(err, allocator.ErrNotAllowed), errors.Is(err, allocator.ErrBuggyIP), errors.Is(err, allocator.ErrPoolUnusable):
+		return ReasonIPNotAllowed
+	}
+	return ReasonAllocationError
+}
+
+// ingressIPs reads the addresses in a Service's status, in order.
+func ingressIPs(s *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range s.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// describe writes "198.51.100.7 (IPPool default), 2001:db8::7 (IPPool v6)".
+func (o outcome) describe() string {
+	var parts []string
+	for i, ip := range o.ips {
+		from := "no IPPool"
+		if o.pools[i] != "" {
+			from = "IPPool " + o.pools[i]
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", ip, from))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/pylonlb/pylon/config"
+)
+
+// ServiceReconciler gives LoadBalancer Services their addresses: gather the
+// Service and its namespace, decide with the allocator, write the status
+// when it differs, and tell the Service's events what changed.
+type ServiceReconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	// Class is the load-balancer class served; "" serves Services without one.
+	Class string
+	State *State
+	// Load reads and parses the pylon configuration.
+	Load func(context.Context) (*config.Config, error)
+	// Metrics counts allocation failures; may be nil.
+	Metrics *Metrics
+}
+
+// Reconcile handles one Service.
+func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if err := r.State.restore(ctx, r.Load, r.Client, r.Class); err != nil {
+		return reconcile.Result{}, fmt.Errorf("rebuild allocations from Service status: %w", err)
+	}
+	var svc corev1.Service
+	if err := r.Client.Get(ctx, req.NamespacedName, &svc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.State.forget(req.NamespacedName)
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, err
+	}
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: svc.Namespace}, &ns); err != nil && !apierrors.IsNotFound(err) {
+		return reconcile.Result{}, err
+	}
+
+	rq, err := requestFor(&svc, ns.Labels, r.Class)
+	if err != nil {
+		// A malformed request keeps whatever the Service has: nothing is
+		// released on a typo.
+		r.event(&svc, corev1.EventTypeWarning, ReasonInvalidRequest, err.Error())
+		r.Metrics.failed(ReasonInvalidRequest)
+		return reconcile.Result{}, nil
+	}
+	if msg := r.State.takeConflict(req.NamespacedName); msg != "" {
+		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, msg)
+	}
+
+	current := ingressIPs(&svc)
+	o, before := r.State.decide(req.NamespacedName, rq)
+	if !rq.served {
+		// No longer ours to serve: the addresses are released; the status
+		// is cleared only when it shows what pylon had given.
+		if len(before) == 0 {
+			return reconcile.Result{}, nil
+		}
+		if slices.Equal(current, before) {
+			if err := r.writeStatus(ctx, &svc, nil); err != nil {
+				return reconcile.Result{}, err
+			}
+		}
+		r.event(&svc, corev1.EventTypeNormal, ReasonReleased, fmt.Sprintf("released %v: the Service is no longer a LoadBalancer of this class", before))
+		return reconcile.Result{}, nil
+	}
+	if !slices.Equal(current, o.ips) {
+		if err := r.writeStatus(ctx, &svc, o.ips); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	switch {
+	case o.reason != "":
+		r.Metrics.failed(o.reason)
+		r.event(&svc, corev1.EventTypeWarning, o.reason, o.message)
+	case len(o.ips) > 0:
+		r.event(&svc, corev1.EventTypeNormal, ReasonAllocated, "assigned "+o.describe())
+	}
+	return reconcile.Result{}, nil
+}
+
+// writeStatus sets status.loadBalancer.ingress to ips, leaving every other
+// status field alone.
+func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, ips []netip.Addr) error {
+	patch := client.MergeFrom(svc.DeepCopy())
+	svc.Status.LoadBalancer.Ingress = nil
+	for _, ip := range ips {
+		svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip.String()})
+	}
+	if err := r.Client.Status().Patch(ctx, svc, patch); err != nil {
+		return fmt.Errorf("write status of service %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	log.FromContext(ctx).V(1).Info("status written", "ips", ips)
+	return nil
+}
+
+// event records an event on the Service unless it is the same as the last.
+func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) {
+	if r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, reason, msg) != reason+": "+msg {
+		r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
+	}
+}

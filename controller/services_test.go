@@ -1,0 +1,197 @@
+package controller_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+// TestController runs the scenarios against one real API server and one
+// controller. Each scenario has its own namespace and pools limited to it.
+func TestController(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ensureNamespace(t, c, pylonNS, nil)
+	startController(t, env, controller.Options{}, false)
+
+	t.Run("lowest free address of the first pool by priority, then name", func(t *testing.T) {
+		ns := "prio"
+		ensureNamespace(t, c, ns, nil)
+		one := int32(1)
+		createPool(t, c, "prio-b", []string{"198.51.100.0/29"}, onlyNamespaces(ns))
+		createPool(t, c, "prio-a", []string{"198.51.100.8/29"}, onlyNamespaces(ns))
+		createPool(t, c, "prio-first", []string{"198.51.100.16/30"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.Allocation.Priority = &one })
+		for i, want := range []string{"198.51.100.16", "198.51.100.17", "198.51.100.18", "198.51.100.19", "198.51.100.8"} {
+			name := fmt.Sprintf("s%d", i)
+			lbService(t, c, ns, name)
+			waitIngress(t, c, ns, name, want)
+		}
+		waitEvent(t, c, ns, "Service", "s4", controller.ReasonAllocated, "198.51.100.8 (IPPool prio-a)")
+	})
+
+	t.Run("requested addresses: annotation, spec.loadBalancerIP, never stolen", func(t *testing.T) {
+		ns := "req"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "req", []string{"198.51.100.32/28"}, onlyNamespaces(ns))
+		lbService(t, c, ns, "a", annotate(controller.AnnotationIPs, "198.51.100.40"))
+		waitIngress(t, c, ns, "a", "198.51.100.40")
+		lbService(t, c, ns, "b", func(s *corev1.Service) { s.Spec.LoadBalancerIP = "198.51.100.41" })
+		waitIngress(t, c, ns, "b", "198.51.100.41")
+		lbService(t, c, ns, "thief", annotate(controller.AnnotationIPs, "198.51.100.40"))
+		waitEvent(t, c, ns, "Service", "thief", controller.ReasonIPConflict, "198.51.100.40")
+		lbService(t, c, ns, "outside", annotate(controller.AnnotationIPs, "203.0.113.99"))
+		waitEvent(t, c, ns, "Service", "outside", controller.ReasonIPNotInPool, "203.0.113.99")
+		lbService(t, c, ns, "garbled", annotate(controller.AnnotationIPs, "198.51.100.300"))
+		waitEvent(t, c, ns, "Service", "garbled", controller.ReasonInvalidRequest, controller.AnnotationIPs)
+		consistently(t, 500*time.Millisecond, "a keeps its address and the others get none", func() (bool, string) {
+			a, th, out := ingress(t, c, ns, "a"), ingress(t, c, ns, "thief"), ingress(t, c, ns, "outside")
+			return slices.Equal(a, []string{"198.51.100.40"}) && th == nil && out == nil, fmt.Sprint(a, th, out)
+		})
+	})
+
+	t.Run("pool by name; autoAssign false only by name; unknown pool", func(t *testing.T) {
+		ns := "named"
+		ensureNamespace(t, c, ns, nil)
+		off := false
+		createPool(t, c, "named-auto", []string{"198.51.100.48/30"}, onlyNamespaces(ns))
+		createPool(t, c, "named-manual", []string{"198.51.100.52/30"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = &off })
+		lbService(t, c, ns, "any")
+		waitIngress(t, c, ns, "any", "198.51.100.48")
+		lbService(t, c, ns, "manual", annotate(controller.AnnotationPool, "named-manual"))
+		waitIngress(t, c, ns, "manual", "198.51.100.52")
+		lbService(t, c, ns, "nowhere", annotate(controller.AnnotationPool, "no-such-pool"))
+		waitEvent(t, c, ns, "Service", "nowhere", controller.ReasonPoolNotFound, "no-such-pool")
+	})
+
+	t.Run("sharing: same key and no port clash share; a clash gets its own", func(t *testing.T) {
+		ns := "share"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "share", []string{"198.51.100.64/30"}, onlyNamespaces(ns))
+		lbService(t, c, ns, "web", annotate(controller.AnnotationSharing, "k"))
+		waitIngress(t, c, ns, "web", "198.51.100.64")
+		lbService(t, c, ns, "dns", annotate(controller.AnnotationSharing, "k"), func(s *corev1.Service) {
+			s.Spec.Ports = []corev1.ServicePort{{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53}}
+		})
+		waitIngress(t, c, ns, "dns", "198.51.100.64")
+		lbService(t, c, ns, "web2", annotate(controller.AnnotationSharing, "k"))
+		waitIngress(t, c, ns, "web2", "198.51.100.65")
+		lbService(t, c, ns, "other-key", annotate(controller.AnnotationSharing, "j", controller.AnnotationIPs, "198.51.100.64"),
+			func(s *corev1.Service) { s.Spec.Ports[0].Port = 8080 })
+		waitEvent(t, c, ns, "Service", "other-key", controller.ReasonIPConflict, "198.51.100.64")
+	})
+
+	t.Run("release on delete and on type change; B's deletion never moves A", func(t *testing.T) {
+		ns := "release"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "release", []string{"198.51.100.72/30"}, onlyNamespaces(ns))
+		a := lbService(t, c, ns, "a")
+		waitIngress(t, c, ns, "a", "198.51.100.72")
+		b := lbService(t, c, ns, "b")
+		waitIngress(t, c, ns, "b", "198.51.100.73")
+		if err := c.Delete(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+		lbService(t, c, ns, "c")
+		waitIngress(t, c, ns, "c", "198.51.100.72")
+		patch := client.MergeFrom(b.DeepCopy())
+		b.Spec.Type = corev1.ServiceTypeClusterIP
+		b.Spec.AllocateLoadBalancerNodePorts = nil
+		if err := c.Patch(t.Context(), b, patch); err != nil {
+			t.Fatal(err)
+		}
+		waitIngress(t, c, ns, "b")
+		lbService(t, c, ns, "d")
+		waitIngress(t, c, ns, "d", "198.51.100.73")
+		waitIngress(t, c, ns, "c", "198.51.100.72")
+	})
+
+	t.Run("exhausted pool: event, and the waiting Service gets the next freed address", func(t *testing.T) {
+		ns := "exhaust"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "exhaust", []string{"198.51.100.80/31"}, onlyNamespaces(ns))
+		first := lbService(t, c, ns, "first")
+		lbService(t, c, ns, "second")
+		waitIngress(t, c, ns, "first", "198.51.100.80")
+		waitIngress(t, c, ns, "second", "198.51.100.81")
+		lbService(t, c, ns, "third")
+		waitEvent(t, c, ns, "Service", "third", controller.ReasonPoolExhausted, "exhaust")
+		if err := c.Delete(t.Context(), first); err != nil {
+			t.Fatal(err)
+		}
+		waitIngress(t, c, ns, "third", "198.51.100.80")
+	})
+
+	t.Run("load-balancer class: a classed Service is not ours", func(t *testing.T) {
+		ns := "class"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "class", []string{"198.51.100.88/30"}, onlyNamespaces(ns))
+		other := "example.com/other"
+		lbService(t, c, ns, "theirs", func(s *corev1.Service) { s.Spec.LoadBalancerClass = &other })
+		lbService(t, c, ns, "ours")
+		waitIngress(t, c, ns, "ours", "198.51.100.88")
+		consistently(t, 300*time.Millisecond, "the classed Service gets nothing", func() (bool, string) {
+			got := ingress(t, c, ns, "theirs")
+			return got == nil, fmt.Sprint(got)
+		})
+	})
+
+	t.Run("dual stack: Require, Prefer (family added later), ipFamilies order", func(t *testing.T) {
+		ns := "dual"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "dual-v4", []string{"198.51.100.96/30"}, onlyNamespaces(ns))
+		require, prefer := corev1.IPFamilyPolicyRequireDualStack, corev1.IPFamilyPolicyPreferDualStack
+		lbService(t, c, ns, "prefer", func(s *corev1.Service) { s.Spec.IPFamilyPolicy = &prefer })
+		waitIngress(t, c, ns, "prefer", "198.51.100.96")
+		lbService(t, c, ns, "require", func(s *corev1.Service) { s.Spec.IPFamilyPolicy = &require })
+		waitEvent(t, c, ns, "Service", "require", controller.ReasonNoPool, "IPv6")
+		if got := ingress(t, c, ns, "require"); got != nil {
+			t.Fatalf("RequireDualStack got %v with no IPv6 pool", got)
+		}
+		createPool(t, c, "dual-v6", []string{"2001:db8:10::/120"}, onlyNamespaces(ns))
+		waitIngress(t, c, ns, "prefer", "198.51.100.96", "2001:db8:10::")
+		waitIngress(t, c, ns, "require", "198.51.100.97", "2001:db8:10::1")
+		lbService(t, c, ns, "v6first", func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = &require
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}
+		})
+		waitIngress(t, c, ns, "v6first", "2001:db8:10::2", "198.51.100.98")
+	})
+
+	t.Run("pool status counts and conditions; overlapping pool marked and unused", func(t *testing.T) {
+		ns := "status"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "status-a-old", []string{"203.0.113.0/30", "2001:db8:20::/64"}, onlyNamespaces(ns))
+		lbService(t, c, ns, "a")
+		waitIngress(t, c, ns, "a", "203.0.113.0")
+		eventually(t, 10*time.Second, "status-a-old counts", func() (bool, string) {
+			var p v1alpha1.IPPool
+			_ = c.Get(t.Context(), client.ObjectKey{Name: "status-a-old"}, &p)
+			st := p.Status
+			ok := st.IPv4 != nil && st.IPv4.Total == "4" && st.IPv4.Allocated == 1 && st.IPv4.Available == "3" &&
+				st.IPv6 != nil && st.IPv6.Total == "18446744073709551616" && st.Allocated == 1 &&
+				st.Available == "18446744073709551619" && meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady)
+			return ok, fmt.Sprintf("%+v %+v %+v", st, st.IPv4, st.IPv6)
+		})
+		// Creation times have one-second resolution; within a second the
+		// name decides, so these names agree with the ages either way.
+		createPool(t, c, "status-b-new", []string{"203.0.113.2/31"}, onlyNamespaces(ns))
+		eventually(t, 10*time.Second, "status-b-new marked Overlapping", func() (bool, string) {
+			var p v1alpha1.IPPool
+			_ = c.Get(t.Context(), client.ObjectKey{Name: "status-b-new"}, &p)
+			return meta.IsStatusConditionTrue(p.Status.Conditions, v1alpha1.ConditionOverlapping) &&
+				meta.IsStatusConditionFalse(p.Status.Conditions, v1alpha1.ConditionReady), fmt.Sprintf("%+v", p.Status.Conditions)
+		})
+		waitEvent(t, c, "default", "IPPool", "status-b-new", "Overlapping", "status-a-old")
+		lbService(t, c, ns, "b", annotate(controller.AnnotationPool, "status-b-new"))
+		waitEvent(t, c, ns, "Service", "b", controller.ReasonIPNotAllowed, "")
+	})
+}

@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+)
+
+// Options configure the controller.
+type Options struct {
+	// Class is the load-balancer class served; "" serves Services with no
+	// spec.loadBalancerClass.
+	Class string
+	// Namespace is where pylon runs (password Secrets are read there).
+	Namespace string
+	// Workers is how many Services are reconciled at once.
+	Workers int
+	// Registerer takes the metrics; nil skips them.
+	Registerer prometheus.Registerer
+}
+
+// Setup adds the controller's reconcilers to mgr. They run only while mgr
+// holds the leader lease; each term starts from a fresh State rebuilt from
+// the Services' status.
+func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
+	state := NewState()
+	recorder := mgr.GetEventRecorder("pylon-controller")
+	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace}
+	var metrics *Metrics
+	if opts.Registerer != nil {
+		metrics = NewMetrics(state)
+		if err := metrics.Register(opts.Registerer); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Metrics: metrics}
+
+	toConfig := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: configRequestName}}}
+	})
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == opts.Namespace })
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("pylon-config").
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&v1alpha1.IPPool{}), toConfig)).
+		Watches(&v1alpha1.L2Advertisement{}, toConfig).
+		Watches(&v1alpha1.BGPPeer{}, toConfig).
+		Watches(&v1alpha1.BGPAdvertisement{}, toConfig).
+		Watches(&corev1.Secret{}, toConfig, builder.WithPredicates(inNamespace)).
+		WatchesRawSource(source.Channel(state.poolsChanged, toConfig)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		Complete(cfgRec)
+	if err != nil {
+		return nil, err
+	}
+	workers := max(opts.Workers, 1)
+	err = ctrl.NewControllerManagedBy(mgr).
+		For(&corev1.Service{}).
+		WatchesRawSource(source.Channel(state.wake, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(svcRec)
+	if err != nil {
+		return nil, err
+	}
+	return state, nil
+}

@@ -1,0 +1,199 @@
+package controller_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+// snapshot maps each Service of a namespace to its addresses and
+// resourceVersion.
+func snapshot(t *testing.T, c client.Client, ns string) map[string][2]string {
+	t.Helper()
+	var list corev1.ServiceList
+	if err := c.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]string{}
+	for _, s := range list.Items {
+		ip := ""
+		for _, in := range s.Status.LoadBalancer.Ingress {
+			ip += in.IP + " "
+		}
+		out[s.Name] = [2]string{ip, s.ResourceVersion}
+	}
+	return out
+}
+
+// createMany creates n Services named prefix-0.. in parallel.
+func createMany(t *testing.T, c client.Client, ns, prefix string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			no := false
+			s := &corev1.Service{Spec: corev1.ServiceSpec{
+				Type:                          corev1.ServiceTypeLoadBalancer,
+				Ports:                         []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: 80}},
+				AllocateLoadBalancerNodePorts: &no,
+			}}
+			s.Namespace, s.Name = ns, fmt.Sprintf("%s-%d", prefix, i)
+			if err := c.Create(t.Context(), s); err != nil {
+				t.Errorf("create Service %s/%s: %v", ns, s.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+func allHaveIPs(t *testing.T, c client.Client, ns string, n int) func() (bool, string) {
+	return func() (bool, string) {
+		snap := snapshot(t, c, ns)
+		have := 0
+		seen := map[string]string{}
+		for name, v := range snap {
+			if v[0] != "" {
+				have++
+				if other, dup := seen[v[0]]; dup {
+					return false, fmt.Sprintf("%s and %s both hold %s", name, other, v[0])
+				}
+				seen[v[0]] = name
+			}
+		}
+		return have == n && len(snap) == n, fmt.Sprintf("%d of %d have addresses", have, len(snap))
+	}
+}
+
+// TestRestartKeepsEveryAddress: a new controller rebuilds its state from the
+// Services' status before it allocates anything, changes no existing
+// address, writes no status that is already right, and serves the Services
+// created while it was down.
+func TestRestartKeepsEveryAddress(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ensureNamespace(t, c, pylonNS, nil)
+	const ns, standing, whileDown = "restart", 1000, 50
+	ensureNamespace(t, c, ns, nil)
+
+	first := startController(t, env, controller.Options{Workers: 4}, false)
+	createPool(t, c, "restart", []string{"198.18.64.0/20"}, onlyNamespaces(ns))
+	createMany(t, c, ns, "s", standing)
+	eventually(t, 60*time.Second, "every standing Service to have an address", allHaveIPs(t, c, ns, standing))
+	// Free a few low addresses, so that a controller that forgot what is
+	// held would hand them out again.
+	for i := range 5 {
+		s := &corev1.Service{}
+		s.Namespace, s.Name = ns, fmt.Sprintf("s-%d", i*100)
+		if err := c.Delete(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "deletions", func() (bool, string) {
+		n := len(snapshot(t, c, ns))
+		return n == standing-5, fmt.Sprint(n)
+	})
+	first.stop()
+	before := snapshot(t, c, ns)
+
+	createMany(t, c, ns, "new", whileDown)
+	startController(t, env, controller.Options{Workers: 4}, false)
+	eventually(t, 30*time.Second, "the Services created while down to have addresses", allHaveIPs(t, c, ns, standing-5+whileDown))
+	after := snapshot(t, c, ns)
+	for name, was := range before {
+		if after[name] != was {
+			t.Errorf("%s changed across the restart: address+version %v -> %v", name, was, after[name])
+		}
+	}
+}
+
+// TestPoolEditNeverRenumbers: shrinking a pool so that a held address falls
+// outside it keeps the address (with one warning event), and nobody else
+// gets it.
+func TestPoolEditNeverRenumbers(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ensureNamespace(t, c, pylonNS, nil)
+	startController(t, env, controller.Options{}, false)
+	const ns = "shrink"
+	ensureNamespace(t, c, ns, nil)
+	p := createPool(t, c, "shrink", []string{"198.51.100.0/29"}, onlyNamespaces(ns))
+	lbService(t, c, ns, "a", annotate(controller.AnnotationIPs, "198.51.100.6"))
+	waitIngress(t, c, ns, "a", "198.51.100.6")
+
+	patch := client.MergeFrom(p.DeepCopy())
+	p.Spec.Addresses = []v1alpha1.AddressRange{"198.51.100.0/30"}
+	if err := c.Patch(t.Context(), p, patch); err != nil {
+		t.Fatal(err)
+	}
+	// Another pass over the Service (a label change) must not renumber it.
+	var s corev1.Service
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "a"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	sp := client.MergeFrom(s.DeepCopy())
+	s.Labels = map[string]string{"touched": "yes"}
+	if err := c.Patch(t.Context(), &s, sp); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, c, ns, "Service", "a", controller.ReasonOrphaned, "198.51.100.6 is no longer in any IPPool")
+	consistently(t, 500*time.Millisecond, "a keeps 198.51.100.6", func() (bool, string) {
+		got := ingress(t, c, ns, "a")
+		return len(got) == 1 && got[0] == "198.51.100.6", fmt.Sprint(got)
+	})
+	if n := countEvents(t, c, ns, "Service", "a", controller.ReasonOrphaned); n != 1 {
+		t.Errorf("%d orphan warnings, want exactly 1 (events on change only)", n)
+	}
+	if n := countEvents(t, c, ns, "Service", "a", controller.ReasonAllocated); n != 1 {
+		t.Errorf("%d Allocated events, want 1", n)
+	}
+}
+
+// TestLeaderChangeKeepsAddresses: of two replicas one works; when it stops,
+// the other takes over with every address where it was.
+func TestLeaderChangeKeepsAddresses(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ensureNamespace(t, c, pylonNS, nil)
+	const ns = "ha"
+	ensureNamespace(t, c, ns, nil)
+	a := startController(t, env, controller.Options{}, true)
+	<-a.elected
+	b := startController(t, env, controller.Options{}, true)
+	createPool(t, c, "ha", []string{"198.51.100.0/29"}, onlyNamespaces(ns))
+	lbService(t, c, ns, "one")
+	waitIngress(t, c, ns, "one", "198.51.100.0")
+	select {
+	case <-b.elected:
+		t.Fatal("both replicas lead at once")
+	default:
+	}
+	rv := snapshot(t, c, ns)["one"]
+
+	a.stop()
+	select {
+	case <-b.elected:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the standby did not take the lease")
+	}
+	lbService(t, c, ns, "two")
+	waitIngress(t, c, ns, "two", "198.51.100.1")
+	if got := snapshot(t, c, ns)["one"]; got != rv {
+		t.Errorf("the first Service changed on leader change: %v -> %v", rv, got)
+	}
+}

@@ -1,0 +1,222 @@
+package controller
+
+import (
+	"cmp"
+	"errors"
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/controller/allocator"
+)
+
+// State is the controller's memory: the allocator, the configuration in
+// force and what it last told each Service. One State serves one leader
+// term: it is rebuilt from every Service's status before the first
+// allocation (see restore).
+type State struct {
+	mu       sync.Mutex
+	alloc    *allocator.Allocator
+	cfg      *config.Config
+	restored bool
+	// pending are Services that wait for an address: they are woken when a
+	// pool changes or an address is released, never all Services.
+	pending map[types.NamespacedName]bool
+	// told is the last event (reason and message) sent about each Service,
+	// so that events go out on change only.
+	told map[string]string
+	// conflicts found while restoring, reported on the Service's next pass.
+	conflicts map[types.NamespacedName]string
+	// wake delivers pending Services back to the Service reconciler.
+	wake chan event.GenericEvent
+	// poolsChanged asks the config reconciler to refresh pool status.
+	poolsChanged chan event.GenericEvent
+}
+
+// NewState returns an empty State.
+func NewState() *State {
+	return &State{
+		alloc:        allocator.New(),
+		cfg:          config.Parse(config.Resources{}),
+		pending:      map[types.NamespacedName]bool{},
+		told:         map[string]string{},
+		conflicts:    map[types.NamespacedName]string{},
+		wake:         make(chan event.GenericEvent, 1024),
+		poolsChanged: make(chan event.GenericEvent, 1),
+	}
+}
+
+// restore rebuilds allocations from every served Service's status, oldest
+// Service first, before anything new is allocated. load reads the
+// configuration; list lists the Services (both from the synced cache).
+func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), c client.Reader, class string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restored {
+		return nil
+	}
+	cfg, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	var list corev1.ServiceList
+	if err := c.List(ctx, &list); err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	var nsList corev1.NamespaceList
+	if err := c.List(ctx, &nsList); err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	nsLabels := map[string]map[string]string{}
+	for _, ns := range nsList.Items {
+		nsLabels[ns.Name] = ns.Labels
+	}
+	s.cfg = cfg
+	s.alloc.SetPools(cfg.Pools)
+	svcs := list.Items
+	slices.SortFunc(svcs, func(a, b corev1.Service) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	for i := range svcs {
+		req, err := requestFor(&svcs[i], nsLabels[svcs[i].Namespace], class)
+		if err != nil || !req.served {
+			continue
+		}
+		for _, ip := range ingressIPs(&svcs[i]) {
+			if _, err := s.alloc.Restore(req.svc, ip); err != nil && !errors.Is(err, allocator.ErrNotInPool) {
+				s.conflicts[client.ObjectKeyFromObject(&svcs[i])] = fmt.Sprintf("%s, in this Service's status, is held by an older Service: %v", ip, err)
+			}
+		}
+	}
+	s.restored = true
+	return nil
+}
+
+// setConfig puts a new configuration in force and wakes the Services that
+// wait for an address. Allocations are kept whatever the new pools say.
+func (s *State) setConfig(cfg *config.Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg = cfg
+	if s.restored {
+		s.alloc.SetPools(cfg.Pools)
+		s.wakePendingLocked()
+	}
+}
+
+// decide runs decide under the lock, keeps the pending set and wakes waiting
+// Services when addresses were freed.
+func (s *State) decide(key types.NamespacedName, req request) (o outcome, before []netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before = s.alloc.IPs(req.svc.Key)
+	o = decide(s.alloc, req)
+	freed := false
+	for _, ip := range before {
+		if !s.holds(req.svc.Key, ip) {
+			freed = true
+		}
+	}
+	if o.pending() {
+		s.pending[key] = true
+	} else {
+		delete(s.pending, key)
+	}
+	if freed {
+		s.wakePendingLocked()
+	}
+	if freed || !slices.Equal(before, s.alloc.IPs(req.svc.Key)) {
+		s.notifyPoolsLocked()
+	}
+	return o, before
+}
+
+// holds reports whether svc still holds ip; the lock must be held.
+func (s *State) holds(svc string, ip netip.Addr) bool {
+	return slices.Contains(s.alloc.IPs(svc), ip)
+}
+
+// forget drops a deleted Service.
+func (s *State) forget(key types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	had := len(s.alloc.IPs(key.String())) > 0
+	s.alloc.Release(key.String())
+	delete(s.pending, key)
+	delete(s.told, "Service/"+key.String())
+	delete(s.conflicts, key)
+	if had {
+		s.wakePendingLocked()
+		s.notifyPoolsLocked()
+	}
+}
+
+// tell remembers the last event (reason and message) about an object, keyed
+// by kind/namespace/name, and returns the one before ("" for none), so that
+// events go out on change only.
+func (s *State) tell(key, reason, message string) (previous string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	previous = s.told[key]
+	s.told[key] = reason + ": " + message
+	return previous
+}
+
+// takeConflict returns and clears a conflict found while restoring.
+func (s *State) takeConflict(key types.NamespacedName) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := s.conflicts[key]
+	delete(s.conflicts, key)
+	return msg
+}
+
+// wakePendingLocked sends every pending Service back to the reconciler.
+// The channel is drained by the controller; the pending set stays until a
+// Service gets what it asked for.
+func (s *State) wakePendingLocked() {
+	keys := slices.SortedFunc(maps.Keys(s.pending), func(a, b types.NamespacedName) int {
+		return cmp.Compare(a.String(), b.String())
+	})
+	for _, key := range keys {
+		svc := &corev1.Service{}
+		svc.Namespace, svc.Name = key.Namespace, key.Name
+		select {
+		case s.wake <- event.GenericEvent{Object: svc}:
+		default:
+			// The queue is full of wake-ups already; the pending set is
+			// kept, and the next release or pool change wakes them again.
+		}
+	}
+}
+
+// notifyPoolsLocked asks for a pool status refresh; repeated asks coalesce.
+func (s *State) notifyPoolsLocked() {
+	select {
+	case s.poolsChanged <- event.GenericEvent{Object: &corev1.Service{}}:
+	default:
+	}
+}
+
+// counts returns a pool's address counts.
+func (s *State) counts(pool string) (v4, v6 allocator.Counts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.alloc.Counts(pool)
+}
+
+// config returns the configuration in force.
+func (s *State) config() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}

@@ -1,0 +1,216 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/controller/allocator"
+)
+
+// ConfigReconciler reads every pylon resource, puts the parsed
+// configuration in force and writes each resource's status and events. It
+// works on the whole configuration at once (cross-object checks need all
+// of it), so every watch maps to the one request configKey.
+type ConfigReconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	State    *State
+	// Namespace is where pylon runs: password Secrets without a namespace
+	// are read from here.
+	Namespace string
+}
+
+// configRequestName names the single request the ConfigReconciler works on.
+const configRequestName = "pylon-configuration"
+
+// Load lists the pylon resources and Secrets and parses them.
+func (r *ConfigReconciler) Load(ctx context.Context) (*config.Config, error) {
+	res, err := r.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return config.Parse(res), nil
+}
+
+func (r *ConfigReconciler) list(ctx context.Context) (config.Resources, error) {
+	res := config.Resources{Namespace: r.Namespace}
+	var pools v1alpha1.IPPoolList
+	var l2 v1alpha1.L2AdvertisementList
+	var peers v1alpha1.BGPPeerList
+	var bgp v1alpha1.BGPAdvertisementList
+	var secrets corev1.SecretList
+	for _, l := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{{&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil}, {&secrets, []client.ListOption{client.InNamespace(r.Namespace)}}} {
+		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
+			return res, fmt.Errorf("list %T: %w", l.list, err)
+		}
+	}
+	res.Pools, res.L2Advertisements, res.BGPPeers, res.BGPAdvertisements, res.Secrets = pools.Items, l2.Items, peers.Items, bgp.Items, secrets.Items
+	return res, nil
+}
+
+// Reconcile re-reads the configuration and writes what changed.
+func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	res, err := r.list(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	cfg := config.Parse(res)
+	r.State.setConfig(cfg)
+
+	for i := range res.Pools {
+		p := &res.Pools[i]
+		want := p.Status.DeepCopy()
+		r.poolStatus(cfg, p, want)
+		if err := r.writeStatus(ctx, p, &p.Status, want); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	for i := range res.L2Advertisements {
+		a := &res.L2Advertisements[i]
+		want := a.Status.DeepCopy()
+		want.ObservedGeneration = a.Generation
+		r.conditions(cfg, config.KindL2Advertisement, a, &want.Conditions)
+		if err := r.writeStatus(ctx, a, &a.Status, want); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	for i := range res.BGPAdvertisements {
+		a := &res.BGPAdvertisements[i]
+		want := a.Status.DeepCopy()
+		want.ObservedGeneration = a.Generation
+		r.conditions(cfg, config.KindBGPAdvertisement, a, &want.Conditions)
+		if err := r.writeStatus(ctx, a, &a.Status, want); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	for i := range res.BGPPeers {
+		p := &res.BGPPeers[i]
+		want := p.Status.DeepCopy()
+		want.ObservedGeneration = p.Generation
+		r.conditions(cfg, config.KindBGPPeer, p, &want.Conditions)
+		if err := r.writeStatus(ctx, p, &p.Status, want); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+// writeStatus patches obj's status to want when it differs semantically
+// from current (a pointer into obj).
+func (r *ConfigReconciler) writeStatus(ctx context.Context, obj client.Object, current, want any) error {
+	if equality.Semantic.DeepEqual(current, want) {
+		return nil
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	switch c := current.(type) {
+	case *v1alpha1.IPPoolStatus:
+		*c = *want.(*v1alpha1.IPPoolStatus)
+	case *v1alpha1.AdvertisementStatus:
+		*c = *want.(*v1alpha1.AdvertisementStatus)
+	case *v1alpha1.BGPPeerStatus:
+		*c = *want.(*v1alpha1.BGPPeerStatus)
+	}
+	if err := r.Client.Status().Patch(ctx, obj, patch); err != nil {
+		return fmt.Errorf("write status of %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
+}
+
+// poolStatus fills an IPPool's counts and conditions.
+func (r *ConfigReconciler) poolStatus(cfg *config.Config, p *v1alpha1.IPPool, st *v1alpha1.IPPoolStatus) {
+	st.ObservedGeneration = p.Generation
+	r.conditions(cfg, config.KindIPPool, p, &st.Conditions)
+	overlapping := metav1.Condition{Type: v1alpha1.ConditionOverlapping, Status: metav1.ConditionFalse, Reason: "NoOverlap", ObservedGeneration: p.Generation}
+	if pool := cfg.Pool(p.Name); pool != nil && !pool.Usable() {
+		overlapping.Status, overlapping.Reason = metav1.ConditionTrue, config.ReasonOverlapping
+		overlapping.Message = fmt.Sprintf("overlaps older IPPool(s) %v: no new address is given out from this pool; addresses already held stay", pool.Overlaps)
+	}
+	meta.SetStatusCondition(&st.Conditions, overlapping)
+
+	if cfg.Pool(p.Name) == nil {
+		st.IPv4, st.IPv6, st.Allocated, st.Available = nil, nil, 0, ""
+		return
+	}
+	v4, v6 := r.State.counts(p.Name)
+	st.IPv4, st.IPv6 = familyCounts(v4), familyCounts(v6)
+	st.Allocated = v4.Allocated + v6.Allocated
+	st.Available = new(big.Int).Add(bigOrZero(v4.Available), bigOrZero(v6.Available)).String()
+}
+
+func familyCounts(c allocator.Counts) *v1alpha1.AddressCounts {
+	if c.Total == nil || c.Total.Sign() == 0 {
+		return nil
+	}
+	return &v1alpha1.AddressCounts{Total: c.Total.String(), Allocated: c.Allocated, Available: bigOrZero(c.Available).String()}
+}
+
+func bigOrZero(b *big.Int) *big.Int {
+	if b == nil {
+		return new(big.Int)
+	}
+	return b
+}
+
+// conditions sets Ready and Invalid from the object's problems, and sends an
+// event when its verdict changes.
+func (r *ConfigReconciler) conditions(cfg *config.Config, kind config.Kind, obj client.Object, conds *[]metav1.Condition) {
+	gen := obj.GetGeneration()
+	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Valid", Message: "in force", ObservedGeneration: gen}
+	invalid := metav1.Condition{Type: v1alpha1.ConditionInvalid, Status: metav1.ConditionFalse, Reason: "Valid", ObservedGeneration: gen}
+	problems := cfg.ProblemsFor(kind, obj.GetName())
+	var msg string
+	for _, p := range problems {
+		if p.Reason == config.ReasonOverlapping {
+			continue // its own condition
+		}
+		invalid.Status, invalid.Reason = metav1.ConditionTrue, p.Reason
+		if msg != "" {
+			msg += "; "
+		}
+		msg += p.Message()
+		if p.Rejected {
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, p.Reason, "not in force: "+p.Message()
+		}
+	}
+	invalid.Message = msg
+	for _, p := range problems {
+		if p.Reason == config.ReasonOverlapping {
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, p.Reason, "no new addresses: "+p.Message()
+		}
+	}
+	meta.SetStatusCondition(conds, ready)
+	meta.SetStatusCondition(conds, invalid)
+
+	key := string(kind) + "/" + obj.GetName()
+	verdict := ready.Reason + ": " + ready.Message + invalid.Message
+	if prev := r.State.tell(key, ready.Reason, ready.Message+invalid.Message); prev != verdict {
+		switch {
+		case ready.Status == metav1.ConditionFalse || invalid.Status == metav1.ConditionTrue:
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, cmp0(invalid.Reason, ready.Reason), "Validate", "%s", cmp0(invalid.Message, ready.Message))
+		case prev != "":
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "Valid", "Validate", "the problems are resolved; in force")
+		}
+	}
+}
+
+// cmp0 returns a unless it is empty or "Valid", else b.
+func cmp0(a, b string) string {
+	if a == "" || a == "Valid" {
+		return b
+	}
+	return a
+}
