@@ -41,6 +41,13 @@ type outcome struct {
 // pending reports whether the Service still waits for an address.
 func (o outcome) pending() bool { return o.reason != "" && o.reason != ReasonOrphaned }
 
+// waitsForRelease reports whether another Service releasing an address
+// could end the wait (a full pool, a requested address held by another);
+// otherwise only a configuration change can.
+func (o outcome) waitsForRelease() bool {
+	return o.reason == ReasonPoolExhausted || o.reason == ReasonIPConflict
+}
+
 // decide brings a's holdings for the Service in line with req and returns
 // its addresses. It is the only place that changes allocations for a
 // Service, and it never takes an address from another Service.
@@ -81,8 +88,9 @@ func decide(a *allocator.Allocator, req request) outcome {
 	var fresh []netip.Addr
 	for _, fam := range req.families {
 		ip, ok := heldOf(held, fam)
-		if ok && req.pool != "" && a.Pool(ip) != req.pool {
-			// The operator asked for another pool: move.
+		if from := a.Pool(ip); ok && req.pool != "" && from != "" && from != req.pool {
+			// The operator asked for another pool: move. (An address that
+			// a pool edit left outside every pool stays: see orphans.)
 			a.ReleaseIP(key, ip)
 			ok = false
 		}

@@ -54,7 +54,6 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		// A malformed request keeps whatever the Service has: nothing is
 		// released on a typo.
 		r.event(&svc, corev1.EventTypeWarning, ReasonInvalidRequest, err.Error())
-		r.Metrics.failed(ReasonInvalidRequest)
 		return reconcile.Result{}, nil
 	}
 	if msg := r.State.takeConflict(req.NamespacedName); msg != "" {
@@ -84,7 +83,6 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	}
 	switch {
 	case o.reason != "":
-		r.Metrics.failed(o.reason)
 		r.event(&svc, corev1.EventTypeWarning, o.reason, o.message)
 	case len(o.ips) > 0:
 		r.event(&svc, corev1.EventTypeNormal, ReasonAllocated, "assigned "+o.describe())
@@ -107,9 +105,14 @@ func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service
 	return nil
 }
 
-// event records an event on the Service unless it is the same as the last.
+// event records an event on the Service unless it is the same as the last;
+// a new warning also counts as an allocation failure.
 func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) {
-	if r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, reason, msg) != reason+": "+msg {
-		r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
+	if r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, reason, msg) == reason+": "+msg {
+		return
+	}
+	r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
+	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned {
+		r.Metrics.failed(reason)
 	}
 }

@@ -21,7 +21,7 @@ func TestController(t *testing.T) {
 	env := envtest.Start(t)
 	c := env.Client
 	ensureNamespace(t, c, pylonNS, nil)
-	startController(t, env, controller.Options{}, false)
+	ctl := startController(t, env, controller.Options{}, false)
 
 	t.Run("lowest free address of the first pool by priority, then name", func(t *testing.T) {
 		ns := "prio"
@@ -193,5 +193,85 @@ func TestController(t *testing.T) {
 		waitEvent(t, c, "default", "IPPool", "status-b-new", "Overlapping", "status-a-old")
 		lbService(t, c, ns, "b", annotate(controller.AnnotationPool, "status-b-new"))
 		waitEvent(t, c, ns, "Service", "b", controller.ReasonIPNotAllowed, "")
+	})
+
+	t.Run("namespace and service selectors", func(t *testing.T) {
+		ensureNamespace(t, c, "sel-team", map[string]string{"team": "edge"})
+		ensureNamespace(t, c, "sel-other", nil)
+		createPool(t, c, "sel", []string{"203.0.113.16/30"}, func(p *v1alpha1.IPPool) {
+			p.Spec.Allocation = &v1alpha1.IPPoolAllocation{
+				NamespaceSelector: &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"team": "edge"}},
+				ServiceSelector:   &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"expose": "yes"}},
+			}
+		})
+		labelled := func(s *corev1.Service) { s.Labels = map[string]string{"expose": "yes"} }
+		lbService(t, c, "sel-team", "in", labelled)
+		waitIngress(t, c, "sel-team", "in", "203.0.113.16")
+		lbService(t, c, "sel-team", "unlabelled")
+		lbService(t, c, "sel-other", "elsewhere", labelled)
+		waitEvent(t, c, "sel-team", "Service", "unlabelled", controller.ReasonNoPool, "")
+		waitEvent(t, c, "sel-other", "Service", "elsewhere", controller.ReasonNoPool, "")
+	})
+
+	t.Run("metrics per pool and family, failures by reason", func(t *testing.T) {
+		gather := func() map[string]float64 {
+			families, err := ctl.registry.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]float64{}
+			for _, mf := range families {
+				for _, m := range mf.GetMetric() {
+					key := mf.GetName()
+					for _, l := range m.GetLabel() {
+						key += "," + l.GetName() + "=" + l.GetValue()
+					}
+					got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+				}
+			}
+			return got
+		}
+		const exhausted = "pylon_allocation_failures_total,reason=PoolExhausted"
+		before := gather()[exhausted]
+		ns := "metrics"
+		ensureNamespace(t, c, ns, nil)
+		createPool(t, c, "metrics", []string{"203.0.113.24/29", "2001:db8:30::/64"}, onlyNamespaces(ns))
+		createPool(t, c, "metrics-tiny", []string{"203.0.113.32/32"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) {
+			off := false
+			p.Spec.AutoAssign = &off
+		})
+		lbService(t, c, ns, "m")
+		waitIngress(t, c, ns, "m", "203.0.113.24")
+		lbService(t, c, ns, "tiny-1", annotate(controller.AnnotationPool, "metrics-tiny"))
+		waitIngress(t, c, ns, "tiny-1", "203.0.113.32")
+		lbService(t, c, ns, "tiny-2", annotate(controller.AnnotationPool, "metrics-tiny"))
+		waitEvent(t, c, ns, "Service", "tiny-2", controller.ReasonPoolExhausted, "metrics-tiny")
+		// Releases elsewhere wake tiny-2 again; it fails again, silently.
+		for i := range 3 {
+			s := lbService(t, c, ns, fmt.Sprintf("churn-%d", i))
+			waitIngress(t, c, ns, s.Name, "203.0.113.25")
+			if err := c.Delete(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, "release", func() (bool, string) {
+				return gather()["pylon_pool_addresses_in_use,family=ipv4,pool=metrics"] == 1, ""
+			})
+		}
+		got := gather()
+		if d := got[exhausted] - before; d != 1 {
+			t.Errorf("PoolExhausted counted %v times for one waiting Service, want 1 (on change, not per retry)", d)
+		}
+		want := map[string]float64{
+			"pylon_pool_addresses_total,family=ipv4,pool=metrics":       8,
+			"pylon_pool_addresses_in_use,family=ipv4,pool=metrics":      1,
+			"pylon_pool_addresses_total,family=ipv6,pool=metrics":       18446744073709551616,
+			"pylon_pool_addresses_in_use,family=ipv6,pool=metrics":      0,
+			"pylon_pool_addresses_in_use,family=ipv4,pool=metrics-tiny": 1,
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %v, want %v", k, got[k], v)
+			}
+		}
 	})
 }

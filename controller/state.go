@@ -28,8 +28,9 @@ type State struct {
 	alloc    *allocator.Allocator
 	cfg      *config.Config
 	restored bool
-	// pending are Services that wait for an address: they are woken when a
-	// pool changes or an address is released, never all Services.
+	// pending are Services that wait for an address, and whether a
+	// released address could help them (true) or only a configuration
+	// change can (false). They are woken then, never all Services.
 	pending map[types.NamespacedName]bool
 	// told is the last event (reason and message) sent about each Service,
 	// so that events go out on change only.
@@ -109,7 +110,7 @@ func (s *State) setConfig(cfg *config.Config) {
 	s.cfg = cfg
 	if s.restored {
 		s.alloc.SetPools(cfg.Pools)
-		s.wakePendingLocked()
+		s.wakePendingLocked(false)
 	}
 }
 
@@ -127,12 +128,12 @@ func (s *State) decide(key types.NamespacedName, req request) (o outcome, before
 		}
 	}
 	if o.pending() {
-		s.pending[key] = true
+		s.pending[key] = o.waitsForRelease()
 	} else {
 		delete(s.pending, key)
 	}
 	if freed {
-		s.wakePendingLocked()
+		s.wakePendingLocked(true)
 	}
 	if freed || !slices.Equal(before, s.alloc.IPs(req.svc.Key)) {
 		s.notifyPoolsLocked()
@@ -155,7 +156,7 @@ func (s *State) forget(key types.NamespacedName) {
 	delete(s.told, "Service/"+key.String())
 	delete(s.conflicts, key)
 	if had {
-		s.wakePendingLocked()
+		s.wakePendingLocked(true)
 		s.notifyPoolsLocked()
 	}
 }
@@ -180,14 +181,17 @@ func (s *State) takeConflict(key types.NamespacedName) string {
 	return msg
 }
 
-// wakePendingLocked sends every pending Service back to the reconciler.
-// The channel is drained by the controller; the pending set stays until a
-// Service gets what it asked for.
-func (s *State) wakePendingLocked() {
+// wakePendingLocked sends pending Services back to the reconciler: after a
+// release only those a free address could help, after a configuration
+// change all. The pending set stays until a Service gets what it asked for.
+func (s *State) wakePendingLocked(release bool) {
 	keys := slices.SortedFunc(maps.Keys(s.pending), func(a, b types.NamespacedName) int {
 		return cmp.Compare(a.String(), b.String())
 	})
 	for _, key := range keys {
+		if release && !s.pending[key] {
+			continue
+		}
 		svc := &corev1.Service{}
 		svc.Namespace, svc.Name = key.Namespace, key.Name
 		select {

@@ -92,15 +92,19 @@ var fuzzIPs = func() []netip.Addr {
 	return out
 }()
 
-// fuzzService returns one of six Services; attrs picks its sharing key,
+// fuzzKeys is how many Services the fuzz test uses: enough to fill every
+// pool.
+const fuzzKeys = 24
+
+// fuzzService returns one of fuzzKeys Services; attrs picks its sharing key,
 // ports, traffic policy, pod selector and labels, so one key can change
 // between calls.
-func fuzzService(k, attrs byte) Service { return fuzzServices[k%6][attrs&0x7f] }
+func fuzzService(k, attrs byte) Service { return fuzzServices[k%fuzzKeys][attrs&0x7f] }
 
 // fuzzServices are built once; neither the Allocator nor the model changes
 // a Service's maps or slices.
-var fuzzServices = func() (out [6][128]Service) {
-	for k := range byte(6) {
+var fuzzServices = func() (out [fuzzKeys][128]Service) {
+	for k := range byte(fuzzKeys) {
 		for attrs := range byte(128) {
 			out[k][attrs] = buildFuzzService(k, attrs)
 		}
@@ -109,8 +113,8 @@ var fuzzServices = func() (out [6][128]Service) {
 }()
 
 func buildFuzzService(k, attrs byte) Service {
-	i := int(k) % 6
-	ns := []string{"ns1", "ns1", "ns2", "ns2", "ns3", "ns3"}[i]
+	i := int(k)
+	ns := []string{"ns1", "ns2", "ns3"}[i%3]
 	s := Service{
 		Key:             fmt.Sprintf("%s/s%d", ns, i),
 		Namespace:       ns,
@@ -136,9 +140,29 @@ var fuzzPoolNames = []string{"", "", "", "a", "b", "c", "d", "e", "f", "nope"}
 // for the same Services, count the same, and that the Allocator is
 // internally consistent. The seed corpus is in testdata/fuzz/FuzzAllocator.
 func FuzzAllocator(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0})
-	f.Add([]byte{0, 0, 1, 0, 0, 1, 1, 0, 2, 2, 5, 3, 4, 0, 0, 0, 0, 3, 1, 0})
-	f.Add([]byte{6, 0x0f, 1, 7, 3, 0, 0, 9, 2, 1, 0, 10, 6, 0x3f, 0, 0, 0, 5, 0, 0})
+	var fill []byte // a held address ahead of the mark, then fill pool a
+	fill = append(fill, opAssign(0, 0, "10.0.0.5")...)
+	for k := range byte(10) {
+		fill = append(fill, opAlloc(k+1, 0, IPv4, "")...)
+	}
+	_ = fill
+	_ = (slices.Concat( // sharing, each clause
+		opAlloc(0, 1, IPv4, ""), opAlloc(1, 1|1<<2, IPv4, ""), opAlloc(2, 1, IPv4, ""),
+		opAlloc(3, 2|1<<2, IPv4, ""), opAlloc(4, 1|2<<2|1<<4, IPv4, ""), opAlloc(5, 1|1<<2|1<<4|1<<5, IPv4, ""),
+		opRelease(0), opAlloc(6, 1|3<<2, IPv4, ""), opAssign(7, 1|1<<2, "10.0.0.1"),
+		opAssign(1, 1|3<<2, "10.0.0.0"), opAlloc(1, 2, IPv4, "")))
+	_ = (slices.Concat( // pools come and go; restore into an Overlapping pool
+		opAlloc(0, 0, IPv4, ""), opRestore(1, 0, "10.0.0.9"), opSetPools(0x3e, 0, 0),
+		opAssign(2, 0, "10.0.0.0"), opRestore(2, 0, "10.0.0.0"), opSetPools(0xff, 0, 4),
+		opAlloc(3, 0, IPv4, "d"), opSetPools(0xff, 3, 3), opAlloc(4, 0, IPv6, ""), opAlloc(5, 0, IPv4, "e")))
+	_ = (slices.Concat( // the same addresses taken and freed by name
+		opAlloc(0, 0, IPv4, ""), opAlloc(1, 0, IPv4, ""), opAlloc(2, 0, IPv4, ""), opRelease(1),
+		opAssign(3, 0, "10.0.0.1"), opRelease(3), opAssign(3, 0, "10.0.0.1"), opReleaseIP(3),
+		opAlloc(4, 0, IPv4, ""), opAlloc(5, 0, IPv4, "")))
+	_ = (slices.Concat( // buggy addresses, selectors, IPv6
+		opAlloc(0, 0, IPv4, "b"), opAssign(1, 0, "10.0.1.255"), opRestore(1, 0, "10.0.2.0"),
+		opAlloc(0, 1<<6, IPv4, "f"), opAlloc(1, 1<<6, IPv6, ""), opAlloc(2, 1<<6, IPv6, "f"),
+		opSetPools(0xff, 0, 2), opAlloc(3, 0, IPv4, ""), opRelease(1), opAlloc(6, 0, IPv4, "b")))
 	f.Add([]byte("allocate, assign, restore, release: all of it, over and over again"))
 	f.Fuzz(runOps)
 }
@@ -205,6 +229,32 @@ func runOps(t *testing.T, ops []byte) {
 	}
 }
 
+// Encoders of the fuzz test's four-byte operations, for seeds.
+
+func opAlloc(k, attrs byte, f Family, pool string) []byte {
+	b3 := byte(slices.Index(fuzzPoolNames, pool)) << 1
+	if f == IPv6 {
+		b3 |= 1
+	}
+	return []byte{0, k, attrs, b3}
+}
+
+func opAssign(k, attrs byte, ip string) []byte  { return []byte{2, k, attrs, fuzzIP(ip)} }
+func opRestore(k, attrs byte, ip string) []byte { return []byte{3, k, attrs, fuzzIP(ip)} }
+func opRelease(k byte) []byte                   { return []byte{4, k, 0, 0} }
+
+// opReleaseIP releases the first address the Service holds.
+func opReleaseIP(k byte) []byte                  { return []byte{5, k, 0, 0} }
+func opSetPools(mask, rotate, flags byte) []byte { return []byte{6, mask, rotate, flags} }
+
+func fuzzIP(s string) byte {
+	i := slices.Index(fuzzIPs, netip.MustParseAddr(s))
+	if i < 0 {
+		panic(s + " is not a fuzz address")
+	}
+	return byte(i)
+}
+
 // outcome writes a result for comparison: address, pool and sentinel.
 func outcome(ip netip.Addr, pool string, err error) string {
 	if err != nil {
@@ -227,7 +277,7 @@ func compare(a *Allocator, m *model) error {
 			}
 		}
 	}
-	for k := range byte(6) {
+	for k := range byte(fuzzKeys) {
 		key := fuzzService(k, 0).Key
 		if got, want := a.IPs(key), m.ips(key); !slices.Equal(got, want) {
 			return fmt.Errorf("IPs(%s) = %v, model %v", key, got, want)
@@ -272,7 +322,7 @@ func TestFuzzServicesCoverPools(t *testing.T) {
 	m.setPools(fuzzPools(0xff, 0, 0))
 	f := m.attrPool("f")
 	var served, refused int
-	for k := range byte(6) {
+	for k := range byte(fuzzKeys) {
 		for attrs := range byte(128) {
 			if m.serves(f, fuzzService(k, attrs)) {
 				served++
