@@ -1,9 +1,24 @@
-// Package controller will hold pylon's controller: the reconcilers that
-// assign external IPs from IPPools to Services of type LoadBalancer, write
-// Service and IPPool status, events and metrics. The pure allocation state
-// goes in controller/allocator.
+// Package controller is pylon's controller: it gives Services of type
+// LoadBalancer external addresses from IPPools, writes their status, and
+// reports on the pylon resources.
 //
-// Nothing is implemented here yet; the package exists so the layout in
-// DESIGN.md is in place. It may import api/v1alpha1, config and
-// controller-runtime, and must never import speaker.
+// Two reconcilers share one State:
+//
+//   - ConfigReconciler reads every pylon resource (and the password Secrets
+//     in pylon's namespace), parses them with config.Parse, puts the result
+//     in force and writes each resource's status conditions, IPPool counts
+//     and events. Cross-object rules need the whole configuration, so all
+//     of its watches map to one request.
+//   - ServiceReconciler gathers a Service and its namespace, decides with
+//     the allocator (decide, a function of the allocator and the request),
+//     writes status.loadBalancer.ingress only when the addresses differ,
+//     and sends an event when what it has to say changes.
+//
+// Before the first allocation of a leader term, State.restore rebuilds every
+// allocation from the Services' status, oldest Service first. Addresses
+// move only on a Service's own request (another pool or address asked
+// for); a pool edit never renumbers. See docs/controller.md.
+//
+// The pure allocation state is in controller/allocator. This package may
+// import api/v1alpha1, config and controller-runtime, and never speaker.
 package controller
