@@ -1,0 +1,34 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseFlags(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "from-env")
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.namespace != "from-env" || o.leaderElectionNS != "from-env" || o.loadBalancerClass != "" || o.leaderElect || o.workers != 4 {
+		t.Errorf("defaults: %+v", o)
+	}
+	o, err = parseFlags([]string{"--load-balancer-class=example.com/lb", "--leader-elect", "--namespace=pylon", "--leader-election-namespace=kube-system", "--workers=8", "--kubeconfig=/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.loadBalancerClass != "example.com/lb" || !o.leaderElect || o.namespace != "pylon" || o.leaderElectionNS != "kube-system" || o.workers != 8 || o.kubeconfig != "/k" {
+		t.Errorf("parsed: %+v", o)
+	}
+	for args, want := range map[string]string{
+		"--workers=0":   "--workers",
+		"--namespace=":  "--namespace",
+		"stray":         "unexpected arguments",
+		"--no-such-flg": "not defined",
+	} {
+		if _, err := parseFlags([]string{args}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseFlags(%q) = %v, want an error mentioning %q", args, err, want)
+		}
+	}
+}
