@@ -47,6 +47,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 		}
 	}
 	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Metrics: metrics}
+	cfgRec.Restore = func(ctx context.Context) error { return state.restore(ctx, cfgRec.Load, mgr.GetClient(), opts.Class) }
 
 	toConfig := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: configRequestName}}}

@@ -29,6 +29,9 @@ type ConfigReconciler struct {
 	// Namespace is where pylon runs: password Secrets without a namespace
 	// are read from here.
 	Namespace string
+	// Restore rebuilds allocations before the first status is written, so
+	// that pool counts are never reported from an empty allocator.
+	Restore func(context.Context) error
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
@@ -64,6 +67,11 @@ func (r *ConfigReconciler) list(ctx context.Context) (config.Resources, error) {
 
 // Reconcile re-reads the configuration and writes what changed.
 func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	if r.Restore != nil {
+		if err := r.Restore(ctx); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 	res, err := r.list(ctx)
 	if err != nil {
 		return reconcile.Result{}, err
