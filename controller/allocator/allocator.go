@@ -54,8 +54,8 @@ type Allocator struct {
 	byName map[string]*poolState
 	// ips holds every held address; it is the one record of what is held.
 	ips map[netip.Addr]*ipState
-	// svcs lists each Service's addresses, sorted (IPv4 first).
-	svcs map[string][]netip.Addr
+	// svcs holds each Service that holds an address.
+	svcs map[string]*svcState
 	// shared lists, per sharing key, the addresses held under it.
 	shared map[string]map[netip.Addr]struct{}
 	// slack is given to every range (see rangeState.slack).
@@ -86,18 +86,61 @@ type ipState struct {
 	pool *poolState
 	rng  *rangeState
 	// holds are the Services holding it, oldest first; all pairwise
-	// compatible.
+	// compatible. It starts in one, which saves an allocation for the
+	// usual address with a single holder.
 	holds []hold
+	one   [1]hold
 }
 
 // hold is one Service's claim on an address.
 type hold struct {
-	key   string
-	share share
+	svc *svcState
+	// share is the Service's sharing data as last accepted; nil when it
+	// shares with nobody.
+	share *share
 }
 
-func (st *ipState) heldBy(key string) bool {
-	return st != nil && slices.ContainsFunc(st.holds, func(h hold) bool { return h.key == key })
+// sharing returns the hold's sharing data, the zero share for none.
+func (h hold) sharing() share {
+	if h.share == nil {
+		return share{}
+	}
+	return *h.share
+}
+
+// svcState is a Service that holds addresses.
+type svcState struct {
+	key string
+	// refs are its addresses, sorted (IPv4 first); they start in one.
+	refs []ipRef
+	one  [1]ipRef
+}
+
+// ipRef is one address of a Service, with its state.
+type ipRef struct {
+	ip netip.Addr
+	st *ipState
+}
+
+// holdOf returns the index of s's hold on the address, -1 for none.
+func (st *ipState) holdOf(s *svcState) int {
+	if st == nil || s == nil {
+		return -1
+	}
+	for i, h := range st.holds {
+		if h.svc == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// find returns the index of ip in s.refs, and whether it is there.
+func (s *svcState) find(ip netip.Addr) (int, bool) {
+	if s == nil {
+		return 0, false
+	}
+	return slices.BinarySearchFunc(s.refs, ip, func(r ipRef, ip netip.Addr) int { return r.ip.Compare(ip) })
 }
 
 func (st *ipState) poolName() string {
@@ -112,7 +155,7 @@ func New() *Allocator {
 	return &Allocator{
 		byName: map[string]*poolState{},
 		ips:    map[netip.Addr]*ipState{},
-		svcs:   map[string][]netip.Addr{},
+		svcs:   map[string]*svcState{},
 		shared: map[string]map[netip.Addr]struct{}{},
 		slack:  defaultSlack,
 	}
@@ -153,7 +196,7 @@ func (a *Allocator) SetPools(pools []*config.Pool) {
 				rs = newRangeState(r.First, r.Last, cfg.AvoidBuggyIPs)
 			}
 			delete(old, k)
-			rs.nheld, rs.slack = 0, a.slack
+			rs.nheld, rs.nahead, rs.slack = 0, 0, a.slack
 			p.ranges = append(p.ranges, rs)
 		}
 		if p.usable {
@@ -167,6 +210,9 @@ func (a *Allocator) SetPools(pools []*config.Pool) {
 		st.pool.count(ip, 1)
 		if st.rng != nil {
 			st.rng.nheld++
+			if !st.rng.belowMark(fromAddr(ip)) {
+				st.rng.nahead++
+			}
 		}
 	}
 	for _, p := range a.pools {
@@ -222,7 +268,15 @@ func (p *poolState) count(ip netip.Addr, d int64) {
 
 // IPs returns the addresses the Service holds, sorted, IPv4 first.
 func (a *Allocator) IPs(key string) []netip.Addr {
-	return slices.Clone(a.svcs[key])
+	s := a.svcs[key]
+	if s == nil {
+		return nil
+	}
+	out := make([]netip.Addr, len(s.refs))
+	for i, r := range s.refs {
+		out[i] = r.ip
+	}
+	return out
 }
 
 // Pool returns the name of the pool a held address is attributed to, or ""
@@ -239,7 +293,7 @@ func (a *Allocator) Holders(ip netip.Addr) []string {
 	var keys []string
 	if st := a.ips[ip]; st != nil {
 		for _, h := range st.holds {
-			keys = append(keys, h.key)
+			keys = append(keys, h.svc.key)
 		}
 	}
 	return keys

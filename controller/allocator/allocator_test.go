@@ -35,6 +35,17 @@ func TestBasics(t *testing.T) {
 			{"counts", counts("a"), "v4 4/4/0 v6 0/0/0"},
 		},
 	}, {
+		name:  "an address freed below the mark and taken back by name is skipped",
+		pools: []*config.Pool{pool("a", "10.0.0.0/29")},
+		steps: []step{
+			{"fill four", fill("ns/f", 4, IPv4, ""), "10.0.0.3 a"},
+			{"f-0 leaves", release("ns/f-0"), "ok"},
+			{"f-2 leaves", release("ns/f-2"), "ok"},
+			{"s1 takes f-0's address by name", assign(s1, "10.0.0.0"), "10.0.0.0 a"},
+			{"s2 gets f-2's", alloc(s2, IPv4, ""), "10.0.0.2 a"},
+			{"s3 gets the next never used", alloc(s3, IPv4, ""), "10.0.0.4 a"},
+		},
+	}, {
 		name:  "bad input",
 		pools: []*config.Pool{pool("a", "10.0.0.0/30")},
 		steps: []step{

@@ -31,8 +31,9 @@ func (a *Allocator) Assign(svc Service, ip netip.Addr) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("assign %s to %s: %w", ip, svc.Key, ErrNotInPool)
 	}
-	if st.heldBy(svc.Key) {
-		if err := a.reconfirm(svc, ip, st); err != nil {
+	s := a.svcs[svc.Key]
+	if i := st.holdOf(s); i >= 0 {
+		if err := a.reconfirm(svc, ip, st, i); err != nil {
 			return "", fmt.Errorf("assign %s to %s: %w", ip, svc.Key, err)
 		}
 		return p.cfg.Name, nil
@@ -51,7 +52,7 @@ func (a *Allocator) Assign(svc Service, ip netip.Addr) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("assign %s of pool %q to %s: %w", ip, p.cfg.Name, svc.Key, err)
 	}
-	a.add(svc, ip, st, p, rng, false)
+	a.add(svc, s, ip, st, p, rng, false)
 	return p.cfg.Name, nil
 }
 
@@ -68,8 +69,9 @@ func (a *Allocator) Restore(svc Service, ip netip.Addr) (string, error) {
 		return "", fmt.Errorf("restore %v to %s: %w", ip, svc.Key, err)
 	}
 	st := a.ips[ip]
-	if st.heldBy(svc.Key) {
-		if err := a.reconfirm(svc, ip, st); err != nil {
+	s := a.svcs[svc.Key]
+	if i := st.holdOf(s); i >= 0 {
+		if err := a.reconfirm(svc, ip, st, i); err != nil {
 			return "", fmt.Errorf("restore %s to %s: %w", ip, svc.Key, err)
 		}
 	} else {
@@ -81,7 +83,7 @@ func (a *Allocator) Restore(svc Service, ip netip.Addr) (string, error) {
 		if st == nil {
 			p, rng = a.locate(ip)
 		}
-		st = a.add(svc, ip, st, p, rng, false)
+		st = a.add(svc, s, ip, st, p, rng, false)
 	}
 	if st.pool == nil {
 		return "", fmt.Errorf("restore %s to %s: kept, but %w", ip, svc.Key, ErrNotInPool)
@@ -107,13 +109,15 @@ func (a *Allocator) Allocate(svc Service, family Family, pool string) (netip.Add
 	if family != IPv4 && family != IPv6 {
 		return netip.Addr{}, "", fmt.Errorf("allocate for %s: %w %d", svc.Key, ErrInvalidFamily, int(family))
 	}
-	for _, ip := range a.svcs[svc.Key] {
-		if FamilyOf(ip) == family {
-			st := a.ips[ip]
-			if err := a.reconfirm(svc, ip, st); err != nil {
-				return netip.Addr{}, "", fmt.Errorf("allocate %s for %s: %w", family, svc.Key, err)
+	s := a.svcs[svc.Key]
+	if s != nil {
+		for _, r := range s.refs {
+			if FamilyOf(r.ip) == family {
+				if err := a.reconfirm(svc, r.ip, r.st, r.st.holdOf(s)); err != nil {
+					return netip.Addr{}, "", fmt.Errorf("allocate %s for %s: %w", family, svc.Key, err)
+				}
+				return r.ip, r.st.poolName(), nil
 			}
-			return ip, st.poolName(), nil
 		}
 	}
 	var buf [8]*poolState
@@ -123,7 +127,7 @@ func (a *Allocator) Allocate(svc Service, family Family, pool string) (netip.Add
 	}
 	if svc.SharingKey != "" {
 		if ip, st, ok := a.joinable(svc, family, eligible); ok {
-			a.add(svc, ip, st, st.pool, st.rng, false)
+			a.add(svc, s, ip, st, st.pool, st.rng, false)
 			return ip, st.pool.cfg.Name, nil
 		}
 	}
@@ -133,7 +137,7 @@ func (a *Allocator) Allocate(svc Service, family Family, pool string) (netip.Add
 				continue
 			}
 			if ip, ok := r.take(a.ips); ok {
-				a.add(svc, ip, nil, p, r, true)
+				a.add(svc, s, ip, nil, p, r, true)
 				return ip, p.cfg.Name, nil
 			}
 		}
@@ -196,8 +200,12 @@ func (a *Allocator) joinable(svc Service, family Family, pools []*poolState) (ne
 
 // Release drops every address the Service holds.
 func (a *Allocator) Release(key string) {
-	for _, ip := range a.svcs[key] {
-		a.drop(key, ip)
+	s := a.svcs[key]
+	if s == nil {
+		return
+	}
+	for _, r := range s.refs {
+		a.drop(s, r.ip, r.st)
 	}
 	delete(a.svcs, key)
 }
@@ -205,25 +213,31 @@ func (a *Allocator) Release(key string) {
 // ReleaseIP drops one address of the Service; it does nothing when the
 // Service does not hold it.
 func (a *Allocator) ReleaseIP(key string, ip netip.Addr) {
-	ips := a.svcs[key]
-	i, ok := slices.BinarySearchFunc(ips, ip, netip.Addr.Compare)
+	s := a.svcs[key]
+	i, ok := s.find(ip)
 	if !ok {
 		return
 	}
-	a.drop(key, ip)
-	if len(ips) == 1 {
+	a.drop(s, ip, s.refs[i].st)
+	if len(s.refs) == 1 {
 		delete(a.svcs, key)
 		return
 	}
-	a.svcs[key] = slices.Delete(ips, i, i+1)
+	s.refs = slices.Delete(s.refs, i, i+1)
 }
 
-// add records that svc holds ip. st is ip's state, nil when nobody holds it
-// yet; then p and rng are where ip lies, and taken says rng.take already
-// counted it.
-func (a *Allocator) add(svc Service, ip netip.Addr, st *ipState, p *poolState, rng *rangeState, taken bool) *ipState {
+// add records that svc holds ip. s is svc's state, nil when it holds
+// nothing yet. st is ip's state, nil when nobody holds ip yet; then p and
+// rng are where ip lies, and taken says rng.take already counted it.
+func (a *Allocator) add(svc Service, s *svcState, ip netip.Addr, st *ipState, p *poolState, rng *rangeState, taken bool) *ipState {
+	if s == nil {
+		s = &svcState{key: svc.Key}
+		s.refs = s.one[:0]
+		a.svcs[svc.Key] = s
+	}
 	if st == nil {
 		st = &ipState{pool: p, rng: rng}
+		st.holds = st.one[:0]
 		a.ips[ip] = st
 		if rng != nil && !taken {
 			rng.hold(ip, a.ips)
@@ -231,18 +245,17 @@ func (a *Allocator) add(svc Service, ip netip.Addr, st *ipState, p *poolState, r
 		p.count(ip, 1)
 		a.index(ip, "", svc.SharingKey)
 	}
-	st.holds = append(st.holds, hold{key: svc.Key, share: shareOf(svc)})
-	ips := a.svcs[svc.Key]
-	i, _ := slices.BinarySearchFunc(ips, ip, netip.Addr.Compare)
-	a.svcs[svc.Key] = slices.Insert(ips, i, ip)
+	st.holds = append(st.holds, hold{svc: s, share: shareOf(svc)})
+	i, _ := s.find(ip)
+	s.refs = slices.Insert(s.refs, i, ipRef{ip, st})
 	return st
 }
 
-// drop removes key's hold on ip, freeing ip when it was the last.
-func (a *Allocator) drop(key string, ip netip.Addr) {
-	st := a.ips[ip]
-	i := slices.IndexFunc(st.holds, func(h hold) bool { return h.key == key })
-	sharingKey := st.holds[i].share.key
+// drop removes s's hold on ip, whose state is st, freeing ip when it was
+// the last; the caller removes ip from s.refs.
+func (a *Allocator) drop(s *svcState, ip netip.Addr, st *ipState) {
+	i := st.holdOf(s)
+	sharingKey := st.holds[i].sharing().key
 	st.holds = slices.Delete(st.holds, i, i+1)
 	if len(st.holds) > 0 {
 		return
@@ -255,14 +268,13 @@ func (a *Allocator) drop(key string, ip netip.Addr) {
 	}
 }
 
-// reconfirm checks that svc, as it is now, may still share ip, which it
-// holds, with the other holders, and records svc's current sharing data.
-func (a *Allocator) reconfirm(svc Service, ip netip.Addr, st *ipState) error {
+// reconfirm checks that svc, as it is now, may still share ip with the
+// other holders; i is its hold. It records svc's current sharing data.
+func (a *Allocator) reconfirm(svc Service, ip netip.Addr, st *ipState, i int) error {
 	if err := canJoin(svc, ip, st); err != nil {
 		return err
 	}
-	i := slices.IndexFunc(st.holds, func(h hold) bool { return h.key == svc.Key })
-	a.index(ip, st.holds[i].share.key, svc.SharingKey)
+	a.index(ip, st.holds[i].sharing().key, svc.SharingKey)
 	st.holds[i].share = shareOf(svc)
 	return nil
 }
@@ -296,11 +308,11 @@ func canJoin(svc Service, ip netip.Addr, st *ipState) error {
 	}
 	mine := share{key: svc.SharingKey, ports: svc.Ports, local: svc.Local, selector: svc.Selector}
 	for _, h := range st.holds {
-		if h.key == svc.Key {
+		if h.svc.key == svc.Key {
 			continue
 		}
-		if why := conflict(mine, h.share); why != "" {
-			return fmt.Errorf("%s is held by %s and %s: %w", ip, h.key, why, ErrInUse)
+		if why := conflict(mine, h.sharing()); why != "" {
+			return fmt.Errorf("%s is held by %s and %s: %w", ip, h.svc.key, why, ErrInUse)
 		}
 	}
 	return nil

@@ -33,7 +33,7 @@ func (a *Allocator) Counts(pool string) (v4, v6 Counts) {
 func (p *poolState) counts(i int) Counts {
 	c := Counts{Total: new(big.Int).Set(p.total[i]), Allocated: p.allocated[i], Available: new(big.Int)}
 	if p.usable {
-		c.Available.Sub(c.Total, big.NewInt(p.allocated[i]))
+		c.Available.Sub(c.Total, big.NewInt(p.allocated[i]-p.uncounted[i]))
 		if c.Available.Sign() < 0 {
 			c.Available.SetInt64(0)
 		}

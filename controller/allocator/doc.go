@@ -15,11 +15,14 @@
 // (protocol, port) in common and, when any of them has
 // externalTrafficPolicy Local, all Local with equal pod selectors.
 //
-// Cost per operation does not grow with pool size and memory grows with
-// the addresses held, never with the size of a pool: each range keeps a
+// Cost per operation does not grow with pool size, and memory grows with
+// the addresses held, never with the size of a pool. Each range keeps a
 // high-water mark below which every address has been handed out at some
-// point, and a min-heap of the addresses released below it. A /64 or /48 is
-// never enumerated; sizes are counted with math/big.
+// point, and a min-heap of the addresses released below it; the heap is
+// bounded by the most addresses the range has held at once, and dropped when
+// the range empties. A /64 or /48 is never enumerated; sizes are counted with
+// math/big. Joining a shared address looks only at the addresses held under
+// the Service's sharing key, and SetPools costs O(held addresses × ranges).
 //
 // The package imports config, Kubernetes' apimachinery labels and the
 // standard library only. It must not import a Kubernetes client,

@@ -146,21 +146,21 @@ func FuzzAllocator(f *testing.F) {
 	for k := range byte(6) {
 		fill = append(fill, opAlloc(k+1, 0, IPv4, "")...)
 	}
-	_ = fill
-	_ = (slices.Concat( // sharing, each clause
+	f.Add(fill)
+	f.Add(slices.Concat( // sharing, each clause
 		opAlloc(0, 1, IPv4, ""), opAlloc(1, 1|1<<2, IPv4, ""), opAlloc(2, 1, IPv4, ""),
 		opAlloc(3, 2|1<<2, IPv4, ""), opAlloc(4, 1|2<<2|1<<4, IPv4, ""), opAlloc(5, 1|1<<2|1<<4|1<<5, IPv4, ""),
 		opRelease(0), opAlloc(6, 1|3<<2, IPv4, ""), opAssign(7, 1|1<<2, "10.0.0.1"),
 		opAssign(1, 1|3<<2, "10.0.0.0"), opAlloc(1, 2, IPv4, "")))
-	_ = (slices.Concat( // pools come and go; restore into an Overlapping pool
+	f.Add(slices.Concat( // pools come and go; restore into an Overlapping pool
 		opAlloc(0, 0, IPv4, ""), opRestore(1, 0, "10.0.0.9"), opSetPools(0x3e, 0, 0),
 		opAssign(2, 0, "10.0.0.0"), opRestore(2, 0, "10.0.0.0"), opSetPools(0xff, 0, 4),
 		opAlloc(3, 0, IPv4, "d"), opSetPools(0xff, 3, 3), opAlloc(4, 0, IPv6, ""), opAlloc(5, 0, IPv4, "e")))
-	_ = (slices.Concat( // the same addresses taken and freed by name
+	f.Add(slices.Concat( // the same addresses taken and freed by name
 		opAlloc(0, 0, IPv4, ""), opAlloc(1, 0, IPv4, ""), opAlloc(2, 0, IPv4, ""), opRelease(1),
 		opAssign(3, 0, "10.0.0.1"), opRelease(3), opAssign(3, 0, "10.0.0.1"), opReleaseIP(3),
 		opAlloc(4, 0, IPv4, ""), opAlloc(5, 0, IPv4, "")))
-	_ = (slices.Concat( // buggy addresses, selectors, IPv6
+	f.Add(slices.Concat( // buggy addresses, selectors, IPv6
 		opAlloc(0, 0, IPv4, "b"), opAssign(1, 0, "10.0.1.255"), opRestore(1, 0, "10.0.2.0"),
 		opAlloc(0, 1<<6, IPv4, "f"), opAlloc(1, 1<<6, IPv6, ""), opAlloc(2, 1<<6, IPv6, "f"),
 		opSetPools(0xff, 0, 2), opAlloc(3, 0, IPv4, ""), opRelease(1), opAlloc(6, 0, IPv4, "b")))
@@ -173,7 +173,17 @@ func FuzzAllocator(f *testing.F) {
 func runOps(t *testing.T, ops []byte) {
 	{
 		a, m := New(), newModel()
-		a.slack = 0 // compact as often as possible
+		// Heap slack 0 compacts as often as possible; more lets stale heap
+		// entries live. An input whose length is not a multiple of four
+		// picks it with its first byte.
+		a.slack = 0
+		if len(ops)%4 != 0 {
+			a.slack, ops = int(ops[0]%4), ops[1:]
+		}
+		// recent are addresses released lately: Assign and Restore pick
+		// from them when the op byte's top bit is set, so taking back a
+		// freed address by name (below the mark) happens often.
+		var recent []netip.Addr
 		pools := fuzzPools(0xff, 0, 0)
 		a.SetPools(pools)
 		m.setPools(pools)
@@ -189,6 +199,9 @@ func runOps(t *testing.T, ops []byte) {
 				got, want = outcome(a.Allocate(svc, fam, pool)), outcome(m.allocate(svc, fam, pool))
 			case 2, 3:
 				svc, ip := fuzzService(b1, b2), fuzzIPs[int(b3)%len(fuzzIPs)]
+				if op&0x80 != 0 && len(recent) > 0 {
+					ip = recent[int(b3)%len(recent)]
+				}
 				if op%8 == 2 {
 					desc = func() string { return fmt.Sprintf("Assign(%s %+v, %s)", svc.Key, svc, ip) }
 					p1, err1 := a.Assign(svc, ip)
@@ -203,6 +216,7 @@ func runOps(t *testing.T, ops []byte) {
 			case 4:
 				key := fuzzService(b1, 0).Key
 				desc = func() string { return "Release(" + key + ")" }
+				recent = remember(recent, m.ips(key)...)
 				a.Release(key)
 				m.release(key)
 			case 5:
@@ -212,6 +226,7 @@ func runOps(t *testing.T, ops []byte) {
 					ip = held[int(b2)%len(held)]
 				}
 				desc = func() string { return fmt.Sprintf("ReleaseIP(%s, %s)", key, ip) }
+				recent = remember(recent, ip)
 				a.ReleaseIP(key, ip)
 				m.releaseIP(key, ip)
 			case 6:
@@ -228,6 +243,12 @@ func runOps(t *testing.T, ops []byte) {
 			}
 		}
 	}
+}
+
+// remember adds ips to the recent ones, keeping the last eight.
+func remember(recent []netip.Addr, ips ...netip.Addr) []netip.Addr {
+	recent = append(recent, ips...)
+	return recent[max(0, len(recent)-8):]
 }
 
 // Encoders of the fuzz test's four-byte operations, for seeds.

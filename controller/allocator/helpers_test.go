@@ -3,7 +3,6 @@ package allocator
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -132,32 +131,41 @@ func (a *Allocator) check() error {
 			return fmt.Errorf("%s: attributed to %v/%p, locate says %v/%p", ip, st.poolName(), st.rng, p, r)
 		}
 		for i, h := range st.holds {
-			if !slices.Contains(a.svcs[h.key], ip) {
-				return fmt.Errorf("%s: held by %s, which does not list it", ip, h.key)
+			if a.svcs[h.svc.key] != h.svc {
+				return fmt.Errorf("%s: held by %s, which is not in the Service map", ip, h.svc.key)
+			}
+			if j, ok := h.svc.find(ip); !ok || h.svc.refs[j].st != st {
+				return fmt.Errorf("%s: held by %s, which does not list it", ip, h.svc.key)
+			}
+			if h.share != nil && h.share.key == "" {
+				return fmt.Errorf("%s: %s has sharing data without a key", ip, h.svc.key)
 			}
 			for _, o := range st.holds[i+1:] {
-				if h.key == o.key {
-					return fmt.Errorf("%s: %s holds it twice", ip, h.key)
+				if h.svc == o.svc {
+					return fmt.Errorf("%s: %s holds it twice", ip, h.svc.key)
 				}
-				if why := conflict(h.share, o.share); why != "" || len(st.holds) > 1 && h.share.key == "" {
-					return fmt.Errorf("%s: held by %s and %s, who may not share: %s", ip, h.key, o.key, why)
+				if why := conflict(h.sharing(), o.sharing()); why != "" {
+					return fmt.Errorf("%s: held by %s and %s, who may not share: %s", ip, h.svc.key, o.svc.key, why)
 				}
 			}
 		}
-		key := st.holds[0].share.key
+		key := st.holds[0].sharing().key
 		for k, set := range a.shared {
 			if _, in := set[ip]; in != (k == key) {
 				return fmt.Errorf("%s: sharing index says %v under key %q; its key is %q", ip, in, k, key)
 			}
 		}
 	}
-	for key, ips := range a.svcs {
-		if len(ips) == 0 || !slices.IsSortedFunc(ips, netip.Addr.Compare) {
-			return fmt.Errorf("%s: addresses %v empty or unsorted", key, ips)
+	for key, s := range a.svcs {
+		if s.key != key || len(s.refs) == 0 {
+			return fmt.Errorf("%s: state for %q with %d addresses", key, s.key, len(s.refs))
 		}
-		for _, ip := range ips {
-			if !a.ips[ip].heldBy(key) {
-				return fmt.Errorf("%s lists %s, which it does not hold", key, ip)
+		for i, r := range s.refs {
+			if i > 0 && s.refs[i-1].ip.Compare(r.ip) >= 0 {
+				return fmt.Errorf("%s: addresses unsorted at %d", key, i)
+			}
+			if a.ips[r.ip] != r.st || r.st.holdOf(s) < 0 {
+				return fmt.Errorf("%s lists %s, which it does not hold", key, r.ip)
 			}
 		}
 	}
@@ -198,8 +206,14 @@ func (r *rangeState) check(ips map[netip.Addr]*ipState) error {
 			nheld++
 		}
 	}
-	if nheld != r.nheld {
-		return fmt.Errorf("nheld %d, recount %d", r.nheld, nheld)
+	nahead := 0
+	for ip := range ips {
+		if r.contains(ip) && !r.belowMark(fromAddr(ip)) {
+			nahead++
+		}
+	}
+	if nheld != r.nheld || nahead != r.nahead {
+		return fmt.Errorf("nheld %d, nahead %d; recount %d, %d", r.nheld, r.nahead, nheld, nahead)
 	}
 	if len(r.free) > 2*r.nfree+r.slack {
 		return fmt.Errorf("heap of %d for %d free addresses", len(r.free), r.nfree)
@@ -235,6 +249,3 @@ func (r *rangeState) check(ips map[netip.Addr]*ipState) error {
 	}
 	return nil
 }
-
-// sortedKeys is maps.Keys, sorted.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

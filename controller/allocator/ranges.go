@@ -37,8 +37,11 @@ type rangeState struct {
 	// entry for each free one.
 	free []u128
 	// nfree is the exact number of free, handoutable addresses below the
-	// mark; nheld the number of held addresses in the range.
-	nfree, nheld int
+	// mark; nheld the number of held addresses in the range, nahead those
+	// of them at or above the mark. When the heap holds exactly nfree
+	// entries it holds no stale one, and when nahead is zero the mark has
+	// no held address to skip: both spare a map lookup.
+	nfree, nheld, nahead int
 	// slack is how many stale entries the heap may hold beyond nfree before
 	// it is compacted; it keeps small heaps from being compacted over and
 	// over.
@@ -63,7 +66,7 @@ func newRangeState(first, last netip.Addr, avoidBuggy bool) *rangeState {
 // reset forgets everything below the mark; valid only when nothing in the
 // range is held.
 func (r *rangeState) reset() {
-	r.next, r.done, r.free, r.nfree = r.first, false, nil, 0
+	r.next, r.done, r.free, r.nfree, r.nahead = r.first, false, nil, 0, 0
 }
 
 func (r *rangeState) key() rangeKey {
@@ -91,8 +94,14 @@ func (r *rangeState) avoided(x u128) bool {
 // the caller records the hold. ok is false when the range is full.
 func (r *rangeState) take(held map[netip.Addr]*ipState) (a netip.Addr, ok bool) {
 	for len(r.free) > 0 {
+		clean := len(r.free) == r.nfree
 		x := r.pop()
-		if a := x.addr(r.is4); held[a] == nil {
+		if a := x.addr(r.is4); clean || held[a] == nil {
+			// Duplicates of x sit at the top now; drop them here, since
+			// the hold is not yet in held for maybeCompact to see.
+			for len(r.free) > 0 && r.free[0] == x {
+				r.pop()
+			}
 			r.nfree--
 			r.nheld++
 			r.maybeCompact(held)
@@ -106,7 +115,12 @@ func (r *rangeState) take(held map[netip.Addr]*ipState) (a netip.Addr, ok bool) 
 		} else {
 			r.next = x.next()
 		}
-		if a := x.addr(r.is4); !r.avoided(x) && held[a] == nil {
+		a := x.addr(r.is4)
+		if r.nahead > 0 && held[a] != nil {
+			r.nahead--
+			continue
+		}
+		if !r.avoided(x) {
 			r.nheld++
 			return a, true
 		}
@@ -117,7 +131,11 @@ func (r *rangeState) take(held map[netip.Addr]*ipState) (a netip.Addr, ok bool) 
 // hold counts a, which was free, as held by Assign or Restore.
 func (r *rangeState) hold(a netip.Addr, held map[netip.Addr]*ipState) {
 	r.nheld++
-	if x := fromAddr(a); r.belowMark(x) && !r.avoided(x) {
+	x := fromAddr(a)
+	switch {
+	case !r.belowMark(x):
+		r.nahead++
+	case !r.avoided(x):
 		r.nfree-- // its heap entry turns stale
 		r.maybeCompact(held)
 	}
@@ -130,7 +148,11 @@ func (r *rangeState) release(a netip.Addr, held map[netip.Addr]*ipState) {
 		r.reset()
 		return
 	}
-	if x := fromAddr(a); r.belowMark(x) && !r.avoided(x) {
+	x := fromAddr(a)
+	switch {
+	case !r.belowMark(x):
+		r.nahead--
+	case !r.avoided(x):
 		r.push(x)
 		r.nfree++
 		r.maybeCompact(held)

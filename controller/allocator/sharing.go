@@ -39,8 +39,8 @@ type Service struct {
 	Selector map[string]string
 }
 
-// share is what one hold remembers of its Service: the data it was last
-// accepted with. It is the zero value for Services that do not share.
+// share is what one hold remembers of its Service for sharing: the data it
+// was last accepted with.
 type share struct {
 	key      string
 	ports    []Port
@@ -48,12 +48,13 @@ type share struct {
 	selector map[string]string
 }
 
-// shareOf copies what sharing needs, so callers may reuse their maps.
-func shareOf(svc Service) share {
+// shareOf copies what sharing needs, so callers may reuse their maps; nil
+// for a Service that shares with nobody.
+func shareOf(svc Service) *share {
 	if svc.SharingKey == "" {
-		return share{}
+		return nil
 	}
-	return share{key: svc.SharingKey, ports: slices.Clone(svc.Ports), local: svc.Local, selector: maps.Clone(svc.Selector)}
+	return &share{key: svc.SharingKey, ports: slices.Clone(svc.Ports), local: svc.Local, selector: maps.Clone(svc.Selector)}
 }
 
 // conflict explains why a (a newcomer) and b (a holder) may not share an

@@ -18,11 +18,18 @@ func TestSharing(t *testing.T) {
 			{"web gets the lowest", alloc(web, IPv4, ""), "10.0.0.0 a"},
 			{"dns joins it", alloc(dns, IPv4, ""), "10.0.0.0 a"},
 			{"ssh asks for it by name", assign(ssh, "10.0.0.0"), "10.0.0.0 a"},
-			{"a shared address counts once", counts("a"), "v4 4/1/3 v6 0/0/0"},
+			{"web2, same key, same port, takes a higher address by name", assign(svc("ns/web2", sharing("k"), ports("TCP/80")), "10.0.0.2"), "10.0.0.2 a"},
+			{"a newcomer that fits both joins the lower", alloc(svc("ns/ntp", sharing("k"), ports("UDP/123")), IPv4, ""), "10.0.0.0 a"},
+			{"a shared address counts once", counts("a"), "v4 4/2/2 v6 0/0/0"},
 			{"web leaves", release("ns/web"), "ok"},
 			{"still held by the others", poolOf("10.0.0.0"), "a"},
 			{"a newcomer without a key may not have it", assign(svc("ns/x"), "10.0.0.0"), "ErrInUse"},
-			{"dns and ssh leave", func(a *Allocator) string { a.Release("ns/dns"); a.Release("ns/ssh"); return "ok" }, "ok"},
+			{"dns, ssh and ntp leave", func(a *Allocator) string {
+				a.Release("ns/dns")
+				a.Release("ns/ssh")
+				a.Release("ns/ntp")
+				return "ok"
+			}, "ok"},
 			{"free again", assign(svc("ns/x"), "10.0.0.0"), "10.0.0.0 a"},
 		},
 	}, {
