@@ -84,8 +84,12 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	switch {
 	case o.reason != "":
 		r.event(&svc, corev1.EventTypeWarning, o.reason, o.message)
-	case len(o.ips) > 0:
+	case len(o.ips) > 0 && !slices.Equal(current, o.ips):
 		r.event(&svc, corev1.EventTypeNormal, ReasonAllocated, "assigned "+o.describe())
+	case len(o.ips) > 0:
+		// Nothing changed (a restarted controller confirming the status
+		// it found): remember it silently, so events stay one per change.
+		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, ReasonAllocated, "assigned "+o.describe())
 	}
 	return reconcile.Result{}, nil
 }

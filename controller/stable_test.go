@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -108,6 +109,10 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 		n := len(snapshot(t, c, ns))
 		return n == standing-5, fmt.Sprint(n)
 	})
+	eventually(t, 10*time.Second, "one Allocated event per Service", func() (bool, string) {
+		n := occurrences(t, c, ns, controller.ReasonAllocated)
+		return n == standing, fmt.Sprint(n)
+	})
 	first.stop()
 	before := snapshot(t, c, ns)
 
@@ -120,6 +125,39 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 			t.Errorf("%s changed across the restart: address+version %v -> %v", name, was, after[name])
 		}
 	}
+	// Events only on change: the new Services get one each, the standing
+	// ones none. Events are sent asynchronously, so the count must also
+	// stay put for a while.
+	want := standing + whileDown
+	eventually(t, 10*time.Second, "Allocated events for the new Services", func() (bool, string) {
+		n := occurrences(t, c, ns, controller.ReasonAllocated)
+		return n >= want, fmt.Sprint(n)
+	})
+	time.Sleep(2 * time.Second)
+	if n := occurrences(t, c, ns, controller.ReasonAllocated); n != want {
+		t.Errorf("%d Allocated events after the restart, want %d: standing Services were told again", n, want)
+	}
+}
+
+// occurrences counts the times an event with this reason was recorded in
+// ns, series included.
+func occurrences(t *testing.T, c client.Client, ns, reason string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := c.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Reason != reason {
+			continue
+		}
+		n++
+		if e.Series != nil && e.Series.Count > 1 {
+			n += int(e.Series.Count) - 1
+		}
+	}
+	return n
 }
 
 // TestPoolEditNeverRenumbers: shrinking a pool so that a held address falls

@@ -68,11 +68,22 @@ func run(ctx context.Context, o options) error {
 	return mgr.Start(ctx)
 }
 
+// restConfig loads the client configuration. Either way client-side rate
+// limiting is off, as controller-runtime's own loader sets it: the API
+// server's priority and fairness does the limiting, and client-go's default
+// of 5 requests a second would hold a burst of Services back for minutes.
 func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
 	}
-	return ctrl.GetConfig()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
+	return cfg, nil
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

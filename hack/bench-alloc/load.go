@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// benchNS is the namespace of the benchmark's Services.
+const benchNS = "pylon-bench"
+
+// op is one request: create or delete the Service name.
+type op struct {
+	name string
+	del  bool
+}
+
+// timing is when one request was sent and when its answer came.
+type timing struct{ start, end time.Time }
+
+// loader sends requests from a fixed number of concurrent clients.
+type loader struct {
+	cs      kubernetes.Interface
+	clients int
+}
+
+// apply sends ops, clients at a time, in order of the slice, and returns
+// when each finished. It stops at the first error.
+func (l *loader) apply(ctx context.Context, ops []op) (map[string]timing, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan op)
+	var (
+		mu      sync.Mutex
+		times   = make(map[string]timing, len(ops))
+		firstEr error
+	)
+	var wg sync.WaitGroup
+	for range l.clients {
+		wg.Go(func() {
+			for o := range next {
+				start := time.Now()
+				err := l.do(ctx, o)
+				end := time.Now()
+				mu.Lock()
+				if err != nil && firstEr == nil {
+					firstEr = err
+					cancel()
+				}
+				times[o.name] = timing{start, end}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, o := range ops {
+		select {
+		case next <- o:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstEr == nil && ctx.Err() != nil {
+		firstEr = ctx.Err()
+	}
+	return times, firstEr
+}
+
+func (l *loader) do(ctx context.Context, o op) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	svcs := l.cs.CoreV1().Services(benchNS)
+	if o.del {
+		if err := svcs.Delete(ctx, o.name, metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("delete Service %s: %w", o.name, err)
+		}
+		return nil
+	}
+	if _, err := svcs.Create(ctx, service(o.name), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create Service %s: %w", o.name, err)
+	}
+	return nil
+}
+
+// service is a single-stack IPv6 LoadBalancer Service with one TCP port and
+// no node ports. IPv6, because the pools pylon may use in the lab's
+// reserved space hold only 512 IPv4 addresses, fewer than the benchmark's
+// Services.
+func service(name string) *corev1.Service {
+	noNodePorts := false
+	single := corev1.IPFamilyPolicySingleStack
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNS, Labels: map[string]string{"app.kubernetes.io/part-of": "pylon-bench"}},
+		Spec: corev1.ServiceSpec{
+			Type:                          corev1.ServiceTypeLoadBalancer,
+			AllocateLoadBalancerNodePorts: &noNodePorts,
+			IPFamilyPolicy:                &single,
+			IPFamilies:                    []corev1.IPFamily{corev1.IPv6Protocol},
+			Selector:                      map[string]string{"app": name},
+			Ports:                         []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}},
+		},
+	}
+}
+
+// names returns count Service names from first on: svc-000000, ... Names
+// sort in creation order, so Services made later come last in a LIST and in
+// a restarted controller's initial queue (the worst case for them).
+func names(first, count int) []string {
+	out := make([]string, count)
+	for i := range out {
+		out[i] = fmt.Sprintf("svc-%06d", first+i)
+	}
+	return out
+}
+
+func creates(ns []string) []op {
+	out := make([]op, len(ns))
+	for i, n := range ns {
+		out[i] = op{name: n}
+	}
+	return out
+}
+
+// lastEnd is when the last of times finished.
+func lastEnd(times map[string]timing) time.Time {
+	var t time.Time
+	for _, tm := range times {
+		if tm.end.After(t) {
+			t = tm.end
+		}
+	}
+	return t
+}
+
+// firstStart is when the first of times started.
+func firstStart(times map[string]timing) time.Time {
+	var t time.Time
+	for _, tm := range times {
+		if t.IsZero() || tm.start.Before(t) {
+			t = tm.start
+		}
+	}
+	return t
+}
