@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,9 +40,16 @@ type State struct {
 	conflicts map[types.NamespacedName]string
 	// wake delivers pending Services back to the Service reconciler.
 	wake chan event.GenericEvent
-	// poolsChanged asks the config reconciler to refresh pool status.
+	// poolsChanged asks the config reconciler to refresh pool status;
+	// poolsArmed says a refresh is already scheduled.
 	poolsChanged chan event.GenericEvent
+	poolsArmed   bool
 }
+
+// poolStatusDelay gathers the count changes of a burst of allocations into
+// one IPPool status write: counts lag by at most this much, and a burst of
+// 5,000 Services costs a few dozen status writes instead of 5,000.
+const poolStatusDelay = 250 * time.Millisecond
 
 // NewState returns an empty State.
 func NewState() *State {
@@ -203,12 +211,22 @@ func (s *State) wakePendingLocked(release bool) {
 	}
 }
 
-// notifyPoolsLocked asks for a pool status refresh; repeated asks coalesce.
+// notifyPoolsLocked asks for a pool status refresh poolStatusDelay from
+// now; asks in between coalesce into it.
 func (s *State) notifyPoolsLocked() {
-	select {
-	case s.poolsChanged <- event.GenericEvent{Object: &corev1.Service{}}:
-	default:
+	if s.poolsArmed {
+		return
 	}
+	s.poolsArmed = true
+	time.AfterFunc(poolStatusDelay, func() {
+		s.mu.Lock()
+		s.poolsArmed = false
+		s.mu.Unlock()
+		select {
+		case s.poolsChanged <- event.GenericEvent{Object: &corev1.Service{}}:
+		default:
+		}
+	})
 }
 
 // counts returns a pool's address counts.
