@@ -1,0 +1,132 @@
+package layer2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/mdlayher/ndp"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// ndpConn is an ICMPv6 socket tied to one interface, carrying neighbour
+// solicitations and advertisements (parsed and built by mdlayher/ndp).
+//
+// It stands in for ndp.Conn, which addresses every packet with the
+// interface's name as IPv6 zone: Go turns that name into an index through a
+// process-wide cache, which is wrong for a while after an interface is made
+// again under the same name, and in tests that run responders in several
+// network namespaces from one process. Here the socket is bound to the
+// device by the kernel (SO_BINDTODEVICE, resolved in the socket's own
+// namespace), and packets leave with the interface index in their control
+// message and no zone at all.
+type ndpConn struct {
+	pc  *ipv6.PacketConn
+	ifi *net.Interface
+	cm  *ipv6.ControlMessage
+}
+
+// listenNDP opens the socket on ifi, sourcing packets from its link-local
+// address, with hop limit 255 (RFC 4861), without looping its own multicast
+// back, and seeing solicitations and advertisements only.
+func listenNDP(ifi *net.Interface) (*ndpConn, error) {
+	src, err := linkLocal(ifi)
+	if err != nil {
+		return nil, err
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	conn, err := lc.ListenPacket(context.Background(), "ip6:ipv6-icmp", "::")
+	if err != nil {
+		return nil, err
+	}
+	pc := ipv6.NewPacketConn(conn)
+	var f ipv6.ICMPFilter
+	f.SetAll(true)
+	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
+	f.Accept(ipv6.ICMPTypeNeighborAdvertisement)
+	for _, set := range []struct {
+		what string
+		err  func() error
+	}{
+		{"hop limit", func() error { return pc.SetHopLimit(ndp.HopLimit) }},
+		{"multicast hop limit", func() error { return pc.SetMulticastHopLimit(ndp.HopLimit) }},
+		{"multicast loopback", func() error { return pc.SetMulticastLoopback(false) }},
+		{"checksum", func() error { return pc.SetChecksum(true, 2) }},
+		{"ICMPv6 filter", func() error { return pc.SetICMPFilter(&f) }},
+		{"control messages", func() error { return pc.SetControlMessage(ipv6.FlagHopLimit, true) }},
+	} {
+		if err := set.err(); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("set %s: %w", set.what, err)
+		}
+	}
+	return &ndpConn{pc: pc, ifi: ifi, cm: &ipv6.ControlMessage{HopLimit: ndp.HopLimit, Src: src.AsSlice(), IfIndex: ifi.Index}}, nil
+}
+
+// linkLocal returns ifi's IPv6 link-local address.
+func linkLocal(ifi *net.Interface) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Is6() && ip.IsLinkLocalUnicast() {
+				return ip, nil
+			}
+		}
+	}
+	return netip.Addr{}, errors.New("no IPv6 link-local address (IPv6 off, or the address still tentative)")
+}
+
+// read returns the next message, its source and hop limit (-1 when
+// unknown). Socket errors are *net.OpError; anything else is a message
+// that did not parse.
+func (c *ndpConn) read(b []byte) (ndp.Message, netip.Addr, int, error) {
+	n, cm, src, err := c.pc.ReadFrom(b)
+	if err != nil {
+		return nil, netip.Addr{}, 0, err
+	}
+	hops := -1
+	if cm != nil {
+		hops = cm.HopLimit
+	}
+	var from netip.Addr
+	if ipa, ok := src.(*net.IPAddr); ok {
+		from, _ = netip.AddrFromSlice(ipa.IP)
+	}
+	m, err := ndp.ParseMessage(b[:n])
+	return m, from, hops, err
+}
+
+// write sends m to dst out of the socket's interface.
+func (c *ndpConn) write(m ndp.Message, dst netip.Addr) error {
+	b, err := ndp.MarshalMessage(m)
+	if err != nil {
+		return err
+	}
+	_, err = c.pc.WriteTo(b, c.cm, &net.IPAddr{IP: dst.AsSlice()})
+	return err
+}
+
+func (c *ndpConn) joinGroup(group netip.Addr) error {
+	return c.pc.JoinGroup(c.ifi, &net.IPAddr{IP: group.AsSlice()})
+}
+
+func (c *ndpConn) leaveGroup(group netip.Addr) error {
+	return c.pc.LeaveGroup(c.ifi, &net.IPAddr{IP: group.AsSlice()})
+}
+
+func (c *ndpConn) close() error { return c.pc.Close() }
