@@ -120,8 +120,9 @@ func New(ctx context.Context, opts Options) *Announcer {
 //
 // Failures name their interface (InterfaceError, joined); the pairs that
 // failed are not announced, and the next call tries them again. An
-// interface whose socket broke since the last call is reopened, and its
-// addresses are announced afresh.
+// interface whose socket broke, or that was made again (new index) or
+// changed its MAC since the last call, is reopened, and its addresses are
+// announced afresh.
 func (a *Announcer) SetOwned(owned map[netip.Addr][]string) error {
 	want := map[string][]netip.Addr{}
 	var errs []error
@@ -142,11 +143,12 @@ func (a *Announcer) SetOwned(owned map[netip.Addr][]string) error {
 		return ErrClosed
 	}
 	for name, l := range a.links {
-		_, wanted := want[name]
-		if err := l.failure(); err != nil {
-			a.log.Info("Reopening interface after a socket error", "interface", name, "error", err.Error())
-		} else if wanted {
-			continue
+		if _, wanted := want[name]; wanted {
+			why := l.stale()
+			if why == "" {
+				continue
+			}
+			a.log.Info("Reopening interface", "interface", name, "reason", why)
 		}
 		l.close()
 		delete(a.links, name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
@@ -18,6 +19,11 @@ func (l *link) readARP(c *arp.Client) {
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return
+			}
+			if errors.Is(err, syscall.ENETDOWN) {
+				// The link went down: the kernel says so once, and
+				// hands frames to the socket again when it comes up.
+				continue
 			}
 			var op *net.OpError
 			if errors.As(err, &op) {

@@ -86,18 +86,39 @@ func newLab(t *testing.T, names ...string) *lab {
 		lb.hosts[name] = h
 		lb.sysctl(h.ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
 			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
-		lb.ip("-n", sw, "link", "add", "p-"+name, "type", "veth", "peer", "name", "eth0", "netns", h.ns)
-		lb.sysctl(h.ns, "net.ipv6.conf.eth0.accept_dad=0")
-		lb.ip("-n", h.ns, "link", "set", "eth0", "address", h.mac.String())
-		lb.ip("-n", h.ns, "addr", "add", h.v4.String()+"/24", "dev", "eth0")
-		lb.ip("-n", h.ns, "addr", "add", h.v6.String()+"/64", "dev", "eth0", "nodad")
 		lb.ip("-n", h.ns, "link", "set", "lo", "up")
-		lb.ip("-n", h.ns, "link", "set", "eth0", "up")
-		lb.ip("-n", h.ns, "route", "add", "198.51.100.0/24", "dev", "eth0")
-		lb.ip("-n", h.ns, "-6", "route", "add", "2001:db8:51::/64", "dev", "eth0")
-		lb.ip("-n", sw, "link", "set", "p-"+name, "master", "br0", "up")
+		lb.plug(h)
 	}
 	return lb
+}
+
+// plug (re)makes h's eth0 on the bridge, with its addresses and routes.
+func (lb *lab) plug(h *host) {
+	lb.t.Helper()
+	sw := lb.prefix + "-sw"
+	lb.ip("-n", sw, "link", "add", "p-"+h.name, "type", "veth", "peer", "name", "eth0", "netns", h.ns)
+	// Nodes keep their addresses over a link flap, as managed hosts do.
+	lb.sysctl(h.ns, "net.ipv6.conf.eth0.accept_dad=0", "net.ipv6.conf.eth0.keep_addr_on_down=1")
+	lb.ip("-n", h.ns, "link", "set", "eth0", "address", h.mac.String())
+	lb.ip("-n", h.ns, "addr", "add", h.v4.String()+"/24", "dev", "eth0")
+	lb.ip("-n", h.ns, "addr", "add", h.v6.String()+"/64", "dev", "eth0", "nodad")
+	lb.ip("-n", h.ns, "link", "set", "eth0", "up")
+	lb.ip("-n", h.ns, "route", "add", "198.51.100.0/24", "dev", "eth0")
+	lb.ip("-n", h.ns, "-6", "route", "add", "2001:db8:51::/64", "dev", "eth0")
+	lb.ip("-n", sw, "link", "set", "p-"+h.name, "master", "br0", "up")
+	lb.waitLinkLocal(h, "eth0")
+}
+
+// waitLinkLocal waits for dev in h to have its IPv6 link-local address,
+// which the kernel adds shortly after the link gets a carrier.
+func (lb *lab) waitLinkLocal(h *host, dev string) {
+	lb.t.Helper()
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(lb.ip("-n", h.ns, "-6", "addr", "show", "dev", dev, "scope", "link"), "fe80::") {
+			return
+		}
+	}
+	lb.t.Fatalf("%s: %s has no link-local address after 2 s", h.name, dev)
 }
 
 // addNS makes a namespace and registers its deletion.

@@ -1,6 +1,7 @@
 package layer2
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -192,6 +193,24 @@ func (l *link) fail(err error) {
 		l.failed = err
 		l.a.log.Error(err, "Interface stopped answering", "interface", l.name)
 	}
+}
+
+// stale says why the link must be reopened, "" when it need not: its
+// socket broke, or the interface is gone, was made again or changed MAC.
+func (l *link) stale() string {
+	if err := l.failure(); err != nil {
+		return err.Error()
+	}
+	ifi, err := net.InterfaceByName(l.name)
+	switch {
+	case err != nil:
+		return err.Error()
+	case ifi.Index != l.ifi.Index:
+		return fmt.Sprintf("index changed from %d to %d", l.ifi.Index, ifi.Index)
+	case !bytes.Equal(ifi.HardwareAddr, l.mac):
+		return fmt.Sprintf("MAC changed from %s to %s", l.mac, ifi.HardwareAddr)
+	}
+	return ""
 }
 
 func (l *link) failure() error {
