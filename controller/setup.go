@@ -11,7 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -30,6 +32,9 @@ type Options struct {
 	Workers int
 	// Registerer takes the metrics; nil skips them.
 	Registerer prometheus.Registerer
+	// KeySecret is the speakers' memberlist key Secret, created in
+	// Namespace when missing; "" leaves it to someone else.
+	KeySecret string
 }
 
 // Setup adds the controller's reconcilers to mgr. They run only while mgr
@@ -38,7 +43,7 @@ type Options struct {
 func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 	state := NewState()
 	recorder := mgr.GetEventRecorder("pylon-controller")
-	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace}
+	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace, KeySecret: opts.KeySecret}
 	var metrics *Metrics
 	if opts.Registerer != nil {
 		metrics = NewMetrics(state)
@@ -63,6 +68,19 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 		WatchesRawSource(source.Channel(state.poolsChanged, toConfig)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(cfgRec)
+	if err != nil {
+		return nil, err
+	}
+	// One pass at the start of every term even when no pylon object exists
+	// yet: it creates the memberlist key Secret and rebuilds state.
+	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		select {
+		case state.poolsChanged <- event.GenericEvent{Object: &corev1.Service{}}:
+		default:
+		}
+		<-ctx.Done()
+		return nil
+	}))
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,9 @@ type ConfigReconciler struct {
 	// Restore rebuilds allocations before the first status is written, so
 	// that pool counts are never reported from an empty allocator.
 	Restore func(context.Context) error
+	// KeySecret names the speakers' memberlist key Secret in Namespace;
+	// the controller creates it when missing. "" skips that.
+	KeySecret string
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
@@ -78,6 +81,9 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	}
 	cfg := config.Parse(res)
 	r.State.setConfig(cfg)
+	if err := r.ensureKeySecret(ctx, res.Secrets); err != nil {
+		return reconcile.Result{}, err
+	}
 
 	for i := range res.Pools {
 		p := &res.Pools[i]

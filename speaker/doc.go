@@ -1,10 +1,17 @@
-// Package speaker will hold pylon's speaker: the reconcilers that compute,
-// on each node, which addresses this node announces (by ARP/NDP or BGP) and
-// apply the difference to the announcers in speaker/layer2 and speaker/bgp,
-// with membership in speaker/membership and owner choice in
-// speaker/election.
+// Package speaker is pylon's speaker: on each node it computes which
+// Service addresses this node announces and applies the difference to the
+// layer-2 announcer (speaker/layer2), with memberlist membership
+// (speaker/membership) and owner choice (speaker/election).
 //
-// Nothing is implemented here yet; the package exists so the layout in
-// DESIGN.md is in place. It may import api/v1alpha1, config and
-// controller-runtime, and must never import controller.
+// One reconcile request covers everything: any change to Services,
+// EndpointSlices, Nodes, pylon resources, SpeakerStatuses or the memberlist
+// key Secret, any memberlist change and any layer-2 conflict enqueue it, so
+// bursts coalesce. Each pass reads the cache, computes the plan with the
+// pure PlanL2, applies it, sends Service events where this node started or
+// stopped announcing, and writes this node's SpeakerStatus when it changed.
+// The split-brain policy (majority reclaims, minority yields) is in
+// Reconciler.applyConflictPolicy and docs/speaker-layer2.md.
+//
+// It may import api/v1alpha1, config, the speaker leaves and
+// controller-runtime; it must never import controller.
 package speaker

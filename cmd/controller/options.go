@@ -18,6 +18,7 @@ type options struct {
 	loadBalancerClass string
 	namespace         string
 	workers           int
+	keySecret         string
 	zap               zap.Options
 }
 
@@ -32,6 +33,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.loadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; unset: Services with no class")
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in; BGP password Secrets are read there")
 	fs.IntVar(&o.workers, "workers", 4, "Services reconciled at once")
+	fs.StringVar(&o.keySecret, "memberlist-key-secret", "pylon-memberlist", "Secret in --namespace holding the speakers' memberlist keys; created with a random key when missing (\"\" turns that off)")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -55,7 +55,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("new manager: %w", err)
 	}
 	if _, err := controller.Setup(mgr, controller.Options{
-		Class: o.loadBalancerClass, Namespace: o.namespace, Workers: o.workers, Registerer: metrics.Registry,
+		Class: o.loadBalancerClass, Namespace: o.namespace, Workers: o.workers, Registerer: metrics.Registry, KeySecret: o.keySecret,
 	}); err != nil {
 		return err
 	}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/layer2"
+	"github.com/pylonlb/pylon/speaker/membership"
+)
+
+// run starts the speaker and, when ctx ends (SIGTERM), hands its addresses
+// over: it stops applying plans, leaves memberlist so that the others
+// recompute at once and the new owners announce, keeps answering for
+// --handoff-delay, and only then stops answering and exits.
+func run(ctx context.Context, o options) error {
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	logger := ctrl.Log.WithName("speaker").WithValues("node", o.nodeName)
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	advertise := o.mlAdvertiseAddr
+	if advertise == "" {
+		if advertise, err = nodeAddress(ctx, direct, o.nodeName); err != nil {
+			return err
+		}
+	}
+	keys, err := waitKeys(ctx, direct, o, logger.Info)
+	if err != nil {
+		return err
+	}
+	members, err := membership.Start(membership.Config{
+		Name: o.nodeName, BindAddr: o.mlBindAddr, BindPort: o.mlPort,
+		AdvertiseAddr: advertise, Profile: o.profile, Keys: &keys,
+		LogOutput: logWriter{logger.WithName("memberlist")},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = members.Shutdown() }()
+
+	var rec atomic.Pointer[speaker.Reconciler]
+	annCtx, stopAnnouncer := context.WithCancel(log.IntoContext(context.WithoutCancel(ctx), logger))
+	defer stopAnnouncer()
+	announcer := layer2.New(annCtx, layer2.Options{
+		GratuitousCount: o.gratuitousCount,
+		OnConflict: func(c layer2.Conflict) {
+			if r := rec.Load(); r != nil {
+				r.OnConflict(c)
+			}
+		},
+	})
+	defer func() { _ = announcer.Close() }()
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("new manager: %w", err)
+	}
+	m := speaker.NewMetrics()
+	if err := m.Register(metrics.Registry); err != nil {
+		return err
+	}
+	r, err := speaker.Setup(mgr, speaker.Options{
+		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
+		Announcer: announcer, Members: members, Changes: members.Changes(), Metrics: m,
+	})
+	if err != nil {
+		return err
+	}
+	rec.Store(r)
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+
+	mgrCtx, stopMgr := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMgr()
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("stopping: handing addresses over", "handoff", o.handoff)
+	r.Freeze()
+	if err := members.Leave(time.Second); err != nil {
+		logger.Error(err, "leaving memberlist")
+	}
+	time.Sleep(o.handoff)
+	_ = announcer.Close()
+	stopMgr()
+	return <-done
+}
+
+// nodeAddress returns the node's first InternalIP.
+func nodeAddress(ctx context.Context, c client.Client, name string) (string, error) {
+	var n corev1.Node
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, &n); err != nil {
+		return "", fmt.Errorf("read node %s for its address: %w", name, err)
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address, nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no InternalIP; set --memberlist-advertise-address", name)
+}
+
+// waitKeys reads the memberlist keys, waiting for the controller to create
+// the Secret on a fresh install.
+func waitKeys(ctx context.Context, c client.Client, o options, info func(string, ...any)) (membership.Keys, error) {
+	deadline := time.Now().Add(o.keyWait)
+	for {
+		var s corev1.Secret
+		err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.keySecret}, &s)
+		if err == nil {
+			keys, err := membership.KeysFromSecret(s.Data)
+			if err != nil {
+				return keys, fmt.Errorf("secret %s/%s: %w", o.namespace, o.keySecret, err)
+			}
+			return keys, nil
+		}
+		if time.Now().After(deadline) {
+			return membership.Keys{}, fmt.Errorf("memberlist key secret %s/%s: %w (the controller creates it; is it running?)", o.namespace, o.keySecret, err)
+		}
+		info("waiting for the memberlist key Secret", "secret", o.namespace+"/"+o.keySecret, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return membership.Keys{}, errors.New("stopped while waiting for the memberlist key Secret")
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// restConfig loads the client configuration with client-side rate limiting
+// off, as in cmd/controller.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
+	return cfg, nil
+}
+

@@ -1,0 +1,154 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/speaker/election"
+)
+
+// snapshot is one read of everything the speaker reacts to, from the cache.
+type snapshot struct {
+	nodes    []corev1.Node
+	services []corev1.Service
+	slices   []discoveryv1.EndpointSlice
+	speakers []v1alpha1.SpeakerStatus
+	secrets  []corev1.Secret
+	cfg      *config.Config
+	// byKey finds a Service by namespace/name.
+	byKey map[string]*corev1.Service
+}
+
+func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
+	s := &snapshot{}
+	var nodes corev1.NodeList
+	var svcs corev1.ServiceList
+	var eps discoveryv1.EndpointSliceList
+	var spk v1alpha1.SpeakerStatusList
+	var pools v1alpha1.IPPoolList
+	var l2 v1alpha1.L2AdvertisementList
+	var peers v1alpha1.BGPPeerList
+	var bgp v1alpha1.BGPAdvertisementList
+	var secrets corev1.SecretList
+	for _, l := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&nodes, nil}, {&svcs, nil}, {&eps, nil}, {&spk, nil}, {&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil},
+		{&secrets, []client.ListOption{client.InNamespace(r.Namespace)}},
+	} {
+		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
+			return nil, fmt.Errorf("list %T: %w", l.list, err)
+		}
+	}
+	s.nodes, s.services, s.slices, s.speakers, s.secrets = nodes.Items, svcs.Items, eps.Items, spk.Items, secrets.Items
+	s.byKey = make(map[string]*corev1.Service, len(s.services))
+	for i := range s.services {
+		s.byKey[s.services[i].Namespace+"/"+s.services[i].Name] = &s.services[i]
+	}
+	s.cfg = config.Parse(config.Resources{
+		Pools: pools.Items, L2Advertisements: l2.Items, BGPPeers: peers.Items, BGPAdvertisements: bgp.Items,
+		Secrets: secrets.Items, Namespace: r.Namespace,
+	})
+	return s, nil
+}
+
+// served reports whether svc is a LoadBalancer of the class this speaker
+// serves.
+func served(svc *corev1.Service, class string) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return false
+	}
+	if svc.Spec.LoadBalancerClass == nil {
+		return class == ""
+	}
+	return *svc.Spec.LoadBalancerClass == class
+}
+
+// services turns the served Services with addresses into the plan's form;
+// endpoint nodes are gathered only for Local Services.
+func (s *snapshot) planServices(class string) []Service {
+	ready := map[string]map[string]bool{} // namespace/name -> nodes
+	for _, sl := range s.slices {
+		name := sl.Labels[discoveryv1.LabelServiceName]
+		if name == "" {
+			continue
+		}
+		key := sl.Namespace + "/" + name
+		for _, ep := range sl.Endpoints {
+			if ep.NodeName == nil || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) {
+				continue
+			}
+			if ready[key] == nil {
+				ready[key] = map[string]bool{}
+			}
+			ready[key][*ep.NodeName] = true
+		}
+	}
+	var out []Service
+	for i := range s.services {
+		svc := &s.services[i]
+		if !served(svc, class) {
+			continue
+		}
+		var ips []netip.Addr
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			if ip, err := netip.ParseAddr(in.IP); err == nil {
+				ips = append(ips, ip)
+			}
+		}
+		if len(ips) == 0 {
+			continue
+		}
+		key := svc.Namespace + "/" + svc.Name
+		out = append(out, Service{
+			Key: key, IPs: ips,
+			Local:         svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
+			EndpointNodes: ready[key],
+		})
+	}
+	return out
+}
+
+// electionNodes converts the Nodes, marking those whose speaker is live.
+func (s *snapshot) electionNodes(live map[string]bool) []election.Node {
+	out := make([]election.Node, 0, len(s.nodes))
+	for _, n := range s.nodes {
+		en := election.Node{Name: n.Name, Labels: labels.Set(n.Labels), Alive: live[n.Name]}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeNetworkUnavailable && c.Status == corev1.ConditionTrue {
+				en.NetworkUnavailable = true
+			}
+		}
+		out = append(out, en)
+	}
+	return out
+}
+
+// nodeIPs returns the InternalIP addresses of the named node.
+func (s *snapshot) nodeIPs(name string) []netip.Addr {
+	var out []netip.Addr
+	for _, n := range s.nodes {
+		if n.Name != name {
+			continue
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type != corev1.NodeInternalIP {
+				continue
+			}
+			if ip, err := netip.ParseAddr(a.Address); err == nil {
+				out = append(out, ip)
+			}
+		}
+	}
+	return out
+}
+

@@ -1,0 +1,50 @@
+package speaker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pylonlb/pylon/speaker/layer2"
+)
+
+// Metrics are the speaker's Prometheus metrics.
+type Metrics struct {
+	owned, members prometheus.Gauge
+	conflicts      prometheus.Counter
+	// layer-2 counters by protocol and kind, copied from the Announcer's.
+	l2 *prometheus.GaugeVec
+}
+
+// NewMetrics creates the metrics; Register adds them to a registry.
+func NewMetrics() *Metrics {
+	return &Metrics{
+		owned:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "pylon_speaker_layer2_owned_ips", Help: "Addresses this node answers ARP/NDP for."}),
+		members:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "pylon_speaker_members_alive", Help: "Speakers alive in memberlist, this one included."}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "pylon_speaker_layer2_conflicts_total", Help: "Conflict episodes: another MAC answering for an address this node owns."}),
+		l2: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pylon_speaker_layer2_packets",
+			Help: "ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).",
+		}, []string{"protocol", "kind"}),
+	}
+}
+
+// Register adds the metrics to reg.
+func (m *Metrics) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Metrics) observe(owned, members int, s layer2.Stats) {
+	m.owned.Set(float64(owned))
+	m.members.Set(float64(members))
+	for proto, c := range map[string]layer2.Counters{"arp": s.ARP, "ndp": s.NDP} {
+		m.l2.WithLabelValues(proto, "requests").Set(float64(c.Requests))
+		m.l2.WithLabelValues(proto, "replies").Set(float64(c.Replies))
+		m.l2.WithLabelValues(proto, "gratuitous").Set(float64(c.Gratuitous))
+		m.l2.WithLabelValues(proto, "probes").Set(float64(c.Probes))
+		m.l2.WithLabelValues(proto, "conflicting").Set(float64(c.Conflicts))
+	}
+}

@@ -1,0 +1,150 @@
+package speaker
+
+import (
+	"net/netip"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/speaker/layer2"
+)
+
+// Inputs is everything the layer-2 plan depends on, read from the API
+// server's cache, memberlist and the node's links.
+type Inputs struct {
+	// Node is this node's name.
+	Node string
+	// Nodes are all nodes, with Alive set from memberlist.
+	Nodes []election.Node
+	// Services are the LoadBalancer Services this speaker serves that have
+	// addresses.
+	Services []Service
+	Config   *config.Config
+	// Links and NodeIPs are this node's interfaces and addresses, for the
+	// choice of interface.
+	Links   []layer2.Link
+	NodeIPs []netip.Addr
+	// Yield are addresses this node must not answer for although it owns
+	// them (the split-brain policy: see Reconciler).
+	Yield map[netip.Addr]bool
+}
+
+// Service is a LoadBalancer Service as the speaker sees it.
+type Service struct {
+	// Key is namespace/name.
+	Key string
+	IPs []netip.Addr
+	// Local: externalTrafficPolicy Local.
+	Local bool
+	// EndpointNodes are the nodes with a ready endpoint.
+	EndpointNodes map[string]bool
+}
+
+// L2 is one address this node answers for.
+type L2 struct {
+	Interfaces []string
+	// Services are the keys of the Services using the address, sorted.
+	Services []string
+}
+
+// Plan is what this node should announce, and why not where it does not.
+type Plan struct {
+	L2 map[netip.Addr]L2
+	// Owners maps each address with an eligible node to its owner, for
+	// status and events.
+	Owners map[netip.Addr]string
+	// NoInterface lists addresses this node owns but has no interface to
+	// answer on (a misconfigured L2Advertisement interfaces list).
+	NoInterface []netip.Addr
+}
+
+// PlanL2 computes which addresses this node answers ARP and NDP for. It is
+// pure: every speaker computing it over the same inputs agrees on one owner
+// per address.
+//
+// An address is considered when its pool (the usable pool that contains
+// it, else the first) is covered by an L2Advertisement. Services sharing an
+// address are taken together: the first by key decides the traffic policy
+// (the allocator lets only Services with the same policy and pod selector
+// share an address under Local).
+func PlanL2(in Inputs) Plan {
+	p := Plan{L2: map[netip.Addr]L2{}, Owners: map[netip.Addr]string{}}
+	if in.Config == nil {
+		return p
+	}
+	byIP := map[netip.Addr][]Service{}
+	for _, s := range in.Services {
+		for _, ip := range s.IPs {
+			byIP[ip] = append(byIP[ip], s)
+		}
+	}
+	var mine labels.Set
+	for _, n := range in.Nodes {
+		if n.Name == in.Node {
+			mine = n.Labels
+		}
+	}
+	for ip, svcs := range byIP {
+		slices.SortFunc(svcs, func(a, b Service) int { return cmpString(a.Key, b.Key) })
+		pool := poolOf(in.Config, ip)
+		if pool == nil {
+			continue
+		}
+		ads := election.AdvertisementsFor(in.Config.L2Advertisements, pool.Name)
+		if len(ads) == 0 {
+			continue
+		}
+		owner, ok := election.Owner(ip, election.Eligible(in.Nodes, election.Service{
+			Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
+		}))
+		if !ok {
+			continue
+		}
+		p.Owners[ip] = owner
+		if owner != in.Node || in.Yield[ip] {
+			continue
+		}
+		ifaces := layer2.InterfacesFor(ip, in.Links, election.Selecting(mine, ads), in.NodeIPs)
+		if len(ifaces) == 0 {
+			p.NoInterface = append(p.NoInterface, ip)
+			continue
+		}
+		keys := make([]string, len(svcs))
+		for i, s := range svcs {
+			keys[i] = s.Key
+		}
+		p.L2[ip] = L2{Interfaces: ifaces, Services: slices.Compact(keys)}
+	}
+	slices.SortFunc(p.NoInterface, netip.Addr.Compare)
+	return p
+}
+
+// poolOf returns the pool an address belongs to: the usable pool that
+// contains it, else the first that does, else nil.
+func poolOf(cfg *config.Config, ip netip.Addr) *config.Pool {
+	var first *config.Pool
+	for _, p := range cfg.Pools {
+		if !p.Contains(ip) {
+			continue
+		}
+		if p.Usable() {
+			return p
+		}
+		if first == nil {
+			first = p
+		}
+	}
+	return first
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

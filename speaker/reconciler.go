@@ -1,0 +1,344 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/pylonlb/pylon/speaker/layer2"
+	"github.com/pylonlb/pylon/speaker/membership"
+)
+
+// Announcer is what the reconciler needs of speaker/layer2's Announcer.
+type Announcer interface {
+	SetOwned(map[netip.Addr][]string) error
+	Reannounce(netip.Addr) bool
+	Stats() layer2.Stats
+}
+
+// Membership is what the reconciler needs of speaker/membership's List.
+type Membership interface {
+	Address() string
+	Live() []string
+	Members() []membership.Member
+	Join([]string) (int, error)
+	SetKeys(membership.Keys) error
+}
+
+// Event reasons on Services and on the SpeakerStatus.
+const (
+	ReasonAnnouncing        = "Announcing"
+	ReasonStoppedAnnouncing = "StoppedAnnouncing"
+	ReasonL2Conflict        = "Layer2Conflict"
+	ReasonNoInterface       = "NoInterface"
+)
+
+// Timing of the split-brain policy.
+const (
+	// conflictMemory is how long a conflict counts after its last packet.
+	conflictMemory = 10 * time.Second
+	// reclaimEvery limits the gratuitous bursts a majority speaker sends to
+	// win an address back.
+	reclaimEvery = 2 * time.Second
+	// rejoinEvery is how often a speaker that misses known members tries
+	// to join them again (after a partition heals memberlist does not
+	// rejoin by itself).
+	rejoinEvery = 2 * time.Second
+)
+
+// Reconciler computes, on every change, what this node announces and
+// applies the difference. It reconciles one request: everything at once.
+type Reconciler struct {
+	Client    client.Client
+	Recorder  events.EventRecorder
+	Node      string
+	Namespace string
+	// Class is the load-balancer class served ("" = Services with none).
+	Class string
+	// KeySecret is the memberlist key Secret's name in Namespace.
+	KeySecret string
+	Announcer Announcer
+	Members   Membership
+	// Links reads this node's interfaces.
+	Links   func() ([]layer2.Link, error)
+	Metrics *Metrics
+	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
+	Trigger chan event.GenericEvent
+
+	mu        sync.Mutex
+	frozen    bool
+	announced map[netip.Addr]L2
+	conflicts map[netip.Addr]*conflict
+	yield     map[netip.Addr]bool
+	keys      membership.Keys
+	last      lastWritten
+}
+
+// conflict is another MAC answering for an address this node owns.
+type conflict struct {
+	seen      layer2.Conflict
+	last      time.Time
+	reclaimed time.Time
+	told      bool
+}
+
+// Freeze stops applying plans: the speaker is stopping and keeps answering
+// for what it has until its successor took over (graceful handoff).
+func (r *Reconciler) Freeze() {
+	r.mu.Lock()
+	r.frozen = true
+	r.mu.Unlock()
+}
+
+// OnConflict records a conflict; it is the layer-2 Announcer's callback, so
+// it only records and wakes the reconciler.
+func (r *Reconciler) OnConflict(c layer2.Conflict) {
+	r.mu.Lock()
+	if r.conflicts == nil {
+		r.conflicts = map[netip.Addr]*conflict{}
+	}
+	k := r.conflicts[c.IP]
+	if k == nil {
+		k = &conflict{}
+		r.conflicts[c.IP] = k
+	}
+	k.seen, k.last = c, time.Now()
+	r.mu.Unlock()
+	r.wake()
+}
+
+func (r *Reconciler) wake() {
+	if r.Trigger == nil {
+		return
+	}
+	select {
+	case r.Trigger <- event.GenericEvent{Object: &corev1.Node{}}:
+	default:
+	}
+}
+
+// Reconcile reads everything, plans and applies.
+func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.frozen {
+		return reconcile.Result{}, nil
+	}
+	logger := log.FromContext(ctx)
+	snap, err := r.read(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	r.updateKeys(ctx, snap)
+	missing := r.rejoin(ctx, snap)
+
+	live := map[string]bool{}
+	for _, n := range r.Members.Live() {
+		live[n] = true
+	}
+	majority := r.majority(snap, live)
+	r.applyConflictPolicy(ctx, snap, majority)
+
+	links, err := r.Links()
+	if err != nil {
+		logger.Error(err, "reading the node's interfaces")
+	}
+	plan := PlanL2(Inputs{
+		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
+		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.yield,
+	})
+	owned := make(map[netip.Addr][]string, len(plan.L2))
+	for ip, a := range plan.L2 {
+		owned[ip] = a.Interfaces
+	}
+	applyErr := r.Announcer.SetOwned(owned)
+	if applyErr != nil {
+		logger.Error(applyErr, "announcing")
+	}
+	r.tellChanges(snap, plan)
+	r.announced = plan.L2
+	if r.Metrics != nil {
+		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
+	}
+	if err := r.writeStatus(ctx, snap, plan, applyErr); err != nil {
+		return reconcile.Result{}, err
+	}
+	if missing || len(r.conflicts) > 0 {
+		return reconcile.Result{RequeueAfter: rejoinEvery}, nil
+	}
+	return reconcile.Result{}, nil
+}
+
+// updateKeys installs a changed memberlist keyring.
+func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) {
+	for _, s := range snap.secrets {
+		if s.Name != r.KeySecret {
+			continue
+		}
+		keys, err := membership.KeysFromSecret(s.Data)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "memberlist key Secret unusable; keeping the current keys", "secret", r.Namespace+"/"+r.KeySecret)
+			return
+		}
+		if keys.Equal(r.keys) {
+			return
+		}
+		if err := r.Members.SetKeys(keys); err != nil {
+			log.FromContext(ctx).Error(err, "installing memberlist keys")
+			return
+		}
+		r.keys = keys
+	}
+}
+
+// rejoin joins the speakers whose SpeakerStatus gives an address and that
+// memberlist does not count as live; it reports whether some are missing.
+func (r *Reconciler) rejoin(ctx context.Context, snap *snapshot) bool {
+	live := map[string]bool{}
+	for _, n := range r.Members.Live() {
+		live[n] = true
+	}
+	var addrs []string
+	for _, s := range snap.speakers {
+		if s.Name != r.Node && !live[s.Name] && s.Spec.MemberlistAddress != "" && snap.hasNode(s.Name) {
+			addrs = append(addrs, s.Spec.MemberlistAddress)
+		}
+	}
+	if len(addrs) == 0 {
+		return false
+	}
+	if n, err := r.Members.Join(addrs); err != nil {
+		log.FromContext(ctx).V(1).Info("joining speakers", "addresses", addrs, "joined", n, "error", err.Error())
+	}
+	return true
+}
+
+func (s *snapshot) hasNode(name string) bool {
+	return slices.ContainsFunc(s.nodes, func(n corev1.Node) bool { return n.Name == name })
+}
+
+// majority reports whether this speaker sees more than half of the known
+// speakers (those with a SpeakerStatus on an existing node, itself
+// included) alive.
+func (r *Reconciler) majority(snap *snapshot, live map[string]bool) bool {
+	known := map[string]bool{r.Node: true}
+	for _, s := range snap.speakers {
+		if snap.hasNode(s.Name) {
+			known[s.Name] = true
+		}
+	}
+	n := 0
+	for name := range known {
+		if live[name] {
+			n++
+		}
+	}
+	return 2*n > len(known)
+}
+
+// applyConflictPolicy is the split-brain policy. Another MAC answering for
+// an address this node owns means two owners. A speaker that sees a
+// majority of the speakers alive is on the side the others agree with: it
+// sends a gratuitous burst (at most every reclaimEvery) so clients come
+// back to it. A speaker in the minority yields: it stops answering for
+// that address until it sees a majority again. Either way the conflict is
+// an event (once per episode), a metric and a SpeakerStatus condition.
+func (r *Reconciler) applyConflictPolicy(ctx context.Context, snap *snapshot, majority bool) {
+	now := time.Now()
+	if majority {
+		clear(r.yield)
+	}
+	for ip, c := range r.conflicts {
+		if now.Sub(c.last) > conflictMemory {
+			delete(r.conflicts, ip)
+			continue
+		}
+		if _, ours := r.announced[ip]; !ours && !r.yield[ip] {
+			continue
+		}
+		if !c.told {
+			c.told = true
+			action := "reclaiming it with gratuitous announcements"
+			if !majority {
+				action = "yielding it: this node sees a minority of the speakers"
+			}
+			if r.Metrics != nil {
+				r.Metrics.conflicts.Inc()
+			}
+			log.FromContext(ctx).Info("layer-2 conflict", "ip", ip, "mac", c.seen.MAC.String(), "interface", c.seen.Interface, "majority", majority)
+			for _, key := range r.announced[ip].Services {
+				if svc := snap.byKey[key]; svc != nil {
+					r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2Conflict, "Announce",
+						"node %s: %s answers for %s on %s too; %s", r.Node, c.seen.MAC, ip, c.seen.Interface, action)
+				}
+			}
+		}
+		if !majority {
+			if r.yield == nil {
+				r.yield = map[netip.Addr]bool{}
+			}
+			r.yield[ip] = true
+			continue
+		}
+		if now.Sub(c.reclaimed) >= reclaimEvery {
+			c.reclaimed = now
+			r.Announcer.Reannounce(ip)
+		}
+	}
+}
+
+// tellChanges sends a Service event where this node started or stopped
+// announcing one of its addresses.
+func (r *Reconciler) tellChanges(snap *snapshot, plan Plan) {
+	for ip, now := range plan.L2 {
+		was, had := r.announced[ip]
+		for _, key := range now.Services {
+			if had && slices.Contains(was.Services, key) && slices.Equal(was.Interfaces, now.Interfaces) {
+				continue
+			}
+			if svc := snap.byKey[key]; svc != nil {
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, "Announce",
+					"node %s announces %s over Layer2 on %v", r.Node, ip, now.Interfaces)
+			}
+		}
+	}
+	for ip, was := range r.announced {
+		now := plan.L2[ip]
+		for _, key := range was.Services {
+			if slices.Contains(now.Services, key) {
+				continue
+			}
+			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
+				why := "another node owns it"
+				if o := plan.Owners[ip]; o == "" {
+					why = "no node is eligible"
+				} else if o == r.Node {
+					why = "this node yields it or has no interface for it"
+				} else {
+					why = "node " + o + " owns it"
+				}
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, "Announce",
+					"node %s stopped announcing %s: %s", r.Node, ip, why)
+			}
+		}
+	}
+}
+
+func ipsOf(svc *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}

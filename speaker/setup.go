@@ -1,0 +1,93 @@
+package speaker
+
+import (
+	"context"
+	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker/layer2"
+)
+
+// Options configure the speaker's reconciler.
+type Options struct {
+	Node      string
+	Namespace string
+	Class     string
+	KeySecret string
+	Announcer Announcer
+	Members   Membership
+	// Changes signals memberlist changes (membership.List.Changes).
+	Changes <-chan struct{}
+	// Links reads the node's interfaces; nil means layer2.ReadLinks.
+	Links   func() ([]layer2.Link, error)
+	Metrics *Metrics
+}
+
+// requestName is the one request the speaker reconciles.
+const requestName = "speaker"
+
+// Setup adds the speaker's reconciler to mgr. Every watched change, every
+// memberlist change and every layer-2 conflict enqueues the same request,
+// so bursts coalesce into one pass.
+func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
+	if o.Node == "" || o.Announcer == nil || o.Members == nil {
+		return nil, errors.New("speaker: node name, announcer and membership are required")
+	}
+	if o.Links == nil {
+		o.Links = layer2.ReadLinks
+	}
+	r := &Reconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
+		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
+		Announcer: o.Announcer, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
+		Trigger: make(chan event.GenericEvent, 1),
+	}
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: requestName}}}
+	})
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("pylon-speaker").
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&corev1.Service{}), all)).
+		Watches(&discoveryv1.EndpointSlice{}, all).
+		Watches(&corev1.Node{}, all).
+		Watches(&v1alpha1.IPPool{}, all).
+		Watches(&v1alpha1.L2Advertisement{}, all).
+		Watches(&v1alpha1.BGPPeer{}, all).
+		Watches(&v1alpha1.BGPAdvertisement{}, all).
+		Watches(&v1alpha1.SpeakerStatus{}, all).
+		Watches(&corev1.Secret{}, all, builder.WithPredicates(inNamespace)).
+		WatchesRawSource(source.Channel(r.Trigger, all)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		Complete(r)
+	if err != nil {
+		return nil, err
+	}
+	if o.Changes != nil {
+		err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-o.Changes:
+					r.wake()
+				}
+			}
+		}))
+	}
+	return r, err
+}

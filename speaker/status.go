@@ -1,0 +1,129 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker/membership"
+)
+
+// Condition types on SpeakerStatus.
+const (
+	// ConditionLayer2Conflict: another MAC answers for an address this
+	// node owns.
+	ConditionLayer2Conflict = "Layer2Conflict"
+	// ConditionAnnouncing: the last plan was applied without error.
+	ConditionAnnouncing = "Announcing"
+)
+
+// lastWritten is the status as last written, to write only on change.
+type lastWritten struct {
+	status  *v1alpha1.SpeakerStatusStatus
+	address string
+}
+
+// writeStatus creates this node's SpeakerStatus if it is missing, keeps its
+// memberlist address current, and writes its status when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error) error {
+	want := r.buildStatus(snap, plan, applyErr)
+	var cur *v1alpha1.SpeakerStatus
+	for i := range snap.speakers {
+		if snap.speakers[i].Name == r.Node {
+			cur = snap.speakers[i].DeepCopy()
+		}
+	}
+	addr := r.Members.Address()
+	if cur == nil {
+		cur = &v1alpha1.SpeakerStatus{Spec: v1alpha1.SpeakerStatusSpec{MemberlistAddress: addr}}
+		cur.Name = r.Node
+		if err := r.Client.Create(ctx, cur); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create SpeakerStatus %s: %w", r.Node, err)
+		}
+	} else if cur.Spec.MemberlistAddress != addr {
+		patch := client.MergeFrom(cur.DeepCopy())
+		cur.Spec.MemberlistAddress = addr
+		if err := r.Client.Patch(ctx, cur, patch); err != nil {
+			return fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
+		}
+	}
+	// Conditions keep their transition times when unchanged.
+	for _, c := range want.Conditions {
+		old := meta.FindStatusCondition(cur.Status.Conditions, c.Type)
+		if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
+			continue
+		}
+		meta.SetStatusCondition(&cur.Status.Conditions, c)
+	}
+	want.Conditions = cur.Status.Conditions
+	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
+		return nil
+	}
+	if equality.Semantic.DeepEqual(cur.Status, want) {
+		r.last.status, r.last.address = &want, addr
+		return nil
+	}
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Status = want
+	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
+		return fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
+	}
+	r.last.status, r.last.address = &want, addr
+	return nil
+}
+
+func (r *Reconciler) buildStatus(snap *snapshot, plan Plan, applyErr error) v1alpha1.SpeakerStatusStatus {
+	var st v1alpha1.SpeakerStatusStatus
+	for _, m := range r.Members.Members() {
+		st.Members = append(st.Members, v1alpha1.MemberState{Name: m.Name, Address: m.Address, State: string(m.State)})
+		if m.State == membership.Alive {
+			st.MembersAlive++
+		}
+	}
+	ips := make([]netip.Addr, 0, len(plan.L2))
+	for ip := range plan.L2 {
+		ips = append(ips, ip)
+	}
+	slices.SortFunc(ips, netip.Addr.Compare)
+	for _, ip := range ips {
+		a := plan.L2[ip]
+		for _, key := range a.Services {
+			for _, ifc := range a.Interfaces {
+				st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: "Layer2", Interface: ifc})
+			}
+		}
+	}
+	st.Announced = int32(len(ips))
+
+	conflict := metav1.Condition{Type: ConditionLayer2Conflict, Status: metav1.ConditionFalse, Reason: "NoConflict", Message: "no other MAC answers for this node's addresses"}
+	var seen []string
+	for ip, c := range r.conflicts {
+		seen = append(seen, fmt.Sprintf("%s by %s on %s", ip, c.seen.MAC, c.seen.Interface))
+	}
+	if len(seen) > 0 {
+		slices.Sort(seen)
+		conflict = metav1.Condition{Type: ConditionLayer2Conflict, Status: metav1.ConditionTrue, Reason: "OtherMACAnswers", Message: "also answered: " + strings.Join(seen, "; ")}
+		if len(r.yield) > 0 {
+			conflict.Message += " (this node sees a minority of the speakers and yields)"
+		}
+	}
+	ok := metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionTrue, Reason: "Applied", Message: fmt.Sprintf("%d addresses announced", len(ips))}
+	switch {
+	case applyErr != nil:
+		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "InterfaceError", Message: applyErr.Error()}
+	case len(plan.NoInterface) > 0:
+		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: ReasonNoInterface,
+			Message: fmt.Sprintf("owned but no interface to answer on (check L2Advertisement interfaces): %v", plan.NoInterface)}
+	}
+	st.Conditions = []metav1.Condition{conflict, ok}
+	return st
+}
