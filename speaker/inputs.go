@@ -151,4 +151,3 @@ func (s *snapshot) nodeIPs(name string) []netip.Addr {
 	}
 	return out
 }
-
