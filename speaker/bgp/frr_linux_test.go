@@ -1,0 +1,231 @@
+package bgp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+)
+
+// frr queries the lab's FRR.
+type frr struct {
+	t   *testing.T
+	dir string
+}
+
+// vtysh runs one show command and decodes its JSON into v.
+func (r frr) vtysh(cmd string, v any) error {
+	out, err := exec.Command("vtysh", "--vty_socket", r.dir, "-c", cmd).Output()
+	if err != nil {
+		return fmt.Errorf("vtysh -c %q: %w", cmd, err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		return fmt.Errorf("vtysh -c %q: %w: %s", cmd, err, out)
+	}
+	return nil
+}
+
+// frrPath is one path of a route as FRR shows it.
+type frrPath struct {
+	Valid     bool    `json:"valid"`
+	LocPrf    *uint32 `json:"locPrf"`
+	Community *struct {
+		String string `json:"string"`
+	} `json:"community"`
+	LargeCommunity *struct {
+		String string `json:"string"`
+	} `json:"largeCommunity"`
+	ASPath struct {
+		String string `json:"string"`
+	} `json:"aspath"`
+	Nexthops []struct {
+		IP    string `json:"ip"`
+		Scope string `json:"scope"`
+	} `json:"nexthops"`
+	Peer struct {
+		PeerID string `json:"peerId"`
+		Type   string `json:"type"`
+	} `json:"peer"`
+}
+
+func (p frrPath) communities() (std, large string) {
+	if p.Community != nil {
+		std = p.Community.String
+	}
+	if p.LargeCommunity != nil {
+		large = p.LargeCommunity.String
+	}
+	return std, large
+}
+
+// paths returns the paths FRR has for prefix, from the given peer or any
+// peer when from is empty.
+func (r frr) paths(prefix, from string) ([]frrPath, error) {
+	afi := "ipv4"
+	if strings.Contains(prefix, ":") {
+		afi = "ipv6"
+	}
+	var route struct {
+		Prefix string    `json:"prefix"`
+		Paths  []frrPath `json:"paths"`
+	}
+	if err := r.vtysh("show bgp "+afi+" unicast "+prefix+" json", &route); err != nil {
+		return nil, err
+	}
+	var out []frrPath
+	for _, p := range route.Paths {
+		if from == "" || p.Peer.PeerID == from {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// neighborState returns FRR's state of the session with addr, and how many
+// times it has been established.
+func (r frr) neighborState(addr string) (string, int, error) {
+	var n map[string]struct {
+		BGPState    string `json:"bgpState"`
+		Established int    `json:"connectionsEstablished"`
+	}
+	if err := r.vtysh("show bgp neighbors "+addr+" json", &n); err != nil {
+		return "", 0, err
+	}
+	return n[addr].BGPState, n[addr].Established, nil
+}
+
+// eventually polls cond every 20 ms until it returns nil or within passes;
+// it returns how long that took, or fails the test with cond's last error.
+func eventually(t *testing.T, within time.Duration, what string, cond func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var err error
+	for time.Since(start) < within {
+		if err = cond(); err == nil {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v: %v", what, within, err)
+	return 0
+}
+
+// newSpeaker starts a Speaker that is closed when the test ends.
+func newSpeaker(t *testing.T, routerID string) *Speaker {
+	t.Helper()
+	s, err := New(context.Background(), Options{RouterID: netip.MustParseAddr(routerID), Logger: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	return s
+}
+
+// session returns the Speaker's view of one peer.
+func session(t *testing.T, s *Speaker, name string) Session {
+	t.Helper()
+	all, err := s.Sessions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sess := range all {
+		if sess.Peer == name {
+			return sess
+		}
+	}
+	t.Fatalf("no session for peer %q in %+v", name, all)
+	return Session{}
+}
+
+// established waits until both FRR and the Speaker see the session up.
+func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Duration {
+	t.Helper()
+	return eventually(t, 15*time.Second, "session "+name+" Established", func() error {
+		st, _, err := r.neighborState(nodeAddr)
+		if err != nil {
+			return err
+		}
+		if st != "Established" {
+			return fmt.Errorf("FRR: %s", st)
+		}
+		if sess := session(t, s, name); sess.State != StateEstablished {
+			return fmt.Errorf("speaker: %s", sess.State)
+		}
+		return nil
+	})
+}
+
+// hasPath waits until FRR has the prefix from the peer and check accepts it.
+func hasPath(t *testing.T, r frr, prefix, from string, check func(frrPath) error) time.Duration {
+	t.Helper()
+	return eventually(t, 5*time.Second, prefix+" from "+from, func() error {
+		ps, err := r.paths(prefix, from)
+		if err != nil {
+			return err
+		}
+		if len(ps) != 1 {
+			return fmt.Errorf("%d paths: %+v", len(ps), ps)
+		}
+		if check != nil {
+			return check(ps[0])
+		}
+		return nil
+	})
+}
+
+// noPath waits until FRR has no path for the prefix from the peer.
+func noPath(t *testing.T, r frr, within time.Duration, prefix, from string) time.Duration {
+	t.Helper()
+	return eventually(t, within, prefix+" withdrawn from "+from, func() error {
+		ps, err := r.paths(prefix, from)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			return fmt.Errorf("still %d paths: %+v", len(ps), ps)
+		}
+		return nil
+	})
+}
+
+// nextHop checks the path's (first, global) next hop.
+func nextHop(want string) func(frrPath) error {
+	return func(p frrPath) error {
+		if len(p.Nexthops) == 0 || p.Nexthops[0].IP != want {
+			return fmt.Errorf("next hops %+v, want %s", p.Nexthops, want)
+		}
+		if !p.Valid {
+			return fmt.Errorf("path not valid: %+v", p)
+		}
+		return nil
+	}
+}
+
+// inNodeNamespace fails unless this process runs in the lab's node
+// namespace: the node's addresses are local here.
+func inNodeNamespace(t *testing.T) {
+	t.Helper()
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range as {
+		got = append(got, a.String())
+	}
+	if !slices.Contains(got, nodeEBGP+"/24") {
+		t.Fatalf("not in the node namespace: local addresses %v", got)
+	}
+}

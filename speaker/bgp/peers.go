@@ -1,0 +1,239 @@
+package bgp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// Peer is one BGP session as the speaker opens it. It is derived from a
+// config.BGPPeer (see Plan), with the password already read from its Secret.
+type Peer struct {
+	// Name identifies the peer (the BGPPeer's name); Paths name peers by
+	// it. Unique.
+	Name string
+	// Address is the router's address; unique among peers (GoBGP keys
+	// sessions by it). IPv4 peers carry IPv4 paths, IPv6 peers IPv6 paths.
+	Address netip.Addr
+	// Port is the router's TCP port; 0 means 179.
+	Port uint16
+	// MyASN is this end's AS number, PeerASN the router's. Equal: iBGP.
+	MyASN, PeerASN uint32
+	// SourceAddress, when valid, is the local address the session is
+	// opened from. It must be of Address's family.
+	SourceAddress netip.Addr
+	// HoldTime and KeepaliveTime as proposed in OPEN; zero HoldTime means
+	// 90 s (the router may negotiate it down), zero KeepaliveTime a third
+	// of the hold time.
+	HoldTime, KeepaliveTime time.Duration
+	// EBGPMultiHop lets an eBGP session cross routers (TTL 255 instead
+	// of 1).
+	EBGPMultiHop bool
+	// Password, when set, turns on TCP-MD5 (RFC 2385) for the session.
+	Password string
+	// GracefulRestart, when positive, is the restart time announced to
+	// the router (RFC 4724): how long it keeps this speaker's routes after
+	// the session drops without a hard reset. See Close.
+	GracefulRestart time.Duration
+}
+
+// IBGP reports whether the session is internal.
+func (p Peer) IBGP() bool { return p.MyASN == p.PeerASN }
+
+// String names the peer without its password.
+func (p Peer) String() string {
+	return fmt.Sprintf("%s (AS%d -> AS%d at %s)", p.Name, p.MyASN, p.PeerASN, netip.AddrPortFrom(p.Address, p.port()))
+}
+
+func (p Peer) port() uint16 { return cmp.Or(p.Port, 179) }
+
+// validate checks one peer on its own.
+func (p Peer) validate() error {
+	var problems []string
+	if p.Name == "" {
+		problems = append(problems, "name is empty")
+	}
+	if !p.Address.IsValid() || p.Address.Zone() != "" || p.Address.Is4In6() || p.Address.IsUnspecified() {
+		problems = append(problems, fmt.Sprintf("address %v is not a usable IPv4 or IPv6 address", p.Address))
+	}
+	if p.MyASN == 0 || p.PeerASN == 0 {
+		problems = append(problems, "myASN and peerASN must be set")
+	}
+	if p.SourceAddress.IsValid() && p.SourceAddress.Is4() != p.Address.Is4() {
+		problems = append(problems, fmt.Sprintf("source address %v is not of the family of %v", p.SourceAddress, p.Address))
+	}
+	if p.HoldTime < 0 || (p.HoldTime > 0 && p.HoldTime < 3*time.Second) || p.HoldTime > 65535*time.Second {
+		problems = append(problems, fmt.Sprintf("hold time %v must be 0 or between 3s and 65535s", p.HoldTime))
+	}
+	if p.KeepaliveTime < 0 || (p.KeepaliveTime > 0 && p.KeepaliveTime >= p.holdTime()) {
+		problems = append(problems, fmt.Sprintf("keepalive time %v must be less than the hold time", p.KeepaliveTime))
+	}
+	if p.EBGPMultiHop && p.IBGP() {
+		problems = append(problems, "ebgpMultiHop is for eBGP peers only")
+	}
+	if len(p.Password) > 80 {
+		problems = append(problems, "a TCP-MD5 password is at most 80 bytes")
+	}
+	if p.GracefulRestart < 0 || p.GracefulRestart > 4095*time.Second {
+		problems = append(problems, fmt.Sprintf("graceful restart time %v must be at most 4095s", p.GracefulRestart))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("peer %q: %w: %s", p.Name, ErrInvalidPeer, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (p Peer) holdTime() time.Duration { return cmp.Or(p.HoldTime, 90*time.Second) }
+
+// validatePeers checks a whole peer list: each peer, and unique names and
+// addresses.
+func validatePeers(peers []Peer) error {
+	var errs []error
+	names := map[string]bool{}
+	addrs := map[netip.Addr]string{}
+	for _, p := range peers {
+		if err := p.validate(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if names[p.Name] {
+			errs = append(errs, fmt.Errorf("peer %q: %w: name given twice", p.Name, ErrInvalidPeer))
+		}
+		names[p.Name] = true
+		if other, dup := addrs[p.Address]; dup {
+			errs = append(errs, fmt.Errorf("peer %q: %w: address %s is also peer %q's; one speaker has one session per router address", p.Name, ErrInvalidPeer, p.Address, other))
+		}
+		addrs[p.Address] = p.Name
+	}
+	return errors.Join(errs...)
+}
+
+// peerState is a peer the server has.
+type peerState struct {
+	cfg Peer
+}
+
+// SetPeers makes the speaker's peers exactly these: it adds new peers,
+// removes peers no longer listed and re-creates peers whose settings changed
+// (their sessions restart). An unchanged peer is not touched and keeps its
+// session. An invalid list is refused as a whole, before anything changes;
+// an error from the server names the peer and the rest are still applied.
+func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
+	if err := validatePeers(peers); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	want := map[string]Peer{}
+	for _, p := range peers {
+		want[p.Name] = p
+	}
+	var errs []error
+	// Deletions first: a peer that moved to an address another peer
+	// leaves must find it free.
+	for _, cur := range s.sortedPeers() {
+		if p, ok := want[cur.cfg.Name]; !ok || p != cur.cfg {
+			errs = append(errs, s.deletePeer(ctx, cur))
+		}
+	}
+	sorted := slices.Clone(peers)
+	slices.SortFunc(sorted, func(a, b Peer) int { return cmp.Compare(a.Name, b.Name) })
+	for _, p := range sorted {
+		if _, ok := s.peers[p.Name]; ok {
+			continue
+		}
+		errs = append(errs, s.addPeer(ctx, p))
+	}
+	return errors.Join(errs...)
+}
+
+// addPeer installs the peer's export filter, then the peer.
+func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
+	if err := s.addFilter(ctx, p); err != nil {
+		return fmt.Errorf("peer %q: %w", p.Name, err)
+	}
+	s.sessions.added(p.Name, p.Address)
+	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
+		s.sessions.removed(p.Address)
+		return errors.Join(fmt.Errorf("add peer %q: %w", p.Name, err), s.removeFilter(ctx, p.Address))
+	}
+	s.peers[p.Name] = &peerState{cfg: p}
+	return nil
+}
+
+// deletePeer removes the peer (closing its session with a Cease
+// notification) and its export filter.
+func (s *Speaker) deletePeer(ctx context.Context, ps *peerState) error {
+	p := ps.cfg
+	delete(s.peers, p.Name)
+	s.sessions.removed(p.Address)
+	err := s.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: p.Address.String()})
+	if err != nil {
+		err = fmt.Errorf("delete peer %q: %w", p.Name, err)
+	}
+	return errors.Join(err, s.removeFilter(ctx, p.Address))
+}
+
+// sortedPeers returns the current peers by name, so that changes happen in a
+// predictable order.
+func (s *Speaker) sortedPeers() []*peerState {
+	out := make([]*peerState, 0, len(s.peers))
+	for _, p := range s.peers {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *peerState) int { return cmp.Compare(a.cfg.Name, b.cfg.Name) })
+	return out
+}
+
+// apiPeer translates a Peer into GoBGP's terms.
+func (s *Speaker) apiPeer(p Peer) *api.Peer {
+	hold := p.holdTime()
+	keepalive := cmp.Or(p.KeepaliveTime, hold/3)
+	family := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
+	if p.Address.Is6() {
+		family.Afi = api.Family_AFI_IP6
+	}
+	out := &api.Peer{
+		Conf: &api.PeerConf{
+			NeighborAddress: p.Address.String(),
+			PeerAsn:         p.PeerASN,
+			LocalAsn:        p.MyASN,
+			AuthPassword:    p.Password,
+			Description:     p.Name,
+		},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			ConnectRetry:      uint64(s.connectRetry / time.Second),
+			HoldTime:          uint64(hold / time.Second),
+			KeepaliveInterval: uint64(max(keepalive/time.Second, 1)),
+		}},
+		Transport: &api.Transport{RemotePort: uint32(p.port())},
+		AfiSafis: []*api.AfiSafi{{
+			Config: &api.AfiSafiConfig{Family: family, Enabled: true},
+		}},
+	}
+	if p.SourceAddress.IsValid() {
+		out.Transport.LocalAddress = p.SourceAddress.String()
+	}
+	if p.EBGPMultiHop {
+		out.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 255}
+	}
+	if p.GracefulRestart > 0 {
+		out.GracefulRestart = &api.GracefulRestart{
+			Enabled:             true,
+			RestartTime:         uint32(p.GracefulRestart / time.Second),
+			NotificationEnabled: true,
+		}
+		out.AfiSafis[0].MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+package bgp
+
+import (
+	"cmp"
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// Session states, as RFC 4271 names them.
+const (
+	StateIdle        = "Idle"
+	StateConnect     = "Connect"
+	StateActive      = "Active"
+	StateOpenSent    = "OpenSent"
+	StateOpenConfirm = "OpenConfirm"
+	StateEstablished = "Established"
+)
+
+// Session is the state of one peer's session.
+type Session struct {
+	// Peer is the Peer's name, Address its address.
+	Peer    string
+	Address netip.Addr
+	// State is one of the State constants.
+	State string
+	// Since is when the session entered State (for Established, when it
+	// came up).
+	Since time.Time
+	// LocalAddress is this end's address of an established session.
+	LocalAddress netip.Addr
+	// PrefixesSent and PrefixesReceived count the prefixes advertised to
+	// and accepted from the peer.
+	PrefixesSent, PrefixesReceived uint64
+	// LastError is the last reason the session failed to come up or went
+	// down: a connection error ("dial tcp ...: i/o timeout", which is also
+	// what a wrong TCP-MD5 password looks like, since the router drops the
+	// segments silently) or a BGP notification. It is kept after the
+	// session comes up, as the last thing that went wrong.
+	LastError string
+}
+
+// Sessions returns the state of every peer's session, sorted by peer name.
+func (s *Speaker) Sessions(ctx context.Context) ([]Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	names := map[netip.Addr]string{}
+	for _, p := range s.peers {
+		names[p.cfg.Address] = p.cfg.Name
+	}
+	var out []Session
+	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+		addr, err := netip.ParseAddr(p.GetState().GetNeighborAddress())
+		if err != nil {
+			addr, _ = netip.ParseAddr(p.GetConf().GetNeighborAddress())
+		}
+		name, ok := names[addr]
+		if !ok {
+			return
+		}
+		sess := Session{Peer: name, Address: addr, State: stateName(p.GetState().GetSessionState())}
+		for _, af := range p.GetAfiSafis() {
+			sess.PrefixesSent += af.GetState().GetAdvertised()
+			sess.PrefixesReceived += af.GetState().GetAccepted()
+		}
+		sess.LocalAddress, _ = netip.ParseAddr(p.GetTransport().GetLocalAddress())
+		if sess.State != StateEstablished {
+			sess.LocalAddress = netip.Addr{}
+		}
+		s.sessions.fill(&sess)
+		if up := p.GetTimers().GetState().GetUptime(); sess.State == StateEstablished && up != nil && up.AsTime().After(sess.Since) {
+			sess.Since = up.AsTime()
+		}
+		out = append(out, sess)
+	})
+	slices.SortFunc(out, func(a, b Session) int { return cmp.Compare(a.Peer, b.Peer) })
+	return out, err
+}
+
+func stateName(st api.PeerState_SessionState) string {
+	switch st {
+	case api.PeerState_IDLE:
+		return StateIdle
+	case api.PeerState_CONNECT:
+		return StateConnect
+	case api.PeerState_ACTIVE:
+		return StateActive
+	case api.PeerState_OPENSENT:
+		return StateOpenSent
+	case api.PeerState_OPENCONFIRM:
+		return StateOpenConfirm
+	case api.PeerState_ESTABLISHED:
+		return StateEstablished
+	}
+	return StateIdle
+}
+
+// sessionTracker records what GoBGP reports about sessions between calls:
+// state changes (from WatchEvent) and errors (from the log adapter), both of
+// which arrive on GoBGP's goroutines.
+type sessionTracker struct {
+	now     func() time.Time
+	changes chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+	byAddr map[netip.Addr]*tracked
+}
+
+type tracked struct {
+	state     string
+	since     time.Time
+	lastError string
+}
+
+func newSessionTracker(now func() time.Time) *sessionTracker {
+	return &sessionTracker{now: now, changes: make(chan struct{}, 1), byAddr: map[netip.Addr]*tracked{}}
+}
+
+// notify wakes a reader of Changes without blocking; t.mu must be held.
+func (t *sessionTracker) notify() {
+	if t.closed {
+		return
+	}
+	select {
+	case t.changes <- struct{}{}:
+	default:
+	}
+}
+
+func (t *sessionTracker) added(name string, addr netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byAddr[addr] = &tracked{state: StateIdle, since: t.now()}
+	t.notify()
+}
+
+func (t *sessionTracker) removed(addr netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.byAddr, addr)
+	t.notify()
+}
+
+// peerEvent is the WatchEvent callback.
+func (t *sessionTracker) peerEvent(ev *api.WatchEventResponse) {
+	pe := ev.GetPeer()
+	if pe == nil || pe.GetType() != api.WatchEventResponse_PeerEvent_STATE {
+		return
+	}
+	addr, err := netip.ParseAddr(pe.GetPeer().GetState().GetNeighborAddress())
+	if err != nil {
+		return
+	}
+	state := stateName(pe.GetPeer().GetState().GetSessionState())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr, ok := t.byAddr[addr.Unmap()]
+	if !ok || tr.state == state {
+		return
+	}
+	tr.state, tr.since = state, t.now()
+	t.notify()
+}
+
+// peerError records why a session failed; addr is as GoBGP logs it.
+func (t *sessionTracker) peerError(addr, msg string) {
+	a, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr, ok := t.byAddr[a.Unmap()]
+	if !ok || tr.lastError == msg {
+		return
+	}
+	tr.lastError = msg
+	t.notify()
+}
+
+// fill adds what the tracker knows to a session read from the server.
+func (t *sessionTracker) fill(s *Session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr, ok := t.byAddr[s.Address]
+	if !ok {
+		return
+	}
+	s.LastError = tr.lastError
+	s.Since = tr.since
+	if tr.state != s.State {
+		// The server is ahead of the event stream; the event follows.
+		s.Since = t.now()
+	}
+}
+
+func (t *sessionTracker) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.closed {
+		t.closed = true
+		close(t.changes)
+	}
+}
