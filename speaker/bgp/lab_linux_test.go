@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -358,5 +357,3 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
-
-var errNoRoute = errors.New("no such route")

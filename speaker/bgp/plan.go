@@ -1,7 +1,6 @@
 package bgp
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -166,6 +165,6 @@ func peerFrom(bp *config.BGPPeer) Peer {
 
 func sortedAddrs(ips []netip.Addr) []netip.Addr {
 	out := slices.Clone(ips)
-	slices.SortFunc(out, func(a, b netip.Addr) int { return cmp.Compare(a.Compare(b), 0) })
+	slices.SortFunc(out, netip.Addr.Compare)
 	return slices.Compact(out)
 }

@@ -1,8 +1,8 @@
 package bgp
 
 import (
-	"net/netip"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
