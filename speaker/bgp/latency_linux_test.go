@@ -13,19 +13,19 @@ import (
 	"time"
 )
 
-// TestFRRLatency measures, against the lab's FRR, how long a path takes from
+// TestLatencyFRR measures, against the lab's FRR, how long a path takes from
 // SetPaths to a route in the router's kernel table (what forwards traffic:
 // FRR's bgpd, then zebra, then netlink), and back out on withdrawal. It
 // watches `ip monitor route` in the router namespace, so the figure holds no
 // vtysh polling. It fails only if a route never arrives; the figures are
 // logged (docs/benchmarks.md).
-func TestFRRLatency(t *testing.T) {
+func TestLatencyFRR(t *testing.T) {
 	if lab := childLab(t); lab != nil {
 		t.Run("Measure", func(t *testing.T) { measureLatency(t, lab) })
 		return
 	}
 	lab := newLab(t)
-	t.Run("Measure", func(t *testing.T) { inLab(t, lab, "TestFRRLatency", "Measure") })
+	t.Run("Measure", func(t *testing.T) { inLab(t, lab, "TestLatencyFRR", "Measure") })
 }
 
 // routeWatch records when each prefix appears in and leaves the router's

@@ -27,6 +27,7 @@ var labScenarios = []struct {
 	{"Aggregation", scenarioAggregation},
 	{"MD5", scenarioMD5},
 	{"PeerTargets", scenarioPeerTargets},
+	{"GracefulRestart", scenarioGracefulRestart},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).
@@ -348,5 +349,37 @@ func scenarioPeerTargets(t *testing.T, r frr) {
 	hasPath(t, r, "198.51.100.51/32", nodeEBGP, nil)
 	if got := session(t, s, "router").Since; !got.Equal(since) {
 		t.Errorf("removing a peer touched the other session: since %v -> %v", since, got)
+	}
+}
+
+// scenarioGracefulRestart: with graceful restart on the peer, Close leaves
+// the routes on the router (stale) until the restart time ends. It runs last:
+// FRR keeps the stale route for the restart time.
+func scenarioGracefulRestart(t *testing.T, r frr) {
+	ctx := context.Background()
+	s := newSpeaker(t, nodeEBGP)
+	p := ebgpPeer()
+	p.GracefulRestart = 4 * time.Second
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.60/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.60/32", nodeEBGP, nextHop(nodeEBGP))
+	closed := time.Now()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if ps, err := r.paths("198.51.100.60/32", nodeEBGP); err != nil || len(ps) != 1 {
+		t.Fatalf("1 s after Close with graceful restart the router has %d paths (%v), want the route kept", len(ps), err)
+	}
+	noPath(t, r, 10*time.Second, "198.51.100.60/32", nodeEBGP)
+	kept := time.Since(closed)
+	t.Logf("graceful restart 4s: route kept after Close, gone after %v", kept.Round(100*time.Millisecond))
+	if kept < 3*time.Second {
+		t.Errorf("route gone %v after Close, want about the restart time (4s)", kept)
 	}
 }

@@ -140,9 +140,10 @@ func (s *Speaker) Changes() <-chan struct{} { return s.sessions.changes }
 // session. When a peer has graceful restart configured, paths are not
 // withdrawn from it: its session is closed in a way that lets the router keep
 // the routes, marked stale, for the restart time (RFC 4724 with RFC 8538
-// notification support), so a restarting speaker does not cause a traffic
-// gap. Peers without graceful restart are closed first and lose the routes at
-// once. Close waits for the withdrawals to be sent, within ctx.
+// notification support; see resetGraceful), so a restarting speaker does not
+// cause a traffic gap. Peers without graceful restart are closed first and
+// lose the routes at once. Close waits, within ctx and at most a second, for
+// the withdrawals to be sent and the graceful sessions to be down.
 func (s *Speaker) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,6 +165,7 @@ func (s *Speaker) Close(ctx context.Context) error {
 				errs = append(errs, s.deletePeer(ctx, p))
 			}
 		}
+		errs = append(errs, s.resetGraceful(ctx))
 	} else {
 		for _, prefix := range s.sortedPrefixes() {
 			errs = append(errs, s.deletePath(ctx, s.paths[prefix]))
@@ -205,4 +207,44 @@ func (s *Speaker) waitWithdrawn(ctx context.Context) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// resetGraceful closes the sessions of peers with graceful restart so that
+// the routers keep the routes. StopBgp alone would not: it sends Cease
+// "Peer De-configured", which RFC 8538 (section 5.1) makes a hard reset that
+// flushes the routes. ResetPeer sends Cease "Administrative Reset", which with
+// the N bit negotiated starts the router's graceful-restart helper; once the
+// sessions are down (GoBGP then waits its idle hold time, 30 s, before it
+// dials again), StopBgp has no connection left to send its Cease on.
+func (s *Speaker) resetGraceful(ctx context.Context) error {
+	var errs []error
+	reset := map[string]bool{}
+	for _, p := range s.sortedPeers() {
+		if p.cfg.GracefulRestart == 0 {
+			continue
+		}
+		addr := p.cfg.Address.String()
+		if err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr, Communication: "pylon speaker restarting"}); err != nil {
+			errs = append(errs, fmt.Errorf("peer %q: reset for graceful restart: %w", p.cfg.Name, err))
+			continue
+		}
+		reset[addr] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	for len(reset) > 0 {
+		up := false
+		_ = s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+			up = up || (reset[p.GetState().GetNeighborAddress()] && p.GetState().GetSessionState() == api.PeerState_ESTABLISHED)
+		})
+		if !up {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("graceful restart: sessions still up: %w", ctx.Err()))...)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return errors.Join(errs...)
 }
