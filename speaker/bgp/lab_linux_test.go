@@ -269,26 +269,39 @@ func sweepLeftovers(t *testing.T) {
 	}
 }
 
-// ensureFRR installs FRR when it is missing, retrying while another apt-get
-// holds the lock.
+// ensureFRR installs FRR when it is missing, running apt-get update first if
+// the package lists do not know it, and retrying while another apt-get holds
+// the lock.
 func ensureFRR(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/usr/lib/frr/bgpd"); err == nil {
 		return
 	}
 	t.Log("FRR is missing: apt-get install -y frr")
+	apt := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	updated := false
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		cmd := exec.Command("apt-get", "install", "-y", "frr")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err == nil {
+		out, err := apt("install", "-y", "-q", "frr")
+		switch {
+		case err == nil:
 			return
+		case time.Now().After(deadline):
+		case bytes.Contains(out, []byte("lock")):
+			time.Sleep(3 * time.Second)
+			continue
+		case !updated && (bytes.Contains(out, []byte("Unable to locate package")) || bytes.Contains(out, []byte("no installation candidate"))):
+			updated = true
+			if out, err := apt("update", "-q"); err != nil && !bytes.Contains(out, []byte("lock")) {
+				t.Fatalf("apt-get update: %v\n%s", err, tail(out, 2000))
+			}
+			continue
 		}
-		if !bytes.Contains(out, []byte("Could not get lock")) || time.Now().After(deadline) {
-			t.Fatalf("apt-get install frr: %v\n%s", err, tail(out, 2000))
-		}
-		time.Sleep(3 * time.Second)
+		t.Fatalf("apt-get install frr: %v\n%s", err, tail(out, 2000))
 	}
 }
 
