@@ -21,6 +21,8 @@ const (
 	DefaultGratuitousInterval = 250 * time.Millisecond
 	DefaultProbeInterval      = 10 * time.Second
 	DefaultMaxProbeRate       = 50
+	// ConflictBuffer is how many conflict reports wait for OnConflict.
+	ConflictBuffer = 256
 )
 
 // Options tune an Announcer. The zero value gives the defaults.
@@ -43,9 +45,12 @@ type Options struct {
 	// round when many addresses are owned: 0 means DefaultMaxProbeRate.
 	MaxProbeRate int
 	// OnConflict, when set, is called for every packet in which another
-	// MAC claims an owned address. It runs on a reading goroutine, so it
-	// must return quickly and not call back into the Announcer; debouncing
-	// is the caller's job.
+	// MAC claims an owned address; debouncing is the caller's job. Calls
+	// come one at a time from a goroutine of the Announcer's own, never
+	// from inside SetOwned, so the callback may take the caller's locks
+	// and call the Announcer, Close excepted (Close waits for it). Up to
+	// ConflictBuffer reports wait for it;
+	// more are dropped (the Conflicts counters still count them).
 	OnConflict func(Conflict)
 }
 
@@ -91,6 +96,10 @@ type Announcer struct {
 	// macs holds the hardware addresses of every open link, as strings:
 	// packets from them are this node's own, never conflicts.
 	macs atomic.Pointer[map[string]bool]
+	// reports carry conflicts to OnConflict's goroutine, which closes
+	// dispatched when it returns.
+	reports    chan Conflict
+	dispatched chan struct{}
 
 	mu     sync.Mutex
 	links  map[string]*link
@@ -107,8 +116,25 @@ func New(ctx context.Context, opts Options) *Announcer {
 	}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.macs.Store(&map[string]bool{})
+	a.reports, a.dispatched = make(chan Conflict, ConflictBuffer), make(chan struct{})
+	go a.dispatch()
 	a.stop = context.AfterFunc(ctx, func() { _ = a.Close() })
 	return a
+}
+
+// dispatch hands conflict reports to OnConflict until the Announcer closes.
+func (a *Announcer) dispatch() {
+	defer close(a.dispatched)
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case c := <-a.reports:
+			if a.opts.OnConflict != nil {
+				a.opts.OnConflict(c)
+			}
+		}
+	}
 }
 
 // SetOwned makes the announced addresses exactly owned: each address maps
@@ -213,11 +239,13 @@ func (a *Announcer) Stats() Stats {
 }
 
 // Close stops answering on every interface, closes the sockets and waits for
-// every goroutine to return. It is safe to call more than once.
+// every goroutine to return, OnConflict's last call included. It is safe to
+// call more than once.
 func (a *Announcer) Close() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.closed {
+		a.mu.Unlock()
+		<-a.dispatched
 		return nil
 	}
 	a.closed = true
@@ -228,6 +256,9 @@ func (a *Announcer) Close() error {
 		delete(a.links, name)
 	}
 	a.refreshMACs()
+	// Unlocked first: a running OnConflict may be calling SetOwned.
+	a.mu.Unlock()
+	<-a.dispatched
 	return nil
 }
 
@@ -266,7 +297,12 @@ func (a *Announcer) conflict(c Conflict) {
 		a.stats.ndp.conflicts.Add(1)
 	}
 	a.log.V(1).Info("Another MAC claims an owned address", "ip", c.IP, "interface", c.Interface, "mac", c.MAC.String(), "kind", c.Kind)
-	if a.opts.OnConflict != nil {
-		a.opts.OnConflict(c)
+	if a.opts.OnConflict == nil {
+		return
+	}
+	select {
+	case a.reports <- c:
+	default:
+		a.log.V(1).Info("Conflict report dropped: OnConflict is behind", "ip", c.IP, "interface", c.Interface)
 	}
 }

@@ -65,18 +65,18 @@ func (l *link) handleARP(c *arp.Client, p *arp.Packet) {
 
 // gratuitousARP broadcasts a gratuitous request and reply for ip (sender
 // and target address both ip); mu is held.
-func (l *link) gratuitousARP(ip netip.Addr) {
+func (l *link) gratuitousARP(ip netip.Addr) error {
 	for _, op := range []arp.Operation{arp.OperationRequest, arp.OperationReply} {
 		p, err := arp.NewPacket(op, l.mac, ip, ethernet.Broadcast, ip)
 		if err == nil {
 			err = l.arp.WriteTo(p, ethernet.Broadcast)
 		}
 		if err != nil {
-			l.a.log.Error(err, "Sending a gratuitous ARP failed", "interface", l.name, "ip", ip)
-			return
+			return err
 		}
 		l.a.stats.arp.gratuitous.Add(1)
 	}
+	return nil
 }
 
 // probeARP broadcasts an ARP probe for ip (sender address 0.0.0.0, as in
@@ -95,12 +95,11 @@ func (l *link) probeARP(ip netip.Addr) {
 }
 
 // gratuitous sends one round for ip; mu is held.
-func (l *link) gratuitous(ip netip.Addr) {
+func (l *link) gratuitous(ip netip.Addr) error {
 	if ip.Is4() {
-		l.gratuitousARP(ip)
-	} else {
-		l.unsolicitedNA(ip)
+		return l.gratuitousARP(ip)
 	}
+	return l.unsolicitedNA(ip)
 }
 
 // probe asks once who else answers for ip; mu is held.

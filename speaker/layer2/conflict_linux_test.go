@@ -96,3 +96,52 @@ func protocolOf(ip netip.Addr) Protocol {
 	}
 	return NDP
 }
+
+// TestConflictCallbackMayTakeCallersLock: the speaker's callback takes the
+// lock its reconciler holds while calling SetOwned; SetOwned closing an
+// interface must not wait for a callback that waits for that lock.
+func TestConflictCallbackMayTakeCallersLock(t *testing.T) {
+	lb := newLab(t, "n1", "n2")
+	n1, n2 := lb.hosts["n1"], lb.hosts["n2"]
+	var mu sync.Mutex
+	calls := 0
+	prober := lb.announcer(Options{GratuitousCount: -1, ProbeInterval: 20 * time.Millisecond, OnConflict: func(Conflict) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+	}})
+	lb.own(n1, lb.announcer(quiet), vip4)
+	lb.own(n2, prober, vip4)
+	for end := time.Now().Add(2 * time.Second); prober.Stats().ARP.Conflicts < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("no conflict found")
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		mu.Lock() // as a reconcile does
+		defer mu.Unlock()
+		before := prober.Stats().ARP.Conflicts
+		for prober.Stats().ARP.Conflicts < before+3 { // callbacks now wait for mu
+			time.Sleep(5 * time.Millisecond)
+		}
+		done <- inNetns(n2.ns, func() error { return prober.SetOwned(nil) })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SetOwned, called under the lock the conflict callback takes, did not return: deadlock")
+	}
+	if err := prober.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls < 1 {
+		t.Errorf("callback ran %d times, want at least once", calls)
+	}
+}

@@ -35,7 +35,7 @@ import (
 // namespace they were made in, so an Announcer whose SetOwned runs there
 // keeps answering there from any goroutine.
 type lab struct {
-	t      *testing.T
+	t      testing.TB
 	prefix string
 	hosts  map[string]*host
 }
@@ -53,7 +53,7 @@ var (
 )
 
 // needRoot skips the test, loudly, where namespaces cannot be made.
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: needs root to create network namespaces and raw sockets; run as root to test real ARP and NDP")
@@ -65,7 +65,7 @@ func needRoot(t *testing.T) {
 
 // newLab builds a segment with one host per name; hosts are numbered from 11
 // in the order given. Cleanup deletes every namespace, also on failure.
-func newLab(t *testing.T, names ...string) *lab {
+func newLab(t testing.TB, names ...string) *lab {
 	t.Helper()
 	needRoot(t)
 	var b [3]byte
@@ -173,7 +173,7 @@ func inNetns(ns string, f func() error) error {
 
 // announcer makes an Announcer that is closed at cleanup.
 func (lb *lab) announcer(opts Options) *Announcer {
-	ctx := logr.NewContext(context.Background(), testr.NewWithOptions(lb.t, testr.Options{Verbosity: 1}))
+	ctx := logr.NewContext(context.Background(), testr.NewWithInterface(lb.t, testr.Options{Verbosity: 1}))
 	a := New(ctx, opts)
 	lb.t.Cleanup(func() { _ = a.Close() })
 	return a

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/arp"
@@ -44,12 +45,25 @@ type link struct {
 	failed    error
 }
 
-// round is the next gratuitous round for ip, and how many are left.
+// round is the next gratuitous round for ip, how many are left, and how
+// often the current one met a full send buffer.
 type round struct {
-	ip   netip.Addr
-	left int
-	due  time.Time
+	ip    netip.Addr
+	left  int
+	due   time.Time
+	tries int
 }
+
+// When a send buffer is full (ENOBUFS: a takeover of thousands of
+// addresses at once), the rest of the rounds wait sendBackoff, and a round
+// is given up after maxTries attempts.
+const (
+	sendBackoff = 2 * time.Millisecond
+	maxTries    = 100
+	// perPass caps the rounds sent under one hold of the lock the readers
+	// need.
+	perPass = 256
+)
 
 func newLink(a *Announcer, ifi *net.Interface) *link {
 	l := &link{
@@ -267,6 +281,7 @@ func (l *link) send(now time.Time) time.Time {
 		}
 	}
 	keep := l.pending[:0]
+	full, sent := false, 0
 	for _, r := range l.pending {
 		switch {
 		case !l.owned[r.ip]:
@@ -275,8 +290,30 @@ func (l *link) send(now time.Time) time.Time {
 			keep = append(keep, r)
 			later(r.due)
 			continue
+		case full:
+			r.due = now.Add(sendBackoff)
+			keep = append(keep, r)
+			later(r.due)
+			continue
+		case sent == perPass:
+			// Let the readers in; the writer comes straight back.
+			keep = append(keep, r)
+			later(now)
+			continue
 		}
-		l.gratuitous(r.ip)
+		sent++
+		err := l.gratuitous(r.ip)
+		if errors.Is(err, syscall.ENOBUFS) && r.tries < maxTries {
+			full, r.due = true, now.Add(sendBackoff)
+			r.tries++
+			keep = append(keep, r)
+			later(r.due)
+			continue
+		}
+		if err != nil {
+			l.a.log.Error(err, "Sending a gratuitous announcement failed", "interface", l.name, "ip", r.ip)
+		}
+		r.tries = 0
 		if r.left--; r.left > 0 {
 			r.due = now.Add(l.a.opts.GratuitousInterval)
 			keep = append(keep, r)

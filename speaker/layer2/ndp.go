@@ -86,17 +86,17 @@ func (l *link) handleNA(m *ndp.NeighborAdvertisement) {
 
 // unsolicitedNA advertises ip to all nodes with the override flag, so
 // neighbours that cached another MAC for it switch; mu is held.
-func (l *link) unsolicitedNA(ip netip.Addr) {
+func (l *link) unsolicitedNA(ip netip.Addr) error {
 	na := &ndp.NeighborAdvertisement{
 		Override:      true,
 		TargetAddress: ip,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: l.mac}},
 	}
 	if err := l.ndp.write(na, netip.IPv6LinkLocalAllNodes()); err != nil {
-		l.a.log.Error(err, "Sending an unsolicited neighbour advertisement failed", "interface", l.name, "ip", ip)
-		return
+		return err
 	}
 	l.a.stats.ndp.gratuitous.Add(1)
+	return nil
 }
 
 // probeNDP solicits ip on its solicited-node group: whoever else answers for

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 
 	"github.com/mdlayher/ndp"
@@ -24,10 +25,25 @@ import (
 // device by the kernel (SO_BINDTODEVICE, resolved in the socket's own
 // namespace), and packets leave with the interface index in their control
 // message and no zone at all.
+//
+// The kernel caps the multicast groups one socket may join (memory counted
+// against net.core.optmem_max: about 2,300 groups with 6.x defaults, a few
+// hundred with older ones), and every owned IPv6 address may need its own
+// solicited-node group. A socket whose option memory is used up by
+// memberships cannot send with a control message either (ENOBUFS). So the
+// groups are joined on membership-only sockets that receive nothing (all
+// ICMPv6 filtered out), as many as needed: the kernel then accepts those
+// groups' packets on the interface, and the main socket, bound to the
+// unspecified address, sees them all.
 type ndpConn struct {
 	pc  *ipv6.PacketConn
 	ifi *net.Interface
 	cm  *ipv6.ControlMessage
+	// extra are the membership-only sockets; member says which one joined
+	// each group, and joined how many groups each one holds.
+	extra  []*ipv6.PacketConn
+	member map[netip.Addr]*ipv6.PacketConn
+	joined map[*ipv6.PacketConn]int
 }
 
 // listenNDP opens the socket on ifi, sourcing packets from its link-local
@@ -38,6 +54,40 @@ func listenNDP(ifi *net.Interface) (*ndpConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	var f ipv6.ICMPFilter
+	f.SetAll(true)
+	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
+	f.Accept(ipv6.ICMPTypeNeighborAdvertisement)
+	pc, err := rawICMPv6(ifi, &f)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range []struct {
+		what string
+		err  func() error
+	}{
+		{"hop limit", func() error { return pc.SetHopLimit(ndp.HopLimit) }},
+		{"multicast hop limit", func() error { return pc.SetMulticastHopLimit(ndp.HopLimit) }},
+		{"multicast loopback", func() error { return pc.SetMulticastLoopback(false) }},
+		{"checksum", func() error { return pc.SetChecksum(true, 2) }},
+		{"control messages", func() error { return pc.SetControlMessage(ipv6.FlagHopLimit, true) }},
+	} {
+		if err := set.err(); err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("set %s: %w", set.what, err)
+		}
+	}
+	return &ndpConn{
+		pc: pc, ifi: ifi,
+		cm:     &ipv6.ControlMessage{HopLimit: ndp.HopLimit, Src: src.AsSlice(), IfIndex: ifi.Index},
+		member: map[netip.Addr]*ipv6.PacketConn{},
+		joined: map[*ipv6.PacketConn]int{},
+	}, nil
+}
+
+// rawICMPv6 opens a raw ICMPv6 socket bound to ifi that lets through what
+// filter accepts.
+func rawICMPv6(ifi *net.Interface, filter *ipv6.ICMPFilter) (*ipv6.PacketConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		if err := rc.Control(func(fd uintptr) {
@@ -52,27 +102,11 @@ func listenNDP(ifi *net.Interface) (*ndpConn, error) {
 		return nil, err
 	}
 	pc := ipv6.NewPacketConn(conn)
-	var f ipv6.ICMPFilter
-	f.SetAll(true)
-	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
-	f.Accept(ipv6.ICMPTypeNeighborAdvertisement)
-	for _, set := range []struct {
-		what string
-		err  func() error
-	}{
-		{"hop limit", func() error { return pc.SetHopLimit(ndp.HopLimit) }},
-		{"multicast hop limit", func() error { return pc.SetMulticastHopLimit(ndp.HopLimit) }},
-		{"multicast loopback", func() error { return pc.SetMulticastLoopback(false) }},
-		{"checksum", func() error { return pc.SetChecksum(true, 2) }},
-		{"ICMPv6 filter", func() error { return pc.SetICMPFilter(&f) }},
-		{"control messages", func() error { return pc.SetControlMessage(ipv6.FlagHopLimit, true) }},
-	} {
-		if err := set.err(); err != nil {
-			_ = conn.Close()
-			return nil, fmt.Errorf("set %s: %w", set.what, err)
-		}
+	if err := pc.SetICMPFilter(filter); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("set ICMPv6 filter: %w", err)
 	}
-	return &ndpConn{pc: pc, ifi: ifi, cm: &ipv6.ControlMessage{HopLimit: ndp.HopLimit, Src: src.AsSlice(), IfIndex: ifi.Index}}, nil
+	return pc, nil
 }
 
 // linkLocal returns ifi's IPv6 link-local address.
@@ -121,12 +155,59 @@ func (c *ndpConn) write(m ndp.Message, dst netip.Addr) error {
 	return err
 }
 
+// joinGroup joins group on the first membership-only socket with room,
+// opening another when all are full.
 func (c *ndpConn) joinGroup(group netip.Addr) error {
-	return c.pc.JoinGroup(c.ifi, &net.IPAddr{IP: group.AsSlice()})
+	if c.member[group] != nil {
+		return nil
+	}
+	g := &net.IPAddr{IP: group.AsSlice()}
+	for _, pc := range c.extra {
+		err := pc.JoinGroup(c.ifi, g)
+		if err == nil {
+			c.member[group] = pc
+			c.joined[pc]++
+			return nil
+		}
+		if !errors.Is(err, syscall.ENOMEM) && !errors.Is(err, syscall.ENOBUFS) {
+			return err
+		}
+	}
+	var none ipv6.ICMPFilter
+	none.SetAll(true)
+	pc, err := rawICMPv6(c.ifi, &none)
+	if err != nil {
+		return fmt.Errorf("open a socket for more multicast groups: %w", err)
+	}
+	if err := pc.JoinGroup(c.ifi, g); err != nil {
+		_ = pc.Close()
+		return err
+	}
+	c.extra = append(c.extra, pc)
+	c.member[group] = pc
+	c.joined[pc]++
+	return nil
 }
 
+// leaveGroup leaves group, closing a membership-only socket left empty.
 func (c *ndpConn) leaveGroup(group netip.Addr) error {
-	return c.pc.LeaveGroup(c.ifi, &net.IPAddr{IP: group.AsSlice()})
+	pc := c.member[group]
+	if pc == nil {
+		return nil
+	}
+	delete(c.member, group)
+	err := pc.LeaveGroup(c.ifi, &net.IPAddr{IP: group.AsSlice()})
+	if c.joined[pc]--; c.joined[pc] == 0 {
+		delete(c.joined, pc)
+		c.extra = slices.DeleteFunc(c.extra, func(x *ipv6.PacketConn) bool { return x == pc })
+		_ = pc.Close()
+	}
+	return err
 }
 
-func (c *ndpConn) close() error { return c.pc.Close() }
+func (c *ndpConn) close() error {
+	for _, pc := range c.extra {
+		_ = pc.Close()
+	}
+	return c.pc.Close()
+}
