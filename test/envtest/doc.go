@@ -15,6 +15,15 @@
 //		out, err := env.Kubectl(ctx, "get", "ippools")
 //	}
 //
+// StartWith takes Options: the network lab (test/lab) binds the API server
+// to the host's address on the lab's segment so that node namespaces reach
+// it, keeps its files in the lab's directory and bounds the stop timeout.
+// Launch does the same without a testing.TB, for commands (cmd/pylonlab)
+// and harnesses that stop it themselves (Env.Stop). Env.AddUser provisions
+// further users (a kubeconfig per lab node); Env.RestartAPIServer,
+// StopAPIServer and StartAPIServer restart kube-apiserver alone, keeping
+// etcd, its address and its certificates, so clients stay valid.
+//
 // This package is for tests only: it imports controller-runtime's envtest and
 // the testing package, and nothing of pylon's but api/v1alpha1. Production
 // code must not import it.

@@ -2,6 +2,7 @@ package envtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,12 +13,9 @@ import (
 	"golang.org/x/mod/modfile"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/pylonlb/pylon/api/v1alpha1"
 )
 
 // Environment variables that Start reads.
@@ -44,7 +42,7 @@ const modulePath = "github.com/pylonlb/pylon"
 const startTimeout = 90 * time.Second
 
 // Env is a running API server with pylon's CRDs installed. Start stops it
-// when the test that started it ends.
+// when the test that started it ends; Launch leaves that to Stop.
 type Env struct {
 	// Config reaches the API server as a cluster admin (system:masters).
 	Config *rest.Config
@@ -65,6 +63,13 @@ type Env struct {
 	KubeconfigPath string
 	// KubectlPath is the kubectl binary built with the API server.
 	KubectlPath string
+	// StartupTime is how long etcd, the API server and the CRDs took to
+	// come up.
+	StartupTime time.Duration
+
+	te     *crenvtest.Environment
+	dir    string
+	ownDir bool
 }
 
 // Start starts etcd and kube-apiserver from $KUBEBUILDER_ASSETS, installs
@@ -75,90 +80,31 @@ type Env struct {
 // PYLON_REQUIRE_ENVTEST=1). Any other problem fails t.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	assets := os.Getenv(AssetsEnv)
-	if assets == "" {
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with Options: another bind address, a directory to
+// keep, a log destination.
+func StartWith(t testing.TB, o Options) *Env {
+	t.Helper()
+	env, err := Launch(o)
+	if errors.Is(err, ErrNoAssets) {
 		const how = "run `make test` or set KUBEBUILDER_ASSETS=$(hack/envtest-assets.sh)"
 		if os.Getenv(RequireEnv) == "1" {
 			t.Fatalf("no test API server: %s is unset and %s=1 requires one: %s", AssetsEnv, RequireEnv, how)
 		}
 		t.Skipf("SKIPPED: no test API server: %s", how)
 	}
-	kubectl := filepath.Join(assets, "kubectl")
-	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			t.Fatalf("%s=%s has no %s (build it with hack/envtest-assets.sh): %v", AssetsEnv, assets, bin, err)
-		}
-	}
-
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("working directory: %v", err)
-	}
-	root, err := RepoRoot(wd)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatalf("register client-go kinds: %v", err)
-	}
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatalf("register CRD kinds: %v", err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatalf("register %s kinds: %v", v1alpha1.GroupVersion(), err)
-	}
-
-	crdDir := filepath.Join(root, "deploy", "crds")
-	te := &crenvtest.Environment{
-		BinaryAssetsDirectory: assets,
-		Scheme:                scheme,
-		CRDDirectoryPaths:     []string{crdDir},
-		ErrorIfCRDPathMissing: true,
-	}
-	te.ControlPlane.KubectlPath = kubectl
-	// Dual-stack Services (ipFamilyPolicy RequireDualStack) need a cluster
-	// IP range of each family. Reserved ranges: nothing is ever sent there.
-	te.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", ServiceClusterIPRange)
-	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
-		te.ControlPlaneStartTimeout = startTimeout
-	}
-	began := time.Now()
-	cfg, err := te.Start()
-	if err != nil {
-		// Start can fail after etcd or the API server is up (a CRD the
-		// server refuses, for one): stop whatever runs.
-		if stopErr := te.Stop(); stopErr != nil {
-			t.Logf("stop the half-started test API server: %v", stopErr)
-		}
-		t.Fatalf("start the test API server from %s with the CRDs in %s: %v", assets, crdDir, err)
-	}
 	t.Cleanup(func() {
-		if err := te.Stop(); err != nil {
+		if err := env.Stop(); err != nil {
 			t.Errorf("stop the test API server: %v", err)
 		}
 	})
-	t.Logf("test API server up at %s with %d CRDs in %v", cfg.Host, len(te.CRDs), time.Since(began).Round(time.Millisecond))
-
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatalf("client for the test API server: %v", err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, te.KubeConfig, 0o600); err != nil {
-		t.Fatalf("write kubeconfig: %v", err)
-	}
-	return &Env{
-		Config:         cfg,
-		Scheme:         scheme,
-		Client:         c,
-		CRDs:           te.CRDs,
-		RepoRoot:       root,
-		CRDDir:         crdDir,
-		KubeconfigPath: kubeconfig,
-		KubectlPath:    kubectl,
-	}
+	t.Logf("test API server up at %s with %d CRDs in %v", env.Config.Host, len(env.CRDs), env.StartupTime.Round(time.Millisecond))
+	return env
 }
 
 // Kubectl runs kubectl against the environment with args and returns its

@@ -1,0 +1,33 @@
+// Command pylonlab brings pylon's network lab (test/lab) up and down by
+// hand, for looking around in it: node namespaces on a bridge, an FRR
+// router, a local and a remote client, a real API server. It needs root.
+//
+//	pylonlab up [-nodes 3] [-node-asn 0]   build a lab; runs until Ctrl-C, then tears it down
+//	pylonlab status                        labs, records and leftovers on this machine
+//	pylonlab down                          remove what crashed labs left behind
+//
+// The end-to-end tests build the same lab through test/lab; this command
+// is only a thin front to it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	o, err := parseArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pylonlab: %v\n%s", err, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "pylonlab: %v\n", err)
+		os.Exit(1)
+	}
+}

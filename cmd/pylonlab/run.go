@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+func run(ctx context.Context, o options, w io.Writer) error {
+	switch o.command {
+	case "status":
+		st, err := lab.Status(ctx)
+		if err != nil {
+			return err
+		}
+		printStatus(w, st)
+		return nil
+	case "down":
+		left, err := lab.Down(ctx)
+		if left.Empty() && err == nil {
+			fmt.Fprintln(w, "nothing left over")
+		} else {
+			fmt.Fprintf(w, "removed: %s\n", left)
+		}
+		return err
+	}
+	return up(ctx, o, w)
+}
+
+func up(ctx context.Context, o options, w io.Writer) error {
+	if err := ensureAssets(ctx); err != nil {
+		return err
+	}
+	l, err := lab.New(ctx, lab.Options{
+		Nodes: o.nodes, NodeASN: uint32(o.nodeASN),
+		Logf: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) },
+	})
+	if err != nil {
+		return err
+	}
+	printLab(w, l)
+	<-ctx.Done()
+	fmt.Fprintln(w, "tearing the lab down")
+	return l.Close()
+}
+
+// ensureAssets points KUBEBUILDER_ASSETS at the test API server binaries,
+// building them with hack/envtest-assets.sh when unset.
+func ensureAssets(ctx context.Context) error {
+	if os.Getenv(envtest.AssetsEnv) != "" {
+		return nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	root, err := envtest.RepoRoot(wd)
+	if err != nil {
+		return fmt.Errorf("run pylonlab in the pylon repository, or set %s: %w", envtest.AssetsEnv, err)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "envtest-assets.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("hack/envtest-assets.sh: %w", err)
+	}
+	return os.Setenv(envtest.AssetsEnv, strings.TrimSpace(string(out)))
+}
+
+func printLab(w io.Writer, l *lab.Lab) {
+	fmt.Fprintf(w, "lab %s up in %v; Ctrl-C tears it down\n\n", l.Prefix, l.BringUp.Round(time.Millisecond))
+	fmt.Fprintf(w, "  %-4s %-16s %-16s %-18s %s\n", "host", "IPv4", "IPv6", "MAC", "namespace")
+	hosts := []*lab.Host{&l.Router.Host, l.LocalClient, l.RemoteClient}
+	for _, n := range l.Nodes {
+		hosts = append(hosts, &n.Host)
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(w, "  %-4s %-16s %-16s %-18s %s\n", h.Name, h.IPv4, h.IPv6, h.MAC, h.Netns)
+	}
+	fmt.Fprintf(w, "\nAPI server   %s (kubeconfig %s)\n", l.API.APIServerURL(), l.Kubeconfig)
+	fmt.Fprintf(w, "router       ip netns exec %s vtysh --vty_socket %s\n", l.Router.Netns, l.Router.Dir)
+	fmt.Fprintf(w, "a shell      ip netns exec %s bash\n", l.LocalClient.Netns)
+	fmt.Fprintf(w, "kubectl      %s --kubeconfig %s get nodes\n", l.API.KubectlPath, l.Kubeconfig)
+	fmt.Fprintf(w, "logs         %s\n", l.Dir)
+}
+
+func printStatus(w io.Writer, st lab.MachineStatus) {
+	if st.Running != "" {
+		fmt.Fprintf(w, "running lab: %s\n", strings.TrimSpace(st.Running))
+	} else {
+		fmt.Fprintln(w, "no lab running")
+	}
+	for _, r := range st.Records {
+		fmt.Fprintf(w, "record %s (owner pid %d, dir %s): live processes %v\n", r.Prefix, r.Owner, r.Dir, r.Alive)
+	}
+	fmt.Fprintf(w, "namespaces %v\nhost links %v\n", st.Namespaces, st.Links)
+}

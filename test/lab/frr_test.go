@@ -1,0 +1,56 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBGPDConf(t *testing.T) {
+	topo, err := newTopology("pyl000000", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		opts    Options
+		want    []string
+		notWant []string
+	}{
+		{"defaults", Options{}, []string{
+			"router bgp 64513\n",
+			" bgp router-id 198.18.0.2\n",
+			" no bgp ebgp-requires-policy\n",
+			" neighbor NODES4 remote-as external\n",
+			" neighbor NODES4 timers 3 9\n",
+			" bgp listen range 198.18.0.0/24 peer-group NODES4\n",
+			" bgp listen range 2001:db8:18::/64 peer-group NODES6\n",
+			" address-family ipv4 unicast\n  neighbor NODES4 activate\n  neighbor NODES6 activate\n  maximum-paths 16\n",
+			" address-family ipv6 unicast\n  neighbor NODES4 activate\n  neighbor NODES6 activate\n  maximum-paths 16\n",
+			"log file /d/bgpd.log\n",
+		}, []string{"password"}},
+		{"node AS and password", Options{NodeASN: 64512, BGPPassword: "s3cret"}, []string{
+			" neighbor NODES4 remote-as 64512\n",
+			" neighbor NODES6 remote-as 64512\n",
+			" neighbor NODES4 password s3cret\n",
+		}, []string{"external"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := newFRRConfig(topo, "/d", tc.opts).render(bgpdConf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := string(data)
+			for _, w := range tc.want {
+				if !strings.Contains(conf, w) {
+					t.Errorf("bgpd.conf lacks %q:\n%s", w, conf)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(conf, w) {
+					t.Errorf("bgpd.conf has %q:\n%s", w, conf)
+				}
+			}
+		})
+	}
+}

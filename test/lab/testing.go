@@ -1,0 +1,53 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+// Start builds a lab for a test and tears it down when the test ends,
+// whether it passes, fails or panics; after a failure the lab's directory
+// (every process's log) is kept and its path logged.
+//
+// Not root: the test is skipped, loudly. Tools or the test API server
+// missing: skipped too, or failed when PYLON_REQUIRE_ENVTEST=1 (as `make
+// test` sets), so CI cannot pass by skipping.
+func Start(t testing.TB, o Options) *Lab {
+	t.Helper()
+	err := Preflight()
+	if errors.Is(err, ErrNotRoot) {
+		t.Skipf("SKIPPED: %v; run the end-to-end tests as root (`sudo -E make test`; CI runs as root)", err)
+	}
+	require := os.Getenv(envtest.RequireEnv) == "1"
+	if err == nil && os.Getenv(envtest.AssetsEnv) == "" {
+		err = envtest.ErrNoAssets
+	}
+	if err != nil {
+		if require {
+			t.Fatalf("%v (%s=1 requires the lab)", err, envtest.RequireEnv)
+		}
+		t.Skipf("SKIPPED: %v; `make test` sets it up", err)
+	}
+	if o.Logf == nil {
+		o.Logf = t.Logf
+	}
+	l, err := New(context.Background(), o)
+	if err != nil {
+		t.Fatalf("bring the lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.KeepDir()
+			t.Logf("lab %s failed: logs kept in %s", l.Prefix, l.Dir)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("tear the lab down: %v", err)
+		}
+	})
+	t.Logf("lab %s up in %v (logs in %s)", l.Prefix, l.BringUp, l.Dir)
+	return l
+}

@@ -1,0 +1,87 @@
+package lab
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestTopologyNamesAndAddresses(t *testing.T) {
+	prefix, err := newPrefix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !familyPattern.MatchString(prefix + "-") {
+		t.Fatalf("prefix %q is outside the lab family %s", prefix, familyPattern)
+	}
+	topo, err := newTopology(prefix, MaxNodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := append(topo.namespaces(), topo.hostLink)
+	for _, n := range names {
+		if !familyPattern.MatchString(n) {
+			t.Errorf("%s is outside the lab family: a crashed run's %s would never be cleaned", n, n)
+		}
+	}
+	// Interface names: IFNAMSIZ is 16 with the NUL.
+	if len(topo.hostLink) > 15 {
+		t.Errorf("host link name %q is longer than 15 bytes", topo.hostLink)
+	}
+	reserved := []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("2001:db8::/32")}
+	addrs := map[netip.Addr]string{}
+	macs := map[string]string{}
+	for _, h := range topo.hosts() {
+		for _, a := range []netip.Addr{h.IPv4, h.IPv6} {
+			if !reserved[0].Contains(a) && !reserved[1].Contains(a) {
+				t.Errorf("%s: %s is outside the reserved ranges", h.Name, a)
+			}
+			if other, dup := addrs[a]; dup {
+				t.Errorf("%s and %s share %s", h.Name, other, a)
+			}
+			addrs[a] = h.Name
+		}
+		if other, dup := macs[h.MAC.String()]; dup {
+			t.Errorf("%s and %s share MAC %s", h.Name, other, h.MAC)
+		}
+		macs[h.MAC.String()] = h.Name
+		if h.MAC[0]&0x02 == 0 || h.MAC[0]&0x01 != 0 {
+			t.Errorf("%s: MAC %s is not a locally administered unicast address", h.Name, h.MAC)
+		}
+		if len(portName(h)) > 15 {
+			t.Errorf("bridge port %q is too long", portName(h))
+		}
+	}
+	for _, p := range []netip.Prefix{SegmentV4, SegmentV6, RemoteV4, RemoteV6} {
+		if !p.Overlaps(reserved[0]) && !p.Overlaps(reserved[1]) {
+			t.Errorf("link %s is outside the reserved ranges", p)
+		}
+	}
+	// 198.19.192.0/18 is the test API server's Service range.
+	if RemoteV4.Overlaps(netip.MustParsePrefix("198.19.192.0/18")) {
+		t.Errorf("remote link %s overlaps the API server's Service range", RemoteV4)
+	}
+	n1 := topo.nodes[0]
+	if n1.Name != "n1" || n1.IPv4.String() != "198.18.0.11" || n1.IPv6.String() != "2001:db8:18::11" || n1.MAC.String() != "02:00:c6:12:00:0b" {
+		t.Errorf("node 1 is %s %s %s %s", n1.Name, n1.IPv4, n1.IPv6, n1.MAC)
+	}
+	if !strings.HasPrefix(n1.Netns, prefix+"-") {
+		t.Errorf("node namespace %s lacks the run prefix", n1.Netns)
+	}
+}
+
+func TestTopologyBounds(t *testing.T) {
+	for _, n := range []int{0, -1, MaxNodes + 1} {
+		if _, err := newTopology("pyl000000", n); err == nil {
+			t.Errorf("%d nodes accepted", n)
+		}
+	}
+}
+
+func TestFamilyPatternLeavesOthersAlone(t *testing.T) {
+	for _, name := range []string{"pylexp-sw", "pyl2a6bf7f-n1", "pyl12345-n1", "xpyl123456-n1", "pyl12345g-n1", "eth0", "pylon"} {
+		if familyPattern.MatchString(name) {
+			t.Errorf("%s matches the lab family: a starting lab would delete it", name)
+		}
+	}
+}
