@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,9 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
 	Trigger chan event.GenericEvent
+
+	// joining is set while a background join runs.
+	joining atomic.Bool
 
 	mu        sync.Mutex
 	frozen    bool
@@ -200,8 +204,10 @@ func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) {
 	}
 }
 
-// rejoin joins the speakers whose SpeakerStatus gives an address and that
-// memberlist does not count as live; it reports whether some are missing.
+// rejoin joins, in the background, the speakers whose SpeakerStatus gives
+// an address and that memberlist does not count as live; it reports whether
+// some are missing. A join to an unreachable speaker can take seconds (a
+// TCP timeout), so it never runs inside a pass, and one runs at a time.
 func (r *Reconciler) rejoin(ctx context.Context, snap *snapshot) bool {
 	live := map[string]bool{}
 	for _, n := range r.Members.Live() {
@@ -216,9 +222,16 @@ func (r *Reconciler) rejoin(ctx context.Context, snap *snapshot) bool {
 	if len(addrs) == 0 {
 		return false
 	}
-	if n, err := r.Members.Join(addrs); err != nil {
-		log.FromContext(ctx).V(1).Info("joining speakers", "addresses", addrs, "joined", n, "error", err.Error())
+	if !r.joining.CompareAndSwap(false, true) {
+		return true
 	}
+	logger := log.FromContext(ctx)
+	go func() {
+		defer r.joining.Store(false)
+		if n, err := r.Members.Join(addrs); err != nil {
+			logger.V(1).Info("joining speakers", "addresses", addrs, "joined", n, "error", err.Error())
+		}
+	}()
 	return true
 }
 

@@ -92,6 +92,11 @@ func rawICMPv6(ifi *net.Interface, filter *ipv6.ICMPFilter) (*ipv6.PacketConn, e
 		var serr error
 		if err := rc.Control(func(fd uintptr) {
 			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
+			if serr == nil {
+				// Advertisements go out from the address they are
+				// about, which is on no interface (see write).
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
+			}
 		}); err != nil {
 			return err
 		}
@@ -145,13 +150,24 @@ func (c *ndpConn) read(b []byte) (ndp.Message, netip.Addr, int, error) {
 	return m, from, hops, err
 }
 
-// write sends m to dst out of the socket's interface.
+// write sends m to dst out of the socket's interface. A neighbour
+// advertisement goes out from its target address, as a host owning the
+// address would send it (the kernel does, and tools such as ndisc6 match
+// answers by it); the socket may use it as a source although no interface
+// holds it (IPV6_FREEBIND). Everything else goes out from the link-local
+// address.
 func (c *ndpConn) write(m ndp.Message, dst netip.Addr) error {
 	b, err := ndp.MarshalMessage(m)
 	if err != nil {
 		return err
 	}
-	_, err = c.pc.WriteTo(b, c.cm, &net.IPAddr{IP: dst.AsSlice()})
+	cm := c.cm
+	if na, ok := m.(*ndp.NeighborAdvertisement); ok {
+		own := *c.cm
+		own.Src = na.TargetAddress.AsSlice()
+		cm = &own
+	}
+	_, err = c.pc.WriteTo(b, cm, &net.IPAddr{IP: dst.AsSlice()})
 	return err
 }
 

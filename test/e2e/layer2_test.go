@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// TestLayer2 runs the layer-2 scenarios on one lab: answers over ARP and
+// NDP from the owner, failover after SIGKILL, handoff on SIGTERM, and a
+// node cut off the segment and back.
+func TestLayer2(t *testing.T) {
+	l := lab.Start(t, lab.Options{})
+	p := startPylon(t, l)
+	_, ips := service(t, l, "web", true)
+	v4, v6 := ips[0], ips[1]
+	if !v4.Is4() || !v6.Is6() || !lab.PoolV4.Contains(v4) || !lab.PoolV6.Contains(v6) {
+		t.Fatalf("addresses %v, want one from %v and one from %v", ips, lab.PoolV4, lab.PoolV6)
+	}
+
+	t.Run("owner answers ARP and serves", func(t *testing.T) {
+		owner := waitOwner(t, l, v4, 20*time.Second)
+		t.Logf("%s owned by %s", v4, owner)
+	})
+	t.Run("owner answers NDP and serves", func(t *testing.T) {
+		owner := waitOwner(t, l, v6, 20*time.Second)
+		t.Logf("%s owned by %s", v6, owner)
+	})
+
+	t.Run("SIGKILL of the owner's speaker", func(t *testing.T) {
+		owner := waitOwner(t, l, v4, 20*time.Second)
+		s := l.LocalClient.StartSampler(t.Context(), v4, 80)
+		time.Sleep(300 * time.Millisecond)
+		if err := p.speakers[owner].Kill(); err != nil {
+			t.Fatal(err)
+		}
+		next := waitOwner(t, l, v4, 10*time.Second, owner)
+		time.Sleep(300 * time.Millisecond)
+		rep, _ := s.Stop()
+		t.Logf("failover %s -> %s after SIGKILL: %v", owner, next, rep)
+		if rep.Answers[next] == 0 {
+			t.Fatalf("the client was never answered by %s: %v", next, rep)
+		}
+		restart(t, p, owner)
+	})
+
+	t.Run("SIGTERM hands over without a gap", func(t *testing.T) {
+		owner := waitOwner(t, l, v4, 20*time.Second)
+		s := l.LocalClient.StartSampler(t.Context(), v4, 80)
+		time.Sleep(300 * time.Millisecond)
+		if err := p.speakers[owner].Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		next := waitOwner(t, l, v4, 10*time.Second, owner)
+		time.Sleep(500 * time.Millisecond)
+		rep, _ := s.Stop()
+		t.Logf("handoff %s -> %s on SIGTERM: %v", owner, next, rep)
+		// A connection the client opened to the old owner just before its
+		// neighbour entry moved cannot finish on the new owner (no
+		// connection state there), so one probe may be lost; a gap beyond
+		// that means nobody answered for a while.
+		if rep.Failures > 1 || rep.LongestGap > 2*lab.SampleEvery+25*time.Millisecond {
+			t.Fatalf("the client saw a gap on a graceful handoff: %v", rep)
+		}
+		restart(t, p, owner)
+	})
+
+	t.Run("owner cut off the segment, and back", func(t *testing.T) {
+		owner := waitOwner(t, l, v4, 20*time.Second)
+		n := l.Node(owner)
+		s := l.LocalClient.StartSampler(t.Context(), v4, 80)
+		time.Sleep(300 * time.Millisecond)
+		if err := l.LinkDown(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+		next := waitOwner(t, l, v4, 15*time.Second, owner)
+		time.Sleep(300 * time.Millisecond)
+		rep, _ := s.Stop()
+		t.Logf("%s cut off; %s took over: %v", owner, next, rep)
+		if rep.Answers[next] == 0 {
+			t.Fatalf("the client was never answered by %s: %v", next, rep)
+		}
+		if err := l.LinkUp(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+		// Whoever ends up owning it, exactly one MAC answers, and keeps
+		// doing so.
+		final := waitOwner(t, l, v4, 20*time.Second)
+		for range 10 {
+			if who := answering(t, l, v4); len(who) != 1 || who[0] != final {
+				t.Fatalf("after healing %v answer for %s (owner was %s)", who, v4, final)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("healed: %s answers", final)
+	})
+}
+
+// restart starts a stopped speaker again and waits until every speaker
+// sees it.
+func restart(t *testing.T, p *pylon, node string) {
+	t.Helper()
+	sp := p.speakers[node]
+	select {
+	case <-sp.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("speaker on %s did not exit", node)
+	}
+	if err := sp.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, p)
+}
+
+// waitMembers waits until every speaker runs and sees every other alive.
+func waitMembers(t *testing.T, p *pylon) {
+	t.Helper()
+	eventually(t, 30*time.Second, "all speakers to see each other", func() (bool, string) {
+		for _, n := range p.lab.Nodes {
+			if !p.speakers[n.Name].Running() {
+				return false, n.Name + "'s speaker is not running"
+			}
+		}
+		var list v1alpha1.SpeakerStatusList
+		if err := p.lab.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		seen := map[string]int32{}
+		for _, s := range list.Items {
+			seen[s.Name] = s.Status.MembersAlive
+		}
+		for _, n := range p.lab.Nodes {
+			if seen[n.Name] != int32(len(p.lab.Nodes)) {
+				return false, fmt.Sprintf("members alive per speaker: %v", seen)
+			}
+		}
+		return true, ""
+	})
+}

@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// pylonNS is where the lab's pylon runs.
+const pylonNS = "pylon-system"
+
+// buildPylon builds the controller and the speaker into a test directory
+// (go's build cache makes every build after the first a link).
+func buildPylon(t *testing.T) (controller, speaker string) {
+	t.Helper()
+	dir := t.TempDir()
+	var err error
+	if controller, err = lab.BuildCommand(t.Context(), "./cmd/controller", dir); err != nil {
+		t.Fatalf("building the controller: %v", err)
+	}
+	if speaker, err = lab.BuildCommand(t.Context(), "./cmd/speaker", dir); err != nil {
+		t.Fatalf("building the speaker: %v", err)
+	}
+	return controller, speaker
+}
+
+// pylon is pylon running in a lab: the controller and one speaker a node.
+type pylon struct {
+	lab        *lab.Lab
+	controller *lab.Process
+	speakers   map[string]*lab.Process
+}
+
+// startPylon starts the controller and the speakers, and applies an IPPool
+// over the lab's pool ranges with an L2Advertisement for it.
+func startPylon(t *testing.T, l *lab.Lab) *pylon {
+	t.Helper()
+	ctrlBin, spkBin := buildPylon(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pylonNS}}
+	if err := l.Client.Create(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	p := &pylon{lab: l, speakers: map[string]*lab.Process{}}
+	var err error
+	p.controller, err = l.StartController(ctrlBin, "--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Nodes {
+		sp, err := l.StartOnNode(n, "speaker", spkBin, "--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.speakers[n.Name] = sp
+	}
+	create(t, l.Client, &v1alpha1.IPPool{
+		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
+		// No .0/.255 and no subnet-router anycast address (::): hosts treat
+		// those specially.
+		Spec: v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{
+			v1alpha1.AddressRange(lab.PoolV4.String()),
+			v1alpha1.AddressRange(lab.PoolV6.Addr().Next().String() + "-" + lab.PoolV6.Addr().Next().Next().Next().String()),
+		}},
+	})
+	create(t, l.Client, &v1alpha1.L2Advertisement{
+		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
+		Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
+	})
+	// Every speaker up and seeing all the others.
+	eventually(t, 60*time.Second, "every speaker to see all members", func() (bool, string) {
+		var list v1alpha1.SpeakerStatusList
+		if err := l.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, s := range list.Items {
+			seen = append(seen, fmt.Sprintf("%s:%d", s.Name, s.Status.MembersAlive))
+			if int(s.Status.MembersAlive) != len(l.Nodes) {
+				return false, strings.Join(seen, " ")
+			}
+		}
+		return len(list.Items) == len(l.Nodes), strings.Join(seen, " ")
+	})
+	return p
+}
+
+func create(t *testing.T, c client.Client, o client.Object) {
+	t.Helper()
+	if err := c.Create(t.Context(), o); err != nil {
+		t.Fatalf("create %T %s: %v", o, o.GetName(), err)
+	}
+}
+
+// service creates a LoadBalancer Service on port 80 with a ready endpoint
+// on every node, and waits for its addresses.
+func service(t *testing.T, l *lab.Lab, name string, dual bool, eps ...lab.Endpoint) (*corev1.Service, []netip.Addr) {
+	t.Helper()
+	svc := lab.LoadBalancerService("default", name, 80)
+	if dual {
+		policy := corev1.IPFamilyPolicyRequireDualStack
+		svc.Spec.IPFamilyPolicy = &policy
+		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	}
+	create(t, l.Client, svc)
+	if len(eps) == 0 {
+		var names []string
+		for _, n := range l.Nodes {
+			names = append(names, n.Name)
+		}
+		eps = lab.ReadyOn(names...)
+	}
+	if err := l.SetEndpoints(t.Context(), svc, eps...); err != nil {
+		t.Fatal(err)
+	}
+	want := 1
+	if dual {
+		want = 2
+	}
+	var ips []netip.Addr
+	eventually(t, 30*time.Second, "addresses for "+name, func() (bool, string) {
+		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), svc); err != nil {
+			return false, err.Error()
+		}
+		ips = nil
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			ips = append(ips, netip.MustParseAddr(in.IP))
+		}
+		return len(ips) == want, fmt.Sprint(ips)
+	})
+	return svc, ips
+}
+
+// answering returns the nodes whose MACs answer ARP/NDP for ip.
+func answering(t *testing.T, l *lab.Lab, ip netip.Addr) []string {
+	t.Helper()
+	macs, err := l.LocalClient.WhoHas(t.Context(), ip, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range macs {
+		out = append(out, nodeName(l, m))
+	}
+	return out
+}
+
+func nodeName(l *lab.Lab, mac net.HardwareAddr) string {
+	if n := l.NodeByMAC(mac); n != nil {
+		return n.Name
+	}
+	return "foreign " + mac.String()
+}
+
+// waitOwner waits until exactly one node answers for ip, other than the
+// excluded ones, and the VIP's HTTP answer comes from that node; it
+// returns the node.
+func waitOwner(t *testing.T, l *lab.Lab, ip netip.Addr, timeout time.Duration, not ...string) string {
+	t.Helper()
+	var owner string
+	eventually(t, timeout, "one node to answer for "+ip.String(), func() (bool, string) {
+		who := answering(t, l, ip)
+		if len(who) != 1 || slices.Contains(not, who[0]) {
+			return false, fmt.Sprintf("answering: %v", who)
+		}
+		got, err := l.LocalClient.Get(t.Context(), ip, 80, time.Second)
+		if err != nil || got != who[0] {
+			return false, fmt.Sprintf("ARP says %s, HTTP says %q (%v)", who[0], got, err)
+		}
+		owner = who[0]
+		return true, ""
+	})
+	return owner
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		if msg != "" {
+			last = msg
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s; last seen: %s", timeout, what, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
