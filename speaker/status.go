@@ -56,15 +56,17 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan,
 			return fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
 		}
 	}
-	// Conditions keep their transition times when unchanged.
+	// Conditions keep their transition times when unchanged; merged on a
+	// copy, so that the patch below sees them as changes.
+	conds := slices.Clone(cur.Status.Conditions)
 	for _, c := range want.Conditions {
-		old := meta.FindStatusCondition(cur.Status.Conditions, c.Type)
+		old := meta.FindStatusCondition(conds, c.Type)
 		if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
 			continue
 		}
-		meta.SetStatusCondition(&cur.Status.Conditions, c)
+		meta.SetStatusCondition(&conds, c)
 	}
-	want.Conditions = cur.Status.Conditions
+	want.Conditions = conds
 	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
 		return nil
 	}

@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
@@ -98,6 +103,93 @@ func TestLayer2(t *testing.T) {
 		}
 		t.Logf("healed: %s answers", final)
 	})
+
+	t.Run("split brain: the minority yields", func(t *testing.T) {
+		owner := waitOwner(t, l, v4, 20*time.Second)
+		heal := splitBrain(t, l.Node(owner))
+		// The others declare the owner dead and take the address; the
+		// owner, alone, still thinks it is the owner until it hears the
+		// new one, and then yields: it is in the minority.
+		next := waitOwner(t, l, v4, 15*time.Second, owner)
+		for range 10 {
+			if who := answering(t, l, v4); len(who) != 1 || who[0] != next {
+				t.Fatalf("during the split %v answer for %s, want only %s", who, v4, next)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		eventually(t, 10*time.Second, "the conflict in "+owner+"'s SpeakerStatus", func() (bool, string) {
+			c := conflictCondition(t, l, owner)
+			return c == "True", c
+		})
+		if countEvents(t, l, "Layer2Conflict") == 0 {
+			t.Fatal("no Layer2Conflict event")
+		}
+		heal()
+		final := waitOwner(t, l, v4, 20*time.Second)
+		for range 10 {
+			if who := answering(t, l, v4); len(who) != 1 || who[0] != final {
+				t.Fatalf("after the split healed %v answer for %s", who, v4)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("split: %s yielded to %s; healed: %s answers", owner, next, final)
+	})
+}
+
+// splitBrain cuts only memberlist traffic of node n (both directions), so
+// that its speaker believes the others dead while ARP still flows: two
+// speakers then own the same address. heal undoes it.
+func splitBrain(t *testing.T, n *lab.Node) (heal func()) {
+	t.Helper()
+	rules := []string{
+		"add table inet pylon_split",
+		"add chain inet pylon_split in { type filter hook input priority 0 ; }",
+		"add chain inet pylon_split out { type filter hook output priority 0 ; }",
+		"add rule inet pylon_split in meta l4proto { tcp, udp } th dport 7946 drop",
+		"add rule inet pylon_split in meta l4proto { tcp, udp } th sport 7946 drop",
+		"add rule inet pylon_split out meta l4proto { tcp, udp } th dport 7946 drop",
+		"add rule inet pylon_split out meta l4proto { tcp, udp } th sport 7946 drop",
+	}
+	for _, r := range rules {
+		if out, err := n.Run(t.Context(), "nft", strings.Fields(r)...); err != nil {
+			t.Fatalf("nft %s: %v: %s", r, err, out)
+		}
+	}
+	return func() {
+		if out, err := n.Run(t.Context(), "nft", "delete", "table", "inet", "pylon_split"); err != nil {
+			t.Fatalf("nft delete table: %v: %s", err, out)
+		}
+	}
+}
+
+// conflictCondition returns node's SpeakerStatus Layer2Conflict condition
+// status.
+func conflictCondition(t *testing.T, l *lab.Lab, node string) string {
+	t.Helper()
+	var s v1alpha1.SpeakerStatus
+	if err := l.Client.Get(t.Context(), client.ObjectKey{Name: node}, &s); err != nil {
+		return err.Error()
+	}
+	if c := meta.FindStatusCondition(s.Status.Conditions, "Layer2Conflict"); c != nil {
+		return string(c.Status)
+	}
+	return "missing"
+}
+
+// countEvents counts events with this reason in namespace default.
+func countEvents(t *testing.T, l *lab.Lab, reason string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := l.Client.List(t.Context(), &list, client.InNamespace("default")); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Reason == reason {
+			n++
+		}
+	}
+	return n
 }
 
 // restart starts a stopped speaker again and waits until every speaker
