@@ -19,6 +19,8 @@ type options struct {
 	namespace         string
 	workers           int
 	keySecret         string
+	metricsSecure     bool
+	version           bool
 	zap               zap.Options
 }
 
@@ -27,6 +29,8 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; unset: $KUBECONFIG, then in-cluster")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint; 0 turns it off")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS, only to clients the API server authenticates and authorizes (get on /metrics); false: plain HTTP")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns it off")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "take a leader lease, so that of several replicas one works")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the lease (default: --namespace)")
@@ -37,6 +41,9 @@ func parseFlags(args []string) (options, error) {
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.version {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return o, errors.New("unexpected arguments: " + fs.Arg(0))

@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/controller"
 )
 
@@ -37,7 +37,7 @@ func run(ctx context.Context, o options) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                       securemetrics.Options(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress:        o.probeAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "pylon-controller.pylonlb.io",

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/pylonlb/pylon/cmd/internal/version"
 )
 
 func main() {
@@ -15,6 +17,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "speaker: %v\n", err)
 		os.Exit(2)
+	}
+	if opts.version {
+		fmt.Println(version.Get().String("speaker"))
+		return
 	}
 	if err := run(ctrl.SetupSignalHandler(), opts); err != nil {
 		fmt.Fprintf(os.Stderr, "speaker: %v\n", err)

@@ -28,6 +28,8 @@ type options struct {
 	profile           membership.Profile
 	handoff           time.Duration
 	gratuitousCount   int
+	metricsSecure     bool
+	version           bool
 	zap               zap.Options
 }
 
@@ -37,6 +39,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.nodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; unset: $KUBECONFIG, then in-cluster")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":7472", "address of the metrics endpoint; 0 turns it off")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS, only to clients the API server authenticates and authorizes (get on /metrics); false: plain HTTP")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":7473", "address of /healthz and /readyz; 0 turns it off")
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in (memberlist key and BGP password Secrets)")
 	fs.StringVar(&o.loadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; unset: Services with no class")
@@ -54,6 +58,9 @@ func parseFlags(args []string) (options, error) {
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.version {
+		return o, nil
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -19,9 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -84,7 +84,7 @@ func run(ctx context.Context, o options) error {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                securemetrics.Options(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress: o.probeAddr,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},

@@ -1,0 +1,69 @@
+package version
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is set by the linker (-X); see the package doc.
+var version string
+
+// Info is what a binary knows about its build.
+type Info struct {
+	// Version is the release version (v0.1.0), or the module version the
+	// toolchain recorded, or "(devel)".
+	Version string
+	// Revision is the VCS commit, with "-dirty" for a modified tree; empty
+	// when unknown (built outside a checkout without -ldflags).
+	Revision string
+	// GoVersion and Platform describe the toolchain and target.
+	GoVersion string
+	Platform  string
+}
+
+// Get returns the running binary's build information.
+func Get() Info {
+	return from(version, debug.ReadBuildInfo)
+}
+
+// from is Get with its inputs injected, for tests.
+func from(linked string, read func() (*debug.BuildInfo, bool)) Info {
+	i := Info{Version: linked, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	bi, ok := read()
+	if !ok {
+		if i.Version == "" {
+			i.Version = "(devel)"
+		}
+		return i
+	}
+	if i.Version == "" {
+		i.Version = bi.Main.Version
+	}
+	if i.Version == "" {
+		i.Version = "(devel)"
+	}
+	var modified bool
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			i.Revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if modified && i.Revision != "" {
+		i.Revision += "-dirty"
+	}
+	return i
+}
+
+// String is the one line `--version` prints: the command's name, the
+// version, then what is known of the revision, toolchain and platform.
+func (i Info) String(command string) string {
+	rev := i.Revision
+	if rev == "" {
+		rev = "unknown revision"
+	}
+	return fmt.Sprintf("%s %s (%s, %s, %s)", command, i.Version, rev, i.GoVersion, i.Platform)
+}

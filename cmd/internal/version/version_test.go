@@ -1,0 +1,43 @@
+package version
+
+import (
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+func TestFrom(t *testing.T) {
+	built := func(v string, settings ...debug.BuildSetting) func() (*debug.BuildInfo, bool) {
+		return func() (*debug.BuildInfo, bool) {
+			return &debug.BuildInfo{Main: debug.Module{Version: v}, Settings: settings}, true
+		}
+	}
+	none := func() (*debug.BuildInfo, bool) { return nil, false }
+	for _, c := range []struct {
+		name, linked string
+		read         func() (*debug.BuildInfo, bool)
+		version, rev string
+	}{
+		{"linker wins", "v0.1.0", built("v0.0.0-2026", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}), "v0.1.0", "abc"},
+		{"module version", "", built("v0.2.0"), "v0.2.0", ""},
+		{"dirty tree", "", built("(devel)", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "(devel)", "abc-dirty"},
+		{"no build info", "", none, "(devel)", ""},
+		{"empty module version", "", built(""), "(devel)", ""},
+	} {
+		i := from(c.linked, c.read)
+		if i.Version != c.version || i.Revision != c.rev || i.GoVersion == "" || !strings.Contains(i.Platform, "/") {
+			t.Errorf("%s: got %+v, want version %q revision %q", c.name, i, c.version, c.rev)
+		}
+	}
+}
+
+func TestString(t *testing.T) {
+	i := Info{Version: "v0.1.0", GoVersion: "go1.26.0", Platform: "linux/amd64"}
+	if got, want := i.String("speaker"), "speaker v0.1.0 (unknown revision, go1.26.0, linux/amd64)"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	i.Revision = "abc"
+	if got := i.String("controller"); !strings.HasPrefix(got, "controller v0.1.0 (abc,") {
+		t.Errorf("String = %q", got)
+	}
+}
