@@ -25,10 +25,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return nil
 	case "down":
 		left, err := lab.Down(ctx)
-		if left.Empty() && err == nil {
-			fmt.Fprintln(w, "nothing left over")
-		} else {
+		switch {
+		case !left.Empty():
 			fmt.Fprintf(w, "removed: %s\n", left)
+		case err == nil:
+			fmt.Fprintln(w, "nothing left over")
 		}
 		return err
 	}

@@ -147,9 +147,12 @@ func (e *Env) launch(assets string, o Options) error {
 }
 
 // Stop stops the API server, then etcd, and removes the directory Launch
-// made (a Dir given in Options stays).
+// made (a Dir given in Options stays). An API server that outlives the
+// stop timeout is killed; that is no error.
 func (e *Env) Stop() error {
-	err := e.te.Stop()
+	// The API server first, killed if it outlives the stop timeout (an
+	// API server without etcd may ignore SIGTERM for good), then etcd.
+	err := errors.Join(e.StopAPIServer(), e.te.Stop())
 	if e.ownDir {
 		err = errors.Join(err, os.RemoveAll(e.dir))
 	}
