@@ -30,6 +30,29 @@ func TestLayer2(t *testing.T) {
 	t.Run("owner answers ARP and serves", func(t *testing.T) {
 		owner := waitOwner(t, l, v4, 20*time.Second)
 		t.Logf("%s owned by %s", v4, owner)
+		// The owner's SpeakerStatus lists the address, and the Service
+		// was told which node announces it.
+		eventually(t, 10*time.Second, owner+"'s SpeakerStatus to list "+v4.String(), func() (bool, string) {
+			var st v1alpha1.SpeakerStatus
+			if err := l.Client.Get(t.Context(), client.ObjectKey{Name: owner}, &st); err != nil {
+				return false, err.Error()
+			}
+			for _, a := range st.Status.Announcements {
+				if a.IP == v4.String() && a.Service == "default/web" && a.Protocol == "Layer2" && a.Interface == lab.HostIf {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%+v", st.Status.Announcements)
+		})
+		eventually(t, 10*time.Second, "an Announcing event naming "+owner, func() (bool, string) {
+			notes := eventNotes(t, l, "Announcing")
+			for _, n := range notes {
+				if strings.Contains(n, "node "+owner+" announces "+v4.String()) {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(notes)
+		})
 	})
 	t.Run("owner answers NDP and serves", func(t *testing.T) {
 		owner := waitOwner(t, l, v6, 20*time.Second)
@@ -177,6 +200,23 @@ func conflictCondition(t *testing.T, l *lab.Lab, node string) string {
 		return string(c.Status)
 	}
 	return "missing"
+}
+
+// eventNotes returns the notes of the events with this reason in
+// namespace default.
+func eventNotes(t *testing.T, l *lab.Lab, reason string) []string {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := l.Client.List(t.Context(), &list, client.InNamespace("default")); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list.Items {
+		if e.Reason == reason {
+			out = append(out, e.Note)
+		}
+	}
+	return out
 }
 
 // countEvents counts events with this reason in namespace default.
