@@ -10,10 +10,16 @@ export GOTOOLCHAIN ?= local
 
 all: generate lint build test
 
-## generate: CRD manifests (deploy/crds) and deepcopy functions from the api/ markers.
+## generate: CRD manifests (deploy/crds) and deepcopy functions from the api/ markers,
+## RBAC roles (deploy/rbac) from the +kubebuilder:rbac markers in controller/ and speaker/,
+## then the install manifests from them (hack/render: deploy/pylon.yaml, deploy/kustomize,
+## deploy/charts/pylon).
 generate:
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd paths=./api/... output:crd:artifacts:config=deploy/crds
+	$(GO) tool controller-gen rbac:roleName=pylon-controller paths=./controller/... output:rbac:artifacts:config=deploy/rbac/controller
+	$(GO) tool controller-gen rbac:roleName=pylon-speaker paths=./speaker/... output:rbac:artifacts:config=deploy/rbac/speaker
+	$(GO) run ./hack/render -crds deploy/crds -rbac deploy/rbac -out deploy
 	gofmt -w api
 
 ## lint: gofmt, go vet and staticcheck; fails on any finding.

@@ -3,6 +3,7 @@ package speaker
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
 )
 
@@ -12,6 +13,8 @@ type Metrics struct {
 	conflicts      prometheus.Counter
 	// layer-2 counters by protocol and kind, copied from the Announcer's.
 	l2 *prometheus.GaugeVec
+	// per BGP peer.
+	sessionUp, prefixes *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics; Register adds them to a registry.
@@ -24,12 +27,14 @@ func NewMetrics() *Metrics {
 			Name: "pylon_speaker_layer2_packets",
 			Help: "ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).",
 		}, []string{"protocol", "kind"}),
+		sessionUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_session_up", Help: "1 when the BGP session with the peer is established."}, []string{"peer"}),
+		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
 	}
 }
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -46,5 +51,18 @@ func (m *Metrics) observe(owned, members int, s layer2.Stats) {
 		m.l2.WithLabelValues(proto, "gratuitous").Set(float64(c.Gratuitous))
 		m.l2.WithLabelValues(proto, "probes").Set(float64(c.Probes))
 		m.l2.WithLabelValues(proto, "conflicting").Set(float64(c.Conflicts))
+	}
+}
+
+func (m *Metrics) observeBGP(sessions []bgp.Session) {
+	m.sessionUp.Reset()
+	m.prefixes.Reset()
+	for _, s := range sessions {
+		up := 0.0
+		if s.State == bgp.StateEstablished {
+			up = 1
+		}
+		m.sessionUp.WithLabelValues(s.Peer).Set(up)
+		m.prefixes.WithLabelValues(s.Peer).Set(float64(s.PrefixesSent))
 	}
 }

@@ -68,7 +68,9 @@ type Reconciler struct {
 	// KeySecret is the memberlist key Secret's name in Namespace.
 	KeySecret string
 	Announcer Announcer
-	Members   Membership
+	// BGP announces over BGP; nil turns BGP off.
+	BGP     BGPAnnouncer
+	Members Membership
 	// Links reads this node's interfaces.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
@@ -81,10 +83,13 @@ type Reconciler struct {
 	mu        sync.Mutex
 	frozen    bool
 	announced map[netip.Addr]L2
-	conflicts map[netip.Addr]*conflict
-	yield     map[netip.Addr]bool
-	keys      membership.Keys
-	last      lastWritten
+	// bgpAnnounced maps the addresses advertised over BGP to their
+	// Services.
+	bgpAnnounced map[netip.Addr][]string
+	conflicts    map[netip.Addr]*conflict
+	yield        map[netip.Addr]bool
+	keys         membership.Keys
+	last         lastWritten
 }
 
 // conflict is another MAC answering for an address this node owns.
@@ -156,10 +161,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if err != nil {
 		logger.Error(err, "reading the node's interfaces")
 	}
-	plan := PlanL2(Inputs{
+	in := Inputs{
 		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
 		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.yield,
-	})
+	}
+	plan := PlanL2(in)
 	owned := make(map[netip.Addr][]string, len(plan.L2))
 	for ip, a := range plan.L2 {
 		owned[ip] = a.Interfaces
@@ -170,10 +176,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	}
 	r.tellChanges(snap, plan)
 	r.announced = plan.L2
+	bs := r.applyBGP(ctx, snap, in)
+	if bs.err != nil {
+		logger.Error(bs.err, "announcing over BGP")
+	}
+	r.tellBGPChanges(snap, bs.announced)
+	r.bgpAnnounced = bs.announced
 	if r.Metrics != nil {
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
+		r.Metrics.observeBGP(bs.sessions)
 	}
-	if err := r.writeStatus(ctx, snap, plan, applyErr); err != nil {
+	if err := r.writeStatus(ctx, snap, plan, applyErr, bs); err != nil {
 		return reconcile.Result{}, err
 	}
 	if missing || len(r.conflicts) > 0 {

@@ -29,7 +29,11 @@ type Options struct {
 	Class     string
 	KeySecret string
 	Announcer Announcer
-	Members   Membership
+	// BGP, when set, announces over BGP; BGPChanges signals its session
+	// changes.
+	BGP        BGPAnnouncer
+	BGPChanges <-chan struct{}
+	Members    Membership
 	// Changes signals memberlist changes (membership.List.Changes).
 	Changes <-chan struct{}
 	// Links reads the node's interfaces; nil means layer2.ReadLinks.
@@ -53,7 +57,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	r := &Reconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
-		Announcer: o.Announcer, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
+		Announcer: o.Announcer, BGP: o.BGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
 		Trigger: make(chan event.GenericEvent, 1),
 	}
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
@@ -77,17 +81,24 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Changes != nil {
-		err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-o.Changes:
-					r.wake()
+	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		members, sessions := o.Changes, o.BGPChanges
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case _, ok := <-members:
+				if !ok {
+					members = nil // closed: a nil channel never fires
 				}
+				r.wake()
+			case _, ok := <-sessions:
+				if !ok {
+					sessions = nil
+				}
+				r.wake()
 			}
-		}))
-	}
+		}
+	}))
 	return r, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,8 +35,8 @@ type lastWritten struct {
 
 // writeStatus creates this node's SpeakerStatus if it is missing, keeps its
 // memberlist address current, and writes its status when it changed.
-func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error) error {
-	want := r.buildStatus(snap, plan, applyErr)
+func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error, bs bgpState) error {
+	want := r.buildStatus(plan, applyErr, bs)
 	var cur *v1alpha1.SpeakerStatus
 	for i := range snap.speakers {
 		if snap.speakers[i].Name == r.Node {
@@ -83,7 +84,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan,
 	return nil
 }
 
-func (r *Reconciler) buildStatus(snap *snapshot, plan Plan, applyErr error) v1alpha1.SpeakerStatusStatus {
+func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha1.SpeakerStatusStatus {
 	var st v1alpha1.SpeakerStatusStatus
 	for _, m := range r.Members.Members() {
 		st.Members = append(st.Members, v1alpha1.MemberState{Name: m.Name, Address: m.Address, State: string(m.State)})
@@ -104,7 +105,33 @@ func (r *Reconciler) buildStatus(snap *snapshot, plan Plan, applyErr error) v1al
 			}
 		}
 	}
-	st.Announced = int32(len(ips))
+	distinct := map[netip.Addr]bool{}
+	for _, ip := range ips {
+		distinct[ip] = true
+	}
+	bgpIPs := make([]netip.Addr, 0, len(bs.announced))
+	for ip := range bs.announced {
+		bgpIPs = append(bgpIPs, ip)
+	}
+	slices.SortFunc(bgpIPs, netip.Addr.Compare)
+	for _, ip := range bgpIPs {
+		distinct[ip] = true
+		for _, key := range bs.announced[ip] {
+			st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: "BGP"})
+		}
+	}
+	st.Announced = int32(len(distinct))
+	for _, s := range bs.sessions {
+		ss := v1alpha1.BGPSessionStatus{Peer: s.Peer, PeerAddress: s.Address.String(), State: s.State, PrefixesSent: int32(min(s.PrefixesSent, 1<<31-1)), LastError: s.LastError}
+		if !s.Since.IsZero() {
+			since := metav1.NewTime(s.Since.Truncate(time.Second))
+			ss.Since = &since
+		}
+		if s.State == "Established" {
+			st.SessionsEstablished++
+		}
+		st.BGPSessions = append(st.BGPSessions, ss)
+	}
 
 	conflict := metav1.Condition{Type: ConditionLayer2Conflict, Status: metav1.ConditionFalse, Reason: "NoConflict", Message: "no other MAC answers for this node's addresses"}
 	var seen []string
@@ -118,10 +145,16 @@ func (r *Reconciler) buildStatus(snap *snapshot, plan Plan, applyErr error) v1al
 			conflict.Message += " (this node sees a minority of the speakers and yields)"
 		}
 	}
-	ok := metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionTrue, Reason: "Applied", Message: fmt.Sprintf("%d addresses announced", len(ips))}
+	ok := metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionTrue, Reason: "Applied",
+		Message: fmt.Sprintf("%d addresses over Layer2, %d over BGP", len(ips), len(bgpIPs))}
+	if len(bs.problems) > 0 {
+		ok.Message += "; " + strings.Join(bs.problems, "; ")
+	}
 	switch {
 	case applyErr != nil:
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "InterfaceError", Message: applyErr.Error()}
+	case bs.err != nil:
+		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "BGPError", Message: bs.err.Error()}
 	case len(plan.NoInterface) > 0:
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: ReasonNoInterface,
 			Message: fmt.Sprintf("owned but no interface to answer on (check L2Advertisement interfaces): %v", plan.NoInterface)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -82,6 +84,21 @@ func run(ctx context.Context, o options) error {
 	})
 	defer func() { _ = announcer.Close() }()
 
+	var bgpSpeaker *bgp.Speaker
+	var bgpAnnouncer speaker.BGPAnnouncer
+	var bgpChanges <-chan struct{}
+	if o.bgp {
+		rid, err := routerID(o.bgpRouterID, advertise)
+		if err != nil {
+			return err
+		}
+		if bgpSpeaker, err = bgp.New(annCtx, bgp.Options{RouterID: rid, Logger: logger.WithName("bgp")}); err != nil {
+			return err
+		}
+		defer func() { _ = bgpSpeaker.Close(context.Background()) }()
+		bgpAnnouncer, bgpChanges = bgpSpeaker, bgpSpeaker.Changes()
+	}
+
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                securemetrics.Options(o.metricsAddr, o.metricsSecure),
@@ -100,6 +117,7 @@ func run(ctx context.Context, o options) error {
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
 		Announcer: announcer, Members: members, Changes: members.Changes(), Metrics: m,
+		BGP: bgpAnnouncer, BGPChanges: bgpChanges,
 	})
 	if err != nil {
 		return err
@@ -126,10 +144,33 @@ func run(ctx context.Context, o options) error {
 	if err := members.Leave(time.Second); err != nil {
 		logger.Error(err, "leaving memberlist")
 	}
+	if bgpSpeaker != nil {
+		// Withdraw now: the router moves the traffic to the other nodes
+		// while this one still forwards what is in flight.
+		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := bgpSpeaker.Close(wctx); err != nil {
+			logger.Error(err, "withdrawing BGP routes")
+		}
+		cancel()
+	}
 	time.Sleep(o.handoff)
 	_ = announcer.Close()
 	stopMgr()
 	return <-done
+}
+
+// routerID is the BGP identifier: the flag's, else the node's address,
+// which must then be IPv4.
+func routerID(flag, nodeAddr string) (netip.Addr, error) {
+	s := flag
+	if s == "" {
+		s = nodeAddr
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("BGP router ID %q: an IPv4 address is required (set --bgp-router-id on IPv6-only nodes)", s)
+	}
+	return a, nil
 }
 
 // nodeAddress returns the node's first InternalIP.
