@@ -22,7 +22,7 @@ const nodeASN = 64512
 
 // bgpConfig creates BGPPeers for the lab router over IPv4 and IPv6 and an
 // advertisement of the lab pool with a standard and a large community.
-func bgpConfig(t *testing.T, l *lab.Lab) {
+func bgpConfig(t testing.TB, l *lab.Lab) {
 	t.Helper()
 	for name, addr := range map[string]netip.Addr{"router": l.Router.IPv4, "router-v6": l.Router.IPv6} {
 		create(t, l.Client, &v1alpha1.BGPPeer{
@@ -58,7 +58,7 @@ func nodeAddrs(l *lab.Lab, ip netip.Addr, names ...string) []netip.Addr {
 
 // waitNextHops waits until the router's kernel routes ip over exactly the
 // given nodes, and returns how long that took.
-func waitNextHops(t *testing.T, l *lab.Lab, ip netip.Addr, timeout time.Duration, nodes ...string) time.Duration {
+func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration, nodes ...string) time.Duration {
 	t.Helper()
 	began := time.Now()
 	want := nodeAddrs(l, ip, nodes...)

@@ -22,7 +22,7 @@ const pylonNS = "pylon-system"
 
 // buildPylon builds the controller and the speaker into a test directory
 // (go's build cache makes every build after the first a link).
-func buildPylon(t *testing.T) (controller, speaker string) {
+func buildPylon(t testing.TB) (controller, speaker string) {
 	t.Helper()
 	dir := t.TempDir()
 	var err error
@@ -44,7 +44,7 @@ type pylon struct {
 
 // startPylon starts the controller and the speakers, and applies an IPPool
 // over the lab's pool ranges with an L2Advertisement for it.
-func startPylon(t *testing.T, l *lab.Lab) *pylon {
+func startPylon(t testing.TB, l *lab.Lab) *pylon {
 	t.Helper()
 	ctrlBin, spkBin := buildPylon(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pylonNS}}
@@ -95,7 +95,7 @@ func startPylon(t *testing.T, l *lab.Lab) *pylon {
 	return p
 }
 
-func create(t *testing.T, c client.Client, o client.Object) {
+func create(t testing.TB, c client.Client, o client.Object) {
 	t.Helper()
 	if err := c.Create(t.Context(), o); err != nil {
 		t.Fatalf("create %T %s: %v", o, o.GetName(), err)
@@ -104,7 +104,7 @@ func create(t *testing.T, c client.Client, o client.Object) {
 
 // service creates a LoadBalancer Service on port 80 with a ready endpoint
 // on every node, and waits for its addresses.
-func service(t *testing.T, l *lab.Lab, name string, dual bool, eps ...lab.Endpoint) (*corev1.Service, []netip.Addr) {
+func service(t testing.TB, l *lab.Lab, name string, dual bool, eps ...lab.Endpoint) (*corev1.Service, []netip.Addr) {
 	t.Helper()
 	svc := lab.LoadBalancerService("default", name, 80)
 	if dual {
@@ -142,7 +142,7 @@ func service(t *testing.T, l *lab.Lab, name string, dual bool, eps ...lab.Endpoi
 }
 
 // answering returns the nodes whose MACs answer ARP/NDP for ip.
-func answering(t *testing.T, l *lab.Lab, ip netip.Addr) []string {
+func answering(t testing.TB, l *lab.Lab, ip netip.Addr) []string {
 	t.Helper()
 	macs, err := l.LocalClient.WhoHas(t.Context(), ip, 300*time.Millisecond)
 	if err != nil {
@@ -165,7 +165,7 @@ func nodeName(l *lab.Lab, mac net.HardwareAddr) string {
 // waitOwner waits until exactly one node answers for ip, other than the
 // excluded ones, and the VIP's HTTP answer comes from that node; it
 // returns the node.
-func waitOwner(t *testing.T, l *lab.Lab, ip netip.Addr, timeout time.Duration, not ...string) string {
+func waitOwner(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration, not ...string) string {
 	t.Helper()
 	var owner string
 	eventually(t, timeout, "one node to answer for "+ip.String(), func() (bool, string) {
@@ -183,7 +183,7 @@ func waitOwner(t *testing.T, l *lab.Lab, ip netip.Addr, timeout time.Duration, n
 	return owner
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last := ""

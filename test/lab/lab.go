@@ -242,10 +242,7 @@ func (l *Lab) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var errs []error
-	if l.stopProxy != nil {
-		l.stopProxy()
-		<-l.proxyDone
-	}
+	l.StopProxy()
 	errs = append(errs, l.stopAll(DefaultGrace))
 	if l.API != nil {
 		errs = append(errs, l.API.Stop())

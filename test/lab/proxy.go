@@ -165,3 +165,18 @@ func (l *Lab) runProxy(ctx context.Context) {
 		}
 	}
 }
+
+// StopProxy stops the kube-proxy stand-in; its rules stay as they were.
+// For benchmarks: it re-reads every Service and EndpointSlice every
+// proxyEvery, which with thousands of Services is load the system under
+// test would not see from a real kube-proxy's watch.
+func (l *Lab) StopProxy() {
+	l.proxyMu.Lock()
+	stop, done := l.stopProxy, l.proxyDone
+	l.stopProxy = nil
+	l.proxyMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
