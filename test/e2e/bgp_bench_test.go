@@ -45,6 +45,7 @@ func BenchmarkBGPRoutes(b *testing.B) {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
 		p := startPylon(b, l)
 		bgpConfig(b, l)
+		waitSessions(b, l, 2)
 		// The stand-in re-lists every Service five times a second; a real
 		// kube-proxy watches. Routes do not depend on it.
 		l.StopProxy()

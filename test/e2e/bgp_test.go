@@ -98,18 +98,7 @@ func TestBGP(t *testing.T) {
 			}
 			return up == 6, fmt.Sprintf("%+v", v.Sessions)
 		})
-		eventually(t, 10*time.Second, "SpeakerStatus to show the sessions", func() (bool, string) {
-			var list v1alpha1.SpeakerStatusList
-			if err := l.Client.List(t.Context(), &list); err != nil {
-				return false, err.Error()
-			}
-			for _, s := range list.Items {
-				if s.Status.SessionsEstablished != 2 {
-					return false, fmt.Sprintf("%s: %+v", s.Name, s.Status.BGPSessions)
-				}
-			}
-			return len(list.Items) == 3, ""
-		})
+		waitSessions(t, l, 2)
 	})
 
 	svc, ips := service(t, l, "web", true)
@@ -211,5 +200,23 @@ func TestBGP(t *testing.T) {
 		if took > time.Second {
 			t.Errorf("withdrawal took %v, want within 1 s", took)
 		}
+	})
+}
+
+// waitSessions waits until every node's SpeakerStatus shows perNode
+// established sessions.
+func waitSessions(t testing.TB, l *lab.Lab, perNode int32) {
+	t.Helper()
+	eventually(t, 30*time.Second, "SpeakerStatus to show the sessions established", func() (bool, string) {
+		var list v1alpha1.SpeakerStatusList
+		if err := l.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		for _, s := range list.Items {
+			if s.Status.SessionsEstablished != perNode {
+				return false, fmt.Sprintf("%s: %+v", s.Name, s.Status.BGPSessions)
+			}
+		}
+		return len(list.Items) == len(l.Nodes), ""
 	})
 }
