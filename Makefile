@@ -37,10 +37,12 @@ build:
 envtest-assets:
 	@hack/envtest-assets.sh
 
-## test: everything — unit tests and the envtest suite against a real API server.
+## test: everything — unit tests, the envtest suites against a real API server
+## and, as root, the end-to-end tests in the network lab (one package may take
+## several minutes: the e2e scenarios run one lab after another).
 test:
 	@assets=$$(hack/envtest-assets.sh) || { echo "make test: could not build the test API server (see above)"; exit 1; }; \
-	KUBEBUILDER_ASSETS=$$assets PYLON_REQUIRE_ENVTEST=1 $(GO) test -count=1 ./... 2>&1
+	KUBEBUILDER_ASSETS=$$assets PYLON_REQUIRE_ENVTEST=1 $(GO) test -count=1 -timeout 30m ./... 2>&1
 
 ## demo: the whole system in a lab on this machine. Not built yet: it needs the
 ## controller, the speakers and the network lab; it says so instead of pretending.
