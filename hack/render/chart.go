@@ -15,7 +15,7 @@ import (
 func chartYAML() string {
 	return fmt.Sprintf(`apiVersion: v2
 name: pylon
-description: Bare-metal LoadBalancer Services: addresses from IPPools, announced over ARP/NDP or BGP.
+description: "Bare-metal LoadBalancer Services: addresses from IPPools, announced over ARP/NDP or BGP."
 type: application
 version: %[1]s
 appVersion: v%[1]s

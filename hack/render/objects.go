@@ -139,7 +139,7 @@ func ownStatusPolicyObjects(t *tpl) []client.Object {
 			MatchConditions: []admissionv1.MatchCondition{{Name: "is-the-speaker", Expression: matchUser}},
 			Variables: []admissionv1.Variable{{
 				Name: "node",
-				Expression: fmt.Sprintf("'%[1]s' in request.userInfo.extra && size(request.userInfo.extra['%[1]s']) == 1 ? request.userInfo.extra['%[1]s'][0] : ''",
+				Expression: fmt.Sprintf("has(request.userInfo.extra) && '%[1]s' in request.userInfo.extra && size(request.userInfo.extra['%[1]s']) == 1 ? request.userInfo.extra['%[1]s'][0] : ''",
 					nodeNameExtra),
 			}},
 			Validations: []admissionv1.Validation{{

@@ -56,7 +56,12 @@ func groups(v Values, t *tpl, in inputs) ([]group, error) {
 		c = runtime.DeepCopyJSON(c)
 		if t != nil {
 			// Helm would delete CRDs (and so every IPPool) on uninstall.
-			setPath(c, "metadata.annotations", map[string]any{"helm.sh/resource-policy": "keep"})
+			a, _ := getPath(c, "metadata.annotations").(map[string]any)
+			if a == nil {
+				a = map[string]any{}
+			}
+			a["helm.sh/resource-policy"] = "keep"
+			setPath(c, "metadata.annotations", a)
 		}
 		crds = append(crds, doc{obj: c, cond: ".Values.crds.install", on: v.CRDs.Install})
 	}

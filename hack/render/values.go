@@ -20,6 +20,7 @@ type Values struct {
 	CRDs              CRDValues        `json:"crds"`
 	Memberlist        MemberlistValues `json:"memberlist"`
 	Layer2            Layer2Values     `json:"layer2"`
+	BGP               BGPValues        `json:"bgp"`
 	Metrics           MetricsValues    `json:"metrics"`
 	Controller        ControllerValues `json:"controller"`
 	Speaker           SpeakerValues    `json:"speaker"`
@@ -47,6 +48,11 @@ type MemberlistValues struct {
 
 // Layer2Values: layer-2 mode needs raw sockets (NET_RAW).
 type Layer2Values struct {
+	Enabled bool `json:"enabled"`
+}
+
+// BGPValues: the speaker's embedded BGP speaker (--bgp).
+type BGPValues struct {
 	Enabled bool `json:"enabled"`
 }
 
@@ -94,6 +100,7 @@ func Defaults() Values {
 		CRDs:       CRDValues{Install: true},
 		Memberlist: MemberlistValues{Port: 7946, KeySecretName: "pylon-memberlist"},
 		Layer2:     Layer2Values{Enabled: true},
+		BGP:        BGPValues{Enabled: true},
 		Metrics:    MetricsValues{Enabled: true, Secure: true, ServiceMonitor: ServiceMonitorValues{Interval: "30s"}},
 		Controller: ControllerValues{Replicas: 2, Resources: res, NodeSelector: map[string]string{corev1.LabelOSStable: "linux"}, Tolerations: []corev1.Toleration{}},
 		Speaker: SpeakerValues{
@@ -118,7 +125,8 @@ func valueDocs() map[string]string {
 		"memberlist":                      "Speakers find each other and agree on live nodes with memberlist.",
 		"memberlist.port":                 "TCP and UDP on every node (host network); open it between nodes.",
 		"memberlist.keySecretName":        "Secret with the encryption keys; the controller creates it when missing.",
-		"layer2":                          "Layer-2 mode (ARP/NDP) needs the NET_RAW capability. A BGP-only cluster can\nturn it off: the speaker then runs with no capability at all. BGP needs none\n(the speaker dials out to port 179 and never listens).",
+		"layer2":                          "Layer-2 mode (ARP/NDP) needs the NET_RAW capability; a BGP-only cluster can\nturn it off, and the speaker then runs with no capability at all.",
+		"bgp":                             "The speaker's embedded BGP speaker (--bgp), configured by BGPPeer and\nBGPAdvertisement. It dials out to port 179 and never listens: no capability.",
 		"metrics":                         "Prometheus metrics: controller :8080, speaker :7472 (host network).",
 		"metrics.enabled":                 "Serve metrics and create the metrics Services.",
 		"metrics.secure":                  "HTTPS; a scraper needs a token whose identity may get /metrics\n(bind the ClusterRole pylon-metrics-reader to it).",

@@ -158,7 +158,8 @@ func speakerDaemonSet(t *tpl, v Values) doc {
 		Image:           image(t, v.Image.Speaker, ".Values.image.speaker"),
 		ImagePullPolicy: corev1.PullPolicy(t.str(string(v.Image.PullPolicy), "{{ .Values.image.pullPolicy | quote }}")),
 		Args: t.items(append(commonArgs(v, speakerMetricsPort, speakerHealthPort),
-			opt{value: fmt.Sprintf("--memberlist-port=%d", v.Memberlist.Port), text: `{{ printf "--memberlist-port=%v" .Values.memberlist.port | quote }}`})...),
+			opt{value: fmt.Sprintf("--memberlist-port=%d", v.Memberlist.Port), text: `{{ printf "--memberlist-port=%v" .Values.memberlist.port | quote }}`},
+			opt{value: fmt.Sprintf("--bgp=%t", v.BGP.Enabled), text: `{{ printf "--bgp=%t" .Values.bgp.enabled | quote }}`})...),
 		Env: []corev1.EnvVar{
 			{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
 			namespaceEnv(),

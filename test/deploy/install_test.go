@@ -1,0 +1,201 @@
+package deploy
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+const (
+	pylonNS = "pylon-system"
+	// otherNS is where the chart is rendered with non-default values.
+	otherNS = "lb-system"
+)
+
+// nonDefaults changes every value the chart has.
+func nonDefaults() map[string]any {
+	return map[string]any{
+		"image": map[string]any{
+			"controller": "registry.example/pylon/controller", "speaker": "registry.example/pylon/speaker",
+			"tag": "v9.9.9", "pullPolicy": "Always",
+		},
+		"loadBalancerClass": "example.com/pylon",
+		"logLevel":          "debug",
+		"crds":              map[string]any{"install": false},
+		"memberlist":        map[string]any{"port": 17946, "keySecretName": "lab-keys"},
+		"layer2":            map[string]any{"enabled": false},
+		"bgp":               map[string]any{"enabled": false},
+		"metrics": map[string]any{
+			"enabled": true, "secure": false,
+			"serviceMonitor": map[string]any{"enabled": true, "interval": "15s"},
+		},
+		"controller": map[string]any{
+			"replicas":     3,
+			"nodeSelector": map[string]any{"node-role.kubernetes.io/control-plane": ""},
+			"tolerations":  []any{map[string]any{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}},
+			"resources":    map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}},
+		},
+		"speaker": map[string]any{
+			"nodeSelector": map[string]any{"pylonlb.io/speaker": "true"},
+			"tolerations":  []any{map[string]any{"operator": "Exists"}},
+			"resources":    map[string]any{"limits": map[string]any{"memory": "128Mi"}},
+		},
+	}
+}
+
+// minimal turns off what can be turned off.
+func minimal() map[string]any {
+	return map[string]any{
+		"metrics":    map[string]any{"enabled": false, "serviceMonitor": map[string]any{"enabled": true}},
+		"controller": map[string]any{"replicas": 1},
+	}
+}
+
+// TestDeploy shares one API server between the install checks; the order
+// matters: dry-runs into other namespaces come before pylon.yaml is
+// applied for real, so that no field manager owns the cluster-scoped
+// objects they render differently.
+func TestDeploy(t *testing.T) {
+	env := envtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	root := env.RepoRoot
+	installServiceMonitorCRD(ctx, t, env)
+	for _, ns := range []string{otherNS, "lb-minimal"} {
+		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("ChartWithOtherValues", func(t *testing.T) {
+		m, _ := renderChart(t, root, otherNS, nonDefaults())
+		checkOtherValues(t, decode(t, m))
+		apply(ctx, t, env, writeTemp(t, "other.yaml", m), true)
+	})
+	t.Run("ChartMinimal", func(t *testing.T) {
+		m, _ := renderChart(t, root, "lb-minimal", minimal())
+		objs := decode(t, m)
+		for _, o := range objs {
+			switch k := o["kind"]; k {
+			case "Service", "PodDisruptionBudget", "ServiceMonitor":
+				t.Errorf("%s rendered with metrics off and one replica", o.key())
+			}
+		}
+		if args := containerArgs(t, find(t, objs, "apps/v1/Deployment", "pylon-controller")); !slices.Contains(args, "--metrics-bind-address=0") {
+			t.Errorf("metrics off, controller args %v", args)
+		}
+		apply(ctx, t, env, writeTemp(t, "minimal.yaml", m), true)
+	})
+
+	all := filepath.Join(root, "deploy", "pylon.yaml")
+	if !t.Run("ApplyPylonYAML", func(t *testing.T) {
+		apply(ctx, t, env, all, false)
+		apply(ctx, t, env, all, true) // an upgrade to the same manifests
+	}) {
+		t.Fatal("pylon.yaml does not apply: the checks that need it installed cannot run")
+	}
+	plain := readObjects(t, all)
+
+	t.Run("KustomizeBaseIsPylonYAML", func(t *testing.T) {
+		out, err := env.Kubectl(ctx, "kustomize", filepath.Join(root, "deploy", "kustomize"))
+		if err != nil {
+			t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+		}
+		sameObjects(t, "pylon.yaml", plain, "kustomize build", decode(t, out))
+		apply(ctx, t, env, filepath.Join(root, "deploy", "kustomize"), true)
+	})
+	t.Run("ChartDefaultsArePylonYAML", func(t *testing.T) {
+		m, notes := renderChart(t, root, pylonNS, nil)
+		chart := decode(t, m)
+		for _, o := range chart {
+			if o["kind"] == "CustomResourceDefinition" {
+				if a, _ := o.meta()["annotations"].(map[string]any); a["helm.sh/resource-policy"] != "keep" {
+					t.Errorf("chart CRD %s is not kept on uninstall", o.name())
+				}
+				delete(o.meta()["annotations"].(map[string]any), "helm.sh/resource-policy")
+			}
+		}
+		// Helm installs into a namespace it is given; pylon.yaml makes it.
+		sameObjects(t, "pylon.yaml", plain, "helm template (defaults)", chart, "v1/Namespace")
+		if !strings.Contains(notes, "pod-security.kubernetes.io/enforce=privileged") {
+			t.Errorf("NOTES.txt does not say how to label the namespace:\n%s", notes)
+		}
+		apply(ctx, t, env, writeTemp(t, "defaults.yaml", m), true)
+	})
+	t.Run("PodSecurity", func(t *testing.T) { testPodSecurity(ctx, t, env, plain) })
+	t.Run("RBAC", func(t *testing.T) { testRBAC(ctx, t, env) })
+}
+
+// apply runs kubectl apply --server-side (strict field validation, the
+// default) of path, a file or a kustomize directory, and fails on an error
+// or a warning.
+func apply(ctx context.Context, t *testing.T, env *envtest.Env, path string, dryRun bool) {
+	t.Helper()
+	args := []string{"apply", "--server-side", "--field-manager=pylon-install", "--validate=strict"}
+	if strings.HasSuffix(path, ".yaml") {
+		args = append(args, "-f", path)
+	} else {
+		args = append(args, "-k", path)
+	}
+	if dryRun {
+		args = append(args, "--dry-run=server")
+	}
+	out, err := env.Kubectl(ctx, args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if strings.Contains(string(out), "Warning") {
+		t.Errorf("kubectl %s warned:\n%s", strings.Join(args, " "), out)
+	}
+	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+}
+
+// installServiceMonitorCRD stands in for prometheus-operator's CRD, with
+// no schema: enough for the API server to take the chart's ServiceMonitor
+// (its content is checked in checkOtherValues).
+func installServiceMonitorCRD(ctx context.Context, t *testing.T, env *envtest.Env) {
+	t.Helper()
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "servicemonitors.monitoring.coreos.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "monitoring.coreos.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "servicemonitors", Singular: "servicemonitor", Kind: "ServiceMonitor", ListKind: "ServiceMonitorList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", XPreserveUnknownFields: ptr(true),
+				}},
+			}},
+		},
+	}
+	if err := env.Client.Create(ctx, crd); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
+			return false, err
+		}
+		for _, c := range crd.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("ServiceMonitor CRD not established: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
