@@ -141,13 +141,13 @@ func run(ctx context.Context, o options) error {
 	}
 	logger.Info("stopping: handing addresses over", "handoff", o.handoff)
 	r.Freeze()
-	if err := members.Leave(time.Second); err != nil {
+	if err := members.Leave(500 * time.Millisecond); err != nil {
 		logger.Error(err, "leaving memberlist")
 	}
 	if bgpSpeaker != nil {
 		// Withdraw now: the router moves the traffic to the other nodes
 		// while this one still forwards what is in flight.
-		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := bgpSpeaker.Close(wctx); err != nil {
 			logger.Error(err, "withdrawing BGP routes")
 		}

@@ -135,8 +135,9 @@ func scale(b *testing.B, l *lab.Lab, n int) time.Duration {
 			defer wg.Done()
 			defer func() { <-sem }()
 			svc := lab.LoadBalancerService(ns, fmt.Sprintf("s-%05d", i), 80)
-			single := corev1.IPFamilyPolicySingleStack
+			single, noNodePorts := corev1.IPFamilyPolicySingleStack, false
 			svc.Spec.IPFamilyPolicy, svc.Spec.IPFamilies = &single, []corev1.IPFamily{corev1.IPv6Protocol}
+			svc.Spec.AllocateLoadBalancerNodePorts = &noNodePorts // the NodePort range holds fewer
 			if err := l.Client.Create(ctx, svc); err != nil {
 				errs <- err
 				return
