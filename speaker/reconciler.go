@@ -186,13 +186,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
 		r.Metrics.observeBGP(bs.sessions)
 	}
-	if err := r.writeStatus(ctx, snap, plan, applyErr, bs); err != nil {
+	later, err := r.writeStatus(ctx, snap, plan, applyErr, bs)
+	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if missing || len(r.conflicts) > 0 {
-		return reconcile.Result{RequeueAfter: rejoinEvery}, nil
+	if (missing || len(r.conflicts) > 0) && (later == 0 || later > rejoinEvery) {
+		later = rejoinEvery
 	}
-	return reconcile.Result{}, nil
+	return reconcile.Result{RequeueAfter: later}, nil
 }
 
 // updateKeys installs a changed memberlist keyring.

@@ -31,11 +31,24 @@ const (
 type lastWritten struct {
 	status  *v1alpha1.SpeakerStatusStatus
 	address string
+	at      time.Time
 }
 
+// Limits that keep a SpeakerStatus cheap with thousands of addresses.
+const (
+	// maxAnnouncements is how many announcements status lists; Announced
+	// counts them all.
+	maxAnnouncements = 256
+	// statusEvery is the least time between two status writes: a burst of
+	// Service changes costs one write a second, not one per pass.
+	statusEvery = time.Second
+)
+
 // writeStatus creates this node's SpeakerStatus if it is missing, keeps its
-// memberlist address current, and writes its status when it changed.
-func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error, bs bgpState) error {
+// memberlist address current, and writes its status when it changed, at
+// most once per statusEvery: when it holds a change back it returns how
+// long to wait before trying again.
+func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error, bs bgpState) (time.Duration, error) {
 	want := r.buildStatus(plan, applyErr, bs)
 	var cur *v1alpha1.SpeakerStatus
 	for i := range snap.speakers {
@@ -48,13 +61,13 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan,
 		cur = &v1alpha1.SpeakerStatus{Spec: v1alpha1.SpeakerStatusSpec{MemberlistAddress: addr}}
 		cur.Name = r.Node
 		if err := r.Client.Create(ctx, cur); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create SpeakerStatus %s: %w", r.Node, err)
+			return 0, fmt.Errorf("create SpeakerStatus %s: %w", r.Node, err)
 		}
 	} else if cur.Spec.MemberlistAddress != addr {
 		patch := client.MergeFrom(cur.DeepCopy())
 		cur.Spec.MemberlistAddress = addr
 		if err := r.Client.Patch(ctx, cur, patch); err != nil {
-			return fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
+			return 0, fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
 		}
 	}
 	// Conditions keep their transition times when unchanged; merged on a
@@ -69,19 +82,22 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan,
 	}
 	want.Conditions = conds
 	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
-		return nil
+		return 0, nil
+	}
+	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 {
+		return wait, nil
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
 		r.last.status, r.last.address = &want, addr
-		return nil
+		return 0, nil
 	}
 	patch := client.MergeFrom(cur.DeepCopy())
 	cur.Status = want
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
-		return fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
+		return 0, fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
 	}
-	r.last.status, r.last.address = &want, addr
-	return nil
+	r.last.status, r.last.address, r.last.at = &want, addr, time.Now()
+	return 0, nil
 }
 
 func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha1.SpeakerStatusStatus {
@@ -121,6 +137,9 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 		}
 	}
 	st.Announced = int32(len(distinct))
+	if len(st.Announcements) > maxAnnouncements {
+		st.Announcements = st.Announcements[:maxAnnouncements]
+	}
 	for _, s := range bs.sessions {
 		ss := v1alpha1.BGPSessionStatus{Peer: s.Peer, PeerAddress: s.Address.String(), State: s.State, PrefixesSent: int32(min(s.PrefixesSent, 1<<31-1)), LastError: s.LastError}
 		if !s.Since.IsZero() {
