@@ -6,7 +6,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 export GOTOOLCHAIN ?= local
 
-.PHONY: all generate lint build test envtest-assets demo
+.PHONY: all generate lint build test envtest-assets demo images
 
 all: generate lint build test
 
@@ -32,6 +32,16 @@ lint:
 ## build: all commands into bin/.
 build:
 	$(GO) build -o bin/ ./cmd/...
+
+## images: the controller and speaker images from the Dockerfile (needs a docker daemon
+## with BuildKit). VERSION defaults to the release hack/render writes into the manifests.
+IMAGE_REPO ?= ghcr.io/pylonlb
+VERSION ?= v$(shell sed -n 's/^const Release = "\(.*\)"/\1/p' hack/render/values.go)
+images:
+	for c in controller speaker; do \
+		docker build --target $$c --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
+			-t $(IMAGE_REPO)/pylon-$$c:$(VERSION) . || exit 1; \
+	done
 
 ## envtest-assets: build (or reuse) kube-apiserver, etcd and kubectl for the tests.
 envtest-assets:

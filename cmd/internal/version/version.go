@@ -6,8 +6,8 @@ import (
 	"runtime/debug"
 )
 
-// version is set by the linker (-X); see the package doc.
-var version string
+// version and revision are set by the linker (-X); see the package doc.
+var version, revision string
 
 // Info is what a binary knows about its build.
 type Info struct {
@@ -24,11 +24,20 @@ type Info struct {
 
 // Get returns the running binary's build information.
 func Get() Info {
-	return from(version, debug.ReadBuildInfo)
+	return from(version, revision, debug.ReadBuildInfo)
 }
 
-// from is Get with its inputs injected, for tests.
-func from(linked string, read func() (*debug.BuildInfo, bool)) Info {
+// from is Get with its inputs injected, for tests: the linker's version
+// and revision win over what the toolchain recorded.
+func from(linked, linkedRev string, read func() (*debug.BuildInfo, bool)) Info {
+	i := fromBuildInfo(linked, read)
+	if linkedRev != "" {
+		i.Revision = linkedRev
+	}
+	return i
+}
+
+func fromBuildInfo(linked string, read func() (*debug.BuildInfo, bool)) Info {
 	i := Info{Version: linked, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	bi, ok := read()
 	if !ok {

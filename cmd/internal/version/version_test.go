@@ -14,17 +14,18 @@ func TestFrom(t *testing.T) {
 	}
 	none := func() (*debug.BuildInfo, bool) { return nil, false }
 	for _, c := range []struct {
-		name, linked string
-		read         func() (*debug.BuildInfo, bool)
-		version, rev string
+		name, linked, linkedRev string
+		read                    func() (*debug.BuildInfo, bool)
+		version, rev            string
 	}{
-		{"linker wins", "v0.1.0", built("v0.0.0-2026", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}), "v0.1.0", "abc"},
-		{"module version", "", built("v0.2.0"), "v0.2.0", ""},
-		{"dirty tree", "", built("(devel)", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "(devel)", "abc-dirty"},
-		{"no build info", "", none, "(devel)", ""},
-		{"empty module version", "", built(""), "(devel)", ""},
+		{"linker wins", "v0.1.0", "", built("v0.0.0-2026", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}), "v0.1.0", "abc"},
+		{"linked revision", "v0.1.0", "f00d", built("", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}), "v0.1.0", "f00d"},
+		{"module version", "", "", built("v0.2.0"), "v0.2.0", ""},
+		{"dirty tree", "", "", built("(devel)", debug.BuildSetting{Key: "vcs.revision", Value: "abc"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"}), "(devel)", "abc-dirty"},
+		{"no build info", "", "", none, "(devel)", ""},
+		{"empty module version", "", "", built(""), "(devel)", ""},
 	} {
-		i := from(c.linked, c.read)
+		i := from(c.linked, c.linkedRev, c.read)
 		if i.Version != c.version || i.Revision != c.rev || i.GoVersion == "" || !strings.Contains(i.Platform, "/") {
 			t.Errorf("%s: got %+v, want version %q revision %q", c.name, i, c.version, c.rev)
 		}
