@@ -134,6 +134,7 @@ func TestDeploy(t *testing.T) {
 		apply(ctx, t, env, writeTemp(t, "defaults.yaml", m), true)
 	})
 	t.Run("PodSecurity", func(t *testing.T) { testPodSecurity(ctx, t, env, plain) })
+	t.Run("ConfigurationExamples", func(t *testing.T) { testConfigurationExamples(ctx, t, env) })
 	t.Run("RBAC", func(t *testing.T) { testRBAC(ctx, t, env) })
 }
 
