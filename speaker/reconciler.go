@@ -80,8 +80,9 @@ type Reconciler struct {
 	// joining is set while a background join runs.
 	joining atomic.Bool
 
+	frozen atomic.Bool
+
 	mu        sync.Mutex
-	frozen    bool
 	announced map[netip.Addr]L2
 	// bgpAnnounced maps the addresses advertised over BGP to their
 	// Services.
@@ -102,11 +103,9 @@ type conflict struct {
 
 // Freeze stops applying plans: the speaker is stopping and keeps answering
 // for what it has until its successor took over (graceful handoff).
-func (r *Reconciler) Freeze() {
-	r.mu.Lock()
-	r.frozen = true
-	r.mu.Unlock()
-}
+// It does not wait for a pass in progress: that pass stops before applying
+// anything.
+func (r *Reconciler) Freeze() { r.frozen.Store(true) }
 
 // OnConflict records a conflict; it is the layer-2 Announcer's callback, so
 // it only records and wakes the reconciler.
@@ -139,7 +138,7 @@ func (r *Reconciler) wake() {
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.frozen {
+	if r.frozen.Load() {
 		return reconcile.Result{}, nil
 	}
 	logger := log.FromContext(ctx)
@@ -169,6 +168,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	owned := make(map[netip.Addr][]string, len(plan.L2))
 	for ip, a := range plan.L2 {
 		owned[ip] = a.Interfaces
+	}
+	if r.frozen.Load() {
+		return reconcile.Result{}, nil
 	}
 	applyErr := r.Announcer.SetOwned(owned)
 	if applyErr != nil {

@@ -100,9 +100,10 @@ func run(ctx context.Context, o options) error {
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                securemetrics.Options(o.metricsAddr, o.metricsSecure),
-		HealthProbeBindAddress: o.probeAddr,
+		Scheme:                  scheme,
+		GracefulShutdownTimeout: durationPtr(2 * time.Second),
+		Metrics:                 securemetrics.Options(o.metricsAddr, o.metricsSecure),
+		HealthProbeBindAddress:  o.probeAddr,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
 		}},
@@ -148,8 +149,15 @@ func run(ctx context.Context, o options) error {
 		// Withdraw now: the router moves the traffic to the other nodes
 		// while this one still forwards what is in flight.
 		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := bgpSpeaker.Close(wctx); err != nil {
-			logger.Error(err, "withdrawing BGP routes")
+		closed := make(chan error, 1)
+		go func() { closed <- bgpSpeaker.Close(wctx) }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				logger.Error(err, "withdrawing BGP routes")
+			}
+		case <-time.After(3 * time.Second):
+			logger.Info("withdrawing BGP routes did not finish in 3s; going on")
 		}
 		cancel()
 	}
@@ -228,3 +236,5 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	}
 	return cfg, nil
 }
+
+func durationPtr(d time.Duration) *time.Duration { return &d }
