@@ -76,11 +76,13 @@ type SpeakerStatusStatus struct {
 	// SessionsEstablished counts BGPSessions in state Established.
 	// +optional
 	SessionsEstablished int32 `json:"sessionsEstablished,omitempty"`
-	// Announcements lists the addresses this node announces.
+	// Announcements lists the addresses this node announces, per Service,
+	// protocol and interface: the first 256 entries, by address.
 	// +optional
 	// +listType=atomic
 	Announcements []Announcement `json:"announcements,omitempty"`
-	// Announced counts distinct addresses in Announcements.
+	// Announced counts the distinct addresses this node announces, all of
+	// them (Announcements may be cut short).
 	// +optional
 	Announced int32 `json:"announced,omitempty"`
 	// Conditions, such as a detected layer-2 conflict.
