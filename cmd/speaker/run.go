@@ -85,6 +85,7 @@ func run(ctx context.Context, o options) error {
 	defer func() { _ = announcer.Close() }()
 
 	var bgpSpeaker *bgp.Speaker
+	bgpClosed := false
 	var bgpAnnouncer speaker.BGPAnnouncer
 	var bgpChanges <-chan struct{}
 	if o.bgp {
@@ -95,7 +96,15 @@ func run(ctx context.Context, o options) error {
 		if bgpSpeaker, err = bgp.New(annCtx, bgp.Options{RouterID: rid, Logger: logger.WithName("bgp")}); err != nil {
 			return err
 		}
-		defer func() { _ = bgpSpeaker.Close(context.Background()) }()
+		defer func() {
+			// Only on early returns: the stop sequence below closes it,
+			// bounded. A second Close must not wait on the first.
+			if !bgpClosed {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_ = bgpSpeaker.Close(ctx)
+				cancel()
+			}
+		}()
 		bgpAnnouncer, bgpChanges = bgpSpeaker, bgpSpeaker.Changes()
 	}
 
@@ -146,6 +155,7 @@ func run(ctx context.Context, o options) error {
 		logger.Error(err, "leaving memberlist")
 	}
 	if bgpSpeaker != nil {
+		bgpClosed = true
 		// Withdraw now: the router moves the traffic to the other nodes
 		// while this one still forwards what is in flight.
 		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
