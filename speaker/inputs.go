@@ -45,7 +45,12 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 		{&nodes, nil}, {&svcs, nil}, {&eps, nil}, {&spk, nil}, {&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil},
 		{&secrets, []client.ListOption{client.InNamespace(r.Namespace)}},
 	} {
-		if err := r.Client.List(ctx, l.list, l.opts...); err != nil {
+		// A pass only reads what it lists (the status writer copies its
+		// own object before changing it), so the cache's objects are used
+		// as they are: copying every Service and EndpointSlice on every
+		// pass was most of the speaker's garbage.
+		opts := append(l.opts, client.UnsafeDisableDeepCopy)
+		if err := r.Client.List(ctx, l.list, opts...); err != nil {
 			return nil, fmt.Errorf("list %T: %w", l.list, err)
 		}
 	}

@@ -113,9 +113,13 @@ func run(ctx context.Context, o options) error {
 		GracefulShutdownTimeout: durationPtr(2 * time.Second),
 		Metrics:                 securemetrics.Options(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress:  o.probeAddr,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
-		}},
+		Cache: cache.Options{
+			// managedFields are never read here: do not keep them for
+			// thousands of Services and EndpointSlices.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
+			}},
 	})
 	if err != nil {
 		return fmt.Errorf("new manager: %w", err)
