@@ -16,10 +16,12 @@ import (
 )
 
 // snapshot is one read of everything the speaker reacts to, from the cache.
+// The Nodes, Services and EndpointSlices are the cache's own objects, not
+// copies: a pass reads them and never changes them.
 type snapshot struct {
-	nodes    []corev1.Node
-	services []corev1.Service
-	slices   []discoveryv1.EndpointSlice
+	nodes    []*corev1.Node
+	services []*corev1.Service
+	slices   []*discoveryv1.EndpointSlice
 	speakers []v1alpha1.SpeakerStatus
 	secrets  []corev1.Secret
 	cfg      *config.Config
@@ -29,35 +31,44 @@ type snapshot struct {
 
 func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{}
-	var nodes corev1.NodeList
-	var svcs corev1.ServiceList
-	var eps discoveryv1.EndpointSliceList
 	var spk v1alpha1.SpeakerStatusList
 	var pools v1alpha1.IPPoolList
 	var l2 v1alpha1.L2AdvertisementList
 	var peers v1alpha1.BGPPeerList
 	var bgp v1alpha1.BGPAdvertisementList
 	var secrets corev1.SecretList
-	for _, l := range []struct {
+	lists := []struct {
 		list client.ObjectList
 		opts []client.ListOption
 	}{
-		{&nodes, nil}, {&svcs, nil}, {&eps, nil}, {&spk, nil}, {&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil},
+		{&spk, nil}, {&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil},
 		{&secrets, []client.ListOption{client.InNamespace(r.Namespace)}},
-	} {
+	}
+	if r.Stores != nil {
+		s.nodes, s.services, s.slices = storeItems[corev1.Node](r.Stores.Nodes),
+			storeItems[corev1.Service](r.Stores.Services), storeItems[discoveryv1.EndpointSlice](r.Stores.EndpointSlices)
+	} else {
+		var nodes corev1.NodeList
+		var svcs corev1.ServiceList
+		var eps discoveryv1.EndpointSliceList
+		if err := listAll(ctx, r.Client, []client.ObjectList{&nodes, &svcs, &eps}); err != nil {
+			return nil, err
+		}
+		s.nodes, s.services, s.slices = pointers(nodes.Items), pointers(svcs.Items), pointers(eps.Items)
+	}
+	for _, l := range lists {
 		// A pass only reads what it lists (the status writer copies its
 		// own object before changing it), so the cache's objects are used
-		// as they are: copying every Service and EndpointSlice on every
-		// pass was most of the speaker's garbage.
+		// as they are.
 		opts := append(l.opts, client.UnsafeDisableDeepCopy)
 		if err := r.Client.List(ctx, l.list, opts...); err != nil {
 			return nil, fmt.Errorf("list %T: %w", l.list, err)
 		}
 	}
-	s.nodes, s.services, s.slices, s.speakers, s.secrets = nodes.Items, svcs.Items, eps.Items, spk.Items, secrets.Items
+	s.speakers, s.secrets = spk.Items, secrets.Items
 	s.byKey = make(map[string]*corev1.Service, len(s.services))
-	for i := range s.services {
-		s.byKey[s.services[i].Namespace+"/"+s.services[i].Name] = &s.services[i]
+	for _, svc := range s.services {
+		s.byKey[svc.Namespace+"/"+svc.Name] = svc
 	}
 	s.cfg = config.Parse(config.Resources{
 		Pools: pools.Items, L2Advertisements: l2.Items, BGPPeers: peers.Items, BGPAdvertisements: bgp.Items,
@@ -99,8 +110,7 @@ func (s *snapshot) planServices(class string) []Service {
 		}
 	}
 	var out []Service
-	for i := range s.services {
-		svc := &s.services[i]
+	for _, svc := range s.services {
 		if !served(svc, class) {
 			continue
 		}

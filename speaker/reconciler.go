@@ -76,6 +76,9 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
 	Trigger chan event.GenericEvent
+	// Stores, when set, are the cache's stores of the big kinds, read
+	// without copying (see snapshot); nil: listed through Client.
+	Stores *Stores
 
 	// joining is set while a background join runs.
 	joining atomic.Bool
@@ -252,7 +255,7 @@ func (r *Reconciler) rejoin(ctx context.Context, snap *snapshot) bool {
 }
 
 func (s *snapshot) hasNode(name string) bool {
-	return slices.ContainsFunc(s.nodes, func(n corev1.Node) bool { return n.Name == name })
+	return slices.ContainsFunc(s.nodes, func(n *corev1.Node) bool { return n.Name == name })
 }
 
 // majority reports whether this speaker sees more than half of the known

@@ -60,11 +60,16 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Announcer: o.Announcer, BGP: o.BGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
 		Trigger: make(chan event.GenericEvent, 1),
 	}
+	stores, err := CacheStores(context.Background(), mgr.GetCache())
+	if err != nil {
+		return nil, err
+	}
+	r.Stores = stores
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: requestName}}}
 	})
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
-	err := ctrl.NewControllerManagedBy(mgr).
+	err = ctrl.NewControllerManagedBy(mgr).
 		Named("pylon-speaker").
 		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&corev1.Service{}), all)).
 		Watches(&discoveryv1.EndpointSlice{}, all).

@@ -18,6 +18,7 @@ type options struct {
 	kubeconfig        string
 	metricsAddr       string
 	probeAddr         string
+	pprofAddr         string
 	namespace         string
 	loadBalancerClass string
 	keySecret         string
@@ -44,6 +45,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS, only to clients the API server authenticates and authorizes (get on /metrics); false: plain HTTP")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":7473", "address of /healthz and /readyz; 0 turns it off")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "address of Go's /debug/pprof profiles (plain HTTP, no auth: bind to 127.0.0.1); 0 turns it off")
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in (memberlist key and BGP password Secrets)")
 	fs.StringVar(&o.loadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; unset: Services with no class")
 	fs.StringVar(&o.keySecret, "memberlist-key-secret", "pylon-memberlist", "Secret in --namespace with the memberlist keys (the controller creates it)")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -113,12 +114,17 @@ func run(ctx context.Context, o options) error {
 		GracefulShutdownTimeout: durationPtr(2 * time.Second),
 		Metrics:                 securemetrics.Options(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		Cache: cache.Options{
 			// managedFields are never read here: do not keep them for
 			// thousands of Services and EndpointSlices.
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
+				// Only the fields the speaker reads (speaker/cachetrim.go).
+				&corev1.Service{}:            {Transform: speaker.TrimService},
+				&discoveryv1.EndpointSlice{}: {Transform: speaker.TrimEndpointSlice},
+				&corev1.Node{}:               {Transform: speaker.TrimNode},
 			}},
 	})
 	if err != nil {

@@ -219,8 +219,9 @@ func eventNotes(t *testing.T, l *lab.Lab, reason string) []string {
 	return out
 }
 
-// countEvents counts events with this reason in namespace default.
-func countEvents(t *testing.T, l *lab.Lab, reason string) int {
+// countEvents counts occurrences of events with this reason in namespace
+// default (a repeated event is one object with a series count).
+func countEvents(t testing.TB, l *lab.Lab, reason string) int {
 	t.Helper()
 	var list eventsv1.EventList
 	if err := l.Client.List(t.Context(), &list, client.InNamespace("default")); err != nil {
@@ -229,7 +230,7 @@ func countEvents(t *testing.T, l *lab.Lab, reason string) int {
 	n := 0
 	for _, e := range list.Items {
 		if e.Reason == reason {
-			n++
+			n += max(1, int(ptrValue(e.Series).Count))
 		}
 	}
 	return n
@@ -252,7 +253,7 @@ func restart(t *testing.T, p *pylon, node string) {
 }
 
 // waitMembers waits until every speaker runs and sees every other alive.
-func waitMembers(t *testing.T, p *pylon) {
+func waitMembers(t testing.TB, p *pylon) {
 	t.Helper()
 	eventually(t, 30*time.Second, "all speakers to see each other", func() (bool, string) {
 		for _, n := range p.lab.Nodes {
@@ -275,4 +276,13 @@ func waitMembers(t *testing.T, p *pylon) {
 		}
 		return true, ""
 	})
+}
+
+// ptrValue is *p, or the zero value for nil.
+func ptrValue[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }
