@@ -206,6 +206,9 @@ func checkNotRefused(t testing.TB, procs ...*lab.Process) {
 				t.Errorf("%s: %d more refusals in %s", p.Spec.Name, len(lines)-i, p.LogPath)
 				break
 			}
+			if len(line) > 600 {
+				line = line[:600] + "…"
+			}
 			t.Errorf("%s was refused something its code does (shipped RBAC too narrow?): %s", p.Spec.Name, line)
 		}
 	}
