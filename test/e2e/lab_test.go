@@ -100,19 +100,21 @@ func testRouter(ctx context.Context, t *testing.T, l *lab.Lab) {
 	}
 }
 
-// testController builds and runs pylon's controller on the host, gives it
-// a dual-stack pool, and returns the addresses it assigns to a
-// dual-stack Service.
+// testController builds and runs pylon's controller on the host under
+// the shipped RBAC, gives it a dual-stack pool, and returns the addresses
+// it assigns to a dual-stack Service.
 func testController(ctx context.Context, t *testing.T, l *lab.Lab) []netip.Addr {
 	bin, err := lab.BuildCommand(ctx, "./cmd/controller", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(ctx, t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pylon-system"}})
-	ctrl, err := l.StartController(bin, "--namespace=pylon-system", "--metrics-bind-address=0", "--health-probe-bind-address=0")
+	// As shipped: its ServiceAccount's token and rights (shipped_test.go).
+	ctrl, err := l.StartControllerAs(controllerKubeconfig(t, l, installShipped(t, l)), bin,
+		"--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { checkNotRefused(t, ctrl) })
 	mustCreate(ctx, t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{

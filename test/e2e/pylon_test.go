@@ -35,35 +35,44 @@ func buildPylon(t testing.TB) (controller, speaker string) {
 	return controller, speaker
 }
 
-// pylon is pylon running in a lab: the controller and one speaker a node.
+// pylon is pylon running in a lab: the controller and one speaker a node,
+// each with its ServiceAccount's token and exactly the rights pylon.yaml
+// gives it (see shipped_test.go).
 type pylon struct {
 	lab        *lab.Lab
 	controller *lab.Process
 	speakers   map[string]*lab.Process
 }
 
-// startPylon starts the controller and the speakers, and applies an IPPool
-// over the lab's pool ranges with an L2Advertisement for it.
+// startPylon applies pylon.yaml's namespace, RBAC and admission policy,
+// starts the controller (with leader election, as the Deployment runs it)
+// and the speakers under their ServiceAccounts, and applies an IPPool over
+// the lab's pool ranges with an L2Advertisement for it. When the test
+// ends, it fails if any of them was refused a request (logged a 403).
 func startPylon(t testing.TB, l *lab.Lab) *pylon {
 	t.Helper()
 	ctrlBin, spkBin := buildPylon(t)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pylonNS}}
-	if err := l.Client.Create(t.Context(), ns); err != nil {
-		t.Fatal(err)
-	}
+	s := installShipped(t, l)
 	p := &pylon{lab: l, speakers: map[string]*lab.Process{}}
 	var err error
-	p.controller, err = l.StartController(ctrlBin, "--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0")
+	p.controller, err = l.StartControllerAs(controllerKubeconfig(t, l, s), ctrlBin,
+		"--namespace="+pylonNS, "--leader-elect", "--metrics-bind-address=0", "--health-probe-bind-address=0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range l.Nodes {
-		sp, err := l.StartOnNode(n, "speaker", spkBin, "--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info")
+	for i, n := range l.Nodes {
+		kc := speakerKubeconfig(t, l, s, n)
+		if i == 0 {
+			waitPolicy(t, l, kc)
+		}
+		sp, err := l.StartOnNodeAs(n, kc, "speaker", spkBin,
+			"--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info")
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.speakers[n.Name] = sp
 	}
+	t.Cleanup(func() { checkNotRefused(t, p.processes()...) })
 	create(t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		// No .0/.255 and no subnet-router anycast address (::): hosts treat
@@ -93,6 +102,15 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 		return len(list.Items) == len(l.Nodes), strings.Join(seen, " ")
 	})
 	return p
+}
+
+// processes are the controller and the speakers, in node order.
+func (p *pylon) processes() []*lab.Process {
+	procs := []*lab.Process{p.controller}
+	for _, n := range p.lab.Nodes {
+		procs = append(procs, p.speakers[n.Name])
+	}
+	return procs
 }
 
 func create(t testing.TB, c client.Client, o client.Object) {

@@ -58,7 +58,12 @@
 //
 // StartController runs a binary in the host's namespace with the admin
 // kubeconfig; StartOnNode / StartOnNodes run one in a node namespace with
-// NODE_NAME and KUBECONFIG set. Each Process logs to Dir/logs/<name>.log
+// NODE_NAME and KUBECONFIG set. StartControllerAs and StartOnNodeAs take
+// another kubeconfig: ServiceAccountKubeconfig writes one with a
+// TokenRequest token of a ServiceAccount, bound, when given one, to a Pod
+// (CreatePodOn makes the Pod a DaemonSet would have on a node), so that
+// the API server authenticates it with the node's name as it does the
+// kubelet's tokens. Each Process logs to Dir/logs/<name>.log
 // and can be killed (Kill), stopped (Term), restarted (Restart) and
 // started again. Faults on the network: Cut and Heal (the bridge drops a
 // node's frames silently), LinkDown and LinkUp (its port loses carrier);
