@@ -165,11 +165,12 @@ func (d *demo) runStep(ctx context.Context, i, n int, s step) error {
 	sctx, cancel := context.WithTimeout(ctx, s.timeout)
 	began := time.Now()
 	detail, err := s.run(sctx)
+	took, timedOut := time.Since(began), errors.Is(sctx.Err(), context.DeadlineExceeded)
 	cancel()
-	took := time.Since(began)
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		err = fmt.Errorf("interrupted: %w", ctx.Err())
-	} else if err != nil && sctx.Err() != nil {
+	case err != nil && timedOut:
 		err = fmt.Errorf("did not happen within %v: %w", s.timeout, err)
 	}
 	d.sum.Steps = append(d.sum.Steps, StepResult{Name: s.name, Timeout: s.timeout, Took: took, Err: err})
