@@ -156,7 +156,8 @@ func Run(ctx context.Context, o Options, w io.Writer) (Summary, error) {
 			fmt.Fprintln(w, "\ninterrupted: tearing the lab down")
 		}
 	}
-	return d.sum, errors.Join(err, d.cleanup(err != nil))
+	// Keep the logs of a step that failed, not of one the user interrupted.
+	return d.sum, errors.Join(err, d.cleanup(err != nil && ctx.Err() == nil))
 }
 
 // runStep runs s under its timeout and prints its progress line and detail.
@@ -206,12 +207,12 @@ func (d *demo) logPaths(names []string) []string {
 	return out
 }
 
-// cleanup tears the lab down (keeping its directory after a failure) and
+// cleanup tears the lab down (keeping its directory when keepLogs) and
 // removes the binaries Run built in a directory of its own.
-func (d *demo) cleanup(failed bool) error {
+func (d *demo) cleanup(keepLogs bool) error {
 	var errs []error
 	if d.lab != nil {
-		if failed {
+		if keepLogs {
 			d.lab.KeepDir()
 		}
 		fmt.Fprintf(d.w, "\nteardown: processes, namespaces, the API server ... ")
@@ -222,7 +223,7 @@ func (d *demo) cleanup(failed bool) error {
 		case err != nil:
 			fmt.Fprintf(d.w, "FAILED: %v\n", err)
 			errs = append(errs, fmt.Errorf("tear the lab down: %w", err))
-		case failed:
+		case keepLogs:
 			fmt.Fprintf(d.w, "ok %v; logs kept in %s\n", round(d.sum.Teardown), d.lab.Dir)
 		default:
 			fmt.Fprintf(d.w, "ok %v\n", round(d.sum.Teardown))

@@ -62,7 +62,7 @@ func readExamples(dir string) (*examples, error) {
 
 // labPools are the lab's ranges for pool addresses: the local client has
 // on-link routes to them and the router learns them by BGP.
-var labPools = []netip.Prefix{lab.PoolV4, lab.PoolV4Alt, lab.PoolV6}
+func labPools() []netip.Prefix { return []netip.Prefix{lab.PoolV4, lab.PoolV4Alt, lab.PoolV6} }
 
 // check says what in the examples the lab cannot run: problems the shared
 // configuration checks find, pools outside the lab's ranges, peers that
@@ -74,8 +74,8 @@ func (ex *examples) check() error {
 	}
 	for _, p := range ex.cfg.Pools {
 		for _, r := range p.Ranges {
-			if !slices.ContainsFunc(labPools, func(lp netip.Prefix) bool { return lp.Contains(r.First) && lp.Contains(r.Last) }) {
-				errs = append(errs, fmt.Errorf("IPPool %s: %s is outside the lab's pool ranges %v", p.Name, r, labPools))
+			if !slices.ContainsFunc(labPools(), func(lp netip.Prefix) bool { return lp.Contains(r.First) && lp.Contains(r.Last) }) {
+				errs = append(errs, fmt.Errorf("IPPool %s: %s is outside the lab's pool ranges %v", p.Name, r, labPools()))
 			}
 		}
 	}

@@ -25,7 +25,9 @@ type pylon struct {
 // commonFlags are the controller's and speakers' flags in the lab: no
 // metrics or probe ports (the controller shares the host's namespace with
 // whatever else runs there).
-var commonFlags = []string{"--namespace=" + pylonNamespace, "--metrics-bind-address=0", "--health-probe-bind-address=0"}
+func commonFlags() []string {
+	return []string{"--namespace=" + pylonNamespace, "--metrics-bind-address=0", "--health-probe-bind-address=0"}
+}
 
 func (d *demo) startPylon(ctx context.Context) ([]string, error) {
 	l := d.lab
@@ -35,12 +37,12 @@ func (d *demo) startPylon(ctx context.Context) ([]string, error) {
 	}
 	var err error
 	d.pylon = pylon{speakers: map[string]*lab.Process{}}
-	if d.pylon.controller, err = l.StartController(d.bins.controller, commonFlags...); err != nil {
+	if d.pylon.controller, err = l.StartController(d.bins.controller, commonFlags()...); err != nil {
 		return nil, err
 	}
 	lines := []string{fmt.Sprintf("controller: pid %d in the host's namespace, log %s", d.pylon.controller.PID(), d.pylon.controller.LogPath)}
 	for _, n := range l.Nodes {
-		sp, err := l.StartOnNode(n, "speaker", d.bins.speaker, append(commonFlags, "--zap-log-level=info")...)
+		sp, err := l.StartOnNode(n, "speaker", d.bins.speaker, append(commonFlags(), "--zap-log-level=info")...)
 		if err != nil {
 			return lines, err
 		}
