@@ -56,7 +56,7 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 			return lines, err
 		}
 		if !s.pool.Contains(ip) {
-			return lines, fmt.Errorf("Service %s/%s got %s, which is not in IPPool %s", demoNamespace, s.name, ip, s.pool.Name)
+			return lines, fmt.Errorf("the Service %s/%s got %s, which is not in IPPool %s", demoNamespace, s.name, ip, s.pool.Name)
 		}
 		*s.res = ServiceResult{Service: demoNamespace + "/" + s.name, IP: ip, Pool: s.pool.Name, Advertisement: s.adv}
 		lines = append(lines, fmt.Sprintf("%s/%s (%s) got %s from IPPool %s, announced by %s",
