@@ -46,9 +46,10 @@ type Summary struct {
 	Failover Failover
 	// Return is the failed node coming back.
 	Return Return
-	// Total is from the start to the summary; Teardown how long the lab
-	// took to go (0 with Keep until it has gone).
-	Total, Teardown time.Duration
+	// Total is from the start to the summary, of which Build went to
+	// building the binaries and LockWait to waiting for another lab on
+	// the machine to end; Teardown is how long the lab took to go.
+	Total, Build, LockWait, Teardown time.Duration
 }
 
 // StepResult is one step's outcome.

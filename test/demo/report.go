@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // printSummary writes the summary table: every step with its timing, then
@@ -33,7 +34,7 @@ func printSummary(w io.Writer, s Summary) {
 		{"BGP withdrawal", fmt.Sprintf("router dropped %s after %v; next hops %s", f.Owner, round(f.BGPWithdrawn), strings.Join(f.BGPNextHops, ", "))},
 		{"remote client", fmt.Sprintf("longest gap %v; answered by %s", round(f.RemoteGap), strings.Join(f.RemoteAnswers, " then "))},
 		{f.Owner + " back", fmt.Sprintf("members all seen after %v; 3 next hops after %v; %s owns %s", round(r.Rejoined), round(r.Routed), r.Owner, s.L2.IP)},
-		{"total", round(s.Total).String()},
+		{"total", total(s)},
 	}
 	tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	for _, row := range rows {
@@ -65,4 +66,13 @@ without tearing down, `+"`go run ./cmd/pylonlab down`"+` removes what it left.
 `, l.Kubeconfig, l.API.KubectlPath, demoNamespace,
 		l.LocalClient.Netns, d.sum.L2.IP, l.RemoteClient.Netns, d.sum.BGP.IP,
 		l.Router.Netns, l.Router.Dir, l.Nodes[0].Netns, l.Dir+"/logs", os.Getpid())
+}
+
+// total is the run's time with what did not depend on pylon split out.
+func total(s Summary) string {
+	out := fmt.Sprintf("%v (building %v", round(s.Total), round(s.Build))
+	if s.LockWait > time.Second {
+		out += fmt.Sprintf("; waiting for another lab %v", round(s.LockWait))
+	}
+	return out + ")"
 }

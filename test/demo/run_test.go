@@ -52,3 +52,29 @@ func TestUntilStopsOnError(t *testing.T) {
 		t.Fatalf("until: %v after %v", err, time.Since(began))
 	}
 }
+
+// TestPrintSummary: the table names every step with its result and the
+// figures, and splits the total.
+func TestPrintSummary(t *testing.T) {
+	var out bytes.Buffer
+	printSummary(&out, Summary{
+		Lab:   "pyl000000",
+		Steps: []StepResult{{Name: "a", Timeout: time.Second, Took: 5 * time.Millisecond}, {Name: "b", Timeout: time.Second, Took: time.Second, Err: errors.New("x")}},
+		Failover: Failover{Owner: "n2", Next: "n3", Gap: 742 * time.Millisecond, Lost: 36, Probes: 423,
+			BGPWithdrawn: 7468 * time.Millisecond, BGPNextHops: []string{"n1", "n3"}},
+		Total: 157 * time.Second, Build: 52 * time.Second, LockWait: 83 * time.Second,
+	})
+	got := out.String()
+	for _, want := range []string{
+		"summary (lab pyl000000)",
+		"  1  a     ok      5ms   1s",
+		"  2  b     FAILED  1s    1s",
+		"n2 -> n3: longest gap 742ms for the local client (36 of 423 probes unanswered)",
+		"router dropped n2 after 7.468s; next hops n1, n3",
+		"2m37s (building 52s; waiting for another lab 1m23s)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -95,6 +95,8 @@ func (d *demo) readExamples(context.Context) ([]string, error) {
 type binaries struct{ controller, speaker, backend string }
 
 func (d *demo) build(ctx context.Context) ([]string, error) {
+	began := time.Now()
+	defer func() { d.sum.Build = time.Since(began) }()
 	d.binDir = d.opts.BinDir
 	if d.binDir == "" {
 		dir, err := os.MkdirTemp("", "pylon-demo-")
@@ -129,8 +131,9 @@ func (d *demo) labUp(ctx context.Context) ([]string, error) {
 	d.lab = l
 	d.sum.Lab, d.sum.LogDir = l.Prefix, l.Dir
 	lines := []string{fmt.Sprintf("lab %s up in %v; logs in %s", l.Prefix, round(l.BringUp), l.Dir)}
-	if wait := time.Since(began) - l.BringUp; wait > time.Second {
-		lines = append(lines, fmt.Sprintf("(waited %v for another lab on this machine first)", round(wait)))
+	d.sum.LockWait = time.Since(began) - l.BringUp
+	if d.sum.LockWait > time.Second {
+		lines = append(lines, fmt.Sprintf("(waited %v for another lab on this machine first)", round(d.sum.LockWait)))
 	}
 	lines = append(lines, fmt.Sprintf("API server %s, bound on the segment; etcd on loopback", l.API.APIServerURL()))
 	lines = append(lines, fmt.Sprintf("router r1 %s AS %d (FRR, expects the nodes in AS %d); remote link %s",
