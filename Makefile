@@ -54,9 +54,14 @@ test:
 	@assets=$$(hack/envtest-assets.sh) || { echo "make test: could not build the test API server (see above)"; exit 1; }; \
 	KUBEBUILDER_ASSETS=$$assets PYLON_REQUIRE_ENVTEST=1 $(GO) test -count=1 -timeout 30m ./... 2>&1
 
-## demo: the whole system in a lab on this machine. Not built yet: it needs the
-## controller, the speakers and the network lab; it says so instead of pretending.
+## demo: pylon in a network lab on this machine, step by step with a timing each, then a
+## summary and teardown (docs/demo.md). Needs root; installs what is missing
+## (hack/install-deps.sh) and builds the test API server on first use.
+## KEEP=1: after the summary, leave the lab running until Ctrl-C, and say how to reach it.
 demo:
-	@echo "make demo: not available yet. It needs the controller, the speakers and the" >&2
-	@echo "network lab, which are still being built; see README.md for what works today." >&2
-	@exit 1
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make demo: needs root: the lab builds network namespaces, veths and nftables tables. Run: sudo make demo" >&2; exit 1; fi
+	@hack/install-deps.sh
+	@command -v $(GO) >/dev/null || { echo "make demo: no Go on root's PATH; pylon needs Go 1.26 (sudo env \"PATH=\$$PATH\" make demo keeps yours)" >&2; exit 1; }
+	@assets=$$(hack/envtest-assets.sh) || { echo "make demo: could not build the test API server (see above)" >&2; exit 1; }; \
+	KUBEBUILDER_ASSETS=$$assets $(GO) run ./cmd/pylonlab demo $(if $(filter 1,$(KEEP)),-keep)

@@ -5,9 +5,10 @@
 //	pylonlab up [-nodes 3] [-node-asn 0]   build a lab; runs until Ctrl-C, then tears it down
 //	pylonlab status                        labs, records and leftovers on this machine
 //	pylonlab down                          remove what crashed labs left behind
+//	pylonlab demo [-keep]                  pylon itself in a lab, step by step (test/demo; `make demo`)
 //
-// The end-to-end tests build the same lab through test/lab; this command
-// is only a thin front to it.
+// The end-to-end tests build the same lab through test/lab and run the same
+// demo through test/demo; this command is only a thin front to them.
 package main
 
 import (

@@ -11,6 +11,7 @@ const usage = `usage:
   pylonlab up [-nodes N] [-node-asn ASN]   build a lab; runs until interrupted, then tears it down
   pylonlab status                          labs, records and leftovers on this machine
   pylonlab down                            remove what crashed labs left behind
+  pylonlab demo [-keep]                    pylon in a lab, step by step (make demo); -keep: stay up until interrupted
 `
 
 // options are the parsed command line.
@@ -18,6 +19,7 @@ type options struct {
 	command string
 	nodes   int
 	nodeASN uint
+	keep    bool
 }
 
 func parseArgs(args []string) (options, error) {
@@ -31,6 +33,8 @@ func parseArgs(args []string) (options, error) {
 	case "up":
 		fs.IntVar(&o.nodes, "nodes", 3, "node namespaces (1 to 50)")
 		fs.UintVar(&o.nodeASN, "node-asn", 0, "AS the router expects the nodes in; 0: any but its own (eBGP)")
+	case "demo":
+		fs.BoolVar(&o.keep, "keep", false, "after the summary, leave the lab running until interrupted")
 	case "down", "status":
 	default:
 		return o, fmt.Errorf("unknown command %q", o.command)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pylonlb/pylon/test/demo"
 	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -31,6 +32,16 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		case err == nil:
 			fmt.Fprintln(w, "nothing left over")
 		}
+		return err
+	case "demo":
+		// Not root: the demo's first step says so before anything is
+		// built, so the API server binaries are not built for nothing.
+		if os.Geteuid() == 0 {
+			if err := ensureAssets(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := demo.Run(ctx, demo.Options{Keep: o.keep}, w)
 		return err
 	}
 	return up(ctx, o, w)

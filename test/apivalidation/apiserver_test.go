@@ -149,7 +149,8 @@ func crdCondition(crd *apiextensionsv1.CustomResourceDefinition, cond apiextensi
 	return false
 }
 
-// testExamplesAccepted creates every object of docs/examples, then checks
+// testExamplesAccepted creates every object of docs/examples (the set
+// `make demo` applies) and docs/examples/more (the variations), then checks
 // that the API server filled in the defaults the examples leave out.
 func testExamplesAccepted(t *testing.T, env *envtest.Env) {
 	ctx := t.Context()
@@ -158,6 +159,14 @@ func testExamplesAccepted(t *testing.T, env *envtest.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	more, err := filepath.Glob(filepath.Join(dir, "more", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 4 || len(more) < 4 {
+		t.Fatalf("docs/examples holds %d files and more/ %d; want the four the demo applies and their variations", len(files), len(more))
+	}
+	files = append(files, more...)
 	kinds := map[string]int{}
 	for _, file := range files {
 		docs, err := readYAMLDocuments(file)
@@ -210,12 +219,12 @@ func testExamplesAccepted(t *testing.T, env *envtest.Env) {
 	if gr := peer.Spec.GracefulRestart; gr == nil || gr.RestartTime == nil || gr.RestartTime.Duration != 120*time.Second {
 		t.Errorf("BGPPeer lab-router-v6: gracefulRestart = %+v, want the default restartTime 120s", gr)
 	}
-	adv := get(ctx, t, env, "default", &v1alpha1.BGPAdvertisement{})
+	adv := get(ctx, t, env, "bgp", &v1alpha1.BGPAdvertisement{})
 	if l := adv.Spec.AggregationLength; l == nil || *l != 32 {
-		t.Errorf("BGPAdvertisement default: aggregationLength = %v, want the default 32", ptrString(l))
+		t.Errorf("BGPAdvertisement bgp: aggregationLength = %v, want the default 32", ptrString(l))
 	}
 	if l := adv.Spec.AggregationLengthV6; l == nil || *l != 128 {
-		t.Errorf("BGPAdvertisement default: aggregationLengthV6 = %v, want the default 128", ptrString(l))
+		t.Errorf("BGPAdvertisement bgp: aggregationLengthV6 = %v, want the default 128", ptrString(l))
 	}
 }
 
@@ -362,12 +371,12 @@ func testRangeOrderEveryBit(t *testing.T, env *envtest.Env) {
 func testKubectlServerSideDryRun(t *testing.T, env *envtest.Env) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	apply := func(path string) (string, error) {
-		out, err := env.Kubectl(ctx, "apply", "--server-side", "--dry-run=server", "-f", path)
+	apply := func(args ...string) (string, error) {
+		out, err := env.Kubectl(ctx, append([]string{"apply", "--server-side", "--dry-run=server"}, args...)...)
 		return string(out), err
 	}
 
-	out, err := apply(env.CRDDir)
+	out, err := apply("-f", env.CRDDir)
 	if err != nil {
 		t.Fatalf("kubectl apply --server-side --dry-run=server -f %s: %v\n%s", env.CRDDir, err, out)
 	}
@@ -382,9 +391,12 @@ func testKubectlServerSideDryRun(t *testing.T, env *envtest.Env) {
 	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	// -R: the variations in more/ too, as docs/examples/more says.
 	examples := filepath.Join(env.RepoRoot, "docs", "examples")
-	if out, err := apply(examples); err != nil {
-		t.Errorf("kubectl apply --server-side --dry-run=server -f %s: %v\n%s", examples, err, out)
+	if out, err := apply("-R", "-f", examples); err != nil {
+		t.Errorf("kubectl apply --server-side --dry-run=server -R -f %s: %v\n%s", examples, err, out)
+	} else if !strings.Contains(out, "bgppeer.pylonlb.io/route-reflector serverside-applied") {
+		t.Errorf("kubectl apply -R -f %s did not apply more/bgppeer.yaml:\n%s", examples, out)
 	}
 
 	// The whole catalogue in one kubectl call: kubectl goes on past each
@@ -397,7 +409,7 @@ func testKubectlServerSideDryRun(t *testing.T, env *envtest.Env) {
 			t.Fatal(err)
 		}
 	}
-	out, err = apply(dir)
+	out, err = apply("-f", dir)
 	if err == nil {
 		t.Fatalf("kubectl accepted the bad-object catalogue:\n%s", out)
 	}

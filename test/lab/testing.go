@@ -18,20 +18,7 @@ import (
 // test` sets), so CI cannot pass by skipping.
 func Start(t testing.TB, o Options) *Lab {
 	t.Helper()
-	err := Preflight()
-	if errors.Is(err, ErrNotRoot) {
-		t.Skipf("SKIPPED: %v; run the end-to-end tests as root (`sudo -E make test`; CI runs as root)", err)
-	}
-	require := os.Getenv(envtest.RequireEnv) == "1"
-	if err == nil && os.Getenv(envtest.AssetsEnv) == "" {
-		err = envtest.ErrNoAssets
-	}
-	if err != nil {
-		if require {
-			t.Fatalf("%v (%s=1 requires the lab)", err, envtest.RequireEnv)
-		}
-		t.Skipf("SKIPPED: %v; `make test` sets it up", err)
-	}
+	Require(t)
 	if o.Logf == nil {
 		o.Logf = t.Logf
 	}
@@ -50,4 +37,26 @@ func Start(t testing.TB, o Options) *Lab {
 	})
 	t.Logf("lab %s up in %v (logs in %s)", l.Prefix, l.BringUp, l.Dir)
 	return l
+}
+
+// Require skips t, loudly, unless a lab can be built here: not root, or
+// tools or the test API server missing. With PYLON_REQUIRE_ENVTEST=1 (as
+// `make test` sets) missing tools or binaries fail t instead, so CI cannot
+// pass by skipping. Start calls it; so do tests that build a lab through
+// something else (test/demo).
+func Require(t testing.TB) {
+	t.Helper()
+	err := Preflight()
+	if errors.Is(err, ErrNotRoot) {
+		t.Skipf("SKIPPED: %v; run the end-to-end tests as root (`sudo -E make test`; CI runs as root)", err)
+	}
+	if err == nil && os.Getenv(envtest.AssetsEnv) == "" {
+		err = envtest.ErrNoAssets
+	}
+	if err != nil {
+		if os.Getenv(envtest.RequireEnv) == "1" {
+			t.Fatalf("%v (%s=1 requires the lab)", err, envtest.RequireEnv)
+		}
+		t.Skipf("SKIPPED: %v; `make test` sets it up", err)
+	}
 }

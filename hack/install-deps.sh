@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh installs, with apt-get, what a fresh Debian or Ubuntu
+# machine lacks to build pylon and to run its network lab (test/lab): make,
+# git, flock, iproute2, nftables, procps, arping, ndisc6 and FRR. It installs
+# only what is missing, so on a prepared machine it does nothing. `.ci/run`
+# and `make demo` call it. Go itself is not installed here: pylon needs Go
+# 1.26 (see README.md).
+#
+# Installing needs root; run without root and with something missing, it
+# names what is missing and exits non-zero.
+set -euo pipefail
+
+missing=()
+command -v make >/dev/null || missing+=(make)
+command -v git >/dev/null || missing+=(git)
+command -v flock >/dev/null || missing+=(util-linux)
+# The network lab (test/lab) behind the end-to-end tests and the demo.
+command -v ip >/dev/null || missing+=(iproute2)
+command -v nft >/dev/null || missing+=(nftables)
+command -v sysctl >/dev/null || missing+=(procps)
+command -v arping >/dev/null || missing+=(arping)
+command -v ndisc6 >/dev/null || missing+=(ndisc6)
+{ [[ -x /usr/lib/frr/bgpd && -x /usr/lib/frr/zebra ]] && command -v vtysh >/dev/null; } || missing+=(frr)
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+if [[ $(id -u) != 0 ]]; then
+	echo "install-deps.sh: missing ${missing[*]}; installing needs root: sudo $0" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+	echo "install-deps.sh: missing ${missing[*]}, and there is no apt-get here: install them with your package manager" >&2
+	exit 1
+fi
+echo "install-deps.sh: installing ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

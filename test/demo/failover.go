@@ -1,0 +1,221 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// settle is how long the samplers run before the failure and after the
+// takeover, so the report has answers on both sides.
+const settle = 500 * time.Millisecond
+
+// failover makes the owner of web-l2 fail the way a crashed machine
+// does, and measures what the clients and the router see.
+//
+// SIGKILL of the speaker alone would not show a failover: the node's
+// kernel keeps answering the clients that already know its MAC, and the
+// client sees nothing until the new owner's gratuitous ARP. So the demo
+// also has the bridge drop the node's frames (lab.Cut): nothing from the
+// node reaches anyone, as when it loses power.
+func (d *demo) failover(ctx context.Context) ([]string, error) {
+	l := d.lab
+	ownerName, ip, bgpIP := d.sum.L2.Owner, d.sum.L2.IP, d.sum.BGP.IP
+	owner, speaker := l.Node(ownerName), d.pylon.speakers[ownerName]
+	if owner == nil || speaker == nil {
+		return nil, fmt.Errorf("no owner of %s known (%q)", ip, ownerName)
+	}
+	f := &d.sum.Failover
+	f.Owner = ownerName
+	f.How = fmt.Sprintf("SIGKILL its speaker (pid %d) and cut it off the segment (the bridge drops its frames, as if it lost power)", speaker.PID())
+	local := l.LocalClient.StartSampler(ctx, ip, servicePort)
+	remote := l.RemoteClient.StartSampler(ctx, bgpIP, servicePort)
+	stopSamplers := func() (lab.SampleReport, lab.SampleReport) {
+		lr, _ := local.Stop()
+		rr, _ := remote.Stop()
+		return lr, rr
+	}
+	if err := sleep(ctx, settle); err != nil {
+		stopSamplers()
+		return nil, err
+	}
+	remoteBefore := remote.Snapshot()
+	failed := time.Now()
+	err := errors.Join(l.Cut(ctx, owner), speaker.Kill())
+	lines := []string{fmt.Sprintf("%s owns %s; now: %s", ownerName, ip, f.How)}
+	if err != nil {
+		stopSamplers()
+		return lines, fmt.Errorf("fail %s: %w", ownerName, err)
+	}
+	next, err := d.waitTakeover(ctx, ip, ownerName)
+	if err != nil {
+		stopSamplers()
+		return lines, err
+	}
+	f.TakenOverIn = time.Since(failed)
+	survivors := slices.DeleteFunc(d.nodes(), func(n string) bool { return n == ownerName })
+	hops, err := d.waitNextHops(ctx, bgpIP, survivors)
+	if err != nil {
+		stopSamplers()
+		return lines, fmt.Errorf("the router kept %s as a next hop of %s: %w", ownerName, bgpIP, err)
+	}
+	f.BGPWithdrawn, f.BGPNextHops = time.Since(failed), hops
+	if err := sleep(ctx, settle); err != nil {
+		stopSamplers()
+		return lines, err
+	}
+	lr, rr := stopSamplers()
+	f.Next, f.Gap, f.Probes, f.Lost = next, lr.LongestGap, lr.Samples, lr.Failures
+	f.RemoteGap, f.RemoteAnswers = rr.LongestGap, answerOrder(rr)
+	if lr.Answers[next] == 0 {
+		return lines, fmt.Errorf("the local client was never answered by %s: %v", next, lr)
+	}
+	if last := lastAnswer(lr); last != next {
+		return lines, fmt.Errorf("the local client's last answer came from %s, not the new owner %s: %v", last, next, lr)
+	}
+	lines = append(lines,
+		fmt.Sprintf("layer 2: %s took %s over %v after the failure (memberlist noticed, %s sent gratuitous ARP)", next, ip, round(f.TakenOverIn), next),
+		fmt.Sprintf("failover time: the local client, probing every %v, went %v without an answer (%d of %d probes unanswered); then %s answered",
+			lab.SampleEvery, round(f.Gap), f.Lost, f.Probes, next),
+		fmt.Sprintf("BGP: the router dropped %s as a next hop of %s after %v (its hold timer: no keepalives from a dead node); now %s",
+			ownerName, bgpIP, round(f.BGPWithdrawn), strings.Join(hops, ", ")),
+		fmt.Sprintf("remote client: longest gap %v, answered by %s (%s)", round(f.RemoteGap), strings.Join(f.RemoteAnswers, " then "), remoteNote(remoteBefore, ownerName)))
+	return lines, nil
+}
+
+// waitTakeover waits until a node other than old answers ARP for ip alone
+// and serves it, and returns that node.
+func (d *demo) waitTakeover(ctx context.Context, ip netip.Addr, old string) (string, error) {
+	l := d.lab
+	var next string
+	err := until(ctx, "another node to answer ARP for "+ip.String()+" and serve it", func(ctx context.Context) (bool, string, error) {
+		macs, err := l.LocalClient.WhoHas(ctx, ip, 200*time.Millisecond)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		var who []string
+		for _, m := range macs {
+			if n := l.NodeByMAC(m); n != nil {
+				who = append(who, n.Name)
+			} else {
+				who = append(who, m.String())
+			}
+		}
+		if len(who) != 1 || who[0] == old {
+			return false, fmt.Sprintf("ARP answered by %v", who), nil
+		}
+		got, err := l.LocalClient.Get(ctx, ip, servicePort, 500*time.Millisecond)
+		if err != nil || got != who[0] {
+			return false, fmt.Sprintf("ARP answered by %s; GET: %q %v", who[0], got, err), nil
+		}
+		next = got
+		return true, "", nil
+	})
+	return next, err
+}
+
+// remoteNote explains the remote client's figure: the router hashes the
+// client's flows to one next hop, which may or may not be the failed node.
+func remoteNote(before lab.SampleReport, failed string) string {
+	if before.Answers[failed] > 0 {
+		return "the router had hashed its flow to " + failed + ": it waited for the hold timer"
+	}
+	return "the router had hashed its flow to another node: the failure did not touch it"
+}
+
+// answerOrder lists the nodes that answered, in order, each once per run.
+func answerOrder(r lab.SampleReport) []string {
+	if len(r.Changes) == 0 {
+		return slices.Sorted(maps.Keys(r.Answers))
+	}
+	out := []string{r.Changes[0].From}
+	for _, c := range r.Changes {
+		out = append(out, c.To)
+	}
+	return out
+}
+
+// lastAnswer is the node that answered last: the last change's target, or
+// the only node that answered.
+func lastAnswer(r lab.SampleReport) string {
+	if len(r.Changes) > 0 {
+		return r.Changes[len(r.Changes)-1].To
+	}
+	for n := range r.Answers {
+		return n
+	}
+	return ""
+}
+
+// comeBack heals the failed node's link and starts its speaker again.
+func (d *demo) comeBack(ctx context.Context) ([]string, error) {
+	l, name := d.lab, d.sum.Failover.Owner
+	n, speaker := l.Node(name), d.pylon.speakers[name]
+	// First, the survivors must have noticed the failure in their
+	// SpeakerStatus, or "all see three" below could be their old view.
+	err := until(ctx, "the other speakers to report two members alive", func(ctx context.Context) (bool, string, error) {
+		alive, err := d.membersAlive(ctx)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		for _, other := range d.nodes() {
+			if other != name && alive[other] != len(l.Nodes)-1 {
+				return false, fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
+			}
+		}
+		return true, "", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	if err := l.Heal(ctx, n); err != nil {
+		return nil, fmt.Errorf("heal %s: %w", name, err)
+	}
+	if err := speaker.Start(); err != nil {
+		return nil, fmt.Errorf("start %s's speaker again: %w", name, err)
+	}
+	lines := []string{fmt.Sprintf("%s back on the segment; its speaker started again (pid %d)", name, speaker.PID())}
+	err = until(ctx, "every speaker to see all three members again", func(ctx context.Context) (bool, string, error) {
+		if err := d.running(); err != nil {
+			return false, "", err
+		}
+		alive, err := d.membersAlive(ctx)
+		return err == nil && allEqual(alive, len(l.Nodes), len(l.Nodes)), fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
+	})
+	if err != nil {
+		return lines, err
+	}
+	r := &d.sum.Return
+	r.Rejoined = time.Since(began)
+	if _, err := d.waitNextHops(ctx, d.sum.BGP.IP, d.nodes()); err != nil {
+		return lines, err
+	}
+	r.Routed = time.Since(began)
+	// The address goes to whichever node the hash prefers now that all
+	// three are back: usually the one that had it.
+	if r.Owner, err = d.waitTakeover(ctx, d.sum.L2.IP, ""); err != nil {
+		return lines, err
+	}
+	return append(lines,
+		fmt.Sprintf("memberlist: all three speakers see each other again after %v", round(r.Rejoined)),
+		fmt.Sprintf("BGP: the router forwards %s to %s again after %v", d.sum.BGP.IP, strings.Join(d.nodes(), ", "), round(r.Routed)),
+		fmt.Sprintf("layer 2: %s answers for %s (the hash's choice among all three)", r.Owner, d.sum.L2.IP)), nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
