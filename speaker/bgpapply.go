@@ -34,7 +34,11 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	if r.BGP == nil {
 		return st
 	}
-	offered := BGPIPs(in)
+	var offered map[netip.Addr][]string
+	if snap.cfg != nil && len(snap.cfg.BGPAdvertisements) > 0 {
+		// Without an advertisement nothing is offered: skip the work.
+		offered = BGPIPs(in)
+	}
 	ips := make([]netip.Addr, 0, len(offered))
 	for ip := range offered {
 		ips = append(ips, ip)
