@@ -20,7 +20,9 @@ import (
 func TestDemo(t *testing.T) {
 	lab.Require(t)
 	out := &lineLog{t: t}
-	sum, err := demo.Run(t.Context(), demo.Options{BinDir: t.TempDir()}, out)
+	// As long as the other lab tests wait for each other (make test runs
+	// the lab and e2e packages at once).
+	sum, err := demo.Run(t.Context(), demo.Options{BinDir: t.TempDir(), LockWait: 15 * time.Minute}, out)
 	out.flush()
 	if err != nil {
 		t.Fatalf("the demo failed: %v", err)

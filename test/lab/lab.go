@@ -28,7 +28,8 @@ type Options struct {
 	// built with `go build` into the lab's directory.
 	BackendBinary string
 	// LockWait bounds the wait for another lab on this machine to end; 0
-	// means 5 minutes.
+	// means 15 minutes (in `make test` the lab and e2e packages run at the
+	// same time, and an e2e package holds labs one after another).
 	LockWait time.Duration
 	// Logf receives the lab's progress and problems; nil: only the lab's
 	// log file (Dir/lab.log).
@@ -92,7 +93,7 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 		o.Nodes = 3
 	}
 	if o.LockWait == 0 {
-		o.LockWait = 5 * time.Minute
+		o.LockWait = 15 * time.Minute
 	}
 	if err := Preflight(); err != nil {
 		return nil, err
