@@ -57,13 +57,14 @@ func BenchmarkLayer2Failover(b *testing.B) {
 
 		var nodeDeath, speakerDeath []time.Duration
 		lost := 0
+		var trialLog []string // node death / speaker death / probes lost
 		for i := range trials {
 			d, _ := failoverTrial(b, p, vip, true)
 			nodeDeath = append(nodeDeath, d)
 			d, r := failoverTrial(b, p, vip, false)
 			speakerDeath = append(speakerDeath, d)
 			lost = max(lost, r.Failures)
-			b.Logf("trial %d: node death %v, speaker death %v (%d lost)", i+1, nodeDeath[i], d, r.Failures)
+			trialLog = append(trialLog, fmt.Sprintf("%d: %v/%v/%d", i+1, nodeDeath[i].Round(time.Millisecond), d.Round(time.Millisecond), r.Failures))
 		}
 		slices.Sort(nodeDeath)
 		slices.Sort(speakerDeath)
@@ -76,6 +77,8 @@ func BenchmarkLayer2Failover(b *testing.B) {
 		b.Logf("%d trials each: node death p50 %v, worst %v; speaker death p50 %v, worst %v, at most %d probes lost",
 			trials, nodeDeath[len(nodeDeath)/2], nodeDeath[len(nodeDeath)-1],
 			speakerDeath[len(speakerDeath)/2], speakerDeath[len(speakerDeath)-1], lost)
+		// One line: benchmark logs are cut after a few lines.
+		b.Logf("trials (node death/speaker death/probes lost): %s", strings.Join(trialLog, ", "))
 	}
 }
 
