@@ -14,7 +14,7 @@ type Metrics struct {
 	// layer-2 counters by protocol and kind, copied from the Announcer's.
 	l2 *prometheus.GaugeVec
 	// per BGP peer.
-	sessionUp, prefixes *prometheus.GaugeVec
+	sessionUp, prefixes, updates *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics; Register adds them to a registry.
@@ -29,12 +29,16 @@ func NewMetrics() *Metrics {
 		}, []string{"protocol", "kind"}),
 		sessionUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_session_up", Help: "1 when the BGP session with the peer is established."}, []string{"peer"}),
 		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
+		updates: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pylon_speaker_bgp_updates",
+			Help: "BGP UPDATE messages exchanged with the peer since it was configured, by direction (sent, received).",
+		}, []string{"peer", "direction"}),
 	}
 }
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes, m.updates} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -57,6 +61,7 @@ func (m *Metrics) observe(owned, members int, s layer2.Stats) {
 func (m *Metrics) observeBGP(sessions []bgp.Session) {
 	m.sessionUp.Reset()
 	m.prefixes.Reset()
+	m.updates.Reset()
 	for _, s := range sessions {
 		up := 0.0
 		if s.State == bgp.StateEstablished {
@@ -64,5 +69,7 @@ func (m *Metrics) observeBGP(sessions []bgp.Session) {
 		}
 		m.sessionUp.WithLabelValues(s.Peer).Set(up)
 		m.prefixes.WithLabelValues(s.Peer).Set(float64(s.PrefixesSent))
+		m.updates.WithLabelValues(s.Peer, "sent").Set(float64(s.UpdatesSent))
+		m.updates.WithLabelValues(s.Peer, "received").Set(float64(s.UpdatesReceived))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
 )
 
@@ -36,5 +37,35 @@ pylon_speaker_layer2_conflicts_total 1
 		if got := testutil.ToFloat64(m.l2.WithLabelValues(labels[0], labels[1])); got != v {
 			t.Errorf("packets %v = %v, want %v", labels, got, v)
 		}
+	}
+}
+
+func TestMetricsBGP(t *testing.T) {
+	m := NewMetrics()
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	m.observeBGP([]bgp.Session{
+		{Peer: "tor-a", State: bgp.StateEstablished, PrefixesSent: 12, UpdatesSent: 7, UpdatesReceived: 2},
+		{Peer: "tor-b", State: "Active"},
+	})
+	for _, c := range []struct {
+		g    prometheus.Gauge
+		want float64
+	}{
+		{m.sessionUp.WithLabelValues("tor-a"), 1}, {m.sessionUp.WithLabelValues("tor-b"), 0},
+		{m.prefixes.WithLabelValues("tor-a"), 12},
+		{m.updates.WithLabelValues("tor-a", "sent"), 7}, {m.updates.WithLabelValues("tor-a", "received"), 2},
+		{m.updates.WithLabelValues("tor-b", "sent"), 0},
+	} {
+		if got := testutil.ToFloat64(c.g); got != c.want {
+			t.Errorf("%s = %v, want %v", c.g.Desc(), got, c.want)
+		}
+	}
+	// A peer that is gone leaves no series behind.
+	m.observeBGP(nil)
+	if n := testutil.CollectAndCount(m.updates); n != 0 {
+		t.Fatalf("%d update series after the peers went", n)
 	}
 }

@@ -81,8 +81,8 @@ func scenarioEBGPv4(t *testing.T, r frr) {
 	t.Logf("AddPath -> route in FRR (vtysh polling, 20 ms steps): %v", d)
 	hasPath(t, r, "198.51.100.11/32", nodeEBGP, nextHop(nodeEBGP))
 	eventually(t, 2*time.Second, "prefixes sent", func() error {
-		if sess := session(t, s, "router"); sess.PrefixesSent != 2 || sess.LocalAddress != netip.MustParseAddr(nodeEBGP) {
-			return fmt.Errorf("session %+v; want 2 prefixes sent from %s", sess, nodeEBGP)
+		if sess := session(t, s, "router"); sess.PrefixesSent != 2 || sess.LocalAddress != netip.MustParseAddr(nodeEBGP) || sess.UpdatesSent < 2 {
+			return fmt.Errorf("session %+v; want 2 prefixes sent from %s in at least 2 UPDATEs", sess, nodeEBGP)
 		}
 		return nil
 	})

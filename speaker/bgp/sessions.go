@@ -37,6 +37,9 @@ type Session struct {
 	// PrefixesSent and PrefixesReceived count the prefixes advertised to
 	// and accepted from the peer.
 	PrefixesSent, PrefixesReceived uint64
+	// UpdatesSent and UpdatesReceived count the BGP UPDATE messages
+	// exchanged with the peer since it was configured.
+	UpdatesSent, UpdatesReceived uint64
 	// LastError is the last reason the session failed to come up or went
 	// down: a connection error ("dial tcp ...: i/o timeout", which is also
 	// what a wrong TCP-MD5 password looks like, since the router drops the
@@ -71,6 +74,8 @@ func (s *Speaker) Sessions(ctx context.Context) ([]Session, error) {
 			sess.PrefixesSent += af.GetState().GetAdvertised()
 			sess.PrefixesReceived += af.GetState().GetAccepted()
 		}
+		msgs := p.GetState().GetMessages()
+		sess.UpdatesSent, sess.UpdatesReceived = msgs.GetSent().GetUpdate(), msgs.GetReceived().GetUpdate()
 		sess.LocalAddress, _ = netip.ParseAddr(p.GetTransport().GetLocalAddress())
 		if sess.State != StateEstablished {
 			sess.LocalAddress = netip.Addr{}
