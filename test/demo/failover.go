@@ -183,14 +183,7 @@ func (d *demo) comeBack(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("start %s's speaker again: %w", name, err)
 	}
 	lines := []string{fmt.Sprintf("%s back on the segment; its speaker started again (pid %d)", name, speaker.PID())}
-	err = until(ctx, "every speaker to see all three members again", func(ctx context.Context) (bool, string, error) {
-		if err := d.running(); err != nil {
-			return false, "", err
-		}
-		alive, err := d.membersAlive(ctx)
-		return err == nil && allEqual(alive, len(l.Nodes), len(l.Nodes)), fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
-	})
-	if err != nil {
+	if err := d.waitMembers(ctx, "every speaker to see all three members again"); err != nil {
 		return lines, err
 	}
 	r := &d.sum.Return

@@ -49,14 +49,7 @@ func (d *demo) startPylon(ctx context.Context) ([]string, error) {
 		d.pylon.speakers[n.Name] = sp
 		lines = append(lines, fmt.Sprintf("speaker on %s: pid %d in %s, log %s", n.Name, sp.PID(), n.Netns, sp.LogPath))
 	}
-	err = until(ctx, "every speaker to see all three members in memberlist", func(ctx context.Context) (bool, string, error) {
-		if err := d.running(); err != nil {
-			return false, "", err
-		}
-		alive, err := d.membersAlive(ctx)
-		return err == nil && allEqual(alive, len(l.Nodes), len(l.Nodes)), fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
-	})
-	if err != nil {
+	if err := d.waitMembers(ctx, "every speaker to see all three members in memberlist"); err != nil {
 		return lines, err
 	}
 	return append(lines, "memberlist: every speaker sees 3 members alive (SpeakerStatus)"), nil
@@ -194,4 +187,17 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// waitMembers waits until every speaker runs and its SpeakerStatus shows
+// every node alive in memberlist.
+func (d *demo) waitMembers(ctx context.Context, what string) error {
+	n := len(d.lab.Nodes)
+	return until(ctx, what, func(ctx context.Context) (bool, string, error) {
+		if err := d.running(); err != nil {
+			return false, "", err
+		}
+		alive, err := d.membersAlive(ctx)
+		return err == nil && allEqual(alive, n, n), fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
+	})
 }
