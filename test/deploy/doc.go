@@ -11,8 +11,11 @@
 // ValidatingAdmissionPolicy, a speaker writing another node's
 // SpeakerStatus with a real pod-bound token.
 //
-// Not covered here: the end-to-end lab scenarios under those identities
-// (test/e2e runs the binaries as cluster admin); see docs/install.md.
+// The end-to-end lab scenarios under those identities, with real tokens,
+// are test/e2e's (docs/testing.md). The images are checked without a
+// docker daemon: the Dockerfile's build command, run here, gives static
+// binaries that report the version passed in, on a distroless nonroot
+// base (TestImageBuildRecipe); no image is built.
 //
 // It has no non-test code.
 package deploy
