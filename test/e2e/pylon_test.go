@@ -130,7 +130,6 @@ func service(t testing.TB, l *lab.Lab, name string, dual bool, eps ...lab.Endpoi
 		svc.Spec.IPFamilyPolicy = &policy
 		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
 	}
-	create(t, l.Client, svc)
 	if len(eps) == 0 {
 		var names []string
 		for _, n := range l.Nodes {
@@ -138,15 +137,20 @@ func service(t testing.TB, l *lab.Lab, name string, dual bool, eps ...lab.Endpoi
 		}
 		eps = lab.ReadyOn(names...)
 	}
+	return createService(t, l, svc, eps...)
+}
+
+// createService creates svc with the endpoints eps (none: an empty
+// EndpointSlice) and waits for an address per IP family.
+func createService(t testing.TB, l *lab.Lab, svc *corev1.Service, eps ...lab.Endpoint) (*corev1.Service, []netip.Addr) {
+	t.Helper()
+	create(t, l.Client, svc)
 	if err := l.SetEndpoints(t.Context(), svc, eps...); err != nil {
 		t.Fatal(err)
 	}
-	want := 1
-	if dual {
-		want = 2
-	}
+	want := max(1, len(svc.Spec.IPFamilies))
 	var ips []netip.Addr
-	eventually(t, 30*time.Second, "addresses for "+name, func() (bool, string) {
+	eventually(t, 30*time.Second, "addresses for "+svc.Name, func() (bool, string) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err.Error()
 		}
