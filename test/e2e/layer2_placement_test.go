@@ -74,7 +74,7 @@ func TestLayer2Placement(t *testing.T) {
 		create(t, l.Client, &v1alpha1.L2Advertisement{
 			ObjectMeta: metav1.ObjectMeta{Name: "only-n1"},
 			Spec: v1alpha1.L2AdvertisementSpec{
-				IPPools:       []v1alpha1.ObjectName{"only-n1"},
+				IPPools:      []v1alpha1.ObjectName{"only-n1"},
 				NodeSelector: &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{corev1.LabelHostname: "n1"}},
 				Interfaces:   []v1alpha1.InterfaceName{lab.HostIf},
 			},
