@@ -119,16 +119,7 @@ func failoverTrial(b *testing.B, p *pylon, vip netip.Addr, node bool) (time.Dura
 			b.Fatal(err)
 		}
 	}
-	sp := p.speakers[owner]
-	select {
-	case <-sp.Done():
-	case <-time.After(10 * time.Second):
-		b.Fatalf("speaker on %s did not exit", owner)
-	}
-	if err := sp.Restart(); err != nil {
-		b.Fatal(err)
-	}
-	waitMembers(b, p)
+	restart(b, p, owner)
 	return took, rep
 }
 

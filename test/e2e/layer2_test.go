@@ -238,7 +238,7 @@ func countEvents(t testing.TB, l *lab.Lab, reason string) int {
 
 // restart starts a stopped speaker again and waits until every speaker
 // sees it.
-func restart(t *testing.T, p *pylon, node string) {
+func restart(t testing.TB, p *pylon, node string) {
 	t.Helper()
 	sp := p.speakers[node]
 	select {
