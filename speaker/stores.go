@@ -59,13 +59,3 @@ func pointers[T any](items []T) []*T {
 	}
 	return out
 }
-
-// listAll lists each list through c, without deep copies.
-func listAll(ctx context.Context, c client.Client, lists []client.ObjectList) error {
-	for _, l := range lists {
-		if err := c.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("list %T: %w", l, err)
-		}
-	}
-	return nil
-}
