@@ -44,15 +44,6 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 		{&spk, nil}, {&pools, nil}, {&l2, nil}, {&peers, nil}, {&bgp, nil},
 		{&secrets, []client.ListOption{client.InNamespace(r.Namespace)}},
 	}
-	var nodes corev1.NodeList
-	var svcs corev1.ServiceList
-	var eps discoveryv1.EndpointSliceList
-	if r.Stores == nil {
-		lists = append(lists, []struct {
-			list client.ObjectList
-			opts []client.ListOption
-		}{{&nodes, nil}, {&svcs, nil}, {&eps, nil}}...)
-	}
 	for _, l := range lists {
 		// A pass only reads what it lists (the status writer copies its
 		// own object before changing it), so the cache's objects are used
@@ -63,12 +54,8 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	s.speakers, s.secrets = spk.Items, secrets.Items
-	if r.Stores != nil {
-		s.nodes, s.services, s.slices = storeItems[corev1.Node](r.Stores.Nodes),
-			storeItems[corev1.Service](r.Stores.Services), storeItems[discoveryv1.EndpointSlice](r.Stores.EndpointSlices)
-	} else {
-		s.nodes, s.services, s.slices = pointers(nodes.Items), pointers(svcs.Items), pointers(eps.Items)
-	}
+	s.nodes, s.services, s.slices = storeItems[corev1.Node](r.Stores.Nodes),
+		storeItems[corev1.Service](r.Stores.Services), storeItems[discoveryv1.EndpointSlice](r.Stores.EndpointSlices)
 	s.byKey = make(map[string]*corev1.Service, len(s.services))
 	for _, svc := range s.services {
 		s.byKey[svc.Namespace+"/"+svc.Name] = svc

@@ -76,8 +76,8 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
 	Trigger chan event.GenericEvent
-	// Stores, when set, are the cache's stores of the big kinds, read
-	// without copying (see snapshot); nil: listed through Client.
+	// Stores are the cache's stores of the big kinds, read without
+	// copying (see snapshot); Setup sets them.
 	Stores *Stores
 
 	// joining is set while a background join runs.

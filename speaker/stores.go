@@ -50,12 +50,3 @@ func storeItems[T any](st toolscache.Store) []*T {
 	}
 	return out
 }
-
-// pointers returns pointers to the elements of items.
-func pointers[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
