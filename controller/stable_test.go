@@ -89,18 +89,19 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	env := envtest.Start(t)
 	c := env.Client
 	ensureNamespace(t, c, pylonNS, nil)
-	const ns, standing, whileDown = "restart", 1000, 50
+	// 450 of the 512 addresses of the two IPv4 documentation ranges.
+	const ns, standing, whileDown = "restart", 400, 50
 	ensureNamespace(t, c, ns, nil)
 
 	first := startController(t, env, controller.Options{Workers: 4}, false)
-	createPool(t, c, "restart", []string{"198.18.64.0/20"}, onlyNamespaces(ns))
+	createPool(t, c, "restart", []string{"198.51.100.0/24", "203.0.113.0/24"}, onlyNamespaces(ns))
 	createMany(t, c, ns, "s", standing)
 	eventually(t, 60*time.Second, "every standing Service to have an address", allHaveIPs(t, c, ns, standing))
 	// Free a few low addresses, so that a controller that forgot what is
 	// held would hand them out again.
 	for i := range 5 {
 		s := &corev1.Service{}
-		s.Namespace, s.Name = ns, fmt.Sprintf("s-%d", i*100)
+		s.Namespace, s.Name = ns, fmt.Sprintf("s-%d", i*(standing/5))
 		if err := c.Delete(t.Context(), s); err != nil {
 			t.Fatal(err)
 		}
