@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,13 +16,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/controller"
 )
 
 func run(ctx context.Context, o options) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
-	cfg, err := restConfig(o.kubeconfig)
+	cfg, err := restconfig.Load(o.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -66,24 +65,6 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	return mgr.Start(ctx)
-}
-
-// restConfig loads the client configuration. Either way client-side rate
-// limiting is off, as controller-runtime's own loader sets it: the API
-// server's priority and fairness does the limiting, and client-go's default
-// of 5 requests a second would hold a burst of Services back for minutes.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		return ctrl.GetConfig()
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.QPS == 0 {
-		cfg.QPS = -1
-	}
-	return cfg, nil
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

@@ -12,8 +12,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/bgp"
@@ -37,7 +36,7 @@ import (
 func run(ctx context.Context, o options) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	logger := ctrl.Log.WithName("speaker").WithValues("node", o.nodeName)
-	cfg, err := restConfig(o.kubeconfig)
+	cfg, err := restconfig.Load(o.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -239,22 +238,6 @@ func waitKeys(ctx context.Context, c client.Client, o options, info func(string,
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-// restConfig loads the client configuration with client-side rate limiting
-// off, as in cmd/controller.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		return ctrl.GetConfig()
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.QPS == 0 {
-		cfg.QPS = -1
-	}
-	return cfg, nil
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }
