@@ -34,13 +34,7 @@ import (
 //
 // Run as root: go test -run '^$' -bench BGPRoutes -benchtime 1x ./test/e2e/
 func BenchmarkBGPRoutes(b *testing.B) {
-	n := 5000
-	if v := os.Getenv("PYLON_BENCH_SERVICES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchInt(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
 		p := startPylon(b, l)
