@@ -52,8 +52,12 @@ func (p *parser) bgpAdvertisements(in []v1alpha1.BGPAdvertisement) {
 			p.problem(KindBGPAdvertisement, a.Name, ReasonInvalidSpec, true, errs)
 			continue
 		}
-		if errs := p.aggregationErrors(out); len(errs) > 0 {
-			p.problem(KindBGPAdvertisement, a.Name, ReasonAggregation, true, errs)
+		if errs, pools := p.aggregationErrors(out); len(errs) > 0 {
+			var blames []blame
+			for _, pool := range pools {
+				blames = append(blames, blame{key: objKey{KindIPPool, pool}, path: field.NewPath("spec", "addresses")})
+			}
+			p.problemBlaming(KindBGPAdvertisement, a.Name, ReasonAggregation, true, errs, blames)
 			continue
 		}
 		out.Pools = p.knownPools(KindBGPAdvertisement, a.Name, out.Pools)
@@ -169,13 +173,7 @@ func (p *parser) knownPeers(a *v1alpha1.BGPAdvertisement) []string {
 	return slices.Compact(out)
 }
 
-func (p *parser) peer(name string) *BGPPeer {
-	i, ok := slices.BinarySearchFunc(p.cfg.BGPPeers, name, func(peer *BGPPeer, n string) int { return cmp.Compare(peer.Name, n) })
-	if !ok {
-		return nil
-	}
-	return p.cfg.BGPPeers[i]
-}
+func (p *parser) peer(name string) *BGPPeer { return p.cfg.Peer(name) }
 
 // localPrefCheck reports a localPref that would go to eBGP peers: routers
 // ignore LOCAL_PREF from outside their AS, so it is sent to iBGP peers only.
@@ -198,10 +196,9 @@ func (p *parser) localPrefCheck(a *BGPAdvertisement) {
 }
 
 // aggregationErrors reports pools whose ranges an aggregate would spill out
-// of: announcing a shorter prefix than the pool holds would draw traffic for
-// addresses that are not the cluster's.
-func (p *parser) aggregationErrors(a *BGPAdvertisement) field.ErrorList {
-	var errs field.ErrorList
+// of, and names those pools: announcing a shorter prefix than the pool holds
+// would draw traffic for addresses that are not the cluster's.
+func (p *parser) aggregationErrors(a *BGPAdvertisement) (errs field.ErrorList, pools []string) {
 	for _, name := range a.Pools {
 		pool := p.cfg.Pool(name)
 		if pool == nil {
@@ -215,10 +212,13 @@ func (p *parser) aggregationErrors(a *BGPAdvertisement) field.ErrorList {
 			if !aggregatesInside(r, length) {
 				errs = append(errs, field.Invalid(path, length, fmt.Sprintf(
 					"a /%d around an address of IPPool %s range %s would cover addresses outside that range", length, name, r)))
+				if !slices.Contains(pools, name) {
+					pools = append(pools, name)
+				}
 			}
 		}
 	}
-	return errs
+	return errs, pools
 }
 
 // aggregatesInside reports whether every /length block that holds an address

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -28,10 +30,21 @@ type Config struct {
 	Problems []Problem
 
 	poolsByName map[string]*Pool
+	// sources are the versions the model's objects came from (keep.go).
+	sources map[objKey]source
 }
 
 // Pool returns the pool called name, or nil.
 func (c *Config) Pool(name string) *Pool { return c.poolsByName[name] }
+
+// Peer returns the BGPPeer called name, or nil.
+func (c *Config) Peer(name string) *BGPPeer {
+	i, ok := slices.BinarySearchFunc(c.BGPPeers, name, func(peer *BGPPeer, n string) int { return cmp.Compare(peer.Name, n) })
+	if !ok {
+		return nil
+	}
+	return c.BGPPeers[i]
+}
 
 // ProblemsFor returns the problems of one object.
 func (c *Config) ProblemsFor(kind Kind, name string) []Problem {
@@ -134,6 +147,10 @@ type BGPPeer struct {
 	RestartTime time.Duration
 	// NodeSelector selects the nodes that peer; never nil.
 	NodeSelector labels.Selector
+
+	// passwordFrom names the Secret key the password comes from
+	// (namespace/name/key); "" without a password.
+	passwordFrom string
 }
 
 // IBGP reports whether the session is internal (same ASN on both ends).
@@ -199,10 +216,28 @@ type Problem struct {
 	Name   string
 	Reason string
 	Errors field.ErrorList
-	// Rejected: the object is left out of the model. Otherwise it is in the
-	// model without the part that is wrong.
+	// Rejected: this generation of the object is left out of the model.
+	// Otherwise it is in the model without the part that is wrong.
 	Rejected bool
+	// KeptGeneration, on a rejected object, is the earlier generation that
+	// stays in the model in its place; 0 when none does.
+	KeptGeneration int64
+	// Kept, on a problem that does not reject, says what stays in use in
+	// place of the part that is wrong ("the last good password").
+	Kept string
+
+	// blames are the objects whose edit may have caused a rejection.
+	blames []blame
 }
 
 // Message joins the field errors into one line for a condition or event.
 func (p Problem) Message() string { return p.Errors.ToAggregate().Error() }
+
+// KeptNote says what stays in force despite the problem: "generation 4 stays
+// in force", the Kept text, or "" when nothing does.
+func (p Problem) KeptNote() string {
+	if p.KeptGeneration > 0 {
+		return fmt.Sprintf("generation %d stays in force", p.KeptGeneration)
+	}
+	return p.Kept
+}

@@ -38,12 +38,21 @@ func (p *parser) peers(in []v1alpha1.BGPPeer, secrets []corev1.Secret, namespace
 			continue
 		}
 		if ref := in[i].Spec.PasswordSecretRef; ref != nil {
+			peer.passwordFrom = passwordSource(ref, namespace)
 			pw, err := password(ref, byName, namespace)
-			if err != nil {
+			switch {
+			case err == nil:
+				peer.Password = pw
+			case p.lastPassword(peer) != "":
+				// The Secret went away or broke under a working session:
+				// keep the password it had until the Secret is fixed.
+				peer.Password = p.lastPassword(peer)
+				p.cfg.Problems = append(p.cfg.Problems, Problem{Kind: KindBGPPeer, Name: in[i].Name, Reason: ReasonSecretNotUsable,
+					Errors: field.ErrorList{err}, Kept: "the last good password stays in use until the Secret is fixed"})
+			default:
 				p.problem(KindBGPPeer, in[i].Name, ReasonSecretNotUsable, true, field.ErrorList{err})
 				continue
 			}
-			peer.Password = pw
 		}
 		parsed = append(parsed, peer)
 		created[peer.Name] = in[i]
@@ -57,9 +66,10 @@ func (p *parser) peers(in []v1alpha1.BGPPeer, secrets []corev1.Secret, namespace
 	for _, peer := range parsed {
 		key := netip.AddrPortFrom(peer.Address, peer.Port).String() + " from " + peer.SourceAddress.String() + " on " + peer.NodeSelector.String()
 		if older, dup := seen[key]; dup {
-			p.problem(KindBGPPeer, peer.Name, ReasonDuplicatePeer, true, field.ErrorList{
-				field.Duplicate(field.NewPath("spec", "peerAddress"), peer.Address.String()+": BGPPeer "+older+" already describes this session (same address, port, source address and node selector)"),
-			})
+			path := field.NewPath("spec", "peerAddress")
+			p.problemBlaming(KindBGPPeer, peer.Name, ReasonDuplicatePeer, true, field.ErrorList{
+				field.Duplicate(path, peer.Address.String()+": BGPPeer "+older+" already describes this session (same address, port, source address and node selector)"),
+			}, []blame{{key: objKey{KindBGPPeer, older}, path: path}})
 			continue
 		}
 		seen[key] = peer.Name
@@ -95,6 +105,9 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		return a
 	}
 	peer.Address = addr("peerAddress", s.PeerAddress, true)
+	if a := peer.Address; a.IsValid() && (a.IsUnspecified() || a.IsLoopback() || a.IsMulticast()) {
+		errs = append(errs, field.Invalid(spec.Child("peerAddress"), s.PeerAddress, "must be a router's unicast address: not unspecified, loopback or multicast"))
+	}
 	peer.SourceAddress = addr("sourceAddress", s.SourceAddress, false)
 	if peer.SourceAddress.IsValid() && peer.Address.IsValid() && peer.SourceAddress.Is4() != peer.Address.Is4() {
 		errs = append(errs, field.Invalid(spec.Child("sourceAddress"), s.SourceAddress, "must be of the same IP family as peerAddress"))
@@ -150,6 +163,23 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		errs = append(errs, err)
 	}
 	return peer, errs
+}
+
+// passwordSource names where a peer's password comes from: namespace/name/key.
+func passwordSource(ref *v1alpha1.SecretKeyReference, namespace string) string {
+	return cmp.Or(ref.Namespace, namespace) + "/" + ref.Name + "/" + cmp.Or(ref.Key, "password")
+}
+
+// lastPassword returns the password the configuration in force before had
+// for this peer from the same Secret key; "" when it had none.
+func (p *parser) lastPassword(peer *BGPPeer) string {
+	if p.last == nil {
+		return ""
+	}
+	if old := p.last.Peer(peer.Name); old != nil && old.passwordFrom == peer.passwordFrom {
+		return old.Password
+	}
+	return ""
 }
 
 // password reads the TCP-MD5 password a peer references.

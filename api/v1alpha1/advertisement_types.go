@@ -8,6 +8,10 @@ type AdvertisementStatus struct {
 	// ObservedGeneration is the spec generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// InForce is the generation of the spec in use and a copy of it; see
+	// InForce.
+	// +optional
+	InForce *InForce `json:"inForce,omitempty"`
 	// Conditions: Ready, Invalid.
 	// +optional
 	// +listType=map

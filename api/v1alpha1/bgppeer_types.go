@@ -63,6 +63,7 @@ type BGPPeerSpec struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=45
 	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be an IPv4 or IPv6 address, such as 198.18.0.1 or 2001:db8::1"
+	// +kubebuilder:validation:XValidation:rule="!isIP(self) || !(ip(self).isUnspecified() || ip(self).isLoopback() || cidr(ip(self).family() == 4 ? '224.0.0.0/4' : 'ff00::/8').containsIP(ip(self)))",message="must be a router's unicast address: not unspecified (0.0.0.0, ::), loopback or multicast"
 	PeerAddress string `json:"peerAddress"`
 
 	// PeerPort is the router's TCP port.
@@ -121,6 +122,10 @@ type BGPPeerStatus struct {
 	// ObservedGeneration is the spec generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// InForce is the generation of the spec in use and a copy of it; see
+	// InForce.
+	// +optional
+	InForce *InForce `json:"inForce,omitempty"`
 	// Conditions: Ready, Invalid.
 	// +optional
 	// +listType=map

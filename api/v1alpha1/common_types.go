@@ -1,6 +1,9 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
 
 // Condition types that pylon sets on its resources' status.
 const (
@@ -13,6 +16,23 @@ const (
 	// older pool's: no new address is given out from it.
 	ConditionOverlapping = "Overlapping"
 )
+
+// InForce records which generation of an object's spec pylon's components
+// use, with a copy of that spec. It equals the current generation while the
+// spec is accepted; while a newer generation is rejected it stays at the last
+// accepted one (condition Ready=False says why), and a controller or speaker
+// that starts then uses this copy, so a rejected edit never takes away what
+// was in force. The copy is the spec as it was accepted: the API server does
+// not check it again, pylon's own validation does.
+type InForce struct {
+	// Generation is the generation of the spec in force.
+	Generation int64 `json:"generation"`
+	// Spec is that generation's spec.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Spec runtime.RawExtension `json:"spec"`
+}
 
 // LabelSelector is a Kubernetes label selector: every matchLabels pair and
 // every matchExpressions requirement must hold. It has the fields and meaning

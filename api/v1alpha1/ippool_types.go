@@ -33,12 +33,18 @@ type AddressRange string
 // them.
 type IPPoolSpec struct {
 	// Addresses are the blocks this pool hands out. IPv4 and IPv6 may be mixed
-	// in one pool. Blocks must not overlap each other or another pool.
+	// in one pool. Blocks must not overlap each other or another pool. The
+	// API server refuses a block listed twice, a CIDR inside another and a
+	// range with an end inside a CIDR; pylon's own validation also refuses
+	// ranges that overlap each other (the pool's last accepted version then
+	// stays in force).
 	//
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
-	// +listType=atomic
+	// +listType=set
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !isCIDR(a) || self.all(b, a == b || !isCIDR(b) || !cidr(a).containsCIDR(cidr(b))))",message="blocks of one pool must not overlap: a CIDR lies inside another"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !a.contains('-') || a.split('-').size() != 2 || !isIP(a.split('-')[0]) || !isIP(a.split('-')[1]) || self.all(b, !isCIDR(b) || (!cidr(b).containsIP(a.split('-')[0]) && !cidr(b).containsIP(a.split('-')[1]))))",message="blocks of one pool must not overlap: an end of a range lies inside a CIDR"
 	Addresses []AddressRange `json:"addresses"`
 
 	// AutoAssign lets Services that name no pool get addresses from this one.
@@ -111,6 +117,10 @@ type IPPoolStatus struct {
 	// ObservedGeneration is the spec generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// InForce is the generation of the spec in use and a copy of it; see
+	// InForce.
+	// +optional
+	InForce *InForce `json:"inForce,omitempty"`
 	// IPv4 counts the pool's IPv4 addresses; absent when it has none.
 	// +optional
 	IPv4 *AddressCounts `json:"ipv4,omitempty"`

@@ -43,6 +43,8 @@ const (
 	msgDuration      = "must be a duration such as 90s, 1m30s or 500ms"
 	msgSelectorOp    = `supported values: "In", "NotIn", "Exists", "DoesNotExist"`
 	msgSelectorVals  = "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"
+	msgBlocksOverlap = "blocks of one pool must not overlap: a CIDR lies inside another"
+	msgPeerUnicast   = "must be a router's unicast address: not unspecified (0.0.0.0, ::), loopback or multicast"
 )
 
 // peer is a valid BGPPeer spec's required fields, for cases that vary the
@@ -57,6 +59,16 @@ func badObjects() []badObject {
 		// IPPool addresses.
 		{name: "address is a word", kind: "IPPool", spec: `{addresses: [foo]}`,
 			field: "spec.addresses[0]", msg: msgNotCIDR},
+		{name: "the same block twice", kind: "IPPool", spec: `{addresses: ["198.51.100.0/24", "198.51.100.0/24"]}`,
+			field: "spec.addresses[1]", msg: "Duplicate value", applyField: ".spec.addresses", applyMsg: "duplicate entries"},
+		{name: "a v4 CIDR inside another of the pool", kind: "IPPool", spec: `{addresses: ["198.51.100.0/24", "198.51.100.128/25"]}`,
+			field: "spec.addresses", msg: msgBlocksOverlap},
+		{name: "a v6 CIDR inside another of the pool", kind: "IPPool", spec: `{addresses: ["2001:db8:1::/64", "198.51.100.0/24", "2001:db8:1::/48"]}`,
+			field: "spec.addresses", msg: msgBlocksOverlap},
+		{name: "one v6 block written two ways", kind: "IPPool", spec: `{addresses: ["2001:db8::/64", "2001:db8:0::/64"]}`,
+			field: "spec.addresses", msg: msgBlocksOverlap},
+		{name: "a range ending inside a CIDR of the pool", kind: "IPPool", spec: `{addresses: ["198.51.100.0/25", "198.51.100.100-198.51.100.200"]}`,
+			field: "spec.addresses", msg: "an end of a range lies inside a CIDR"},
 		{name: "address is a bare IP", kind: "IPPool", spec: `{addresses: ["198.51.100.7"]}`,
 			field: "spec.addresses[0]", msg: "a single address is 198.51.100.7/32"},
 		{name: "second address has prefix length 33", kind: "IPPool", spec: `{addresses: ["198.51.100.0/25", "198.51.100.128/33"]}`,
@@ -137,6 +149,18 @@ func badObjects() []badObject {
 			field: "spec.peerAddress", msg: "must be an IPv4 or IPv6 address, such as 198.18.0.1 or 2001:db8::1"},
 		{name: "peerAddress a CIDR", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "198.18.0.1/32"}`,
 			field: "spec.peerAddress", msg: "must be an IPv4 or IPv6 address"},
+		{name: "peerAddress 0.0.0.0", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "0.0.0.0"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
+		{name: "peerAddress ::", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "::"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
+		{name: "peerAddress loopback", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "127.0.0.1"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
+		{name: "peerAddress v6 loopback", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "::1"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
+		{name: "peerAddress v4 multicast", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "224.0.0.5"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
+		{name: "peerAddress v6 multicast", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "ff02::5"}`,
+			field: "spec.peerAddress", msg: msgPeerUnicast},
 		{name: "peerAddress missing", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513}`,
 			field: "spec.peerAddress", msg: "Required value"},
 		{name: "routerID IPv6", kind: "BGPPeer", spec: `{` + peer + `, routerID: "2001:db8::1"}`,
@@ -209,6 +233,8 @@ func goodObjects() []goodObject {
 		{name: "v6 range in order in the last bit", kind: "IPPool", spec: `{addresses: ["2001:db8::2-2001:db8::3"]}`},
 		{name: "v6 range in order at bit 32", kind: "IPPool", spec: `{addresses: ["2001:db8::ffff-2001:db8:8000::"]}`},
 		{name: "v6 range with equal ends", kind: "IPPool", spec: `{addresses: ["2001:db8::7-2001:db8::7"]}`},
+		{name: "adjacent blocks: two CIDRs, a range after them, both families", kind: "IPPool", spec: `{addresses: ["198.51.100.0/25", "198.51.100.128/26", "198.51.100.192-198.51.100.255", "2001:db8::/64", "2001:db8:0:1::/64"]}`},
+		{name: "peerAddress just below the v4 multicast block", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "223.255.255.254"}`},
 		{name: "CIDR /32 and /128", kind: "IPPool", spec: `{addresses: ["198.51.100.7/32", "2001:db8::7/128"]}`},
 		{name: "64 ranges, the most a pool holds", kind: "IPPool", spec: manyAddresses(64)},
 		{name: "allocation with every selector form", kind: "IPPool", spec: `{addresses: ["203.0.113.0/24"], autoAssign: false, allocation: {priority: 0, namespaces: [team-a],` +
