@@ -58,7 +58,7 @@ func startController(t *testing.T, env *envtest.Env, opts controller.Options, le
 		RetryPeriod:                   &retry,
 		Controller:                    config.Controller{SkipNameValidation: &skip},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{pylonNS: {}}},
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{opts.Namespace: {}}},
 		}},
 	})
 	if err != nil {

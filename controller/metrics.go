@@ -11,6 +11,7 @@ import (
 type Metrics struct {
 	state    *State
 	failures *prometheus.CounterVec
+	steps    *prometheus.CounterVec
 	total    *prometheus.Desc
 	inUse    *prometheus.Desc
 }
@@ -23,6 +24,10 @@ func NewMetrics(state *State) *Metrics {
 			Name: "pylon_allocation_failures_total",
 			Help: "Services that did not get the addresses they asked for, by reason.",
 		}, []string{"reason"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pylon_controller_step_failures_total",
+			Help: "Failed steps of the configuration pass (key-secret, write-status), each retried with backoff.",
+		}, []string{"step"}),
 		total: prometheus.NewDesc("pylon_pool_addresses_total",
 			"Usable addresses in an IPPool, per family (float: IPv6 pools exceed int64).", []string{"pool", "family"}, nil),
 		inUse: prometheus.NewDesc("pylon_pool_addresses_in_use",
@@ -33,6 +38,9 @@ func NewMetrics(state *State) *Metrics {
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	if err := reg.Register(m.failures); err != nil {
+		return err
+	}
+	if err := reg.Register(m.steps); err != nil {
 		return err
 	}
 	return reg.Register(m)
@@ -65,6 +73,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) failed(reason string) {
 	if m != nil {
 		m.failures.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) stepFailed(step string) {
+	if m != nil {
+		m.steps.WithLabelValues(step).Inc()
 	}
 }
 

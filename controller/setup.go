@@ -43,7 +43,6 @@ type Options struct {
 func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 	state := NewState()
 	recorder := mgr.GetEventRecorder("pylon-controller")
-	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace, KeySecret: opts.KeySecret}
 	var metrics *Metrics
 	if opts.Registerer != nil {
 		metrics = NewMetrics(state)
@@ -51,6 +50,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
+	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace, KeySecret: opts.KeySecret, Metrics: metrics}
 	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Metrics: metrics}
 	cfgRec.Restore = func(ctx context.Context) error { return state.restore(ctx, cfgRec.Load, mgr.GetClient(), opts.Class) }
 
@@ -87,7 +87,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 	workers := max(opts.Workers, 1)
 	err = ctrl.NewControllerManagedBy(mgr).
 		For(&corev1.Service{}).
-		WatchesRawSource(source.Channel(state.wake, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(state.wakeSource()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(svcRec)
 	if err != nil {

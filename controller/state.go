@@ -14,7 +14,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/controller/allocator"
@@ -38,8 +41,10 @@ type State struct {
 	told map[string]string
 	// conflicts found while restoring, reported on the Service's next pass.
 	conflicts map[types.NamespacedName]string
-	// wake delivers pending Services back to the Service reconciler.
-	wake chan event.GenericEvent
+	// wake is the Service reconciler's work queue, set when its wake-up
+	// source starts (wakeSource): pending Services are added to it, which
+	// never blocks and never drops one. nil until then.
+	wake workqueue.TypedInterface[reconcile.Request]
 	// poolsChanged asks the config reconciler to refresh pool status;
 	// poolsArmed says a refresh is already scheduled.
 	poolsChanged chan event.GenericEvent
@@ -59,7 +64,6 @@ func NewState() *State {
 		pending:      map[types.NamespacedName]bool{},
 		told:         map[string]string{},
 		conflicts:    map[types.NamespacedName]string{},
-		wake:         make(chan event.GenericEvent, 1024),
 		poolsChanged: make(chan event.GenericEvent, 1),
 	}
 }
@@ -200,15 +204,24 @@ func (s *State) wakePendingLocked(release bool) {
 		if release && !s.pending[key] {
 			continue
 		}
-		svc := &corev1.Service{}
-		svc.Namespace, svc.Name = key.Namespace, key.Name
-		select {
-		case s.wake <- event.GenericEvent{Object: svc}:
-		default:
-			// The queue is full of wake-ups already; the pending set is
-			// kept, and the next release or pool change wakes them again.
+		if s.wake != nil {
+			s.wake.Add(reconcile.Request{NamespacedName: key})
 		}
 	}
+}
+
+// wakeSource is the source of the Service reconciler's wake-ups: it hands
+// the controller's work queue to the State. A work queue grows as needed
+// and folds repeated keys into one, so no wake-up is ever dropped, however
+// many Services wait.
+func (s *State) wakeSource() source.Source {
+	return source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.wake = q
+		s.wakePendingLocked(false)
+		return nil
+	})
 }
 
 // notifyPoolsLocked asks for a pool status refresh poolStatusDelay from

@@ -2,15 +2,20 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -35,12 +40,17 @@ type ConfigReconciler struct {
 	// KeySecret names the speakers' memberlist key Secret in Namespace;
 	// the controller creates it when missing. "" skips that.
 	KeySecret string
+	// Metrics counts failed steps; may be nil.
+	Metrics *Metrics
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
 const configRequestName = "pylon-configuration"
 
-// Load lists the pylon resources and Secrets and parses them.
+// Load lists the pylon resources and Secrets and parses them; an object
+// whose newest generation is rejected keeps the version its status records
+// as in force. (State.restore calls it under the State's lock, so it does
+// not read the State.)
 func (r *ConfigReconciler) Load(ctx context.Context) (*config.Config, error) {
 	res, err := r.list(ctx)
 	if err != nil {
@@ -68,7 +78,10 @@ func (r *ConfigReconciler) list(ctx context.Context) (config.Resources, error) {
 	return res, nil
 }
 
-// Reconcile re-reads the configuration and writes what changed.
+// Reconcile re-reads the configuration, puts it in force and writes what
+// changed. Each step stands on its own: the key Secret and every object's
+// status are tried whatever happened to the others; what failed is an event
+// and a metric, and the returned error has the request retried with backoff.
 func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	if r.Restore != nil {
 		if err := r.Restore(ctx); err != nil {
@@ -79,48 +92,102 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if err != nil {
 		return reconcile.Result{}, err
 	}
+	res.Last = r.State.config()
 	cfg := config.Parse(res)
 	r.State.setConfig(cfg)
-	if err := r.ensureKeySecret(ctx, res.Secrets); err != nil {
-		return reconcile.Result{}, err
-	}
 
+	var errs []error
+	if err := r.ensureKeySecret(ctx, res.Secrets); err != nil {
+		errs = append(errs, r.stepFailed(ctx, StepKeySecret, r.namespaceRef(), err))
+	}
 	for i := range res.Pools {
 		p := &res.Pools[i]
 		want := p.Status.DeepCopy()
 		r.poolStatus(cfg, p, want)
-		if err := r.writeStatus(ctx, p, &p.Status, want); err != nil {
-			return reconcile.Result{}, err
-		}
+		errs = append(errs, r.writeStatus(ctx, p, &p.Status, want))
 	}
 	for i := range res.L2Advertisements {
 		a := &res.L2Advertisements[i]
 		want := a.Status.DeepCopy()
-		want.ObservedGeneration = a.Generation
-		r.conditions(cfg, config.KindL2Advertisement, a, &want.Conditions)
-		if err := r.writeStatus(ctx, a, &a.Status, want); err != nil {
-			return reconcile.Result{}, err
-		}
+		r.objectStatus(cfg, config.KindL2Advertisement, a, &want.ObservedGeneration, &want.InForce, &want.Conditions)
+		errs = append(errs, r.writeStatus(ctx, a, &a.Status, want))
 	}
 	for i := range res.BGPAdvertisements {
 		a := &res.BGPAdvertisements[i]
 		want := a.Status.DeepCopy()
-		want.ObservedGeneration = a.Generation
-		r.conditions(cfg, config.KindBGPAdvertisement, a, &want.Conditions)
-		if err := r.writeStatus(ctx, a, &a.Status, want); err != nil {
-			return reconcile.Result{}, err
-		}
+		r.objectStatus(cfg, config.KindBGPAdvertisement, a, &want.ObservedGeneration, &want.InForce, &want.Conditions)
+		errs = append(errs, r.writeStatus(ctx, a, &a.Status, want))
 	}
 	for i := range res.BGPPeers {
 		p := &res.BGPPeers[i]
 		want := p.Status.DeepCopy()
-		want.ObservedGeneration = p.Generation
-		r.conditions(cfg, config.KindBGPPeer, p, &want.Conditions)
-		if err := r.writeStatus(ctx, p, &p.Status, want); err != nil {
-			return reconcile.Result{}, err
-		}
+		r.objectStatus(cfg, config.KindBGPPeer, p, &want.ObservedGeneration, &want.InForce, &want.Conditions)
+		errs = append(errs, r.writeStatus(ctx, p, &p.Status, want))
 	}
-	return reconcile.Result{}, nil
+	return reconcile.Result{}, errors.Join(errs...)
+}
+
+// Steps of the configuration pass that can fail on their own, as the
+// pylon_controller_step_failures_total metric labels them.
+const (
+	StepKeySecret   = "key-secret"
+	StepWriteStatus = "write-status"
+)
+
+// ReasonStepFailed is the event reason of a failed step.
+const ReasonStepFailed = "StepFailed"
+
+// stepFailed reports a failed step on obj (event) and in the metrics, and
+// returns err for the retry.
+func (r *ConfigReconciler) stepFailed(ctx context.Context, step string, obj runtime.Object, err error) error {
+	log.FromContext(ctx).Error(err, "configuration step failed; retrying with backoff", "step", step)
+	r.Metrics.stepFailed(step)
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonStepFailed, step, "%v (retrying with backoff)", err)
+	return err
+}
+
+// namespaceRef is pylon's namespace, the object that events about the key
+// Secret are recorded on (the Secret itself may not exist).
+func (r *ConfigReconciler) namespaceRef() runtime.Object {
+	ns := &corev1.Namespace{}
+	ns.Name = r.Namespace
+	return ns
+}
+
+// objectStatus fills the observed generation, the version in force and the
+// conditions of an advertisement or peer.
+func (r *ConfigReconciler) objectStatus(cfg *config.Config, kind config.Kind, obj client.Object, observed *int64, inForce **v1alpha1.InForce, conds *[]metav1.Condition) {
+	*observed = obj.GetGeneration()
+	setInForce(cfg, kind, obj.GetName(), inForce)
+	r.conditions(cfg, kind, obj, conds)
+}
+
+// setInForce records the version of an object in force; it keeps the
+// recorded one when the model does not hold the object (rejected with
+// nothing to keep), so that a component that starts later still finds it.
+func setInForce(cfg *config.Config, kind config.Kind, name string, dst **v1alpha1.InForce) {
+	in, ok := cfg.InForce(kind, name)
+	if !ok || sameInForce(*dst, in) {
+		return
+	}
+	*dst = in
+}
+
+// sameInForce compares two versions in force by generation and spec; specs
+// are compared as JSON values, since the API server writes the copy back
+// with its keys in another order.
+func sameInForce(a, b *v1alpha1.InForce) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Generation != b.Generation {
+		return false
+	}
+	var va, vb any
+	if json.Unmarshal(a.Spec.Raw, &va) != nil || json.Unmarshal(b.Spec.Raw, &vb) != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(va, vb)
 }
 
 // writeStatus patches obj's status to want when it differs semantically
@@ -139,15 +206,14 @@ func (r *ConfigReconciler) writeStatus(ctx context.Context, obj client.Object, c
 		*c = *want.(*v1alpha1.BGPPeerStatus)
 	}
 	if err := r.Client.Status().Patch(ctx, obj, patch); err != nil {
-		return fmt.Errorf("write status of %T %s: %w", obj, obj.GetName(), err)
+		return r.stepFailed(ctx, StepWriteStatus, obj, fmt.Errorf("write status of %s %s: %w", reflect.TypeOf(obj).Elem().Name(), obj.GetName(), err))
 	}
 	return nil
 }
 
 // poolStatus fills an IPPool's counts and conditions.
 func (r *ConfigReconciler) poolStatus(cfg *config.Config, p *v1alpha1.IPPool, st *v1alpha1.IPPoolStatus) {
-	st.ObservedGeneration = p.Generation
-	r.conditions(cfg, config.KindIPPool, p, &st.Conditions)
+	r.objectStatus(cfg, config.KindIPPool, p, &st.ObservedGeneration, &st.InForce, &st.Conditions)
 	overlapping := metav1.Condition{Type: v1alpha1.ConditionOverlapping, Status: metav1.ConditionFalse, Reason: "NoOverlap", ObservedGeneration: p.Generation}
 	if pool := cfg.Pool(p.Name); pool != nil && !pool.Usable() {
 		overlapping.Status, overlapping.Reason = metav1.ConditionTrue, config.ReasonOverlapping
@@ -196,8 +262,14 @@ func (r *ConfigReconciler) conditions(cfg *config.Config, kind config.Kind, obj 
 			msg += "; "
 		}
 		msg += p.Message()
-		if p.Rejected {
+		switch {
+		case p.Rejected && p.KeptGeneration > 0:
+			ready.Status, ready.Reason = metav1.ConditionFalse, p.Reason
+			ready.Message = fmt.Sprintf("generation %d is rejected: %s; %s", gen, p.Message(), p.KeptNote())
+		case p.Rejected:
 			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, p.Reason, "not in force: "+p.Message()
+		case p.Kept != "":
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, p.Reason, p.Message()+"; "+p.KeptNote()
 		}
 	}
 	invalid.Message = msg

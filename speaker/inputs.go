@@ -62,8 +62,11 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	}
 	s.cfg = config.Parse(config.Resources{
 		Pools: pools.Items, L2Advertisements: l2.Items, BGPPeers: peers.Items, BGPAdvertisements: bgp.Items,
-		Secrets: secrets.Items, Namespace: r.Namespace,
+		Secrets: secrets.Items, Namespace: r.Namespace, Last: r.cfg,
 	})
+	// What this pass parsed is what is in force from now on: a rejected
+	// edit keeps its object's version from it (or from status.inForce).
+	r.cfg = s.cfg
 	return s, nil
 }
 

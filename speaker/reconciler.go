@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -99,6 +100,9 @@ type Reconciler struct {
 	yield        map[netip.Addr]bool
 	keys         membership.Keys
 	last         lastWritten
+	// cfg is the configuration in force (the last pass's); a rejected
+	// edit keeps the version from it.
+	cfg *config.Config
 }
 
 // maxPace bounds the wait between two passes.

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// TestRejectedEditsKeepTraffic: with real speakers, FRR and a client on the
+// segment, an IPPool edit that pylon rejects and a deleted BGP password
+// Secret take nothing away: the owner keeps answering ARP, the router keeps
+// every next hop and every session, also after every speaker restarted
+// while the edit is still rejected (they find the version in force in the
+// pool's status).
+func TestRejectedEditsKeepTraffic(t *testing.T) {
+	l := lab.Start(t, lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"})
+	p := startPylon(t, l)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": "s3cret"}}
+	create(t, l.Client, secret)
+	create(t, l.Client, &v1alpha1.BGPPeer{
+		ObjectMeta: metav1.ObjectMeta{Name: "router"},
+		Spec: v1alpha1.BGPPeerSpec{
+			MyASN: lab.RouterASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String(),
+			PasswordSecretRef: &v1alpha1.SecretKeyReference{Name: "router-password"},
+		},
+	})
+	create(t, l.Client, &v1alpha1.BGPAdvertisement{
+		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
+		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
+	})
+	_, ips := service(t, l, "web", false)
+	vip := ips[0]
+	all := []string{l.Nodes[0].Name, l.Nodes[1].Name, l.Nodes[2].Name}
+	waitNextHops(t, l, vip, 30*time.Second, all...)
+	owner := waitOwner(t, l, vip, 20*time.Second)
+
+	// steady checks, for a while, that the owner answers every probe and the
+	// router keeps all three sessions and next hops.
+	steady := func(t *testing.T, d time.Duration) {
+		t.Helper()
+		s := l.LocalClient.StartSampler(t.Context(), vip, 80)
+		end := time.Now().Add(d)
+		for time.Now().Before(end) {
+			routes, err := l.Router.KernelRoutes(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hops := routes[netip.PrefixFrom(vip, vip.BitLen())]; len(hops) != len(all) {
+				t.Fatalf("the router routes %s via %v, want all %d nodes", vip, hops, len(all))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		rep, _ := s.Stop()
+		t.Logf("%s over %v: %+v", vip, d, rep.Answers)
+		if rep.Failures > 0 || rep.Answers[owner] != rep.Samples {
+			t.Fatalf("want every probe answered by %s: %d of %d failed, answers %v", owner, rep.Failures, rep.Samples, rep.Answers)
+		}
+	}
+
+	t.Run("a rejected IPPool edit keeps answers and routes", func(t *testing.T) {
+		var pool v1alpha1.IPPool
+		if err := l.Client.Get(t.Context(), client.ObjectKey{Name: "lab"}, &pool); err != nil {
+			t.Fatal(err)
+		}
+		// A second IPv6 range overlapping the first: the API server cannot
+		// tell, pylon's validation rejects the pool's new generation.
+		first := pool.Spec.Addresses[len(pool.Spec.Addresses)-1]
+		from := lab.PoolV6.Addr().Next().Next()
+		pool.Spec.Addresses = append(pool.Spec.Addresses, v1alpha1.AddressRange(from.String()+"-"+from.Next().Next().Next().Next().String()))
+		if err := l.Client.Update(t.Context(), &pool); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("IPPool lab generation %d adds a range overlapping %s", pool.Generation, first)
+		waitReadyFalse(t, l, &pool, func() []metav1.Condition { return pool.Status.Conditions }, "stays in force")
+		steady(t, 3*time.Second)
+	})
+
+	t.Run("speakers restarted while it is rejected still announce", func(t *testing.T) {
+		for _, n := range l.Nodes {
+			if err := p.speakers[n.Name].Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			restart(t, p, n.Name)
+		}
+		owner = waitOwner(t, l, vip, 20*time.Second)
+		waitNextHops(t, l, vip, 30*time.Second, all...)
+		steady(t, 2*time.Second)
+	})
+
+	t.Run("a deleted password Secret keeps the sessions", func(t *testing.T) {
+		if err := l.Client.Delete(t.Context(), secret); err != nil {
+			t.Fatal(err)
+		}
+		var peer v1alpha1.BGPPeer
+		if err := l.Client.Get(t.Context(), client.ObjectKey{Name: "router"}, &peer); err != nil {
+			t.Fatal(err)
+		}
+		waitReadyFalse(t, l, &peer, func() []metav1.Condition { return peer.Status.Conditions }, "last good password")
+		steady(t, 5*time.Second)
+		v, err := l.Router.View(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := 0
+		for _, s := range v.Sessions {
+			if s.Established() {
+				up++
+			}
+		}
+		if up != len(all) {
+			t.Fatalf("%d sessions established, want %d: %+v", up, len(all), v.Sessions)
+		}
+	})
+}
+
+// waitReadyFalse waits until obj's Ready condition is False for its current
+// generation with a message holding fragment.
+func waitReadyFalse(t *testing.T, l *lab.Lab, obj client.Object, conds func() []metav1.Condition, fragment string) {
+	t.Helper()
+	eventually(t, 20*time.Second, fmt.Sprintf("%s Ready=False saying %q", obj.GetName(), fragment), func() (bool, string) {
+		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err.Error()
+		}
+		r := meta.FindStatusCondition(conds(), v1alpha1.ConditionReady)
+		if r == nil || r.Status != metav1.ConditionFalse || r.ObservedGeneration != obj.GetGeneration() || !strings.Contains(r.Message, fragment) {
+			return false, fmt.Sprintf("%+v", r)
+		}
+		return true, r.Message
+	})
+}
