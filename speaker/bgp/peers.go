@@ -92,27 +92,35 @@ func (p Peer) validate() error {
 
 func (p Peer) holdTime() time.Duration { return cmp.Or(p.HoldTime, 90*time.Second) }
 
-// validatePeers checks a whole peer list: each peer, and unique names and
-// addresses.
-func validatePeers(peers []Peer) error {
+// validatePeers checks a whole peer list, in name order: each peer, and
+// unique names and addresses. It returns the peers that pass (of two with
+// one name or address, the first by name) and an error naming each that
+// does not.
+func validatePeers(peers []Peer) ([]Peer, error) {
+	sorted := slices.Clone(peers)
+	slices.SortStableFunc(sorted, func(a, b Peer) int { return cmp.Compare(a.Name, b.Name) })
 	var errs []error
+	var valid []Peer
 	names := map[string]bool{}
 	addrs := map[netip.Addr]string{}
-	for _, p := range peers {
+	for _, p := range sorted {
 		if err := p.validate(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if names[p.Name] {
 			errs = append(errs, fmt.Errorf("peer %q: %w: name given twice", p.Name, ErrInvalidPeer))
+			continue
 		}
-		names[p.Name] = true
 		if other, dup := addrs[p.Address]; dup {
 			errs = append(errs, fmt.Errorf("peer %q: %w: address %s is also peer %q's; one speaker has one session per router address", p.Name, ErrInvalidPeer, p.Address, other))
+			continue
 		}
+		names[p.Name] = true
 		addrs[p.Address] = p.Name
+		valid = append(valid, p)
 	}
-	return errors.Join(errs...)
+	return valid, errors.Join(errs...)
 }
 
 // peerState is a peer the server has.
@@ -120,15 +128,14 @@ type peerState struct {
 	cfg Peer
 }
 
-// SetPeers makes the speaker's peers exactly these: it adds new peers,
-// removes peers no longer listed and re-creates peers whose settings changed
-// (their sessions restart). An unchanged peer is not touched and keeps its
-// session. An invalid list is refused as a whole, before anything changes;
-// an error from the server names the peer and the rest are still applied.
+// SetPeers makes the speaker's peers exactly the valid ones of these: it
+// adds new peers, removes peers no longer listed and re-creates peers whose
+// settings changed (their sessions restart). An unchanged peer is not
+// touched and keeps its session. One bad peer never blocks the others: an
+// invalid peer is left out and named in the returned error (ErrInvalidPeer),
+// and so is a peer the server refuses; the rest are applied.
 func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
-	if err := validatePeers(peers); err != nil {
-		return err
-	}
+	peers, invalid := validatePeers(peers)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -138,7 +145,7 @@ func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
 	for _, p := range peers {
 		want[p.Name] = p
 	}
-	var errs []error
+	errs := []error{invalid}
 	// Deletions first: a peer that moved to an address another peer
 	// leaves must find it free.
 	for _, cur := range s.sortedPeers() {
@@ -146,9 +153,7 @@ func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
 			errs = append(errs, s.deletePeer(ctx, cur))
 		}
 	}
-	sorted := slices.Clone(peers)
-	slices.SortFunc(sorted, func(a, b Peer) int { return cmp.Compare(a.Name, b.Name) })
-	for _, p := range sorted {
+	for _, p := range peers { // in name order
 		if _, ok := s.peers[p.Name]; ok {
 			continue
 		}

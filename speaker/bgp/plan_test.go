@@ -221,7 +221,7 @@ func TestPlanForPeerSettings(t *testing.T) {
 	if plan.ASN != 64512 || plan.RouterID.IsValid() {
 		t.Errorf("ASN, RouterID = %d, %v; want 64512 and none", plan.ASN, plan.RouterID)
 	}
-	if err := validatePeers(plan.Peers); err != nil {
+	if _, err := validatePeers(plan.Peers); err != nil {
 		t.Errorf("a planned peer is invalid: %v", err)
 	}
 }

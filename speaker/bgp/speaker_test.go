@@ -132,6 +132,20 @@ func TestSetPeersRefusesBadInput(t *testing.T) {
 			}
 		}
 	}
+	t.Run("one bad peer never blocks the others", func(t *testing.T) {
+		r2 := with(func(p *Peer) { p.Name, p.Address = "r2", netip.MustParseAddr("2001:db8:18::fe") })
+		bad := with(func(p *Peer) { p.Name, p.Address = "r0", netip.IPv4Unspecified() })
+		dup := with(func(p *Peer) { p.Name = "r3" }) // r1's address
+		err := s.SetPeers(context.Background(), []Peer{bad, dup, r2, good})
+		if !errors.Is(err, ErrInvalidPeer) || !strings.Contains(err.Error(), `peer "r0"`) || !strings.Contains(err.Error(), `peer "r3"`) {
+			t.Fatalf("SetPeers = %v, want an error naming r0 and r3", err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.peers) != 2 || s.peers["r1"] == nil || s.peers["r2"] == nil {
+			t.Fatalf("peers = %v, want r1 and r2 applied", s.peers)
+		}
+	})
 	if strings.Contains(with(func(p *Peer) { p.Password = "hunter2" }).String(), "hunter2") {
 		t.Error("Peer.String shows the password")
 	}
