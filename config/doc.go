@@ -8,10 +8,15 @@
 // status conditions and events; the speaker and pylonctl call the same
 // function, so every component reaches the same verdict on the same input.
 //
-// A Problem either rejects its object (it is left out of the model, and callers
-// keep whatever they last had from it working) or only degrades it (the object
-// stays in, without the part that is wrong: an advertisement naming a pool that
-// does not exist yet still covers the pools that do).
+// A Problem either rejects the object's current generation or only degrades
+// the object (it stays in, without the part that is wrong: an advertisement
+// naming a pool that does not exist yet still covers the pools that do).
+// A rejected object keeps its last accepted generation in the model when
+// one is known: from Resources.Last, the Config the caller had in force, or
+// from the object's own status.inForce, which the controller writes; the
+// Problem then says which generation stays in force (keep.go). A peer whose
+// password Secret becomes unusable keeps the password it had. So a typo in
+// an edit never takes away what was working, in any component.
 //
 // Parse re-checks the per-object rules the API server enforces through the
 // CRDs, so objects admitted by an older CRD, or read from a file by pylonctl,
