@@ -98,8 +98,13 @@ type Reconciler struct {
 	bgpAnnounced map[netip.Addr][]string
 	conflicts    map[netip.Addr]*conflict
 	yield        map[netip.Addr]bool
-	keys         membership.Keys
-	last         lastWritten
+	// keys are the memberlist keys in use; rollover takes them to the key
+	// Secret's, step by step; keySecretMissing remembers that the Secret
+	// was gone at the last pass (said once).
+	keys             membership.Keys
+	rollover         membership.Rollover
+	keySecretMissing bool
+	last             lastWritten
 	// cfg is the configuration in force (the last pass's); a rejected
 	// edit keeps the version from it.
 	cfg *config.Config
@@ -182,7 +187,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	r.updateKeys(ctx, snap)
+	keyStep := r.updateKeys(ctx, snap)
 	missing := r.rejoin(ctx, snap)
 
 	live := map[string]bool{}
@@ -231,29 +236,48 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if (missing || len(r.conflicts) > 0) && (later == 0 || later > rejoinEvery) {
 		later = rejoinEvery
 	}
+	if keyStep > 0 && (later == 0 || later > keyStep) {
+		later = keyStep
+	}
 	return reconcile.Result{RequeueAfter: later}, nil
 }
 
-// updateKeys installs a changed memberlist keyring.
-func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) {
+// updateKeys follows the memberlist key Secret: a change of it is rolled
+// over in steps that keep every member readable by every other
+// (membership.Rollover), so that a key replaced in one edit gets nobody
+// declared dead. A Secret that is missing or unusable keeps the keys in use.
+// It returns how long until the next step of a rollover (0: none pending).
+func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) time.Duration {
+	logger := log.FromContext(ctx)
+	found := false
 	for _, s := range snap.secrets {
 		if s.Name != r.KeySecret {
 			continue
 		}
+		found = true
 		keys, err := membership.KeysFromSecret(s.Data)
 		if err != nil {
-			log.FromContext(ctx).Error(err, "memberlist key Secret unusable; keeping the current keys", "secret", r.Namespace+"/"+r.KeySecret)
-			return
+			logger.Error(err, "memberlist key Secret unusable; keeping the current keys", "secret", r.Namespace+"/"+r.KeySecret)
+			break
 		}
-		if keys.Equal(r.keys) {
-			return
+		if !keys.Equal(r.rollover.Target()) && !(len(r.rollover.Target().Primary) == 0 && keys.Equal(r.keys)) {
+			r.rollover = membership.NewRollover(r.keys, keys, time.Now(), membership.AcceptFirst, membership.KeepOld)
 		}
-		if err := r.Members.SetKeys(keys); err != nil {
-			log.FromContext(ctx).Error(err, "installing memberlist keys")
-			return
-		}
-		r.keys = keys
 	}
+	if !found && len(r.keys.Primary) > 0 && !r.keySecretMissing {
+		logger.Info("memberlist key Secret missing; keeping the keys in use", "secret", r.Namespace+"/"+r.KeySecret)
+	}
+	r.keySecretMissing = !found
+	keys, next := r.rollover.At(time.Now())
+	if len(keys.Primary) == 0 || keys.Equal(r.keys) {
+		return next
+	}
+	if err := r.Members.SetKeys(keys); err != nil {
+		logger.Error(err, "installing memberlist keys")
+		return next
+	}
+	r.keys = keys
+	return next
 }
 
 // rejoin joins, in the background, the speakers whose SpeakerStatus gives

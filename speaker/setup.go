@@ -20,6 +20,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker/layer2"
+	"github.com/pylonlb/pylon/speaker/membership"
 )
 
 // Options configure the speaker's reconciler.
@@ -34,6 +35,9 @@ type Options struct {
 	BGP        BGPAnnouncer
 	BGPChanges <-chan struct{}
 	Members    Membership
+	// Keys are the memberlist keys Members started with; later changes of
+	// the key Secret roll over from them (membership.Rollover).
+	Keys membership.Keys
 	// Changes signals memberlist changes (membership.List.Changes).
 	Changes <-chan struct{}
 	// Links reads the node's interfaces; nil means layer2.ReadLinks.
@@ -59,6 +63,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
 		Announcer: o.Announcer, BGP: o.BGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
 		Trigger: make(chan event.GenericEvent, 1),
+		keys:    o.Keys,
 	}
 	stores, err := CacheStores(context.Background(), mgr.GetCache())
 	if err != nil {

@@ -135,7 +135,7 @@ func run(ctx context.Context, o options) error {
 	}
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
-		Announcer: announcer, Members: members, Changes: members.Changes(), Metrics: m,
+		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), Metrics: m,
 		BGP: bgpAnnouncer, BGPChanges: bgpChanges,
 	})
 	if err != nil {

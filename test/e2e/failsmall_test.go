@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -98,6 +99,10 @@ func TestRejectedEditsKeepTraffic(t *testing.T) {
 		steady(t, 2*time.Second)
 	})
 
+	t.Run("the memberlist key replaced in one edit keeps every member", func(t *testing.T) {
+		keyChangeKeepsMembers(t, l, p)
+	})
+
 	t.Run("a deleted password Secret keeps the sessions", func(t *testing.T) {
 		if err := l.Client.Delete(t.Context(), secret); err != nil {
 			t.Fatal(err)
@@ -122,6 +127,48 @@ func TestRejectedEditsKeepTraffic(t *testing.T) {
 			t.Fatalf("%d sessions established, want %d: %+v", up, len(all), v.Sessions)
 		}
 	})
+}
+
+// keyChangeKeepsMembers replaces the memberlist key in one edit of its
+// Secret and watches every SpeakerStatus through the rollover's switch to
+// the new key (membership.AcceptFirst after the edit): no speaker may ever
+// see fewer than all members alive, and no speaker may log that it could
+// not decrypt a message.
+func keyChangeKeepsMembers(t *testing.T, l *lab.Lab, p *pylon) {
+	var sec corev1.Secret
+	if err := l.Client.Get(t.Context(), client.ObjectKey{Namespace: pylonNS, Name: "pylon-memberlist"}, &sec); err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]int{}
+	for name, sp := range p.speakers {
+		logged[name] = len(sp.Log())
+	}
+	patch := client.MergeFrom(sec.DeepCopy())
+	sec.Data = map[string][]byte{membership.KeyPrimary: membership.NewKey()}
+	if err := l.Client.Patch(t.Context(), &sec, patch); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(membership.AcceptFirst + 5*time.Second)
+	samples := 0
+	for time.Now().Before(end) {
+		var list v1alpha1.SpeakerStatusList
+		if err := l.Client.List(t.Context(), &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.Items {
+			if int(s.Status.MembersAlive) != len(l.Nodes) {
+				t.Fatalf("%s sees %d members alive during the key change: %+v", s.Name, s.Status.MembersAlive, s.Status.Members)
+			}
+		}
+		samples++
+		time.Sleep(100 * time.Millisecond)
+	}
+	for name, sp := range p.speakers {
+		if tail := sp.Log()[logged[name]:]; strings.Contains(tail, "decrypt") {
+			t.Errorf("speaker on %s could not decrypt during the key change:\n%s", name, tail)
+		}
+	}
+	t.Logf("%d samples of every SpeakerStatus over %v: all members alive throughout", samples, membership.AcceptFirst+5*time.Second)
 }
 
 // waitReadyFalse waits until obj's Ready condition is False for its current
