@@ -6,8 +6,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/envtest"
@@ -49,4 +51,53 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestDeletedKeySecretKeepsTheSpeakersKeys: a key Secret deleted after
+// install is written again with the same keys by a controller that saw it;
+// a controller that never saw it does not invent a new key while speakers
+// run (that would partition them), and says so with an event.
+func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ensureNamespace(t, c, pylonNS, nil)
+	opts := controller.Options{KeySecret: "pylon-memberlist"}
+	first := startController(t, env, opts, false)
+	key := client.ObjectKey{Namespace: pylonNS, Name: "pylon-memberlist"}
+	var s corev1.Secret
+	eventually(t, 10*time.Second, "the key Secret", func() (bool, string) {
+		err := c.Get(t.Context(), key, &s)
+		return err == nil, errString(err)
+	})
+	// A speaker is running (its SpeakerStatus exists).
+	spk := &v1alpha1.SpeakerStatus{}
+	spk.Name = "n1"
+	if err := c.Create(t.Context(), spk); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Delete(t.Context(), &s); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the key Secret written again with the same key", func() (bool, string) {
+		var again corev1.Secret
+		if err := c.Get(t.Context(), key, &again); err != nil {
+			return false, err.Error()
+		}
+		return again.UID != s.UID && bytes.Equal(again.Data[membership.KeyPrimary], s.Data[membership.KeyPrimary]), "a different key"
+	})
+	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretRestored, "the keys the speakers use")
+
+	// A new controller never saw the Secret: with speakers running it
+	// leaves it missing and tells.
+	first.stop()
+	if err := c.Delete(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-memberlist"}}); err != nil {
+		t.Fatal(err)
+	}
+	startController(t, env, opts, false)
+	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretMissing, "a new random key would partition the speakers")
+	consistently(t, 2*time.Second, "no new key Secret", func() (bool, string) {
+		err := c.Get(t.Context(), key, &corev1.Secret{})
+		return err != nil, "a key Secret was created"
+	})
 }

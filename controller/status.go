@@ -42,6 +42,12 @@ type ConfigReconciler struct {
 	KeySecret string
 	// Metrics counts failed steps; may be nil.
 	Metrics *Metrics
+
+	// keyData is the key Secret's data as last seen, to restore it if it
+	// is deleted; keyMissingTold: the missing Secret was reported. Only
+	// Reconcile (one at a time) uses them.
+	keyData        map[string][]byte
+	keyMissingTold bool
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
