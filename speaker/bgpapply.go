@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker/bgp"
 )
 
@@ -17,6 +19,7 @@ type BGPAnnouncer interface {
 	SetPeers(context.Context, []bgp.Peer) error
 	SetPaths(context.Context, []bgp.Path) error
 	Sessions(context.Context) ([]bgp.Session, error)
+	Peer(name string) (bgp.Peer, bool)
 }
 
 // bgpState is what the last pass announced over BGP.
@@ -26,6 +29,8 @@ type bgpState struct {
 	sessions  []bgp.Session
 	problems  []string
 	err       error
+	// again is when to look again at peer changes held back (0: none).
+	again time.Duration
 }
 
 // applyBGP plans and applies the BGP side of a pass.
@@ -52,7 +57,8 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	}
 	plan := bgp.PlanFor(snap.cfg, mine, ips)
 	st.problems = plan.Problems
-	if err := r.BGP.SetPeers(ctx, plan.Peers); err != nil {
+	peers := r.staggerPeers(ctx, snap, plan.Peers, &st)
+	if err := r.BGP.SetPeers(ctx, peers); err != nil {
 		st.err = fmt.Errorf("BGP peers: %w", err)
 	}
 	if err := r.BGP.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
@@ -72,6 +78,31 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	}
 	st.sessions = sessions
 	return st
+}
+
+// staggerPeers passes the planned peers through the reset gate: a change
+// that would restart an Established session waits for this node's turn.
+func (r *Reconciler) staggerPeers(ctx context.Context, snap *snapshot, want []bgp.Peer, st *bgpState) []bgp.Peer {
+	states := map[string]string{}
+	sessions, err := r.BGP.Sessions(ctx)
+	if err != nil {
+		return want // no session known to lose: apply as planned
+	}
+	for _, s := range sessions {
+		states[s.Peer] = s.State
+	}
+	var speakers []v1alpha1.SpeakerStatus
+	for _, s := range snap.speakers {
+		if snap.hasNode(s.Name) {
+			speakers = append(speakers, s)
+		}
+	}
+	peers, held, again := r.gate.apply(gateInput{node: r.Node, want: want, have: r.BGP.Peer, states: states, speakers: speakers, now: time.Now()})
+	for _, name := range held {
+		st.problems = append(st.problems, fmt.Sprintf("BGPPeer %s: the change restarts the session; held back until this node's turn, so that the router keeps next hops", name))
+	}
+	st.again = again
+	return peers
 }
 
 // tellBGPChanges sends a Service event where this node started or stopped

@@ -108,6 +108,8 @@ type Reconciler struct {
 	// cfg is the configuration in force (the last pass's); a rejected
 	// edit keeps the version from it.
 	cfg *config.Config
+	// gate staggers BGPPeer changes that restart sessions.
+	gate resetGate
 }
 
 // maxPace bounds the wait between two passes.
@@ -236,8 +238,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if (missing || len(r.conflicts) > 0) && (later == 0 || later > rejoinEvery) {
 		later = rejoinEvery
 	}
-	if keyStep > 0 && (later == 0 || later > keyStep) {
-		later = keyStep
+	for _, step := range []time.Duration{keyStep, bs.again} {
+		if step > 0 && (later == 0 || later > step) {
+			later = step
+		}
 	}
 	return reconcile.Result{RequeueAfter: later}, nil
 }

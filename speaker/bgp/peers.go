@@ -123,6 +123,16 @@ func validatePeers(peers []Peer) ([]Peer, error) {
 	return valid, errors.Join(errs...)
 }
 
+// NeedsReset reports whether changing a peer from old to next restarts its
+// session. GoBGP v3 takes timer and eBGP multi-hop changes in place (the
+// timers apply from the session's next OPEN); everything else (address,
+// port, ASNs, source address, password, graceful restart) re-creates the
+// peer.
+func NeedsReset(old, next Peer) bool {
+	old.HoldTime, old.KeepaliveTime, old.EBGPMultiHop = next.HoldTime, next.KeepaliveTime, next.EBGPMultiHop
+	return old != next
+}
+
 // peerState is a peer the server has.
 type peerState struct {
 	cfg Peer
@@ -147,9 +157,15 @@ func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
 	}
 	errs := []error{invalid}
 	// Deletions first: a peer that moved to an address another peer
-	// leaves must find it free.
+	// leaves must find it free. A change GoBGP takes in place is updated,
+	// and the session stays.
 	for _, cur := range s.sortedPeers() {
-		if p, ok := want[cur.cfg.Name]; !ok || p != cur.cfg {
+		p, ok := want[cur.cfg.Name]
+		switch {
+		case ok && p == cur.cfg:
+		case ok && !NeedsReset(cur.cfg, p):
+			errs = append(errs, s.updatePeer(ctx, cur, p))
+		default:
 			errs = append(errs, s.deletePeer(ctx, cur))
 		}
 	}
@@ -174,6 +190,27 @@ func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
 	}
 	s.peers[p.Name] = &peerState{cfg: p}
 	return nil
+}
+
+// updatePeer changes a peer in place (NeedsReset is false): its session
+// stays up.
+func (s *Speaker) updatePeer(ctx context.Context, ps *peerState, p Peer) error {
+	if _, err := s.srv.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: s.apiPeer(p)}); err != nil {
+		return fmt.Errorf("update peer %q: %w", p.Name, err)
+	}
+	ps.cfg = p
+	return nil
+}
+
+// Peer returns the settings the speaker runs a peer with, if it has it.
+func (s *Speaker) Peer(name string) (Peer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps, ok := s.peers[name]
+	if !ok {
+		return Peer{}, false
+	}
+	return ps.cfg, true
 }
 
 // deletePeer removes the peer (closing its session with a Cease

@@ -117,6 +117,24 @@ func scenarioEBGPv4(t *testing.T, r frr) {
 		t.Errorf("SetPeers with the same peer reset the session: %s, established %d -> %d times", st, before, after)
 	}
 
+	// New timers are taken in place (from the next OPEN on): the session
+	// stays, and the speaker runs the peer with them.
+	retimed := ebgpPeer()
+	retimed.HoldTime, retimed.KeepaliveTime = 30*time.Second, 10*time.Second
+	if NeedsReset(ebgpPeer(), retimed) {
+		t.Fatal("a timer change must not need a reset")
+	}
+	if err := s.SetPeers(ctx, []Peer{retimed}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if st, after, _ := r.neighborState(nodeEBGP); st != "Established" || after != before {
+		t.Errorf("a timer change reset the session: %s, established %d -> %d times", st, before, after)
+	}
+	if got, ok := s.Peer("router"); !ok || got != retimed {
+		t.Errorf("speaker runs %+v, want the new timers", got)
+	}
+
 	// Close withdraws everything.
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -241,3 +241,26 @@ func rib(t *testing.T, s *Speaker) []string {
 	}
 	return out
 }
+
+func TestNeedsReset(t *testing.T) {
+	base := Peer{Name: "r1", Address: netip.MustParseAddr("198.18.2.254"), MyASN: 64512, PeerASN: 64513, HoldTime: 9 * time.Second}
+	for name, tc := range map[string]struct {
+		edit  func(*Peer)
+		reset bool
+	}{
+		"hold time":        {func(p *Peer) { p.HoldTime = 30 * time.Second }, false},
+		"keepalive":        {func(p *Peer) { p.KeepaliveTime = time.Second }, false},
+		"ebgp multi-hop":   {func(p *Peer) { p.EBGPMultiHop = true }, false},
+		"password":         {func(p *Peer) { p.Password = "x" }, true},
+		"port":             {func(p *Peer) { p.Port = 1179 }, true},
+		"peer ASN":         {func(p *Peer) { p.PeerASN = 64514 }, true},
+		"source address":   {func(p *Peer) { p.SourceAddress = netip.MustParseAddr("198.18.2.1") }, true},
+		"graceful restart": {func(p *Peer) { p.GracefulRestart = time.Minute }, true},
+	} {
+		next := base
+		tc.edit(&next)
+		if got := NeedsReset(base, next); got != tc.reset {
+			t.Errorf("%s: NeedsReset = %v, want %v", name, got, tc.reset)
+		}
+	}
+}
