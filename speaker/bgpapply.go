@@ -29,8 +29,10 @@ type bgpState struct {
 	sessions  []bgp.Session
 	problems  []string
 	err       error
+	// changes say how a peer change is rolled out (resetGate), by peer;
 	// again is when to look again at peer changes held back (0: none).
-	again time.Duration
+	changes map[string]string
+	again   time.Duration
 }
 
 // applyBGP plans and applies the BGP side of a pass.
@@ -97,12 +99,10 @@ func (r *Reconciler) staggerPeers(ctx context.Context, snap *snapshot, want []bg
 			speakers = append(speakers, s)
 		}
 	}
-	peers, held, again := r.gate.apply(gateInput{node: r.Node, want: want, have: r.BGP.Peer, states: states, speakers: speakers, now: time.Now()})
-	for _, name := range held {
-		st.problems = append(st.problems, fmt.Sprintf("BGPPeer %s: the change restarts the session; held back until this node's turn, so that the router keeps next hops", name))
-	}
-	st.again = again
-	return peers
+	res := r.gate.apply(gateInput{node: r.Node, want: want, have: r.BGP.Peer, states: states, speakers: speakers, now: time.Now()})
+	st.problems = append(st.problems, res.notes...)
+	st.changes, st.again = res.changes, res.again
+	return res.peers
 }
 
 // tellBGPChanges sends a Service event where this node started or stopped

@@ -142,6 +142,7 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 	}
 	for _, s := range bs.sessions {
 		ss := v1alpha1.BGPSessionStatus{Peer: s.Peer, PeerAddress: s.Address.String(), State: s.State, PrefixesSent: int32(min(s.PrefixesSent, 1<<31-1)), LastError: s.LastError}
+		ss.Change = bs.changes[s.Peer]
 		if !s.Since.IsZero() {
 			since := metav1.NewTime(s.Since.Truncate(time.Second))
 			ss.Since = &since

@@ -43,6 +43,15 @@ type BGPSessionStatus struct {
 	// LastError is the most recent error on the session, if any.
 	// +optional
 	LastError string `json:"lastError,omitempty"`
+	// Change says how a BGPPeer change that restarts the session is being
+	// rolled out on this node: Held (waiting for this node's turn, so that
+	// the router keeps next hops), Trying (this node runs the new settings
+	// and waits for the session), Reverted (they brought no session up; the
+	// previous settings run until their session drops). Empty: the session
+	// runs the BGPPeer as configured.
+	// +optional
+	// +kubebuilder:validation:Enum=Held;Trying;Reverted
+	Change string `json:"change,omitempty"`
 }
 
 // Announcement is one address this node makes reachable.

@@ -171,6 +171,31 @@ func (r *Router) Vtysh(ctx context.Context, commands ...string) ([]byte, error) 
 	return inNetnsCmd(ctx, "", r.Netns, "vtysh", args...)
 }
 
+// SetPassword changes the TCP-MD5 password the router asks of the nodes
+// (both peer groups), as an operator would on a running router; FRR
+// restarts the groups' sessions. FRR 8.4 updates the key of the peers it
+// has but not the one its listen socket uses for the rest of a listen
+// range, so the ranges are configured again as well.
+func (r *Router) SetPassword(ctx context.Context, password string) error {
+	cmds := []string{"configure terminal", fmt.Sprintf("router bgp %d", RouterASN)}
+	for _, g := range []struct{ name, rng string }{{"NODES4", SegmentV4.String()}, {"NODES6", SegmentV6.String()}} {
+		cmds = append(cmds, "neighbor "+g.name+" password "+password,
+			"no bgp listen range "+g.rng+" peer-group "+g.name, "bgp listen range "+g.rng+" peer-group "+g.name)
+	}
+	if out, err := r.Vtysh(ctx, cmds...); err != nil {
+		return fmt.Errorf("set the router's password: %w: %s", err, out)
+	}
+	return nil
+}
+
+// Clear resets the router's session with one node (vtysh clear bgp).
+func (r *Router) Clear(ctx context.Context, node netip.Addr) error {
+	if out, err := r.Vtysh(ctx, "clear bgp "+node.String()); err != nil {
+		return fmt.Errorf("clear bgp %s: %w: %s", node, err, out)
+	}
+	return nil
+}
+
 // frrOwner is the frr user's uid and gid.
 func frrOwner() (int, int, error) {
 	u, err := user.Lookup("frr")
