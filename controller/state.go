@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,10 @@ type State struct {
 	told map[string]string
 	// conflicts found while restoring, reported on the Service's next pass.
 	conflicts map[types.NamespacedName]string
+	// unsafe is the unsafe set last put in force (sorted); unsafeSet says
+	// whether one was.
+	unsafe    []config.Unsafe
+	unsafeSet bool
 	// wake delivers pending Services back to the Service reconciler.
 	wake chan event.GenericEvent
 	// poolsChanged asks the config reconciler to refresh pool status;
@@ -66,8 +71,9 @@ func NewState() *State {
 
 // restore rebuilds allocations from every served Service's status, oldest
 // Service first, before anything new is allocated. load reads the
-// configuration; list lists the Services (both from the synced cache).
-func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), c client.Reader, class string) error {
+// configuration, gather the addresses never handed out; c lists the
+// Services (all from the synced cache).
+func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), gather func(context.Context) ([]config.Unsafe, error), c client.Reader, class string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.restored {
@@ -77,6 +83,11 @@ func (s *State) restore(ctx context.Context, load func(context.Context) (*config
 	if err != nil {
 		return err
 	}
+	unsafe, err := gather(ctx)
+	if err != nil {
+		return err
+	}
+	s.setUnsafeLocked(unsafe)
 	var list corev1.ServiceList
 	if err := c.List(ctx, &list); err != nil {
 		return fmt.Errorf("list services: %w", err)
@@ -241,4 +252,54 @@ func (s *State) config() *config.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cfg
+}
+
+// setUnsafe puts a new set of addresses never handed out in force. Services
+// holding an address that is now unsafe keep it and are woken, so that
+// their next pass warns about it.
+func (s *State) setUnsafe(us []config.Unsafe) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setUnsafeLocked(us)
+}
+
+func (s *State) setUnsafeLocked(us []config.Unsafe) {
+	us = slices.Clone(us)
+	slices.SortFunc(us, func(a, b config.Unsafe) int {
+		return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()), cmp.Compare(a.Why, b.Why))
+	})
+	us = slices.Compact(us)
+	if s.unsafeSet && slices.Equal(us, s.unsafe) {
+		return
+	}
+	s.unsafe, s.unsafeSet = us, true
+	s.alloc.SetUnsafe(us)
+	if !s.restored {
+		return // restore's Services are all reconciled at start
+	}
+	for _, ip := range s.alloc.HeldUnsafe() {
+		for _, key := range s.alloc.Holders(ip) {
+			svc := &corev1.Service{}
+			svc.Namespace, svc.Name, _ = strings.Cut(key, "/")
+			select {
+			case s.wake <- event.GenericEvent{Object: svc}:
+			default:
+			}
+		}
+	}
+	s.notifyPoolsLocked()
+}
+
+// poolUnsafe returns the unsafe blocks in a pool, and the unsafe addresses
+// of the pool that Services hold, with their holders.
+func (s *State) poolUnsafe(pool string) ([]config.Unsafe, map[netip.Addr][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := map[netip.Addr][]string{}
+	for _, ip := range s.alloc.HeldUnsafe() {
+		if s.alloc.Pool(ip) == pool {
+			held[ip] = s.alloc.Holders(ip)
+		}
+	}
+	return s.alloc.UnsafeIn(pool), held
 }

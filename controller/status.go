@@ -35,6 +35,9 @@ type ConfigReconciler struct {
 	// KeySecret names the speakers' memberlist key Secret in Namespace;
 	// the controller creates it when missing. "" skips that.
 	KeySecret string
+	// Unsafe reads the addresses never handed out (Nodes, pod and Service
+	// CIDRs); nil: only config.SpecialRanges.
+	Unsafe func(context.Context) ([]config.Unsafe, error)
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
@@ -81,6 +84,13 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	}
 	cfg := config.Parse(res)
 	r.State.setConfig(cfg)
+	if r.Unsafe != nil {
+		unsafe, err := r.Unsafe(ctx)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		r.State.setUnsafe(unsafe)
+	}
 	if err := r.ensureKeySecret(ctx, res.Secrets); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -154,6 +164,7 @@ func (r *ConfigReconciler) poolStatus(cfg *config.Config, p *v1alpha1.IPPool, st
 		overlapping.Message = fmt.Sprintf("overlaps older IPPool(s) %v: no new address is given out from this pool; addresses already held stay", pool.Overlaps)
 	}
 	meta.SetStatusCondition(&st.Conditions, overlapping)
+	meta.SetStatusCondition(&st.Conditions, r.unsafeCondition(p))
 
 	if cfg.Pool(p.Name) == nil {
 		st.IPv4, st.IPv6, st.Allocated, st.Available = nil, nil, 0, ""

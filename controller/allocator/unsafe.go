@@ -181,3 +181,17 @@ func unsafeWhy(us []config.Unsafe) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// HeldUnsafe returns the held addresses that are unsafe, sorted: Services
+// that had them before they became unsafe keep them. It costs O(held
+// addresses).
+func (a *Allocator) HeldUnsafe() []netip.Addr {
+	var out []netip.Addr
+	for ip := range a.ips {
+		if a.unsafe.holds(ip) {
+			out = append(out, ip)
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
