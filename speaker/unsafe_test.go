@@ -15,7 +15,7 @@ import (
 // address, even from a pool (0.0.0.0/0, ::/0) that covers them.
 func TestNeverAnnounceUnsafe(t *testing.T) {
 	cfg := config.Parse(config.Resources{
-		Pools: []v1alpha1.IPPool{{ObjectMeta: metav1.ObjectMeta{Name: "wide"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"0.0.0.0/0", "::/0"}}}},
+		Pools:            []v1alpha1.IPPool{{ObjectMeta: metav1.ObjectMeta{Name: "wide"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"0.0.0.0/0", "::/0"}}}},
 		L2Advertisements: []v1alpha1.L2Advertisement{{ObjectMeta: metav1.ObjectMeta{Name: "ad"}}},
 	})
 	if len(cfg.Problems) > 0 {
