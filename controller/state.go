@@ -277,6 +277,9 @@ func (s *State) setUnsafeLocked(us []config.Unsafe) {
 	if !s.restored {
 		return // restore's Services are all reconciled at start
 	}
+	// A Service refused an address that is safe now, or waiting on a pool
+	// that has more room now, may get one.
+	s.wakePendingLocked(false)
 	for _, ip := range s.alloc.HeldUnsafe() {
 		for _, key := range s.alloc.Holders(ip) {
 			svc := &corev1.Service{}
