@@ -153,5 +153,11 @@ func TestUnsafeAddresses(t *testing.T) {
 			got := ingress(t, c, ns+"-later", "early")
 			return slices.Equal(got, []string{"198.18.2.0"}), fmt.Sprint(got)
 		})
+		// The Node goes away: the warning's cause is gone from the pool.
+		if err := c.Delete(t.Context(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}); err != nil {
+			t.Fatal(err)
+		}
+		waitPoolCondition(t, c, "later", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionFalse)
+		waitIngress(t, c, ns+"-later", "early", "198.18.2.0")
 	})
 }
