@@ -80,7 +80,8 @@ func TestUnsafeAddresses(t *testing.T) {
 		t.Fatalf("the test API server must serve networking.k8s.io/v1 ServiceCIDR: %v", err)
 	}
 	createNode(t, c, "n1", []string{"198.18.0.16/30", "2001:db8:18::/126"}, "InternalIP=198.18.0.11", "ExternalIP=198.18.0.12", "Hostname=n1", "InternalIP=2001:db8:18::11")
-	startController(t, env, controller.Options{ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("198.18.1.0/24")}}, false)
+	opts := controller.Options{ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("198.18.1.0/24")}}
+	ctl := startController(t, env, opts, false)
 	ns := "unsafe"
 	ensureNamespace(t, c, ns, nil)
 
@@ -153,6 +154,14 @@ func TestUnsafeAddresses(t *testing.T) {
 			got := ingress(t, c, ns+"-later", "early")
 			return slices.Equal(got, []string{"198.18.2.0"}), fmt.Sprint(got)
 		})
+		// A restarted controller rebuilds the hold from the status and
+		// keeps it; the unsafe set is in force before its first allocation.
+		ctl.stop()
+		startController(t, env, opts, false)
+		lbService(t, c, ns+"-later", "after-restart")
+		waitIngress(t, c, ns+"-later", "after-restart", "198.18.2.2")
+		waitPoolCondition(t, c, "later", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "kept (never renumbered): 198.18.2.0 (unsafe-later/early)")
+		waitIngress(t, c, ns+"-later", "early", "198.18.2.0")
 		// The Node goes away: the warning's cause is gone from the pool.
 		if err := c.Delete(t.Context(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}); err != nil {
 			t.Fatal(err)
