@@ -39,10 +39,10 @@ type State struct {
 	told map[string]string
 	// conflicts found while restoring, reported on the Service's next pass.
 	conflicts map[types.NamespacedName]string
-	// unsafe is the unsafe set last put in force (sorted); unsafeSet says
-	// whether one was.
-	unsafe    []config.Unsafe
-	unsafeSet bool
+	// unsafe is the unsafe set last put in force (sorted); unsafeKnown
+	// says whether one was.
+	unsafe      []config.Unsafe
+	unsafeKnown bool
 	// wake delivers pending Services back to the Service reconciler.
 	wake chan event.GenericEvent
 	// poolsChanged asks the config reconciler to refresh pool status;
@@ -71,8 +71,8 @@ func NewState() *State {
 
 // restore rebuilds allocations from every served Service's status, oldest
 // Service first, before anything new is allocated. load reads the
-// configuration, gather the addresses never handed out; c lists the
-// Services (all from the synced cache).
+// configuration, gather the addresses never handed out (nil: only
+// config.SpecialRanges); c lists the Services (all from the synced cache).
 func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), gather func(context.Context) ([]config.Unsafe, error), c client.Reader, class string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,11 +83,13 @@ func (s *State) restore(ctx context.Context, load func(context.Context) (*config
 	if err != nil {
 		return err
 	}
-	unsafe, err := gather(ctx)
-	if err != nil {
-		return err
+	if gather != nil {
+		unsafe, err := gather(ctx)
+		if err != nil {
+			return err
+		}
+		s.setUnsafeLocked(unsafe)
 	}
-	s.setUnsafeLocked(unsafe)
 	var list corev1.ServiceList
 	if err := c.List(ctx, &list); err != nil {
 		return fmt.Errorf("list services: %w", err)
@@ -269,10 +271,10 @@ func (s *State) setUnsafeLocked(us []config.Unsafe) {
 		return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()), cmp.Compare(a.Why, b.Why))
 	})
 	us = slices.Compact(us)
-	if s.unsafeSet && slices.Equal(us, s.unsafe) {
+	if s.unsafeKnown && slices.Equal(us, s.unsafe) {
 		return
 	}
-	s.unsafe, s.unsafeSet = us, true
+	s.unsafe, s.unsafeKnown = us, true
 	s.alloc.SetUnsafe(us)
 	if !s.restored {
 		return // restore's Services are all reconciled at start

@@ -45,9 +45,10 @@ type rangeState struct {
 	free []u128
 	// nfree is the exact number of free, handoutable addresses below the
 	// mark; nheld the number of held addresses in the range, nahead those
-	// of them at or above the mark that are not unsafe. When the heap holds exactly nfree
-	// entries it holds no stale one, and when nahead is zero the mark has
-	// no held address to skip: both spare a map lookup.
+	// of them at or above the mark that are not unsafe. When the heap
+	// holds exactly nfree entries it holds no stale one, and when nahead
+	// is zero the mark has no held address to skip: both spare a map
+	// lookup.
 	nfree, nheld, nahead int
 	// slack is how many stale entries the heap may hold beyond nfree before
 	// it is compacted; it keeps small heaps from being compacted over and
