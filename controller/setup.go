@@ -65,6 +65,9 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 		return nil, fmt.Errorf("look up networking.k8s.io/v1 ServiceCIDR: %w", err)
 	}
 	gatherer := &unsafeGatherer{client: mgr.GetClient(), serviceCIDRs: err == nil, extra: opts.ServiceCIDRs}
+	if !gatherer.serviceCIDRs && len(opts.ServiceCIDRs) == 0 {
+		mgr.GetLogger().Info("the API server serves no networking.k8s.io/v1 ServiceCIDR and --service-cluster-ip-range is unset: Service CIDR addresses in a pool may be handed out")
+	}
 	cfgRec.Unsafe = gatherer.gather
 	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Unsafe: gatherer.gather, Metrics: metrics}
 	cfgRec.Restore = func(ctx context.Context) error {
