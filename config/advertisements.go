@@ -215,10 +215,41 @@ func (p *parser) aggregationErrors(a *BGPAdvertisement) (errs field.ErrorList, p
 				if !slices.Contains(pools, name) {
 					pools = append(pools, name)
 				}
+				continue
+			}
+			if msg := aggregationUnsafe(r, length); msg != "" {
+				errs = append(errs, field.Invalid(path, length, fmt.Sprintf("aggregating IPPool %s range %s at /%d %s", name, r, length, msg)))
+				if !slices.Contains(pools, name) {
+					pools = append(pools, name)
+				}
 			}
 		}
 	}
 	return errs, pools
+}
+
+// aggregationUnsafe explains why announcing r in /length blocks would
+// announce what must never be announced, or returns "". A host route
+// (length = the address size) is announced only for an address a Service
+// holds, which the controller never hands out from a special range; a
+// shorter block announces every address in it, so it must hold none of
+// config.SpecialRanges, and /0 (a default route) is never announced.
+func aggregationUnsafe(r Range, length int) string {
+	if length >= r.First.BitLen() {
+		return ""
+	}
+	if length == 0 {
+		return "would announce a default route"
+	}
+	special := SpecialIn(r)
+	if len(special) == 0 {
+		return ""
+	}
+	why := make([]string, len(special))
+	for i, u := range special {
+		why[i] = u.String()
+	}
+	return "would announce addresses that must never be announced (" + strings.Join(why, "; ") + "): use a host-route length"
 }
 
 // aggregatesInside reports whether every /length block that holds an address

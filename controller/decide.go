@@ -39,7 +39,9 @@ type outcome struct {
 }
 
 // pending reports whether the Service still waits for an address.
-func (o outcome) pending() bool { return o.reason != "" && o.reason != ReasonOrphaned }
+func (o outcome) pending() bool {
+	return o.reason != "" && o.reason != ReasonOrphaned && o.reason != ReasonUnsafeHeld
+}
 
 // waitsForRelease reports whether another Service releasing an address
 // could end the wait (a full pool, a requested address held by another);
@@ -82,7 +84,7 @@ func decide(a *allocator.Allocator, req request) outcome {
 			}
 			o.ips = append(o.ips, ip)
 		}
-		return o.withPools(a).orphans()
+		return o.withPools(a).orphans().unsafeHeld(a)
 	}
 
 	var fresh []netip.Addr
@@ -119,7 +121,27 @@ func decide(a *allocator.Allocator, req request) outcome {
 			a.ReleaseIP(key, ip)
 		}
 	}
-	return o.withPools(a).orphans()
+	return o.withPools(a).orphans().unsafeHeld(a)
+}
+
+// unsafeHeld reports addresses the Service holds that have become unsafe
+// since it got them (a Node with that address joined): they stay assigned,
+// with a warning; nothing is renumbered.
+func (o outcome) unsafeHeld(a *allocator.Allocator) outcome {
+	if o.reason != "" {
+		return o
+	}
+	for _, ip := range o.ips {
+		if why := a.Unsafe(ip); len(why) > 0 {
+			parts := make([]string, len(why))
+			for i, u := range why {
+				parts[i] = u.String()
+			}
+			o.reason, o.message = ReasonUnsafeHeld, fmt.Sprintf("%s must never be handed out (%s) but this Service held it first: it stays assigned (pylon never renumbers a Service); to move the Service, ask for another address (%s) or recreate it", ip, strings.Join(parts, "; "), AnnotationIPs)
+			return o
+		}
+	}
+	return o
 }
 
 // orphans reports addresses that no pool holds any more (a pool edit left
@@ -166,6 +188,8 @@ func reasonFor(err error) string {
 		return ReasonIPNotInPool
 	case errors.Is(err, allocator.ErrInUse):
 		return ReasonIPConflict
+	case errors.Is(err, allocator.ErrUnsafe):
+		return ReasonUnsafeAddress
 	case errors.Is(err, allocator.ErrNotAllowed), errors.Is(err, allocator.ErrBuggyIP), errors.Is(err, allocator.ErrPoolUnusable):
 		return ReasonIPNotAllowed
 	}

@@ -9,6 +9,10 @@
 //     in force and writes each resource's status conditions, IPPool counts
 //     and events. Cross-object rules need the whole configuration, so all
 //     of its watches map to one request.
+//     It also gathers the addresses never handed out (unsafe.go: Nodes'
+//     addresses and pod CIDRs, ServiceCIDRs, --service-cluster-ip-range)
+//     and gives them to the allocator; Services that hold one keep it
+//     with a warning.
 //   - ServiceReconciler gathers a Service and its namespace, decides with
 //     the allocator (decide, a function of the allocator and the request),
 //     writes status.loadBalancer.ingress only when the addresses differ,

@@ -59,6 +59,7 @@ func startController(t *testing.T, env *envtest.Env, opts controller.Options, le
 		Controller:                    config.Controller{SkipNameValidation: &skip},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{opts.Namespace: {}}},
+			&corev1.Node{}:   {Transform: controller.TrimNode},
 		}},
 	})
 	if err != nil {

@@ -22,6 +22,13 @@ package controller
 //
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=list;watch
 
+// Nodes and ServiceCIDRs: addresses that must never be handed out are
+// gathered from every Node's InternalIP/ExternalIP and spec.podCIDRs and from
+// every networking.k8s.io/v1 ServiceCIDR, read from the cache (unsafe.go).
+//
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=servicecidrs,verbs=list;watch
+
 // pylon's resources: ConfigReconciler lists all four configuration kinds
 // (status.go list) and writes their status conditions and IPPool counts
 // with Status().Patch (status.go writeStatus). SpeakerStatuses are the

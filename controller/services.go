@@ -27,13 +27,16 @@ type ServiceReconciler struct {
 	State *State
 	// Load reads and parses the pylon configuration.
 	Load func(context.Context) (*config.Config, error)
+	// Unsafe reads the addresses never handed out (Nodes, pod and Service
+	// CIDRs), before the first allocation.
+	Unsafe func(context.Context) ([]config.Unsafe, error)
 	// Metrics counts allocation failures; may be nil.
 	Metrics *Metrics
 }
 
 // Reconcile handles one Service.
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if err := r.State.restore(ctx, r.Load, r.Client, r.Class); err != nil {
+	if err := r.State.restore(ctx, r.Load, r.Unsafe, r.Client, r.Class); err != nil {
 		return reconcile.Result{}, fmt.Errorf("rebuild allocations from Service status: %w", err)
 	}
 	var svc corev1.Service
@@ -116,7 +119,7 @@ func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) 
 		return
 	}
 	r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
-	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned {
+	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned && reason != ReasonUnsafeHeld {
 		r.Metrics.failed(reason)
 	}
 }

@@ -3,9 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -35,6 +39,11 @@ type Options struct {
 	// KeySecret is the speakers' memberlist key Secret, created in
 	// Namespace when missing; "" leaves it to someone else.
 	KeySecret string
+	// ServiceCIDRs are the cluster's Service CIDRs
+	// (--service-cluster-ip-range), never handed out. They add to the
+	// networking.k8s.io/v1 ServiceCIDR objects, which are read when the
+	// API server serves them; a cluster without them needs this.
+	ServiceCIDRs []netip.Prefix
 }
 
 // Setup adds the controller's reconcilers to mgr. They run only while mgr
@@ -50,24 +59,38 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace, KeySecret: opts.KeySecret, Metrics: metrics}
-	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Metrics: metrics}
-	cfgRec.Restore = func(ctx context.Context) error { return state.restore(ctx, cfgRec.Load, mgr.GetClient(), opts.Class) }
+	_, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: networkingv1.GroupName, Kind: "ServiceCIDR"}, networkingv1.SchemeGroupVersion.Version)
+	if err != nil && !meta.IsNoMatchError(err) {
+		return nil, fmt.Errorf("look up networking.k8s.io/v1 ServiceCIDR: %w", err)
+	}
+	gatherer := &unsafeGatherer{client: mgr.GetClient(), serviceCIDRs: err == nil, extra: opts.ServiceCIDRs}
+	if !gatherer.serviceCIDRs && len(opts.ServiceCIDRs) == 0 {
+		mgr.GetLogger().Info("the API server serves no networking.k8s.io/v1 ServiceCIDR and --service-cluster-ip-range is unset: Service CIDR addresses in a pool may be handed out")
+	}
+	cfgRec := &ConfigReconciler{Client: mgr.GetClient(), Recorder: recorder, State: state, Namespace: opts.Namespace, KeySecret: opts.KeySecret, Metrics: metrics, Unsafe: gatherer.gather}
+	svcRec := &ServiceReconciler{Client: mgr.GetClient(), Recorder: recorder, Class: opts.Class, State: state, Load: cfgRec.Load, Unsafe: gatherer.gather, Metrics: metrics}
+	cfgRec.Restore = func(ctx context.Context) error {
+		return state.restore(ctx, cfgRec.Load, gatherer.gather, mgr.GetClient(), opts.Class)
+	}
 
 	toConfig := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: configRequestName}}}
 	})
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == opts.Namespace })
-	err := ctrl.NewControllerManagedBy(mgr).
+	cfgCtl := ctrl.NewControllerManagedBy(mgr).
 		Named("pylon-config").
 		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&v1alpha1.IPPool{}), toConfig)).
 		Watches(&v1alpha1.L2Advertisement{}, toConfig).
 		Watches(&v1alpha1.BGPPeer{}, toConfig).
 		Watches(&v1alpha1.BGPAdvertisement{}, toConfig).
 		Watches(&corev1.Secret{}, toConfig, builder.WithPredicates(inNamespace)).
+		Watches(&corev1.Node{}, toConfig, builder.WithPredicates(nodeChanged())).
 		WatchesRawSource(source.Channel(state.poolsChanged, toConfig)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		Complete(cfgRec)
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
+	if gatherer.serviceCIDRs {
+		cfgCtl = cfgCtl.Watches(&networkingv1.ServiceCIDR{}, toConfig)
+	}
+	err = cfgCtl.Complete(cfgRec)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ type State struct {
 	told map[string]string
 	// conflicts found while restoring, reported on the Service's next pass.
 	conflicts map[types.NamespacedName]string
+	// unsafe is the unsafe set last put in force (sorted); unsafeKnown
+	// says whether one was.
+	unsafe      []config.Unsafe
+	unsafeKnown bool
 	// wake is the Service reconciler's work queue, set when its wake-up
 	// source starts (wakeSource): pending Services are added to it, which
 	// never blocks and never drops one. nil until then.
@@ -70,8 +75,9 @@ func NewState() *State {
 
 // restore rebuilds allocations from every served Service's status, oldest
 // Service first, before anything new is allocated. load reads the
-// configuration; list lists the Services (both from the synced cache).
-func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), c client.Reader, class string) error {
+// configuration, gather the addresses never handed out (nil: only
+// config.SpecialRanges); c lists the Services (all from the synced cache).
+func (s *State) restore(ctx context.Context, load func(context.Context) (*config.Config, error), gather func(context.Context) ([]config.Unsafe, error), c client.Reader, class string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.restored {
@@ -80,6 +86,13 @@ func (s *State) restore(ctx context.Context, load func(context.Context) (*config
 	cfg, err := load(ctx)
 	if err != nil {
 		return err
+	}
+	if gather != nil {
+		unsafe, err := gather(ctx)
+		if err != nil {
+			return err
+		}
+		s.setUnsafeLocked(unsafe)
 	}
 	var list corev1.ServiceList
 	if err := c.List(ctx, &list); err != nil {
@@ -254,4 +267,55 @@ func (s *State) config() *config.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cfg
+}
+
+// setUnsafe puts a new set of addresses never handed out in force. Services
+// holding an address that is now unsafe keep it and are woken, so that
+// their next pass warns about it.
+func (s *State) setUnsafe(us []config.Unsafe) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setUnsafeLocked(us)
+}
+
+func (s *State) setUnsafeLocked(us []config.Unsafe) {
+	us = slices.Clone(us)
+	slices.SortFunc(us, func(a, b config.Unsafe) int {
+		return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()), cmp.Compare(a.Why, b.Why))
+	})
+	us = slices.Compact(us)
+	if s.unsafeKnown && slices.Equal(us, s.unsafe) {
+		return
+	}
+	s.unsafe, s.unsafeKnown = us, true
+	s.alloc.SetUnsafe(us)
+	if !s.restored {
+		return // restore's Services are all reconciled at start
+	}
+	// A Service refused an address that is safe now, or waiting on a pool
+	// that has more room now, may get one.
+	s.wakePendingLocked(false)
+	for _, ip := range s.alloc.HeldUnsafe() {
+		for _, key := range s.alloc.Holders(ip) {
+			ns, name, _ := strings.Cut(key, "/")
+			if s.wake != nil {
+				s.wake.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+			}
+		}
+	}
+	s.notifyPoolsLocked()
+}
+
+// poolUnsafe returns the unsafe blocks in a pool, and the unsafe addresses
+// of the pool that Services hold, with their holders.
+func (s *State) poolUnsafe(pool string) ([]config.Unsafe, map[netip.Addr][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := map[netip.Addr][]string{}
+	for _, ip := range s.alloc.HeldUnsafe() {
+		if s.alloc.Pool(ip) == pool {
+			held[ip] = s.alloc.Holders(ip)
+		}
+	}
+	return s.alloc.UnsafeIn(pool), held
 }

@@ -48,6 +48,9 @@ type ConfigReconciler struct {
 	// Reconcile (one at a time) uses them.
 	keyData        map[string][]byte
 	keyMissingTold bool
+	// Unsafe reads the addresses never handed out (Nodes, pod and Service
+	// CIDRs); nil: only config.SpecialRanges.
+	Unsafe func(context.Context) ([]config.Unsafe, error)
 }
 
 // configRequestName names the single request the ConfigReconciler works on.
@@ -103,6 +106,14 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	r.State.setConfig(cfg)
 
 	var errs []error
+	if r.Unsafe != nil {
+		// Read from the cache; on failure the set in force stays.
+		if unsafe, err := r.Unsafe(ctx); err != nil {
+			errs = append(errs, r.stepFailed(ctx, StepUnsafe, r.namespaceRef(), fmt.Errorf("read the addresses never handed out: %w", err)))
+		} else {
+			r.State.setUnsafe(unsafe)
+		}
+	}
 	if err := r.ensureKeySecret(ctx, res.Secrets); err != nil {
 		errs = append(errs, r.stepFailed(ctx, StepKeySecret, r.namespaceRef(), err))
 	}
@@ -138,6 +149,7 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 const (
 	StepKeySecret   = "key-secret"
 	StepWriteStatus = "write-status"
+	StepUnsafe      = "unsafe-addresses"
 )
 
 // ReasonStepFailed is the event reason of a failed step.
@@ -226,6 +238,7 @@ func (r *ConfigReconciler) poolStatus(cfg *config.Config, p *v1alpha1.IPPool, st
 		overlapping.Message = fmt.Sprintf("overlaps older IPPool(s) %v: no new address is given out from this pool; addresses already held stay", pool.Overlaps)
 	}
 	meta.SetStatusCondition(&st.Conditions, overlapping)
+	meta.SetStatusCondition(&st.Conditions, r.unsafeCondition(p))
 
 	if cfg.Pool(p.Name) == nil {
 		st.IPv4, st.IPv6, st.Allocated, st.Available = nil, nil, 0, ""

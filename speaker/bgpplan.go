@@ -10,7 +10,8 @@ import (
 // BGPIPs returns the addresses this node offers to BGP, and the Services
 // behind each: every served address whose Service has a ready endpoint
 // (with externalTrafficPolicy Local, one on this node), provided the node
-// is not excluded (the exclusion label, NetworkUnavailable). Which peers
+// is not excluded (the exclusion label, NetworkUnavailable). An address that
+// must never be announced (see unannounceable) is left out. Which peers
 // hear which of them is the BGP plan's business (bgp.PlanFor:
 // advertisements, their node selectors and pools).
 func BGPIPs(in Inputs) map[netip.Addr][]string {
@@ -25,6 +26,9 @@ func BGPIPs(in Inputs) map[netip.Addr][]string {
 			continue
 		}
 		for _, ip := range s.IPs {
+			if unannounceable(in, ip) != "" {
+				continue
+			}
 			out[ip] = append(out[ip], s.Key)
 		}
 	}

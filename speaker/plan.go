@@ -29,6 +29,10 @@ type Inputs struct {
 	// Yield are addresses this node must not answer for although it owns
 	// them (the split-brain policy: see Reconciler).
 	Yield map[netip.Addr]bool
+	// ClusterNodeIPs are every Node's InternalIP and ExternalIP addresses,
+	// with the Node's name: never announced for a Service (see
+	// unannounceable).
+	ClusterNodeIPs map[netip.Addr]string
 }
 
 // Service is a LoadBalancer Service as the speaker sees it.
@@ -64,7 +68,9 @@ type Plan struct {
 // pure: every speaker computing it over the same inputs agrees on one owner
 // per address.
 //
-// An address is considered when its pool (the usable pool that contains
+// An address that must never be announced (a special range, a Node's
+// address: see unannounceable) is skipped. Otherwise an address is
+// considered when its pool (the usable pool that contains
 // it, else the first) is covered by an L2Advertisement. Services sharing an
 // address are taken together: the first by key decides the traffic policy
 // (the allocator lets only Services with the same policy and pod selector
@@ -87,6 +93,9 @@ func PlanL2(in Inputs) Plan {
 		}
 	}
 	for ip, svcs := range byIP {
+		if unannounceable(in, ip) != "" {
+			continue
+		}
 		slices.SortFunc(svcs, func(a, b Service) int { return cmpString(a.Key, b.Key) })
 		pool := poolOf(in.Config, ip)
 		if pool == nil {

@@ -206,6 +206,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	in := Inputs{
 		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
 		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.yield,
+		ClusterNodeIPs: snap.clusterNodeIPs(),
 	}
 	plan := PlanL2(in)
 	owned := make(map[netip.Addr][]string, len(plan.L2))

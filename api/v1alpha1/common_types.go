@@ -15,6 +15,11 @@ const (
 	// ConditionOverlapping is True on an IPPool whose addresses overlap an
 	// older pool's: no new address is given out from it.
 	ConditionOverlapping = "Overlapping"
+	// ConditionUnsafeAddresses is True on an IPPool that holds addresses
+	// pylon never hands out (a Node's address, a pod or Service CIDR, a
+	// special range such as loopback); the message lists each block and why.
+	// Only those addresses are skipped: the rest of the pool is in use.
+	ConditionUnsafeAddresses = "UnsafeAddresses"
 )
 
 // InForce records which generation of an object's spec pylon's components

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"net/netip"
 	"os"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
@@ -19,6 +22,7 @@ type options struct {
 	namespace         string
 	workers           int
 	keySecret         string
+	serviceCIDRs      []netip.Prefix
 	metricsSecure     bool
 	version           bool
 	zap               zap.Options
@@ -38,6 +42,16 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in; BGP password Secrets are read there")
 	fs.IntVar(&o.workers, "workers", 4, "Services reconciled at once")
 	fs.StringVar(&o.keySecret, "memberlist-key-secret", "pylon-memberlist", "Secret in --namespace holding the speakers' memberlist keys; created with a random key when missing (\"\" turns that off)")
+	fs.Func("service-cluster-ip-range", "the cluster's Service CIDRs, comma-separated (as given to kube-apiserver), never handed out to a LoadBalancer; needed where the API server serves no networking.k8s.io/v1 ServiceCIDR objects", func(s string) error {
+		for _, part := range strings.Split(s, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(part))
+			if err != nil {
+				return fmt.Errorf("%q is not a CIDR", part)
+			}
+			o.serviceCIDRs = append(o.serviceCIDRs, p.Masked())
+		}
+		return nil
+	})
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err

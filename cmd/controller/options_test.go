@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -14,15 +15,19 @@ func TestParseFlags(t *testing.T) {
 	if o.namespace != "from-env" || o.leaderElectionNS != "from-env" || o.loadBalancerClass != "" || o.leaderElect || o.workers != 4 {
 		t.Errorf("defaults: %+v", o)
 	}
-	o, err = parseFlags([]string{"--load-balancer-class=example.com/lb", "--leader-elect", "--namespace=pylon", "--leader-election-namespace=kube-system", "--workers=8", "--kubeconfig=/k"})
+	o, err = parseFlags([]string{"--load-balancer-class=example.com/lb", "--leader-elect", "--namespace=pylon", "--leader-election-namespace=kube-system", "--workers=8", "--kubeconfig=/k", "--service-cluster-ip-range=10.96.0.0/12, fd00:10:96::/112"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(o.serviceCIDRs) != "[10.96.0.0/12 fd00:10:96::/112]" {
+		t.Errorf("service CIDRs: %v", o.serviceCIDRs)
 	}
 	if o.loadBalancerClass != "example.com/lb" || !o.leaderElect || o.namespace != "pylon" || o.leaderElectionNS != "kube-system" || o.workers != 8 || o.kubeconfig != "/k" {
 		t.Errorf("parsed: %+v", o)
 	}
 	for args, want := range map[string]string{
-		"--workers=0":   "--workers",
+		"--workers=0": "--workers",
+		"--service-cluster-ip-range=10.96.0.0/12,x": "not a CIDR",
 		"--namespace=":  "--namespace",
 		"stray":         "unexpected arguments",
 		"--no-such-flg": "not defined",

@@ -48,6 +48,8 @@ func run(ctx context.Context, o options) error {
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only the namespace pylon runs in: BGP password Secrets.
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
+			// Of Nodes, only names, addresses and pod CIDRs.
+			&corev1.Node{}: {Transform: controller.TrimNode},
 		}},
 	})
 	if err != nil {
@@ -55,6 +57,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if _, err := controller.Setup(mgr, controller.Options{
 		Class: o.loadBalancerClass, Namespace: o.namespace, Workers: o.workers, Registerer: metrics.Registry, KeySecret: o.keySecret,
+		ServiceCIDRs: o.serviceCIDRs,
 	}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"encoding/binary"
+	"math/big"
 	"net/netip"
 )
 
@@ -51,4 +52,11 @@ func buggy(a netip.Addr) bool {
 	}
 	last := a.As4()[3]
 	return last == 0 || last == 0xff
+}
+
+// big returns x as a big.Int.
+func (x u128) big() *big.Int {
+	n := new(big.Int).SetUint64(x.hi)
+	n.Lsh(n, 64)
+	return n.Or(n, new(big.Int).SetUint64(x.lo))
 }

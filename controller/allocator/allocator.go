@@ -60,6 +60,8 @@ type Allocator struct {
 	shared map[string]map[netip.Addr]struct{}
 	// slack is given to every range (see rangeState.slack).
 	slack int
+	// unsafe are the addresses never handed out (SetUnsafe).
+	unsafe unsafeSet
 }
 
 // poolState is a pool as the Allocator sees it.
@@ -74,9 +76,13 @@ type poolState struct {
 	has    [2]bool     // has a range of the family
 	total  [2]*big.Int // addresses that may be handed out, per family
 	// allocated counts held addresses attributed to the pool; uncounted
-	// those of them that Total leaves out (.0/.255 restored into a pool
-	// that avoids them).
+	// those of them that Available does not count as taken: .0/.255
+	// restored into a pool that avoids them (Total leaves them out), and
+	// unsafe addresses (nunsafe leaves them out).
 	allocated, uncounted [2]int64
+	// nunsafe is the number of the pool's addresses, among those Total
+	// counts, that are unsafe (SetUnsafe).
+	nunsafe [2]*big.Int
 }
 
 // ipState is one held address.
@@ -158,6 +164,7 @@ func New() *Allocator {
 		svcs:   map[string]*svcState{},
 		shared: map[string]map[netip.Addr]struct{}{},
 		slack:  defaultSlack,
+		unsafe: newUnsafeSet(nil),
 	}
 }
 
@@ -196,7 +203,7 @@ func (a *Allocator) SetPools(pools []*config.Pool) {
 				rs = newRangeState(r.First, r.Last, cfg.AvoidBuggyIPs)
 			}
 			delete(old, k)
-			rs.nheld, rs.nahead, rs.slack = 0, 0, a.slack
+			rs.slack, rs.unsafe = a.slack, &a.unsafe
 			p.ranges = append(p.ranges, rs)
 		}
 		if p.usable {
@@ -205,12 +212,30 @@ func (a *Allocator) SetPools(pools []*config.Pool) {
 		a.pools = append(a.pools, p)
 		a.byName[cfg.Name] = p
 	}
+	a.recount()
+}
+
+// recount attributes every held address to its pool and range again and
+// recomputes the pools' tallies and the ranges' counters, after the pools
+// or the unsafe set changed.
+func (a *Allocator) recount() {
+	for _, p := range a.pools {
+		p.allocated, p.uncounted = [2]int64{}, [2]int64{}
+		p.nunsafe = [2]*big.Int{new(big.Int), new(big.Int)}
+		for _, r := range p.cfg.Ranges {
+			i := FamilyOf(r.First).index()
+			p.nunsafe[i].Add(p.nunsafe[i], a.unsafe.count(fromAddr(r.First), fromAddr(r.Last), r.Is4(), p.cfg.AvoidBuggyIPs))
+		}
+		for _, r := range p.ranges {
+			r.nheld, r.nahead = 0, 0
+		}
+	}
 	for ip, st := range a.ips {
 		st.pool, st.rng = a.locate(ip)
-		st.pool.count(ip, 1)
+		a.count(st.pool, ip, 1)
 		if st.rng != nil {
 			st.rng.nheld++
-			if !st.rng.belowMark(fromAddr(ip)) {
+			if !st.rng.belowMark(fromAddr(ip)) && !a.unsafe.holds(ip) {
 				st.rng.nahead++
 			}
 		}
@@ -254,14 +279,14 @@ func (a *Allocator) locate(ip netip.Addr) (*poolState, *rangeState) {
 	return nil, nil
 }
 
-// count adds d to the pool's tally of held addresses; p may be nil.
-func (p *poolState) count(ip netip.Addr, d int64) {
+// count adds d to p's tally of held addresses; p may be nil.
+func (a *Allocator) count(p *poolState, ip netip.Addr, d int64) {
 	if p == nil {
 		return
 	}
 	i := FamilyOf(ip).index()
 	p.allocated[i] += d
-	if p.cfg.AvoidBuggyIPs && buggy(ip) {
+	if p.cfg.AvoidBuggyIPs && buggy(ip) || a.unsafe.holds(ip) {
 		p.uncounted[i] += d
 	}
 }

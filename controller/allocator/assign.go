@@ -46,6 +46,8 @@ func (a *Allocator) Assign(svc Service, ip netip.Addr) (string, error) {
 		err = ErrNotAllowed
 	case p.cfg.AvoidBuggyIPs && buggy(ip):
 		err = ErrBuggyIP
+	case a.unsafe.holds(ip):
+		err = fmt.Errorf("%s: %w", unsafeWhy(a.unsafe.why(ip)), ErrUnsafe)
 	default:
 		err = canJoin(svc, ip, st)
 	}
@@ -191,7 +193,7 @@ func (a *Allocator) joinable(svc Service, family Family, pools []*poolState) (ne
 			continue
 		}
 		st := a.ips[ip]
-		if slices.Contains(pools, st.pool) && canJoin(svc, ip, st) == nil {
+		if slices.Contains(pools, st.pool) && canJoin(svc, ip, st) == nil && !a.unsafe.holds(ip) {
 			best, bestSt = ip, st
 		}
 	}
@@ -242,7 +244,7 @@ func (a *Allocator) add(svc Service, s *svcState, ip netip.Addr, st *ipState, p 
 		if rng != nil && !taken {
 			rng.hold(ip, a.ips)
 		}
-		p.count(ip, 1)
+		a.count(p, ip, 1)
 		a.index(ip, "", svc.SharingKey)
 	}
 	st.holds = append(st.holds, hold{svc: s, share: shareOf(svc)})
@@ -262,7 +264,7 @@ func (a *Allocator) drop(s *svcState, ip netip.Addr, st *ipState) {
 	}
 	delete(a.ips, ip)
 	a.index(ip, sharingKey, "")
-	st.pool.count(ip, -1)
+	a.count(st.pool, ip, -1)
 	if st.rng != nil {
 		st.rng.release(ip, a.ips)
 	}

@@ -14,8 +14,12 @@ type Counts struct {
 	// Allocated is the number of held addresses attributed to the pool; an
 	// address shared by several Services counts once.
 	Allocated int64
+	// Unsafe is the number of addresses Total counts that are never handed
+	// out because they are unsafe (see SetUnsafe and config.SpecialRanges).
+	Unsafe *big.Int
 	// Available is the number of addresses that could still be handed out:
-	// zero for a pool that gives out no new address (Overlapping).
+	// Total less the unsafe and the held ones; zero for a pool that gives
+	// out no new address (Overlapping).
 	Available *big.Int
 }
 
@@ -24,16 +28,17 @@ type Counts struct {
 func (a *Allocator) Counts(pool string) (v4, v6 Counts) {
 	p := a.byName[pool]
 	if p == nil {
-		zero := func() Counts { return Counts{Total: new(big.Int), Available: new(big.Int)} }
+		zero := func() Counts { return Counts{Total: new(big.Int), Unsafe: new(big.Int), Available: new(big.Int)} }
 		return zero(), zero()
 	}
 	return p.counts(0), p.counts(1)
 }
 
 func (p *poolState) counts(i int) Counts {
-	c := Counts{Total: new(big.Int).Set(p.total[i]), Allocated: p.allocated[i], Available: new(big.Int)}
+	c := Counts{Total: new(big.Int).Set(p.total[i]), Allocated: p.allocated[i], Unsafe: new(big.Int).Set(p.nunsafe[i]), Available: new(big.Int)}
 	if p.usable {
-		c.Available.Sub(c.Total, big.NewInt(p.allocated[i]-p.uncounted[i]))
+		c.Available.Sub(c.Total, c.Unsafe)
+		c.Available.Sub(c.Available, big.NewInt(p.allocated[i]-p.uncounted[i]))
 		if c.Available.Sign() < 0 {
 			c.Available.SetInt64(0)
 		}

@@ -8,6 +8,14 @@
 // ReleaseIP). It never takes an address from a Service that holds it: pool
 // edits, restarts and other Services' churn leave holds where they are.
 //
+// Some addresses are never handed out, whatever the pools say: config's
+// fixed SpecialRanges (loopback, link-local, multicast, …) and the blocks
+// the controller gives with SetUnsafe (Node addresses, pod and Service
+// CIDRs). Allocate skips them, jumping over a whole block in one step;
+// Assign refuses them (ErrUnsafe, naming the block and why); a Service that
+// held one before it became unsafe keeps it (Restore, Allocate and Assign of
+// what it holds), and Counts leaves them out of Available.
+//
 // The choice is deterministic: pools are tried in the order given (config
 // sorts them by priority, then name), and within a pool the lowest free
 // address wins. A Service with a sharing key first joins the lowest address

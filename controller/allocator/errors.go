@@ -21,6 +21,10 @@ var (
 	// ErrBuggyIP: an IPv4 address ending in .0 or .255 was asked for from a
 	// pool that avoids them.
 	ErrBuggyIP = errors.New("address ends in .0 or .255 and the pool avoids such addresses")
+	// ErrUnsafe: the address must never be handed out (a special range, a
+	// Node's address, a pod or Service CIDR: see SetUnsafe); the error
+	// names the block and why.
+	ErrUnsafe = errors.New("address must never be handed out")
 	// ErrInUse: another Service holds the address and may not share it.
 	ErrInUse = errors.New("address is in use")
 	// ErrNoPool: no pool that may serve the Service has addresses of the

@@ -164,6 +164,11 @@ func FuzzAllocator(f *testing.F) {
 		opAlloc(0, 0, IPv4, "b"), opAssign(1, 0, "10.0.1.255"), opRestore(1, 0, "10.0.2.0"),
 		opAlloc(0, 1<<6, IPv4, "f"), opAlloc(1, 1<<6, IPv6, ""), opAlloc(2, 1<<6, IPv6, "f"),
 		opSetPools(0xff, 0, 2), opAlloc(3, 0, IPv4, ""), opRelease(1), opAlloc(6, 0, IPv4, "b")))
+	f.Add(slices.Concat( // unsafe addresses come and go under held ones
+		opAlloc(0, 0, IPv4, ""), opAlloc(1, 1, IPv4, ""), opSetUnsafe(0x03), opAlloc(2, 1, IPv4, ""),
+		opAssign(3, 0, "10.0.0.1"), opRelease(1), opAlloc(4, 0, IPv4, ""), opRestore(5, 0, "10.0.0.2"),
+		opSetUnsafe(0x40), opRelease(5), opAlloc(6, 0, IPv4, ""), opSetUnsafe(0xff), opAlloc(7, 0, IPv6, ""),
+		opAlloc(8, 0, IPv4, "b"), opSetUnsafe(0), opAlloc(9, 0, IPv4, "")))
 	f.Add([]byte("allocate, assign, restore, release: all of it, over and over again"))
 	f.Fuzz(runOps)
 }
@@ -230,6 +235,13 @@ func runOps(t *testing.T, ops []byte) {
 				a.ReleaseIP(key, ip)
 				m.releaseIP(key, ip)
 			case 6:
+				if b3&0x80 != 0 {
+					blocks := fuzzUnsafe(b1)
+					desc = func() string { return fmt.Sprintf("SetUnsafe(%v)", blocks) }
+					a.SetUnsafe(blocks)
+					m.setUnsafe(blocks)
+					break
+				}
 				pools := fuzzPools(b1, b2, b3)
 				desc = func() string { return fmt.Sprintf("SetPools(%x, %d, %x)", b1, b2, b3) }
 				a.SetPools(pools)
@@ -268,6 +280,24 @@ func opRelease(k byte) []byte                   { return []byte{4, k, 0, 0} }
 // opReleaseIP releases the first address the Service holds.
 func opReleaseIP(k byte) []byte                  { return []byte{5, k, 0, 0} }
 func opSetPools(mask, rotate, flags byte) []byte { return []byte{6, mask, rotate, flags} }
+func opSetUnsafe(mask byte) []byte               { return []byte{6, mask, 0, 0x80} }
+
+// fuzzUnsafeBlocks are the blocks SetUnsafe picks from: single addresses
+// and small blocks in and across the fuzz pools.
+var fuzzUnsafeBlocks = []string{
+	"10.0.0.1/32", "10.0.0.2/31", "10.0.1.255/32", "10.0.2.0/31", "2001:db8::2/127", "10.0.4.0/32", "10.0.0.8/30", "2001:db8:1::/128",
+}
+
+// fuzzUnsafe returns the blocks mask picks.
+func fuzzUnsafe(mask byte) []config.Unsafe {
+	var out []config.Unsafe
+	for i, b := range fuzzUnsafeBlocks {
+		if mask&(1<<i) != 0 {
+			out = append(out, config.Unsafe{Prefix: netip.MustParsePrefix(b), Why: "fuzz"})
+		}
+	}
+	return out
+}
 
 func fuzzIP(s string) byte {
 	i := slices.Index(fuzzIPs, netip.MustParseAddr(s))

@@ -102,7 +102,7 @@ func svc(key string, opts ...svcOpt) Service {
 
 var sentinels = []error{
 	ErrInvalidIP, ErrInvalidFamily, ErrNotInPool, ErrPoolNotFound, ErrPoolUnusable,
-	ErrNotAllowed, ErrBuggyIP, ErrInUse, ErrNoPool, ErrPoolExhausted,
+	ErrNotAllowed, ErrBuggyIP, ErrUnsafe, ErrInUse, ErrNoPool, ErrPoolExhausted,
 }
 
 // sentinel returns the sentinel err wraps, nil for nil; it panics on an
@@ -181,7 +181,7 @@ func (a *Allocator) check() error {
 		for ip, st := range a.ips {
 			if st.pool == p {
 				alloc[FamilyOf(ip).index()]++
-				if p.cfg.AvoidBuggyIPs && buggy(ip) {
+				if p.cfg.AvoidBuggyIPs && buggy(ip) || a.unsafe.holds(ip) {
 					unc[FamilyOf(ip).index()]++
 				}
 			}
@@ -208,7 +208,7 @@ func (r *rangeState) check(ips map[netip.Addr]*ipState) error {
 	}
 	nahead := 0
 	for ip := range ips {
-		if r.contains(ip) && !r.belowMark(fromAddr(ip)) {
+		if r.contains(ip) && !r.belowMark(fromAddr(ip)) && !r.unsafe.holds(ip) {
 			nahead++
 		}
 	}
@@ -223,6 +223,9 @@ func (r *rangeState) check(ips map[netip.Addr]*ipState) error {
 		if !r.belowMark(x) {
 			return fmt.Errorf("heap entry %v not below the mark", x.addr(r.is4))
 		}
+		if r.unsafe.holds(x.addr(r.is4)) && ips[x.addr(r.is4)] == nil {
+			return fmt.Errorf("unsafe heap entry %v", x.addr(r.is4))
+		}
 		if i > 0 && r.free[i].less(r.free[(i-1)/2]) {
 			return fmt.Errorf("heap order broken at %d", i)
 		}
@@ -234,7 +237,7 @@ func (r *rangeState) check(ips map[netip.Addr]*ipState) error {
 	}
 	nfree := 0
 	for x := r.first; r.belowMark(x); x = x.next() {
-		if ips[x.addr(r.is4)] == nil && !r.avoided(x) {
+		if ips[x.addr(r.is4)] == nil && !r.avoided(x) && !r.unsafe.holds(x.addr(r.is4)) {
 			nfree++
 			if !inHeap[x] {
 				return fmt.Errorf("%v is free below the mark but not in the heap", x.addr(r.is4))

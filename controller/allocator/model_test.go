@@ -21,9 +21,27 @@ type model struct {
 	// holders of each held address, oldest first, with the Service as it
 	// was last accepted.
 	holders map[netip.Addr][]Service
+	// unsafe are the addresses SetUnsafe named, enumerated.
+	unsafe map[netip.Addr]bool
 }
 
 func newModel() *model { return &model{holders: map[netip.Addr][]Service{}} }
+
+// setUnsafe enumerates the blocks (tiny ones only).
+func (m *model) setUnsafe(blocks []config.Unsafe) {
+	m.unsafe = map[netip.Addr]bool{}
+	for _, b := range blocks {
+		for a := b.Prefix.Masked().Addr(); b.Prefix.Contains(a); a = a.Next() {
+			m.unsafe[a] = true
+		}
+	}
+}
+
+// isUnsafe: never handed out, a SetUnsafe block or a fixed special range.
+func (m *model) isUnsafe(ip netip.Addr) bool {
+	_, special := config.Special(ip)
+	return m.unsafe[ip] || special
+}
 
 func (m *model) setPools(pools []*config.Pool) {
 	m.pools, m.usable, m.addrs = nil, map[string]bool{}, map[string][]netip.Addr{}
@@ -147,6 +165,8 @@ func (m *model) assign(svc Service, ip netip.Addr) (string, error) {
 		return "", ErrNotAllowed
 	case p.AvoidBuggyIPs && buggy(ip):
 		return "", ErrBuggyIP
+	case m.isUnsafe(ip):
+		return "", ErrUnsafe
 	case !m.fits(svc, ip):
 		return "", ErrInUse
 	}
@@ -215,7 +235,7 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 	}
 	if svc.SharingKey != "" {
 		for _, ip := range slices.SortedFunc(maps.Keys(m.holders), netip.Addr.Compare) {
-			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip) {
+			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip) && !m.isUnsafe(ip) {
 				m.holders[ip] = append(m.holders[ip], svc)
 				return ip, m.attr(ip).Name, nil
 			}
@@ -223,7 +243,7 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 	}
 	for _, p := range eligible {
 		for _, ip := range m.addrs[p.Name] {
-			if FamilyOf(ip) == f && m.holders[ip] == nil && !(p.AvoidBuggyIPs && buggy(ip)) {
+			if FamilyOf(ip) == f && m.holders[ip] == nil && !(p.AvoidBuggyIPs && buggy(ip)) && !m.isUnsafe(ip) {
 				m.holders[ip] = []Service{svc}
 				return ip, p.Name, nil
 			}
@@ -264,7 +284,7 @@ func (m *model) counts(pool string, f Family) (total, allocated, available int64
 	if p == nil {
 		return 0, 0, 0
 	}
-	var heldCounted int64
+	var heldCounted, unsafe int64
 	for _, ip := range m.addrs[pool] {
 		if FamilyOf(ip) != f {
 			continue
@@ -272,16 +292,19 @@ func (m *model) counts(pool string, f Family) (total, allocated, available int64
 		skip := p.AvoidBuggyIPs && buggy(ip)
 		if !skip {
 			total++
+			if m.isUnsafe(ip) {
+				unsafe++
+			}
 		}
 		if m.holders[ip] != nil && m.attr(ip) == p {
 			allocated++
-			if !skip {
+			if !skip && !m.isUnsafe(ip) {
 				heldCounted++
 			}
 		}
 	}
 	if m.usable[pool] {
-		available = total - heldCounted
+		available = total - unsafe - heldCounted
 	}
 	return total, allocated, available
 }

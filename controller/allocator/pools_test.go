@@ -42,15 +42,14 @@ func TestPoolRules(t *testing.T) {
 			{"/48 total is 2^80", counts("v6-48"), "v4 0/0/0 v6 1208925819614629174706176/2/1208925819614629174706174"},
 		},
 	}, {
-		name:  "the last address of the address space",
-		pools: []*config.Pool{pool("top", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"), pool("top4", "255.255.255.254/31")},
+		name:  "the last address of the address space is special: skipped in one step, no wrap",
+		pools: []*config.Pool{pool("top", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"), pool("top4", "255.255.255.254/31"), pool("low", "fec0::/127")},
 		steps: []step{
-			{"first", alloc(s1, IPv6, ""), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe top"},
-			{"last", alloc(s2, IPv6, ""), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff top"},
-			{"no wrap to ::", alloc(svc("ns/s3"), IPv6, ""), "ErrPoolExhausted"},
-			{"IPv4 first", alloc(s1, IPv4, ""), "255.255.255.254 top4"},
-			{"IPv4 last", alloc(s2, IPv4, ""), "255.255.255.255 top4"},
-			{"no wrap to 0.0.0.0", alloc(svc("ns/s3"), IPv4, ""), "ErrPoolExhausted"},
+			{"ff00::/8 is multicast: none", alloc(s1, IPv6, "top"), "ErrPoolExhausted"},
+			{"by name: refused", assign(s1, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), "ErrUnsafe"},
+			{"IPv4 240/4 and 255.255.255.255: none", alloc(s1, IPv4, ""), "ErrPoolExhausted"},
+			{"no wrap to ::, the next pool", alloc(s1, IPv6, ""), "fec0:: low"},
+			{"counted unsafe", counts("top4"), "v4 2/0/0 v6 0/0/0"},
 		},
 	}, {
 		name:  "autoAssign false: only by name",

@@ -22,6 +22,13 @@ import (
 // twice may appear twice. When such stale entries outnumber the live ones
 // the heap is compacted, so its length stays within 2*nfree+slack.
 //
+// Unsafe addresses (the Allocator's unsafeSet) are never handed out: the
+// mark jumps over an unsafe block in one step, whatever its size, and an
+// unsafe address is never put in the heap. Held unsafe addresses (kept by
+// a Service that had them first) are counted in nheld only. When the unsafe
+// set changes, the Allocator restarts every range's mark from its first
+// address (reset), so no address is left behind the mark unaccounted for.
+//
 // Whether an address is held is read from the Allocator's map, the one
 // source of truth; the range only counts.
 type rangeState struct {
@@ -38,14 +45,17 @@ type rangeState struct {
 	free []u128
 	// nfree is the exact number of free, handoutable addresses below the
 	// mark; nheld the number of held addresses in the range, nahead those
-	// of them at or above the mark. When the heap holds exactly nfree
-	// entries it holds no stale one, and when nahead is zero the mark has
-	// no held address to skip: both spare a map lookup.
+	// of them at or above the mark that are not unsafe. When the heap
+	// holds exactly nfree entries it holds no stale one, and when nahead
+	// is zero the mark has no held address to skip: both spare a map
+	// lookup.
 	nfree, nheld, nahead int
 	// slack is how many stale entries the heap may hold beyond nfree before
 	// it is compacted; it keeps small heaps from being compacted over and
 	// over.
 	slack int
+	// unsafe is the Allocator's set of addresses never handed out.
+	unsafe *unsafeSet
 }
 
 // defaultSlack is the slack of every range; tests lower it to compact often.
@@ -110,6 +120,15 @@ func (r *rangeState) take(held map[netip.Addr]*ipState) (a netip.Addr, ok bool) 
 	}
 	for !r.done {
 		x := r.next
+		if in, ok := r.unsafe.block(x, r.is4); ok {
+			// Jump over the whole unsafe block.
+			if !in.hi.less(r.last) {
+				r.done = true
+			} else {
+				r.next = in.hi.next()
+			}
+			continue
+		}
 		if x == r.last {
 			r.done = true
 		} else {
@@ -133,6 +152,8 @@ func (r *rangeState) hold(a netip.Addr, held map[netip.Addr]*ipState) {
 	r.nheld++
 	x := fromAddr(a)
 	switch {
+	case r.unsafe.holds(a):
+		// Never in the heap, never counted ahead: the mark jumps over it.
 	case !r.belowMark(x):
 		r.nahead++
 	case !r.avoided(x):
@@ -150,6 +171,8 @@ func (r *rangeState) release(a netip.Addr, held map[netip.Addr]*ipState) {
 	}
 	x := fromAddr(a)
 	switch {
+	case r.unsafe.holds(a):
+		// Never handed out again: not in the heap.
 	case !r.belowMark(x):
 		r.nahead--
 	case !r.avoided(x):

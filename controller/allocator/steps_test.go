@@ -64,7 +64,7 @@ func result(ip netip.Addr, pool string, err error) string {
 var sentinelNames = map[string]error{
 	"ErrInvalidIP": ErrInvalidIP, "ErrInvalidFamily": ErrInvalidFamily, "ErrNotInPool": ErrNotInPool,
 	"ErrPoolNotFound": ErrPoolNotFound, "ErrPoolUnusable": ErrPoolUnusable, "ErrNotAllowed": ErrNotAllowed,
-	"ErrBuggyIP": ErrBuggyIP, "ErrInUse": ErrInUse, "ErrNoPool": ErrNoPool, "ErrPoolExhausted": ErrPoolExhausted,
+	"ErrBuggyIP": ErrBuggyIP, "ErrUnsafe": ErrUnsafe, "ErrInUse": ErrInUse, "ErrNoPool": ErrNoPool, "ErrPoolExhausted": ErrPoolExhausted,
 }
 
 func alloc(s Service, f Family, pool string) func(*Allocator) string {
@@ -91,6 +91,19 @@ func release(key string) func(*Allocator) string {
 
 func releaseIP(key, ip string) func(*Allocator) string {
 	return func(a *Allocator) string { a.ReleaseIP(key, addr(ip)); return "ok" }
+}
+
+// setUnsafe sets the unsafe blocks, each "prefix=why".
+func setUnsafe(blocks ...string) func(*Allocator) string {
+	return func(a *Allocator) string {
+		var us []config.Unsafe
+		for _, b := range blocks {
+			p, why, _ := strings.Cut(b, "=")
+			us = append(us, config.Unsafe{Prefix: netip.MustParsePrefix(p), Why: why})
+		}
+		a.SetUnsafe(us)
+		return "ok"
+	}
 }
 
 func setPools(pools ...*config.Pool) func(*Allocator) string {

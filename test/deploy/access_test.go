@@ -44,6 +44,8 @@ func controllerMay() []access {
 		{"list", "", "services", "", ""}, {"watch", "", "services", "", ""},
 		{"patch", "", "services", "status", "default"},
 		{"list", "", "namespaces", "", ""}, {"watch", "", "namespaces", "", ""},
+		{"list", "", "nodes", "", ""}, {"watch", "", "nodes", "", ""},
+		{"list", "networking.k8s.io", "servicecidrs", "", ""}, {"watch", "networking.k8s.io", "servicecidrs", "", ""},
 		{"list", "pylonlb.io", "ippools", "", ""}, {"watch", "pylonlb.io", "bgppeers", "", ""},
 		{"patch", "pylonlb.io", "ippools", "status", ""}, {"patch", "pylonlb.io", "l2advertisements", "status", ""},
 		{"patch", "pylonlb.io", "bgppeers", "status", ""}, {"patch", "pylonlb.io", "bgpadvertisements", "status", ""},
@@ -64,7 +66,8 @@ func controllerMayNot() []access {
 		{"update", "", "secrets", "", pylonNS}, {"delete", "", "secrets", "", pylonNS}, {"get", "", "secrets", "", pylonNS},
 		{"patch", "pylonlb.io", "ippools", "", ""}, {"delete", "pylonlb.io", "ippools", "", ""}, {"create", "pylonlb.io", "ippools", "", ""},
 		{"create", "pylonlb.io", "speakerstatuses", "", ""}, {"patch", "pylonlb.io", "speakerstatuses", "status", ""},
-		{"list", "", "pods", "", ""}, {"list", "", "nodes", "", ""}, {"list", "discovery.k8s.io", "endpointslices", "", ""},
+		{"list", "", "pods", "", ""}, {"get", "", "nodes", "", ""}, {"patch", "", "nodes", "", ""}, {"list", "discovery.k8s.io", "endpointslices", "", ""},
+		{"create", "networking.k8s.io", "servicecidrs", "", ""}, {"get", "networking.k8s.io", "servicecidrs", "", ""},
 		{"create", "coordination.k8s.io", "leases", "", "default"}, {"delete", "coordination.k8s.io", "leases", "", pylonNS},
 		{"create", "", "events", "", "default"},
 	}
