@@ -93,10 +93,18 @@ func mayShare(a, b Service) bool {
 	return true
 }
 
-// fits: svc may hold ip next to its other holders.
-func (m *model) fits(svc Service, ip netip.Addr) bool {
+// fits: svc may hold ip next to its other holders. join: svc joins ip now,
+// so a sharing key is private to its namespace unless ip's pool allows
+// sharing across namespaces.
+func (m *model) fits(svc Service, ip netip.Addr, join bool) bool {
 	for _, h := range m.holders[ip] {
-		if h.Key != svc.Key && !mayShare(svc, h) {
+		if h.Key == svc.Key {
+			continue
+		}
+		if !mayShare(svc, h) {
+			return false
+		}
+		if join && svc.Namespace != h.Namespace && (m.attr(ip) == nil || !m.attr(ip).AllowSharingAcrossNamespaces) {
 			return false
 		}
 	}
@@ -122,7 +130,7 @@ func (m *model) serves(p *config.Pool, svc Service) bool {
 
 // reconfirm: svc holds ip at index i; check and record its new data.
 func (m *model) reconfirm(svc Service, ip netip.Addr, i int) error {
-	if !m.fits(svc, ip) {
+	if !m.fits(svc, ip, false) {
 		return ErrInUse
 	}
 	m.holders[ip][i] = svc
@@ -147,7 +155,7 @@ func (m *model) assign(svc Service, ip netip.Addr) (string, error) {
 		return "", ErrNotAllowed
 	case p.AvoidBuggyIPs && buggy(ip):
 		return "", ErrBuggyIP
-	case !m.fits(svc, ip):
+	case !m.fits(svc, ip, true):
 		return "", ErrInUse
 	}
 	m.holders[ip] = append(m.holders[ip], svc)
@@ -163,7 +171,7 @@ func (m *model) restore(svc Service, ip netip.Addr) (string, error) {
 			return "", err
 		}
 	} else {
-		if !m.fits(svc, ip) {
+		if !m.fits(svc, ip, false) {
 			return "", ErrInUse
 		}
 		m.holders[ip] = append(m.holders[ip], svc)
@@ -215,7 +223,7 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 	}
 	if svc.SharingKey != "" {
 		for _, ip := range slices.SortedFunc(maps.Keys(m.holders), netip.Addr.Compare) {
-			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip) {
+			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip, true) {
 				m.holders[ip] = append(m.holders[ip], svc)
 				return ip, m.attr(ip).Name, nil
 			}
@@ -230,6 +238,14 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 		}
 	}
 	return netip.Addr{}, "", ErrPoolExhausted
+}
+
+// recheck: svc holds ip; check it as it is now and record it.
+func (m *model) recheck(svc Service, ip netip.Addr) error {
+	if i := m.heldBy(svc.Key, ip); i >= 0 {
+		return m.reconfirm(svc, ip, i)
+	}
+	return nil
 }
 
 func (m *model) releaseIP(key string, ip netip.Addr) {
