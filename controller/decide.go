@@ -36,6 +36,10 @@ type outcome struct {
 	// problem is why the Service did not get everything it asked for, as
 	// an event reason and message; "" when it did.
 	reason, message string
+	// conflict says which shared addresses the Service gave up on this
+	// pass because, as it is now, it clashes with their other holders (an
+	// IPConflict warning); "" when none.
+	conflict string
 }
 
 // pending reports whether the Service still waits for an address.
@@ -57,13 +61,25 @@ func decide(a *allocator.Allocator, req request) outcome {
 		a.Release(key)
 		return outcome{}
 	}
-	held := a.IPs(key)
 	var o outcome
 	fail := func(reason, msg string) {
 		if o.reason == "" {
 			o.reason, o.message = reason, msg
 		}
 	}
+	// A Service that changed (ports, protocol, key, traffic policy,
+	// selector) is checked against the other holders of each shared
+	// address as they were accepted: on a clash the one that changed lets
+	// go and is served below like a newcomer; the others keep the address.
+	var lost []string
+	for _, ip := range a.IPs(key) {
+		if err := a.Recheck(req.svc, ip); err != nil {
+			a.ReleaseIP(key, ip)
+			lost = append(lost, fmt.Sprintf("%s given up: the Service changed and may no longer share it: %v", ip, err))
+		}
+	}
+	o.conflict = strings.Join(lost, "; ")
+	held := a.IPs(key)
 
 	if len(req.ips) > 0 {
 		for _, ip := range held {
