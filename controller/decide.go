@@ -24,6 +24,7 @@ const (
 	ReasonIPNotAllowed    = "IPNotAllowed"
 	ReasonInvalidRequest  = "InvalidRequest"
 	ReasonOrphaned        = "IPOutsidePools"
+	ReasonCrossNamespace  = "SharedAcrossNamespaces"
 	ReasonAllocationError = "AllocationFailed"
 )
 
@@ -43,7 +44,9 @@ type outcome struct {
 }
 
 // pending reports whether the Service still waits for an address.
-func (o outcome) pending() bool { return o.reason != "" && o.reason != ReasonOrphaned }
+func (o outcome) pending() bool {
+	return o.reason != "" && o.reason != ReasonOrphaned && o.reason != ReasonCrossNamespace
+}
 
 // waitsForRelease reports whether another Service releasing an address
 // could end the wait (a full pool, a requested address held by another);
@@ -98,7 +101,7 @@ func decide(a *allocator.Allocator, req request) outcome {
 			}
 			o.ips = append(o.ips, ip)
 		}
-		return o.withPools(a).orphans()
+		return o.withPools(a).orphans().tenants(a, key)
 	}
 
 	var fresh []netip.Addr
@@ -135,7 +138,7 @@ func decide(a *allocator.Allocator, req request) outcome {
 			a.ReleaseIP(key, ip)
 		}
 	}
-	return o.withPools(a).orphans()
+	return o.withPools(a).orphans().tenants(a, key)
 }
 
 // orphans reports addresses that no pool holds any more (a pool edit left
@@ -147,6 +150,23 @@ func (o outcome) orphans() outcome {
 	for i, ip := range o.ips {
 		if o.pools[i] == "" {
 			o.reason, o.message = ReasonOrphaned, fmt.Sprintf("%s is no longer in any IPPool; it stays assigned (pylon never renumbers a Service on a pool edit): restore the pool's range, or recreate the Service to get a new address", ip)
+		}
+	}
+	return o
+}
+
+// tenants reports addresses the Service shares with an older Service of
+// another namespace although their pool no longer allows it (the sharing
+// predates the rule, or the pool turned it off): they stay shared, with a
+// warning.
+func (o outcome) tenants(a *allocator.Allocator, key string) outcome {
+	if o.reason != "" {
+		return o
+	}
+	for _, ip := range o.ips {
+		if why := a.SharedAcrossNamespaces(key, ip); why != "" {
+			o.reason, o.message = ReasonCrossNamespace, why+"; it stays shared until this Service lets it go (pylon never renumbers a Service on a pool edit): recreate the Service for an address of its own, or allow sharing across namespaces on the pool"
+			break
 		}
 	}
 	return o

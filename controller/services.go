@@ -126,7 +126,7 @@ func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) 
 		return
 	}
 	r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
-	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned {
+	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned && reason != ReasonCrossNamespace {
 		r.Metrics.failed(reason)
 	}
 }

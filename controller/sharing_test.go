@@ -221,6 +221,10 @@ func TestSharedAddresses(t *testing.T) {
 		// from another namespace is refused.
 		keeps(t, c, "legacy-a", "web", "198.51.100.40")
 		keeps(t, c, "legacy-b", "dns", "198.51.100.40")
+		waitEvent(t, c, "legacy-b", "Service", "dns", controller.ReasonCrossNamespace, `198.51.100.40 is shared with legacy-a/web, but the sharing key "k" is private`)
+		if n := countEvents(t, c, "legacy-a", "Service", "web", controller.ReasonCrossNamespace); n != 0 {
+			t.Errorf("the older Service got %d %s events", n, controller.ReasonCrossNamespace)
+		}
 		lbService(t, c, "legacy-b", "late", key, withPorts(port("late", corev1.ProtocolTCP, 9)), annotate(controller.AnnotationIPs, "198.51.100.40"))
 		waitEvent(t, c, "legacy-b", "Service", "late", controller.ReasonIPConflict, `private to namespace "legacy-a"`)
 		keeps(t, c, "legacy-b", "late")

@@ -78,6 +78,25 @@ func (a *Allocator) Recheck(svc Service, ip netip.Addr) error {
 	return nil
 }
 
+// SharedAcrossNamespaces explains why the Service's hold on ip would not be
+// allowed if it joined now: an older holder of ip is of another namespace
+// with the same sharing key, and ip's pool does not allow sharing across
+// namespaces (the sharing predates that rule, or the pool turned it off).
+// It returns "" when that is not so, and for the oldest holder.
+func (a *Allocator) SharedAcrossNamespaces(key string, ip netip.Addr) string {
+	st := a.ips[ip]
+	i := st.holdOf(a.svcs[key])
+	if i < 0 {
+		return ""
+	}
+	for _, h := range st.holds[:i] {
+		if why := crossTenant(st.holds[i].sharing(), h.sharing(), st.pool); why != "" {
+			return fmt.Sprintf("%s is shared with %s, but %s", ip, h.svc.key, why)
+		}
+	}
+	return ""
+}
+
 // Restore records that svc holds ip, as its status says, when the controller
 // rebuilds its state on start. Pool rules (namespaces, selectors,
 // autoAssign, Overlapping, .0/.255) are not applied: an address a Service

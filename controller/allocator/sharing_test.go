@@ -208,3 +208,30 @@ func TestSharingTenants(t *testing.T) {
 		},
 	}})
 }
+
+// TestSharedAcrossNamespaces: the newer holders of an address shared across
+// namespaces that its pool no longer allows are named; the oldest is not.
+func TestSharedAcrossNamespaces(t *testing.T) {
+	a1 := svc("team-a/web", sharing("k"), ports("TCP/80"))
+	b1 := svc("team-b/dns", sharing("k"), ports("UDP/53"))
+	a2 := svc("team-a/ntp", sharing("k"), ports("UDP/123"))
+	across := func(key, ip string) func(*Allocator) string {
+		return func(a *Allocator) string { return a.SharedAcrossNamespaces(key, addr(ip)) }
+	}
+	runScenarios(t, []scenario{{
+		name:  "opt-in on, then off",
+		pools: []*config.Pool{pool("o", "10.0.1.0/30", acrossNS)},
+		steps: []step{
+			{"team-a/web", alloc(a1, IPv4, ""), "10.0.1.0 o"},
+			{"team-a/ntp", alloc(a2, IPv4, ""), "10.0.1.0 o"},
+			{"team-b/dns", alloc(b1, IPv4, ""), "10.0.1.0 o"},
+			{"allowed: nothing to say", across("team-b/dns", "10.0.1.0"), ""},
+			{"the pool turns it off", setPools(pool("o", "10.0.1.0/30")), "ok"},
+			{"the oldest is not named", across("team-a/web", "10.0.1.0"), ""},
+			{"nor one of the oldest's namespace", across("team-a/ntp", "10.0.1.0"), ""},
+			{"the newer of another namespace is", across("team-b/dns", "10.0.1.0"),
+				`10.0.1.0 is shared with team-a/web, but the sharing key "k" is private to namespace "team-a": IPPool "o" does not allow sharing across namespaces (spec.allocation.allowSharingAcrossNamespaces)`},
+			{"an address it does not hold", across("team-b/dns", "10.0.1.1"), ""},
+		},
+	}})
+}
