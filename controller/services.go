@@ -83,9 +83,9 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	}
 	switch {
 	case o.conflict != "" && o.reason == ReasonIPConflict:
-		// One event: the API server folds events of one reason into a
-		// series and would show only the first. The wait that follows is
-		// remembered as said.
+		// One event: the event recorder folds events of one reason about
+		// one object into a series that keeps the first note. The wait
+		// that follows is remembered as said.
 		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, o.conflict+"; "+o.message)
 		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, o.reason, o.message)
 	case o.conflict != "":

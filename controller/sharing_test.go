@@ -163,6 +163,27 @@ func TestSharedAddresses(t *testing.T) {
 		waitIngress(t, c, ns, "c-ntp", "198.51.100.20")
 	})
 
+	t.Run("class change: the Service that leaves the class is released, its co-holder stays", func(t *testing.T) {
+		ns := "share-class"
+		share(t, ns, "198.51.100.44/30")
+		waitIngress(t, c, ns, "a-web", "198.51.100.44")
+		waitIngress(t, c, ns, "b-dns", "198.51.100.44")
+		// The class may be set only as a Service becomes a LoadBalancer.
+		editService(t, c, ns, "b-dns", func(s *corev1.Service) {
+			s.Spec.Type, s.Spec.AllocateLoadBalancerNodePorts = corev1.ServiceTypeClusterIP, nil
+		})
+		waitIngress(t, c, ns, "b-dns")
+		other := "example.com/other"
+		no := false
+		editService(t, c, ns, "b-dns", func(s *corev1.Service) {
+			s.Spec.Type, s.Spec.LoadBalancerClass, s.Spec.AllocateLoadBalancerNodePorts = corev1.ServiceTypeLoadBalancer, &other, &no
+		})
+		keeps(t, c, ns, "b-dns")
+		keeps(t, c, ns, "a-web", "198.51.100.44")
+		lbService(t, c, ns, "c-dns", key, dnsPorts)
+		waitIngress(t, c, ns, "c-dns", "198.51.100.44")
+	})
+
 	t.Run("sharing keys are private to a namespace unless the pool opts in", func(t *testing.T) {
 		for _, ns := range []string{"tenant-a", "tenant-b", "open-a", "open-b"} {
 			ensureNamespace(t, c, ns, nil)
