@@ -346,6 +346,12 @@ func compare(a *Allocator, m *model) error {
 		if got := a.Holders(ip); !slices.Equal(got, want) {
 			return fmt.Errorf("Holders(%s) = %v, model %v", ip, got, want)
 		}
+		for i, h := range m.holders[ip] {
+			got := a.SharedAcrossNamespaces(h.Key, ip) != ""
+			if want := m.sharedAcross(ip, i); got != want {
+				return fmt.Errorf("SharedAcrossNamespaces(%s, %s) = %v, model %v", h.Key, ip, got, want)
+			}
+		}
 		wantPool := ""
 		if want != nil {
 			wantPool = name(m.attr(ip))

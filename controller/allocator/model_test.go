@@ -240,6 +240,21 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 	return netip.Addr{}, "", ErrPoolExhausted
 }
 
+// sharedAcross: the i-th holder of ip shares it with an older holder of
+// another namespace under the same key, which ip's pool does not allow.
+func (m *model) sharedAcross(ip netip.Addr, i int) bool {
+	hs := m.holders[ip]
+	if p := m.attr(ip); p != nil && p.AllowSharingAcrossNamespaces {
+		return false
+	}
+	for _, o := range hs[:i] {
+		if o.SharingKey != "" && o.SharingKey == hs[i].SharingKey && o.Namespace != hs[i].Namespace {
+			return true
+		}
+	}
+	return false
+}
+
 // recheck: svc holds ip; check it as it is now and record it.
 func (m *model) recheck(svc Service, ip netip.Addr) error {
 	if i := m.heldBy(svc.Key, ip); i >= 0 {
