@@ -74,6 +74,10 @@ type Pool struct {
 	NamespaceSelector labels.Selector
 	// ServiceSelector is nil when unset (any Service).
 	ServiceSelector labels.Selector
+	// AllowSharingAcrossNamespaces lets Services of different namespaces
+	// with the same sharing key share the pool's addresses; when false a
+	// sharing key is private to its namespace.
+	AllowSharingAcrossNamespaces bool
 	// Labels are the IPPool's own labels, for advertisements' pool selectors.
 	Labels labels.Set
 	// Created orders pools by age: of two overlapping pools the newer one

@@ -81,6 +81,7 @@ func parsePool(in *v1alpha1.IPPool) (*Pool, field.ErrorList) {
 			}
 		}
 		pool.Namespaces = slices.Sorted(slices.Values(a.Namespaces))
+		pool.AllowSharingAcrossNamespaces = a.AllowSharingAcrossNamespaces
 		var err *field.Error
 		if pool.NamespaceSelector, err = parseSelector(a.NamespaceSelector, allocPath.Child("namespaceSelector")); err != nil {
 			errs = append(errs, err)

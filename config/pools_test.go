@@ -63,6 +63,20 @@ func TestPoolAllocationSelectors(t *testing.T) {
 	if !got.ServiceSelector.Matches(labels.Set{"tier": "edge"}) || got.ServiceSelector.Matches(labels.Set{"tier": "core"}) {
 		t.Errorf("service selector %v matches wrongly", got.ServiceSelector)
 	}
+	if got.AllowSharingAcrossNamespaces {
+		t.Errorf("allowSharingAcrossNamespaces must default to false")
+	}
+}
+
+func TestPoolAllowSharingAcrossNamespaces(t *testing.T) {
+	p := pool("shared", 0, "198.51.100.0/24")
+	p.Spec.Allocation = &v1alpha1.IPPoolAllocation{AllowSharingAcrossNamespaces: true}
+	c := Parse(Resources{Pools: []v1alpha1.IPPool{p, pool("private", 1, "203.0.113.0/24")}})
+	wantNoProblems(t, c)
+	if !c.Pool("shared").AllowSharingAcrossNamespaces || c.Pool("private").AllowSharingAcrossNamespaces {
+		t.Errorf("allowSharingAcrossNamespaces: shared %v, private %v; want true, false",
+			c.Pool("shared").AllowSharingAcrossNamespaces, c.Pool("private").AllowSharingAcrossNamespaces)
+	}
 }
 
 func TestPoolInvalidSpecIsRejected(t *testing.T) {

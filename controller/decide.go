@@ -24,6 +24,7 @@ const (
 	ReasonIPNotAllowed    = "IPNotAllowed"
 	ReasonInvalidRequest  = "InvalidRequest"
 	ReasonOrphaned        = "IPOutsidePools"
+	ReasonCrossNamespace  = "SharedAcrossNamespaces"
 	ReasonAllocationError = "AllocationFailed"
 )
 
@@ -36,11 +37,15 @@ type outcome struct {
 	// problem is why the Service did not get everything it asked for, as
 	// an event reason and message; "" when it did.
 	reason, message string
+	// conflict says which shared addresses the Service gave up on this
+	// pass because, as it is now, it clashes with their other holders (an
+	// IPConflict warning); "" when none.
+	conflict string
 }
 
 // pending reports whether the Service still waits for an address.
 func (o outcome) pending() bool {
-	return o.reason != "" && o.reason != ReasonOrphaned && o.reason != ReasonUnsafeHeld
+	return o.reason != "" && o.reason != ReasonOrphaned && o.reason != ReasonUnsafeHeld && o.reason != ReasonCrossNamespace
 }
 
 // waitsForRelease reports whether another Service releasing an address
@@ -59,13 +64,25 @@ func decide(a *allocator.Allocator, req request) outcome {
 		a.Release(key)
 		return outcome{}
 	}
-	held := a.IPs(key)
 	var o outcome
 	fail := func(reason, msg string) {
 		if o.reason == "" {
 			o.reason, o.message = reason, msg
 		}
 	}
+	// A Service that changed (ports, protocol, key, traffic policy,
+	// selector) is checked against the other holders of each shared
+	// address as they were accepted: on a clash the one that changed lets
+	// go and is served below like a newcomer; the others keep the address.
+	var lost []string
+	for _, ip := range a.IPs(key) {
+		if err := a.Recheck(req.svc, ip); err != nil {
+			a.ReleaseIP(key, ip)
+			lost = append(lost, fmt.Sprintf("%s given up: the Service changed and may no longer share it: %v", ip, err))
+		}
+	}
+	o.conflict = strings.Join(lost, "; ")
+	held := a.IPs(key)
 
 	if len(req.ips) > 0 {
 		for _, ip := range held {
@@ -84,7 +101,7 @@ func decide(a *allocator.Allocator, req request) outcome {
 			}
 			o.ips = append(o.ips, ip)
 		}
-		return o.withPools(a).orphans().unsafeHeld(a)
+		return o.withPools(a).orphans().tenants(a, key).unsafeHeld(a)
 	}
 
 	var fresh []netip.Addr
@@ -121,7 +138,7 @@ func decide(a *allocator.Allocator, req request) outcome {
 			a.ReleaseIP(key, ip)
 		}
 	}
-	return o.withPools(a).orphans().unsafeHeld(a)
+	return o.withPools(a).orphans().tenants(a, key).unsafeHeld(a)
 }
 
 // unsafeHeld reports addresses the Service holds that have become unsafe
@@ -153,6 +170,23 @@ func (o outcome) orphans() outcome {
 	for i, ip := range o.ips {
 		if o.pools[i] == "" {
 			o.reason, o.message = ReasonOrphaned, fmt.Sprintf("%s is no longer in any IPPool; it stays assigned (pylon never renumbers a Service on a pool edit): restore the pool's range, or recreate the Service to get a new address", ip)
+		}
+	}
+	return o
+}
+
+// tenants reports addresses the Service shares with an older Service of
+// another namespace although their pool no longer allows it (the sharing
+// predates the rule, or the pool turned it off): they stay shared, with a
+// warning.
+func (o outcome) tenants(a *allocator.Allocator, key string) outcome {
+	if o.reason != "" {
+		return o
+	}
+	for _, ip := range o.ips {
+		if why := a.SharedAcrossNamespaces(key, ip); why != "" {
+			o.reason, o.message = ReasonCrossNamespace, why+"; it stays shared until this Service lets it go (pylon never renumbers a Service on a pool edit): recreate the Service for an address of its own, or allow sharing across namespaces on the pool"
+			break
 		}
 	}
 	return o

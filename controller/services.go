@@ -85,6 +85,16 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		}
 	}
 	switch {
+	case o.conflict != "" && o.reason == ReasonIPConflict:
+		// One event: the event recorder folds events of one reason about
+		// one object into a series that keeps the first note. The wait
+		// that follows is remembered as said.
+		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, o.conflict+"; "+o.message)
+		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, o.reason, o.message)
+	case o.conflict != "":
+		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, o.conflict)
+	}
+	switch {
 	case o.reason != "":
 		r.event(&svc, corev1.EventTypeWarning, o.reason, o.message)
 	case len(o.ips) > 0 && !slices.Equal(current, o.ips):
@@ -119,7 +129,7 @@ func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) 
 		return
 	}
 	r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
-	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned && reason != ReasonUnsafeHeld {
+	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned && reason != ReasonUnsafeHeld && reason != ReasonCrossNamespace {
 		r.Metrics.failed(reason)
 	}
 }

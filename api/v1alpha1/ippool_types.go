@@ -99,6 +99,17 @@ type IPPoolAllocation struct {
 	//
 	// +optional
 	ServiceSelector *LabelSelector `json:"serviceSelector,omitempty"`
+
+	// AllowSharingAcrossNamespaces lets Services of different namespaces
+	// share this pool's addresses when they carry the same
+	// pylonlb.io/allow-shared-ip key. When false, a sharing key is private
+	// to its namespace: a Service joins only addresses held by Services of
+	// its own namespace, and asking for another namespace's address is
+	// refused with an IPConflict event. Sharing already in place is kept
+	// when this is turned off; only new joins are refused.
+	//
+	// +optional
+	AllowSharingAcrossNamespaces bool `json:"allowSharingAcrossNamespaces,omitempty"`
 }
 
 // AddressCounts counts one family's addresses in a pool. Totals are decimal
@@ -153,6 +164,7 @@ type IPPoolStatus struct {
 // +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.available`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.allocation.priority`,priority=1
+// +kubebuilder:printcolumn:name="Cross-Namespace-Sharing",type=boolean,JSONPath=`.spec.allocation.allowSharingAcrossNamespaces`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type IPPool struct {
 	metav1.TypeMeta   `json:",inline"`

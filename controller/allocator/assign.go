@@ -49,13 +49,54 @@ func (a *Allocator) Assign(svc Service, ip netip.Addr) (string, error) {
 	case a.unsafe.holds(ip):
 		err = fmt.Errorf("%s: %w", unsafeWhy(a.unsafe.why(ip)), ErrUnsafe)
 	default:
-		err = canJoin(svc, ip, st)
+		err = canJoin(svc, ip, st, true)
 	}
 	if err != nil {
 		return "", fmt.Errorf("assign %s of pool %q to %s: %w", ip, p.cfg.Name, svc.Key, err)
 	}
 	a.add(svc, s, ip, st, p, rng, false)
 	return p.cfg.Name, nil
+}
+
+// Recheck checks that svc, as it is now (sharing key, ports, traffic policy,
+// pod selector), may still share ip, which it holds, with the address's
+// other holders, whose data is as it was last accepted, and records svc's
+// current data on its hold. So when a co-holder changes so that it clashes,
+// the one that changed is refused and the others keep the address. On
+// ErrInUse (the message names the other Service and the clash) the hold is
+// left as it was: the caller releases it. Pool rules, the namespace rule of
+// sharing keys included, are not applied again: they are checked when a
+// Service joins an address. Recheck does nothing when svc does not hold ip.
+func (a *Allocator) Recheck(svc Service, ip netip.Addr) error {
+	s := a.svcs[svc.Key]
+	i, ok := s.find(ip)
+	if !ok {
+		return nil
+	}
+	st := s.refs[i].st
+	if err := a.reconfirm(svc, ip, st, st.holdOf(s)); err != nil {
+		return fmt.Errorf("recheck %s for %s: %w", ip, svc.Key, err)
+	}
+	return nil
+}
+
+// SharedAcrossNamespaces explains why the Service's hold on ip would not be
+// allowed if it joined now: an older holder of ip is of another namespace
+// with the same sharing key, and ip's pool does not allow sharing across
+// namespaces (the sharing predates that rule, or the pool turned it off).
+// It returns "" when that is not so, and for the oldest holder.
+func (a *Allocator) SharedAcrossNamespaces(key string, ip netip.Addr) string {
+	st := a.ips[ip]
+	i := st.holdOf(a.svcs[key])
+	if i < 0 {
+		return ""
+	}
+	for _, h := range st.holds[:i] {
+		if why := crossTenant(st.holds[i].sharing(), h.sharing(), st.pool); why != "" {
+			return fmt.Sprintf("%s is shared with %s, but %s", ip, h.svc.key, why)
+		}
+	}
+	return ""
 }
 
 // Restore records that svc holds ip, as its status says, when the controller
@@ -77,7 +118,7 @@ func (a *Allocator) Restore(svc Service, ip netip.Addr) (string, error) {
 			return "", fmt.Errorf("restore %s to %s: %w", ip, svc.Key, err)
 		}
 	} else {
-		if err := canJoin(svc, ip, st); err != nil {
+		if err := canJoin(svc, ip, st, false); err != nil {
 			return "", fmt.Errorf("restore %s to %s: %w", ip, svc.Key, err)
 		}
 		var p *poolState
@@ -193,7 +234,7 @@ func (a *Allocator) joinable(svc Service, family Family, pools []*poolState) (ne
 			continue
 		}
 		st := a.ips[ip]
-		if slices.Contains(pools, st.pool) && canJoin(svc, ip, st) == nil && !a.unsafe.holds(ip) {
+		if slices.Contains(pools, st.pool) && canJoin(svc, ip, st, true) == nil && !a.unsafe.holds(ip) {
 			best, bestSt = ip, st
 		}
 	}
@@ -273,7 +314,7 @@ func (a *Allocator) drop(s *svcState, ip netip.Addr, st *ipState) {
 // reconfirm checks that svc, as it is now, may still share ip with the
 // other holders; i is its hold. It records svc's current sharing data.
 func (a *Allocator) reconfirm(svc Service, ip netip.Addr, st *ipState, i int) error {
-	if err := canJoin(svc, ip, st); err != nil {
+	if err := canJoin(svc, ip, st, false); err != nil {
 		return err
 	}
 	a.index(ip, st.holds[i].sharing().key, svc.SharingKey)
@@ -304,16 +345,25 @@ func (a *Allocator) index(ip netip.Addr, from, to string) {
 }
 
 // canJoin checks that svc may hold ip alongside its holders other than svc.
-func canJoin(svc Service, ip netip.Addr, st *ipState) error {
+// join says svc is joining ip now (Assign, Allocate): then a sharing key is
+// also private to its namespace unless ip's pool allows sharing across
+// namespaces. Holds already in place (Restore, Recheck) are not held to that
+// rule, so that sharing set up before it, or before the pool turned it off,
+// is kept.
+func canJoin(svc Service, ip netip.Addr, st *ipState, join bool) error {
 	if st == nil {
 		return nil
 	}
-	mine := share{key: svc.SharingKey, ports: svc.Ports, local: svc.Local, selector: svc.Selector}
+	mine := share{key: svc.SharingKey, ns: svc.Namespace, ports: svc.Ports, local: svc.Local, selector: svc.Selector}
 	for _, h := range st.holds {
 		if h.svc.key == svc.Key {
 			continue
 		}
-		if why := conflict(mine, h.sharing()); why != "" {
+		why := conflict(mine, h.sharing())
+		if why == "" && join {
+			why = crossTenant(mine, h.sharing(), st.pool)
+		}
+		if why != "" {
 			return fmt.Errorf("%s is held by %s and %s: %w", ip, h.svc.key, why, ErrInUse)
 		}
 	}

@@ -21,7 +21,16 @@
 // address wins. A Service with a sharing key first joins the lowest address
 // already held under that key by Services it may share with: same key, no
 // (protocol, port) in common and, when any of them has
-// externalTrafficPolicy Local, all Local with equal pod selectors.
+// externalTrafficPolicy Local, all Local with equal pod selectors. A key is
+// private to its namespace unless the address's pool allows sharing across
+// namespaces; like the other pool rules, that is checked when a Service
+// joins an address, not again for holds already in place.
+//
+// Holds remember each Service's sharing data as last accepted. Recheck,
+// which the controller calls on every pass, checks a Service as it is now
+// against the others' remembered data, so when a co-holder changes so that
+// it clashes, the one that changed is refused and the others keep the
+// address, in whatever order they are rechecked.
 //
 // Cost per operation does not grow with pool size, and memory grows with
 // the addresses held, never with the size of a pool. Each range keeps a

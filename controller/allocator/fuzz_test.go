@@ -15,15 +15,17 @@ import (
 // (mask), the order they are tried in (rotate) and a few variations (flags).
 // The pools are tiny so that collisions, exhaustion and sharing happen often:
 //
-//	a  10.0.0.0/30 (flag 1: /29; flag 2: avoidBuggyIPs)
-//	b  10.0.1.253-10.0.2.2 and 2001:db8:1::/127, avoidBuggyIPs
+//	a  10.0.0.0/30 (flag 1: /29; flag 2: avoidBuggyIPs; flag 8: sharing
+//	   across namespaces allowed)
+//	b  10.0.1.253-10.0.2.2 and 2001:db8:1::/127, avoidBuggyIPs, sharing
+//	   across namespaces allowed
 //	c  2001:db8::/126
 //	d  10.0.0.2/31 and 10.0.0.8/31, Overlapping a (flag 4: not marked)
 //	e  10.0.3.0/31, autoAssign off
 //	f  10.0.4.0/31 and 2001:db8:2::/127, for namespace ns1 or env=prod
 //	   namespaces, and Services labelled app=web
 func fuzzPools(mask, rotate, flags byte) []*config.Pool {
-	all := fuzzPoolSets[flags&7]
+	all := fuzzPoolSets[flags&15]
 	var out []*config.Pool
 	for i, p := range all {
 		if mask&(1<<i) != 0 {
@@ -37,10 +39,10 @@ func fuzzPools(mask, rotate, flags byte) []*config.Pool {
 	return out
 }
 
-// fuzzPoolSets are the six pools for each of the eight flag values, built
+// fuzzPoolSets are the six pools for each of the sixteen flag values, built
 // once: pools are never changed, so the Allocator and the model share them.
-var fuzzPoolSets = func() (sets [8][]*config.Pool) {
-	for flags := range byte(8) {
+var fuzzPoolSets = func() (sets [16][]*config.Pool) {
+	for flags := range byte(16) {
 		sets[flags] = buildFuzzPools(flags)
 	}
 	return sets
@@ -54,13 +56,16 @@ func buildFuzzPools(flags byte) []*config.Pool {
 	if flags&2 != 0 {
 		aOpts = append(aOpts, avoidBuggy)
 	}
+	if flags&8 != 0 {
+		aOpts = append(aOpts, acrossNS)
+	}
 	dOpts := []any{"10.0.0.2/31", "10.0.0.8/31"}
 	if flags&4 == 0 {
 		dOpts = append(dOpts, overlaps("a"))
 	}
 	return []*config.Pool{
 		pool("a", aOpts...),
-		pool("b", "10.0.1.253-10.0.2.2", "2001:db8:1::/127", avoidBuggy),
+		pool("b", "10.0.1.253-10.0.2.2", "2001:db8:1::/127", avoidBuggy, acrossNS),
 		pool("c", "2001:db8::/126"),
 		pool("d", dOpts...),
 		pool("e", "10.0.3.0/31", noAuto),
@@ -169,6 +174,11 @@ func FuzzAllocator(f *testing.F) {
 		opAssign(3, 0, "10.0.0.1"), opRelease(1), opAlloc(4, 0, IPv4, ""), opRestore(5, 0, "10.0.0.2"),
 		opSetUnsafe(0x40), opRelease(5), opAlloc(6, 0, IPv4, ""), opSetUnsafe(0xff), opAlloc(7, 0, IPv6, ""),
 		opAlloc(8, 0, IPv4, "b"), opSetUnsafe(0), opAlloc(9, 0, IPv4, "")))
+	f.Add(slices.Concat( // a co-holder changes and clashes; keys across namespaces
+		opAlloc(0, 1, IPv4, ""), opAlloc(3, 1|2<<2, IPv4, ""), opRecheck(3, 1), opRecheck(3, 1|3<<2),
+		opAlloc(1, 1|1<<2, IPv4, ""), opAlloc(1, 1|1<<2, IPv4, "b"), opAlloc(4, 1|2<<2, IPv4, "b"),
+		opSetPools(0xff, 0, 8), opAlloc(2, 1|1<<2, IPv4, "a"), opAssign(5, 1|2<<2, "10.0.0.0"),
+		opSetPools(0xff, 0, 0), opRecheck(5, 1|2<<2), opRestore(8, 1|1<<2, "10.0.0.0"), opRecheck(2, 2)))
 	f.Add([]byte("allocate, assign, restore, release: all of it, over and over again"))
 	f.Fuzz(runOps)
 }
@@ -198,7 +208,7 @@ func runOps(t *testing.T, ops []byte) {
 			var got, want string
 			var desc func() string
 			switch op % 8 {
-			case 0, 1, 7:
+			case 0, 1:
 				svc, fam, pool := fuzzService(b1, b2), []Family{IPv4, IPv6}[b3&1], fuzzPoolNames[int(b3>>1)%len(fuzzPoolNames)]
 				desc = func() string { return fmt.Sprintf("Allocate(%s %+v, %s, %q)", svc.Key, svc, fam, pool) }
 				got, want = outcome(a.Allocate(svc, fam, pool)), outcome(m.allocate(svc, fam, pool))
@@ -234,6 +244,22 @@ func runOps(t *testing.T, ops []byte) {
 				recent = remember(recent, ip)
 				a.ReleaseIP(key, ip)
 				m.releaseIP(key, ip)
+			case 7:
+				// What the controller does on every pass over a Service:
+				// recheck each address it holds, release on a clash.
+				svc := fuzzService(b1, b2)
+				ip := fuzzIPs[int(b3)%len(fuzzIPs)]
+				if held := m.ips(svc.Key); len(held) > 0 && b3&1 == 0 {
+					ip = held[int(b3>>1)%len(held)]
+				}
+				desc = func() string { return fmt.Sprintf("Recheck(%s %+v, %s)", svc.Key, svc, ip) }
+				err1, err2 := a.Recheck(svc, ip), m.recheck(svc, ip)
+				got, want = outcome(ip, "", err1), outcome(ip, "", err2)
+				if err1 != nil {
+					recent = remember(recent, ip)
+					a.ReleaseIP(svc.Key, ip)
+					m.releaseIP(svc.Key, ip)
+				}
 			case 6:
 				if b3&0x80 != 0 {
 					blocks := fuzzUnsafe(b1)
@@ -276,6 +302,9 @@ func opAlloc(k, attrs byte, f Family, pool string) []byte {
 func opAssign(k, attrs byte, ip string) []byte  { return []byte{2, k, attrs, fuzzIP(ip)} }
 func opRestore(k, attrs byte, ip string) []byte { return []byte{3, k, attrs, fuzzIP(ip)} }
 func opRelease(k byte) []byte                   { return []byte{4, k, 0, 0} }
+
+// opRecheck rechecks the Service's first address with attrs.
+func opRecheck(k, attrs byte) []byte { return []byte{7, k, attrs, 0} }
 
 // opReleaseIP releases the first address the Service holds.
 func opReleaseIP(k byte) []byte                  { return []byte{5, k, 0, 0} }
@@ -346,6 +375,12 @@ func compare(a *Allocator, m *model) error {
 		}
 		if got := a.Holders(ip); !slices.Equal(got, want) {
 			return fmt.Errorf("Holders(%s) = %v, model %v", ip, got, want)
+		}
+		for i, h := range m.holders[ip] {
+			got := a.SharedAcrossNamespaces(h.Key, ip) != ""
+			if want := m.sharedAcross(ip, i); got != want {
+				return fmt.Errorf("SharedAcrossNamespaces(%s, %s) = %v, model %v", h.Key, ip, got, want)
+			}
 		}
 		wantPool := ""
 		if want != nil {

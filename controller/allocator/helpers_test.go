@@ -19,6 +19,7 @@ type poolOpt func(*config.Pool)
 var (
 	avoidBuggy = poolOpt(func(p *config.Pool) { p.AvoidBuggyIPs = true })
 	noAuto     = poolOpt(func(p *config.Pool) { p.AutoAssign = false })
+	acrossNS   = poolOpt(func(p *config.Pool) { p.AllowSharingAcrossNamespaces = true })
 )
 
 func overlaps(older ...string) poolOpt { return func(p *config.Pool) { p.Overlaps = older } }

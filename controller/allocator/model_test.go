@@ -111,10 +111,18 @@ func mayShare(a, b Service) bool {
 	return true
 }
 
-// fits: svc may hold ip next to its other holders.
-func (m *model) fits(svc Service, ip netip.Addr) bool {
+// fits: svc may hold ip next to its other holders. join: svc joins ip now,
+// so a sharing key is private to its namespace unless ip's pool allows
+// sharing across namespaces.
+func (m *model) fits(svc Service, ip netip.Addr, join bool) bool {
 	for _, h := range m.holders[ip] {
-		if h.Key != svc.Key && !mayShare(svc, h) {
+		if h.Key == svc.Key {
+			continue
+		}
+		if !mayShare(svc, h) {
+			return false
+		}
+		if join && svc.Namespace != h.Namespace && (m.attr(ip) == nil || !m.attr(ip).AllowSharingAcrossNamespaces) {
 			return false
 		}
 	}
@@ -140,7 +148,7 @@ func (m *model) serves(p *config.Pool, svc Service) bool {
 
 // reconfirm: svc holds ip at index i; check and record its new data.
 func (m *model) reconfirm(svc Service, ip netip.Addr, i int) error {
-	if !m.fits(svc, ip) {
+	if !m.fits(svc, ip, false) {
 		return ErrInUse
 	}
 	m.holders[ip][i] = svc
@@ -167,7 +175,7 @@ func (m *model) assign(svc Service, ip netip.Addr) (string, error) {
 		return "", ErrBuggyIP
 	case m.isUnsafe(ip):
 		return "", ErrUnsafe
-	case !m.fits(svc, ip):
+	case !m.fits(svc, ip, true):
 		return "", ErrInUse
 	}
 	m.holders[ip] = append(m.holders[ip], svc)
@@ -183,7 +191,7 @@ func (m *model) restore(svc Service, ip netip.Addr) (string, error) {
 			return "", err
 		}
 	} else {
-		if !m.fits(svc, ip) {
+		if !m.fits(svc, ip, false) {
 			return "", ErrInUse
 		}
 		m.holders[ip] = append(m.holders[ip], svc)
@@ -235,7 +243,7 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 	}
 	if svc.SharingKey != "" {
 		for _, ip := range slices.SortedFunc(maps.Keys(m.holders), netip.Addr.Compare) {
-			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip) && !m.isUnsafe(ip) {
+			if FamilyOf(ip) == f && slices.Contains(eligible, m.attr(ip)) && m.fits(svc, ip, true) && !m.isUnsafe(ip) {
 				m.holders[ip] = append(m.holders[ip], svc)
 				return ip, m.attr(ip).Name, nil
 			}
@@ -250,6 +258,29 @@ func (m *model) allocate(svc Service, f Family, pool string) (netip.Addr, string
 		}
 	}
 	return netip.Addr{}, "", ErrPoolExhausted
+}
+
+// sharedAcross: the i-th holder of ip shares it with an older holder of
+// another namespace under the same key, which ip's pool does not allow.
+func (m *model) sharedAcross(ip netip.Addr, i int) bool {
+	hs := m.holders[ip]
+	if p := m.attr(ip); p != nil && p.AllowSharingAcrossNamespaces {
+		return false
+	}
+	for _, o := range hs[:i] {
+		if o.SharingKey != "" && o.SharingKey == hs[i].SharingKey && o.Namespace != hs[i].Namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// recheck: svc holds ip; check it as it is now and record it.
+func (m *model) recheck(svc Service, ip netip.Addr) error {
+	if i := m.heldBy(svc.Key, ip); i >= 0 {
+		return m.reconfirm(svc, ip, i)
+	}
+	return nil
 }
 
 func (m *model) releaseIP(key string, ip netip.Addr) {

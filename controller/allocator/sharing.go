@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Port is one port of a Service, as far as sharing an address goes.
@@ -43,6 +45,7 @@ type Service struct {
 // was last accepted with.
 type share struct {
 	key      string
+	ns       string
 	ports    []Port
 	local    bool
 	selector map[string]string
@@ -54,7 +57,23 @@ func shareOf(svc Service) *share {
 	if svc.SharingKey == "" {
 		return nil
 	}
-	return &share{key: svc.SharingKey, ports: slices.Clone(svc.Ports), local: svc.Local, selector: maps.Clone(svc.Selector)}
+	return &share{key: svc.SharingKey, ns: svc.Namespace, ports: slices.Clone(svc.Ports), local: svc.Local, selector: maps.Clone(svc.Selector)}
+}
+
+// crossTenant explains why a (a newcomer) may not join b (a holder) at an
+// address of pool p because they are of different namespaces and p does not
+// allow sharing across namespaces, or returns "" when that rule does not
+// stand in the way. It applies when a Service joins an address, not to
+// holds already in place: see Restore and Recheck.
+func crossTenant(a, b share, p *poolState) string {
+	if a.key == "" || a.key != b.key || a.ns == b.ns || p != nil && p.cfg.AllowSharingAcrossNamespaces {
+		return ""
+	}
+	where := "the address is in no IPPool"
+	if p != nil {
+		where = fmt.Sprintf("IPPool %q does not allow sharing across namespaces (spec.allocation.allowSharingAcrossNamespaces)", p.cfg.Name)
+	}
+	return fmt.Sprintf("the sharing key %q is private to namespace %q: %s", b.key, b.ns, where)
 }
 
 // conflict explains why a (a newcomer) and b (a holder) may not share an
@@ -75,7 +94,8 @@ func conflict(a, b share) string {
 	case a.local != b.local:
 		return "only one has externalTrafficPolicy Local"
 	case a.local && !maps.Equal(a.selector, b.selector):
-		return "both are externalTrafficPolicy Local but their pod selectors differ"
+		return fmt.Sprintf("both are externalTrafficPolicy Local but their pod selectors differ (%q, %q)",
+			labels.Set(a.selector).String(), labels.Set(b.selector).String())
 	}
 	return ""
 }

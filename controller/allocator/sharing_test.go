@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pylonlb/pylon/config"
@@ -89,6 +90,148 @@ func TestSharing(t *testing.T) {
 			{"dns without a pool: b is not eligible", alloc(dns, IPv4, ""), "10.0.0.0 a"},
 			{"ssh by name in b joins web", alloc(ssh, IPv4, "b"), "10.0.1.0 b"},
 			{"ssh in IPv6 does not join an IPv4 address", alloc(ssh, IPv6, ""), "2001:db8:: a"},
+		},
+	}})
+}
+
+// TestSharingRecheck: when a co-holder changes (ports, protocol, key,
+// traffic policy, selector) Recheck refuses the one that changed and leaves
+// the others' holds alone, whatever the order the holders are rechecked in.
+func TestSharingRecheck(t *testing.T) {
+	web := svc("ns/web", sharing("k"), ports("TCP/80"))
+	dns := svc("ns/dns", sharing("k"), ports("UDP/53"))
+	pools := []*config.Pool{pool("a", "10.0.0.0/30")}
+	shared := []step{
+		{"web", alloc(web, IPv4, ""), "10.0.0.0 a"},
+		{"dns joins", alloc(dns, IPv4, ""), "10.0.0.0 a"},
+	}
+	runScenarios(t, []scenario{{
+		name:  "port clash: the changed one is refused, the unchanged one keeps it",
+		pools: pools,
+		steps: append(shared[:2:2],
+			step{"web, unchanged, rechecked first: kept", recheck(web, "10.0.0.0"), "ok"},
+			step{"dns now serves TCP/80 too: refused", recheck(svc("ns/dns", sharing("k"), ports("UDP/53", "TCP/80")), "10.0.0.0"), "ErrInUse"},
+			step{"web rechecked after: still kept", recheck(web, "10.0.0.0"), "ok"},
+			step{"the caller releases dns", releaseIP("ns/dns", "10.0.0.0"), "ok"},
+			step{"dns, as it is now, gets its own", alloc(svc("ns/dns", sharing("k"), ports("UDP/53", "TCP/80")), IPv4, ""), "10.0.0.1 a"},
+			step{"web keeps the first", ips("ns/web"), "10.0.0.0"},
+		),
+	}, {
+		name:  "protocol change: UDP/80 next to TCP/80 becomes TCP/80",
+		pools: pools,
+		steps: []step{
+			{"web", alloc(web, IPv4, ""), "10.0.0.0 a"},
+			{"quic on UDP/80 joins", alloc(svc("ns/quic", sharing("k"), ports("UDP/80")), IPv4, ""), "10.0.0.0 a"},
+			{"quic switches to TCP/80: refused", recheck(svc("ns/quic", sharing("k"), ports("TCP/80")), "10.0.0.0"), "ErrInUse"},
+			{"web is fine", recheck(web, "10.0.0.0"), "ok"},
+		},
+	}, {
+		name:  "key change: the changed one is refused, whichever is older",
+		pools: pools,
+		steps: append(shared[:2:2],
+			step{"web (the older) switches to key k2: refused", recheck(svc("ns/web", sharing("k2")), "10.0.0.0"), "ErrInUse"},
+			step{"dns, unchanged, is kept", recheck(dns, "10.0.0.0"), "ok"},
+			step{"web drops its key: refused", recheck(svc("ns/web"), "10.0.0.0"), "ErrInUse"},
+		),
+	}, {
+		name:  "traffic policy and selector changes",
+		pools: pools,
+		steps: []step{
+			{"l1 Local app=web", alloc(svc("ns/l1", sharing("k"), ports("TCP/80"), local("app=web")), IPv4, ""), "10.0.0.0 a"},
+			{"l2 Local app=web joins", alloc(svc("ns/l2", sharing("k"), ports("TCP/443"), local("app=web")), IPv4, ""), "10.0.0.0 a"},
+			{"l2's selector changes: refused", recheck(svc("ns/l2", sharing("k"), ports("TCP/443"), local("app=api")), "10.0.0.0"), "ErrInUse"},
+			{"l2 turns Cluster: refused", recheck(svc("ns/l2", sharing("k"), ports("TCP/443")), "10.0.0.0"), "ErrInUse"},
+			{"l1 is kept", recheck(svc("ns/l1", sharing("k"), ports("TCP/80"), local("app=web")), "10.0.0.0"), "ok"},
+			{"l2 changes a port only: kept, and recorded", recheck(svc("ns/l2", sharing("k"), ports("TCP/8443"), local("app=web")), "10.0.0.0"), "ok"},
+			{"TCP/443 is free at the address now", assign(svc("ns/l3", sharing("k"), ports("TCP/443"), local("app=web")), "10.0.0.0"), "10.0.0.0 a"},
+		},
+	}, {
+		name:  "Recheck of an address the Service does not hold does nothing",
+		pools: pools,
+		steps: []step{
+			{"web", alloc(web, IPv4, ""), "10.0.0.0 a"},
+			{"dns does not hold it", recheck(svc("ns/dns", sharing("k"), ports("TCP/80")), "10.0.0.0"), "ok"},
+			{"nothing changed", ips("ns/dns"), ""},
+		},
+	}})
+}
+
+// TestSharingTenants: a sharing key is private to its namespace unless the
+// address's pool allows sharing across namespaces; holds already in place
+// (restored, or from before the pool turned it off) are kept.
+func TestSharingTenants(t *testing.T) {
+	a1 := svc("team-a/web", sharing("k"), ports("TCP/80"))
+	b1 := svc("team-b/dns", sharing("k"), ports("UDP/53"))
+	a2 := svc("team-a/dns", sharing("k"), ports("UDP/53"))
+	private := pool("p", "10.0.0.0/30")
+	open := pool("o", "10.0.1.0/30", acrossNS)
+	runScenarios(t, []scenario{{
+		name:  "private by default",
+		pools: []*config.Pool{private},
+		steps: []step{
+			{"team-a/web", alloc(a1, IPv4, ""), "10.0.0.0 p"},
+			{"team-b asks for it by name with the key: refused", assign(b1, "10.0.0.0"), "ErrInUse"},
+			{"team-b allocates: does not join, gets its own", alloc(b1, IPv4, ""), "10.0.0.1 p"},
+			{"team-a/dns joins its namespace's address", alloc(a2, IPv4, ""), "10.0.0.0 p"},
+			{"a team-b newcomer joins team-b's, not team-a's", alloc(svc("team-b/ntp", sharing("k"), ports("UDP/123")), IPv4, ""), "10.0.0.1 p"},
+		},
+	}, {
+		name:  "the pool opts in",
+		pools: []*config.Pool{open},
+		steps: []step{
+			{"team-a/web", alloc(a1, IPv4, ""), "10.0.1.0 o"},
+			{"team-b asks for it by name: shared", assign(b1, "10.0.1.0"), "10.0.1.0 o"},
+			{"a team-b newcomer joins it too", alloc(svc("team-b/ntp", sharing("k"), ports("UDP/123")), IPv4, ""), "10.0.1.0 o"},
+			{"ports still count across namespaces", assign(svc("team-b/web", sharing("k"), ports("TCP/80")), "10.0.1.0"), "ErrInUse"},
+		},
+	}, {
+		name:  "opting out keeps existing sharing, refuses new joins",
+		pools: []*config.Pool{open},
+		steps: []step{
+			{"team-a/web", alloc(a1, IPv4, ""), "10.0.1.0 o"},
+			{"team-b joins", alloc(b1, IPv4, ""), "10.0.1.0 o"},
+			{"the pool turns the opt-in off", setPools(pool("o", "10.0.1.0/30")), "ok"},
+			{"team-b is kept on recheck", recheck(b1, "10.0.1.0"), "ok"},
+			{"even after a port change", recheck(svc("team-b/dns", sharing("k"), ports("UDP/5353")), "10.0.1.0"), "ok"},
+			{"a new team-b Service may not join", assign(svc("team-b/ntp", sharing("k"), ports("UDP/123")), "10.0.1.0"), "ErrInUse"},
+			{"nor find it by allocating", alloc(svc("team-b/ntp", sharing("k"), ports("UDP/123")), IPv4, ""), "10.0.1.1 o"},
+		},
+	}, {
+		name:  "restore keeps sharing that predates the rule, oldest first",
+		pools: []*config.Pool{private},
+		steps: []step{
+			{"team-a/web from its status", restore(a1, "10.0.0.0"), "10.0.0.0 p"},
+			{"team-b/dns from its status: kept", restore(b1, "10.0.0.0"), "10.0.0.0 p"},
+			{"a port clash is still refused on restore", restore(svc("team-b/web", sharing("k"), ports("TCP/80")), "10.0.0.0"), "ErrInUse"},
+			{"a new team-b Service may not join", assign(svc("team-b/ntp", sharing("k"), ports("UDP/123")), "10.0.0.0"), "ErrInUse"},
+			{"both holders listed, oldest first", func(a *Allocator) string { return fmt.Sprint(a.Holders(addr("10.0.0.0"))) }, "[team-a/web team-b/dns]"},
+		},
+	}})
+}
+
+// TestSharedAcrossNamespaces: the newer holders of an address shared across
+// namespaces that its pool no longer allows are named; the oldest is not.
+func TestSharedAcrossNamespaces(t *testing.T) {
+	a1 := svc("team-a/web", sharing("k"), ports("TCP/80"))
+	b1 := svc("team-b/dns", sharing("k"), ports("UDP/53"))
+	a2 := svc("team-a/ntp", sharing("k"), ports("UDP/123"))
+	across := func(key, ip string) func(*Allocator) string {
+		return func(a *Allocator) string { return a.SharedAcrossNamespaces(key, addr(ip)) }
+	}
+	runScenarios(t, []scenario{{
+		name:  "opt-in on, then off",
+		pools: []*config.Pool{pool("o", "10.0.1.0/30", acrossNS)},
+		steps: []step{
+			{"team-a/web", alloc(a1, IPv4, ""), "10.0.1.0 o"},
+			{"team-a/ntp", alloc(a2, IPv4, ""), "10.0.1.0 o"},
+			{"team-b/dns", alloc(b1, IPv4, ""), "10.0.1.0 o"},
+			{"allowed: nothing to say", across("team-b/dns", "10.0.1.0"), ""},
+			{"the pool turns it off", setPools(pool("o", "10.0.1.0/30")), "ok"},
+			{"the oldest is not named", across("team-a/web", "10.0.1.0"), ""},
+			{"nor one of the oldest's namespace", across("team-a/ntp", "10.0.1.0"), ""},
+			{"the newer of another namespace is", across("team-b/dns", "10.0.1.0"),
+				`10.0.1.0 is shared with team-a/web, but the sharing key "k" is private to namespace "team-a": IPPool "o" does not allow sharing across namespaces (spec.allocation.allowSharingAcrossNamespaces)`},
+			{"an address it does not hold", across("team-b/dns", "10.0.1.1"), ""},
 		},
 	}})
 }

@@ -85,6 +85,16 @@ func restore(s Service, ip string) func(*Allocator) string {
 	}
 }
 
+// recheck answers Recheck's verdict: "ok" or the sentinel.
+func recheck(s Service, ip string) func(*Allocator) string {
+	return func(a *Allocator) string {
+		if err := a.Recheck(s, addr(ip)); err != nil {
+			return result(netip.Addr{}, "", err)
+		}
+		return "ok"
+	}
+}
+
 func release(key string) func(*Allocator) string {
 	return func(a *Allocator) string { a.Release(key); return "ok" }
 }

@@ -111,6 +111,9 @@ func badObjects() []badObject {
 		// IPPool allocation.
 		{name: "priority negative", kind: "IPPool", spec: `{` + pool + `, allocation: {priority: -1}}`,
 			field: "spec.allocation.priority", msg: "should be greater than or equal to 0"},
+		{name: "allowSharingAcrossNamespaces as a string", kind: "IPPool", spec: `{` + pool + `, allocation: {allowSharingAcrossNamespaces: "yes"}}`,
+			field: "spec.allocation.allowSharingAcrossNamespaces", msg: "must be of type boolean",
+			applyField: ".spec.allocation.allowSharingAcrossNamespaces", applyMsg: "expected boolean"},
 		{name: "namespace name invalid", kind: "IPPool", spec: `{` + pool + `, allocation: {namespaces: [team-a, Team_B]}}`,
 			field: "spec.allocation.namespaces[1]", msg: "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"},
 		{name: "selector operator Equals", kind: "IPPool", spec: `{` + pool + `, allocation: {serviceSelector: {matchExpressions: [{key: tier, operator: Equals, values: [web]}]}}}`,
@@ -238,7 +241,7 @@ func goodObjects() []goodObject {
 		{name: "CIDR /32 and /128", kind: "IPPool", spec: `{addresses: ["198.51.100.7/32", "2001:db8::7/128"]}`},
 		{name: "64 ranges, the most a pool holds", kind: "IPPool", spec: manyAddresses(64)},
 		{name: "allocation with every selector form", kind: "IPPool", spec: `{addresses: ["203.0.113.0/24"], autoAssign: false, allocation: {priority: 0, namespaces: [team-a],` +
-			` namespaceSelector: {matchLabels: {"pylonlb.io/tenant": ""}}, serviceSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [internal]}, {key: "example.com/public", operator: Exists}]}}}`},
+			` namespaceSelector: {matchLabels: {"pylonlb.io/tenant": ""}}, allowSharingAcrossNamespaces: true, serviceSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [internal]}, {key: "example.com/public", operator: Exists}]}}}`},
 		{name: "holdTime 0s without keepalive", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s}`},
 		{name: "holdTime 0s with keepalive 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s, keepaliveTime: 0s}`},
 		{name: "holdTime 1m30s with keepaliveTime 30s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 1m30s, keepaliveTime: 30s}`},
