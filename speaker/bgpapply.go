@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pylonlb/pylon/speaker/bgp"
@@ -21,17 +22,25 @@ type BGPAnnouncer interface {
 
 // bgpState is what the last pass announced over BGP.
 type bgpState struct {
-	// announced maps each advertised address to its Services.
+	// announced maps each address announced over at least one
+	// Established session to its Services (BGPAnnounced).
 	announced map[netip.Addr][]string
 	sessions  []bgp.Session
 	problems  []string
 	err       error
+	// cond is ConditionBGP; its Type is empty when BGP is off.
+	cond metav1.Condition
 }
 
 // applyBGP plans and applies the BGP side of a pass.
 func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bgpState {
 	var st bgpState
-	if r.BGP == nil {
+	if r.StartBGP == nil || r.bgpClosed {
+		return st
+	}
+	sp, cond := r.ensureBGP(ctx, snap)
+	st.cond = cond
+	if sp == nil {
 		return st
 	}
 	var offered map[netip.Addr][]string
@@ -52,26 +61,43 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	}
 	plan := bgp.PlanFor(snap.cfg, mine, ips)
 	st.problems = plan.Problems
-	if err := r.BGP.SetPeers(ctx, plan.Peers); err != nil {
+	if err := sp.SetPeers(ctx, plan.Peers); err != nil {
 		st.err = fmt.Errorf("BGP peers: %w", err)
 	}
-	if err := r.BGP.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
+	if err := sp.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
 		st.err = fmt.Errorf("BGP paths: %w", err)
 	}
-	st.announced = map[netip.Addr][]string{}
-	if len(plan.Paths) > 0 {
-		for _, ip := range ips {
-			if !slices.Contains(plan.Unadvertised, ip) {
-				st.announced[ip] = offered[ip]
-			}
-		}
-	}
-	sessions, err := r.BGP.Sessions(ctx)
+	sessions, err := sp.Sessions(ctx)
 	if err != nil && st.err == nil {
 		st.err = fmt.Errorf("BGP sessions: %w", err)
 	}
 	st.sessions = sessions
+	st.announced = BGPAnnounced(offered, plan.Paths, sessions)
 	return st
+}
+
+// BGPAnnounced returns the offered addresses (with their Services) that are
+// announced for real: a path holding the address goes to at least one peer
+// whose session is Established. A path to peers whose sessions never came
+// up announces nothing; when a session comes up, the speaker's session
+// change starts a pass and the address counts from then on.
+func BGPAnnounced(offered map[netip.Addr][]string, paths []bgp.Path, sessions []bgp.Session) map[netip.Addr][]string {
+	up := map[string]bool{}
+	for _, s := range sessions {
+		if s.State == bgp.StateEstablished {
+			up[s.Peer] = true
+		}
+	}
+	out := map[netip.Addr][]string{}
+	for ip, keys := range offered {
+		for _, p := range paths {
+			if p.Prefix.Contains(ip) && slices.ContainsFunc(p.Peers, func(name string) bool { return up[name] }) {
+				out[ip] = keys
+				break
+			}
+		}
+	}
+	return out
 }
 
 // tellBGPChanges sends a Service event where this node started or stopped
@@ -95,7 +121,7 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string)
 			}
 			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
 				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, "Announce",
-					"node %s stopped announcing %s over BGP: no ready endpoint here, or no advertisement selects it", r.Node, ip)
+					"node %s stopped announcing %s over BGP: no ready endpoint here, no advertisement selects it, or none of its BGP sessions is Established", r.Node, ip)
 			}
 		}
 	}
