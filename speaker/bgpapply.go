@@ -100,6 +100,13 @@ func BGPAnnounced(offered map[netip.Addr][]string, paths []bgp.Path, sessions []
 	return out
 }
 
+// actionBGP is the action of BGP's Service events. The events API folds
+// events with one reason, action and object from one process into a series
+// that keeps the first note: with layer 2's action, "announces ... over
+// BGP" on a Service this node also answers for over layer 2 would only
+// count up the layer-2 event.
+const actionBGP = "AnnounceBGP"
+
 // tellBGPChanges sends a Service event where this node started or stopped
 // announcing one of its addresses over BGP.
 func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string) {
@@ -109,7 +116,7 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string)
 				continue
 			}
 			if svc := snap.byKey[key]; svc != nil {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, "Announce",
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, actionBGP,
 					"node %s announces %s over BGP", r.Node, ip)
 			}
 		}
@@ -120,7 +127,7 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string)
 				continue
 			}
 			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, "Announce",
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, actionBGP,
 					"node %s stopped announcing %s over BGP: no ready endpoint here, no advertisement selects it, or none of its BGP sessions is Established", r.Node, ip)
 			}
 		}
