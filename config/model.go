@@ -140,9 +140,8 @@ type BGPPeer struct {
 	PeerASN uint32
 	Address netip.Addr
 	Port    uint16
-	// SourceAddress and RouterID are invalid (zero) when unset.
+	// SourceAddress is invalid (zero) when unset.
 	SourceAddress netip.Addr
-	RouterID      netip.Addr
 	HoldTime      time.Duration
 	KeepaliveTime time.Duration
 	EBGPMultiHop  bool

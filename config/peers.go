@@ -112,10 +112,6 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 	if peer.SourceAddress.IsValid() && peer.Address.IsValid() && peer.SourceAddress.Is4() != peer.Address.Is4() {
 		errs = append(errs, field.Invalid(spec.Child("sourceAddress"), s.SourceAddress, "must be of the same IP family as peerAddress"))
 	}
-	peer.RouterID = addr("routerID", s.RouterID, false)
-	if peer.RouterID.IsValid() && !peer.RouterID.Is4() {
-		errs = append(errs, field.Invalid(spec.Child("routerID"), s.RouterID, "must be an IPv4 address (a BGP router ID is 32 bits)"))
-	}
 
 	if s.PeerPort != nil {
 		if *s.PeerPort < 1 || *s.PeerPort > 65535 {
@@ -127,8 +123,8 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 
 	if s.HoldTime != nil {
 		peer.HoldTime = s.HoldTime.Duration
-		if h := peer.HoldTime; h != 0 && (h < 3*time.Second || h > maxHoldTime) {
-			errs = append(errs, field.Invalid(spec.Child("holdTime"), h.String(), "must be 0s or between 3s and 65535s"))
+		if h := peer.HoldTime; h < 3*time.Second || h > maxHoldTime {
+			errs = append(errs, field.Invalid(spec.Child("holdTime"), h.String(), "must be between 3s and 65535s (0s, no hold timer, is not supported)"))
 		}
 	}
 	peer.KeepaliveTime = peer.HoldTime / 3
@@ -137,9 +133,7 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		switch k := peer.KeepaliveTime; {
 		case k < 0:
 			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must not be negative"))
-		case peer.HoldTime == 0 && k != 0:
-			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must be 0s when holdTime is 0s"))
-		case peer.HoldTime != 0 && k >= peer.HoldTime:
+		case k >= peer.HoldTime:
 			errs = append(errs, field.Invalid(spec.Child("keepaliveTime"), k.String(), "must be less than holdTime ("+peer.HoldTime.String()+")"))
 		}
 	}

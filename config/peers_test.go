@@ -22,7 +22,6 @@ func TestPeerDefaultsAndFields(t *testing.T) {
 	yes := true
 	full.Spec.PeerPort = &port
 	full.Spec.SourceAddress = "2001:db8:18::11"
-	full.Spec.RouterID = "198.18.0.11"
 	full.Spec.HoldTime = dur(9 * time.Second)
 	full.Spec.KeepaliveTime = dur(2 * time.Second)
 	full.Spec.EBGPMultiHop = &yes
@@ -43,14 +42,14 @@ func TestPeerDefaultsAndFields(t *testing.T) {
 	f, p := c.BGPPeers[0], c.BGPPeers[1]
 	if f.Port != 1179 || f.HoldTime != 9*time.Second || f.KeepaliveTime != 2*time.Second || !f.EBGPMultiHop ||
 		f.RestartTime != DefaultRestartTime || f.Password != "s3cret" || f.IBGP() ||
-		f.SourceAddress != netip.MustParseAddr("2001:db8:18::11") || f.RouterID != netip.MustParseAddr("198.18.0.11") {
+		f.SourceAddress != netip.MustParseAddr("2001:db8:18::11") {
 		t.Errorf("full peer parsed wrongly: %+v", *f)
 	}
 	if !f.NodeSelector.Matches(labels.Set{"rack": "a"}) || f.NodeSelector.Matches(labels.Set{"rack": "b"}) {
 		t.Errorf("node selector %v", f.NodeSelector)
 	}
 	if p.Port != 179 || p.HoldTime != 90*time.Second || p.KeepaliveTime != 30*time.Second || !p.IBGP() ||
-		p.RestartTime != 0 || p.SourceAddress.IsValid() || p.RouterID.IsValid() || !p.NodeSelector.Empty() {
+		p.RestartTime != 0 || p.SourceAddress.IsValid() || !p.NodeSelector.Empty() {
 		t.Errorf("defaults wrong: %+v", *p)
 	}
 	if strings.Contains(f.String(), "s3cret") {
@@ -72,11 +71,12 @@ func TestPeerInvalidSpec(t *testing.T) {
 		{"address with zone", func(s *v1alpha1.BGPPeerSpec) { s.PeerAddress = "fe80::1%eth0" }, "spec.peerAddress"},
 		{"port", func(s *v1alpha1.BGPPeerSpec) { s.PeerPort = &port }, "spec.peerPort"},
 		{"source family", func(s *v1alpha1.BGPPeerSpec) { s.SourceAddress = "2001:db8::1" }, "spec.sourceAddress"},
-		{"router id v6", func(s *v1alpha1.BGPPeerSpec) { s.RouterID = "2001:db8::1" }, "spec.routerID"},
 		{"hold 2s", func(s *v1alpha1.BGPPeerSpec) { s.HoldTime = dur(2 * time.Second) }, "spec.holdTime"},
 		{"keepalive not below hold", func(s *v1alpha1.BGPPeerSpec) { s.HoldTime, s.KeepaliveTime = dur(9*time.Second), dur(9*time.Second) }, "spec.keepaliveTime"},
 		{"keepalive above default hold", func(s *v1alpha1.BGPPeerSpec) { s.KeepaliveTime = dur(91 * time.Second) }, "spec.keepaliveTime"},
-		{"keepalive with hold 0", func(s *v1alpha1.BGPPeerSpec) { s.HoldTime, s.KeepaliveTime = dur(0), dur(time.Second) }, "spec.keepaliveTime"},
+		// GoBGP cannot propose "no hold timer": 0s would silently be 90s.
+		{"hold 0s", func(s *v1alpha1.BGPPeerSpec) { s.HoldTime = dur(0) }, "spec.holdTime"},
+		{"hold 0s with keepalive 0s", func(s *v1alpha1.BGPPeerSpec) { s.HoldTime, s.KeepaliveTime = dur(0), dur(0) }, "spec.holdTime"},
 		{"multihop on iBGP", func(s *v1alpha1.BGPPeerSpec) { s.PeerASN = s.MyASN; s.EBGPMultiHop = &yes }, "spec.ebgpMultiHop"},
 		{"restart time", func(s *v1alpha1.BGPPeerSpec) {
 			s.GracefulRestart = &v1alpha1.GracefulRestart{RestartTime: dur(5000 * time.Second)}
@@ -97,15 +97,6 @@ func TestPeerInvalidSpec(t *testing.T) {
 			}
 		})
 	}
-	t.Run("hold 0 and no keepalive is fine", func(t *testing.T) {
-		p := peer("p", 0, 64512, 64513, "198.18.0.1")
-		p.Spec.HoldTime = dur(0)
-		c := Parse(Resources{BGPPeers: []v1alpha1.BGPPeer{p}})
-		wantNoProblems(t, c)
-		if c.BGPPeers[0].KeepaliveTime != 0 {
-			t.Errorf("keepalive must be 0 with hold 0")
-		}
-	})
 }
 
 func TestPeerPasswordSecret(t *testing.T) {

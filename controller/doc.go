@@ -18,6 +18,10 @@
 //     writes status.loadBalancer.ingress only when the addresses differ,
 //     and sends an event when what it has to say changes.
 //
+// A third, PeerSessionsReconciler, shares nothing with them: per BGPPeer it
+// counts the speakers' sessions from the SpeakerStatuses into
+// status.sessions.
+//
 // Before the first allocation of a leader term, State.restore rebuilds every
 // allocation from the Services' status, oldest Service first. Addresses
 // move only on a Service's own request (another pool or address asked

@@ -32,11 +32,12 @@ package controller
 // pylon's resources: ConfigReconciler lists all four configuration kinds
 // (status.go list) and writes their status conditions and IPPool counts
 // with Status().Patch (status.go writeStatus). SpeakerStatuses are the
-// speakers' and are only listed: running speakers mean the memberlist key
-// Secret must not be replaced by a new key (keysecret.go).
+// speakers': PeerSessionsReconciler lists and watches them to count each
+// BGPPeer's sessions (peersessions.go), and running speakers mean the
+// memberlist key Secret must not be replaced by a new key (keysecret.go).
+// They are never written.
 //
-// +kubebuilder:rbac:groups=pylonlb.io,resources=speakerstatuses,verbs=list;watch
-// +kubebuilder:rbac:groups=pylonlb.io,resources=ippools;l2advertisements;bgppeers;bgpadvertisements,verbs=list;watch
+// +kubebuilder:rbac:groups=pylonlb.io,resources=ippools;l2advertisements;bgppeers;bgpadvertisements;speakerstatuses,verbs=list;watch
 // +kubebuilder:rbac:groups=pylonlb.io,resources=ippools/status;l2advertisements/status;bgppeers/status;bgpadvertisements/status,verbs=patch
 
 // Events (events.k8s.io): Allocated, PoolExhausted, IPConflict, … on

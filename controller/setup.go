@@ -107,6 +107,9 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := setupPeerSessions(mgr); err != nil {
+		return nil, err
+	}
 	workers := max(opts.Workers, 1)
 	err = ctrl.NewControllerManagedBy(mgr).
 		For(&corev1.Service{}).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -24,7 +25,8 @@ type BGPAnnouncer interface {
 
 // bgpState is what the last pass announced over BGP.
 type bgpState struct {
-	// announced maps each advertised address to its Services.
+	// announced maps each address announced over at least one
+	// Established session to its Services (BGPAnnounced).
 	announced map[netip.Addr][]string
 	sessions  []bgp.Session
 	problems  []string
@@ -33,12 +35,19 @@ type bgpState struct {
 	// again is when to look again at peer changes held back (0: none).
 	changes map[string]string
 	again   time.Duration
+	// cond is ConditionBGP; its Type is empty when BGP is off.
+	cond metav1.Condition
 }
 
 // applyBGP plans and applies the BGP side of a pass.
 func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bgpState {
 	var st bgpState
-	if r.BGP == nil {
+	if r.StartBGP == nil || r.bgpClosed {
+		return st
+	}
+	sp, cond := r.ensureBGP(ctx, snap)
+	st.cond = cond
+	if sp == nil {
 		return st
 	}
 	var offered map[netip.Addr][]string
@@ -59,34 +68,27 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	}
 	plan := bgp.PlanFor(snap.cfg, mine, ips)
 	st.problems = plan.Problems
-	peers := r.staggerPeers(ctx, snap, plan.Peers, &st)
-	if err := r.BGP.SetPeers(ctx, peers); err != nil {
+	peers := r.staggerPeers(ctx, sp, snap, plan.Peers, &st)
+	if err := sp.SetPeers(ctx, peers); err != nil {
 		st.err = fmt.Errorf("BGP peers: %w", err)
 	}
-	if err := r.BGP.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
+	if err := sp.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
 		st.err = fmt.Errorf("BGP paths: %w", err)
 	}
-	st.announced = map[netip.Addr][]string{}
-	if len(plan.Paths) > 0 {
-		for _, ip := range ips {
-			if !slices.Contains(plan.Unadvertised, ip) {
-				st.announced[ip] = offered[ip]
-			}
-		}
-	}
-	sessions, err := r.BGP.Sessions(ctx)
+	sessions, err := sp.Sessions(ctx)
 	if err != nil && st.err == nil {
 		st.err = fmt.Errorf("BGP sessions: %w", err)
 	}
 	st.sessions = sessions
+	st.announced = BGPAnnounced(offered, plan.Paths, sessions)
 	return st
 }
 
 // staggerPeers passes the planned peers through the reset gate: a change
 // that would restart an Established session waits for this node's turn.
-func (r *Reconciler) staggerPeers(ctx context.Context, snap *snapshot, want []bgp.Peer, st *bgpState) []bgp.Peer {
+func (r *Reconciler) staggerPeers(ctx context.Context, sp BGPSpeaker, snap *snapshot, want []bgp.Peer, st *bgpState) []bgp.Peer {
 	states := map[string]string{}
-	sessions, err := r.BGP.Sessions(ctx)
+	sessions, err := sp.Sessions(ctx)
 	if err != nil {
 		return want // no session known to lose: apply as planned
 	}
@@ -99,11 +101,42 @@ func (r *Reconciler) staggerPeers(ctx context.Context, snap *snapshot, want []bg
 			speakers = append(speakers, s)
 		}
 	}
-	res := r.gate.apply(gateInput{node: r.Node, want: want, have: r.BGP.Peer, states: states, speakers: speakers, now: time.Now()})
+	res := r.gate.apply(gateInput{node: r.Node, want: want, have: sp.Peer, states: states, speakers: speakers, now: time.Now()})
 	st.problems = append(st.problems, res.notes...)
 	st.changes, st.again = res.changes, res.again
 	return res.peers
 }
+
+// BGPAnnounced returns the offered addresses (with their Services) that are
+// announced for real: a path holding the address goes to at least one peer
+// whose session is Established. A path to peers whose sessions never came
+// up announces nothing; when a session comes up, the speaker's session
+// change starts a pass and the address counts from then on.
+func BGPAnnounced(offered map[netip.Addr][]string, paths []bgp.Path, sessions []bgp.Session) map[netip.Addr][]string {
+	up := map[string]bool{}
+	for _, s := range sessions {
+		if s.State == bgp.StateEstablished {
+			up[s.Peer] = true
+		}
+	}
+	out := map[netip.Addr][]string{}
+	for ip, keys := range offered {
+		for _, p := range paths {
+			if p.Prefix.Contains(ip) && slices.ContainsFunc(p.Peers, func(name string) bool { return up[name] }) {
+				out[ip] = keys
+				break
+			}
+		}
+	}
+	return out
+}
+
+// actionBGP is the action of BGP's Service events. The events API folds
+// events with one reason, action and object from one process into a series
+// that keeps the first note: with layer 2's action, "announces ... over
+// BGP" on a Service this node also answers for over layer 2 would only
+// count up the layer-2 event.
+const actionBGP = "AnnounceBGP"
 
 // tellBGPChanges sends a Service event where this node started or stopped
 // announcing one of its addresses over BGP.
@@ -114,7 +147,7 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string)
 				continue
 			}
 			if svc := snap.byKey[key]; svc != nil {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, "Announce",
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, actionBGP,
 					"node %s announces %s over BGP", r.Node, ip)
 			}
 		}
@@ -125,8 +158,8 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string)
 				continue
 			}
 			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, "Announce",
-					"node %s stopped announcing %s over BGP: no ready endpoint here, or no advertisement selects it", r.Node, ip)
+				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, actionBGP,
+					"node %s stopped announcing %s over BGP: no ready endpoint here, no advertisement selects it, or none of its BGP sessions is Established", r.Node, ip)
 			}
 		}
 	}

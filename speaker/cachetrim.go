@@ -59,15 +59,19 @@ func TrimEndpointSlice(obj any) (any, error) {
 	}, nil
 }
 
-// TrimNode keeps of a Node its labels, addresses and conditions: not its
-// image list, capacity or system information.
+// TrimNode keeps of a Node its labels, the router-ID annotation, addresses
+// and conditions: not its image list, capacity or system information.
 func TrimNode(obj any) (any, error) {
 	n, ok := obj.(*corev1.Node)
 	if !ok {
 		return obj, nil
 	}
+	meta := trimMeta(n.ObjectMeta)
+	if v, ok := n.Annotations[AnnotationRouterID]; ok {
+		meta.Annotations = map[string]string{AnnotationRouterID: v}
+	}
 	return &corev1.Node{
-		TypeMeta: n.TypeMeta, ObjectMeta: trimMeta(n.ObjectMeta),
+		TypeMeta: n.TypeMeta, ObjectMeta: meta,
 		Spec:   corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints},
 		Status: corev1.NodeStatus{Addresses: n.Status.Addresses, Conditions: n.Status.Conditions},
 	}, nil

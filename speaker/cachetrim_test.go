@@ -100,6 +100,12 @@ func TestTrimNodeKeepsLabelsAddressesConditions(t *testing.T) {
 	if n.Labels["zone"] != "a" {
 		t.Fatalf("labels lost: %v", n.Labels)
 	}
+	// The router-ID annotation is the one the speaker reads.
+	full.Annotations[AnnotationRouterID] = "198.18.0.99"
+	got, _ = TrimNode(full)
+	if a := got.(*corev1.Node).Annotations; len(a) != 1 || a[AnnotationRouterID] != "198.18.0.99" {
+		t.Fatalf("trimmed Node annotations %v, want only %s", a, AnnotationRouterID)
+	}
 	// Anything else passes through untouched.
 	other := &corev1.Secret{}
 	if o, _ := TrimNode(other); o != other {

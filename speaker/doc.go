@@ -9,6 +9,12 @@
 // bursts coalesce. Each pass reads the cache, computes the plan with the
 // pure PlanL2, applies it, sends Service events where this node started or
 // stopped announcing, and writes this node's SpeakerStatus when it changed.
+// Over BGP the reconciler owns the embedded speaker's life (bgprun.go): it
+// starts it once this node's router ID is known (RouterIDFor: the Node's
+// annotation, else its IPv4 InternalIP) and replaces it when the ID
+// changes; without one BGP stays off and the SpeakerStatus condition BGP
+// says why, while layer 2 goes on. An address counts as announced over
+// BGP only while a session carrying it is Established (BGPAnnounced).
 // The split-brain policy (majority reclaims, minority yields) is in
 // Reconciler.applyConflictPolicy and docs/speaker-layer2.md.
 //

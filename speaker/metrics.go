@@ -15,6 +15,8 @@ type Metrics struct {
 	l2 *prometheus.GaugeVec
 	// per BGP peer.
 	sessionUp, prefixes, updates *prometheus.GaugeVec
+	// bgpAnnounced counts addresses with an Established session.
+	bgpAnnounced prometheus.Gauge
 }
 
 // NewMetrics creates the metrics; Register adds them to a registry.
@@ -27,6 +29,10 @@ func NewMetrics() *Metrics {
 			Name: "pylon_speaker_layer2_packets",
 			Help: "ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).",
 		}, []string{"protocol", "kind"}),
+		bgpAnnounced: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pylon_speaker_bgp_announced_ips",
+			Help: "Addresses this node announces over BGP on at least one Established session.",
+		}),
 		sessionUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_session_up", Help: "1 when the BGP session with the peer is established."}, []string{"peer"}),
 		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
 		updates: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -38,7 +44,7 @@ func NewMetrics() *Metrics {
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes, m.updates} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes, m.updates, m.bgpAnnounced} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -58,7 +64,8 @@ func (m *Metrics) observe(owned, members int, s layer2.Stats) {
 	}
 }
 
-func (m *Metrics) observeBGP(sessions []bgp.Session) {
+func (m *Metrics) observeBGP(sessions []bgp.Session, announced int) {
+	m.bgpAnnounced.Set(float64(announced))
 	m.sessionUp.Reset()
 	m.prefixes.Reset()
 	m.updates.Reset()

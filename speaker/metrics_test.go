@@ -49,7 +49,7 @@ func TestMetricsBGP(t *testing.T) {
 	m.observeBGP([]bgp.Session{
 		{Peer: "tor-a", State: bgp.StateEstablished, PrefixesSent: 12, UpdatesSent: 7, UpdatesReceived: 2},
 		{Peer: "tor-b", State: "Active"},
-	})
+	}, 5)
 	for _, c := range []struct {
 		g    prometheus.Gauge
 		want float64
@@ -58,13 +58,14 @@ func TestMetricsBGP(t *testing.T) {
 		{m.prefixes.WithLabelValues("tor-a"), 12},
 		{m.updates.WithLabelValues("tor-a", "sent"), 7}, {m.updates.WithLabelValues("tor-a", "received"), 2},
 		{m.updates.WithLabelValues("tor-b", "sent"), 0},
+		{m.bgpAnnounced, 5},
 	} {
 		if got := testutil.ToFloat64(c.g); got != c.want {
 			t.Errorf("%s = %v, want %v", c.g.Desc(), got, c.want)
 		}
 	}
 	// A peer that is gone leaves no series behind.
-	m.observeBGP(nil)
+	m.observeBGP(nil, 0)
 	if n := testutil.CollectAndCount(m.updates); n != 0 {
 		t.Fatalf("%d update series after the peers went", n)
 	}

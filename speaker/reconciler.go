@@ -69,9 +69,10 @@ type Reconciler struct {
 	// KeySecret is the memberlist key Secret's name in Namespace.
 	KeySecret string
 	Announcer Announcer
-	// BGP announces over BGP; nil turns BGP off.
-	BGP     BGPAnnouncer
-	Members Membership
+	// StartBGP starts the BGP speaker once this node's router ID is known
+	// (see ensureBGP); nil turns BGP off.
+	StartBGP StartBGP
+	Members  Membership
 	// Links reads this node's interfaces.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
@@ -110,6 +111,11 @@ type Reconciler struct {
 	cfg *config.Config
 	// gate staggers BGPPeer changes that restart sessions.
 	gate resetGate
+	// bgp is the running BGP speaker, started with routerID; bgpClosed
+	// is set by CloseBGP.
+	bgp       BGPSpeaker
+	routerID  netip.Addr
+	bgpClosed bool
 }
 
 // maxPace bounds the wait between two passes.
@@ -230,7 +236,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	r.bgpAnnounced = bs.announced
 	if r.Metrics != nil {
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
-		r.Metrics.observeBGP(bs.sessions)
+		r.Metrics.observeBGP(bs.sessions, len(bs.announced))
 	}
 	later, err := r.writeStatus(ctx, snap, plan, applyErr, bs)
 	if err != nil {

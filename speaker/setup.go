@@ -30,11 +30,10 @@ type Options struct {
 	Class     string
 	KeySecret string
 	Announcer Announcer
-	// BGP, when set, announces over BGP; BGPChanges signals its session
-	// changes.
-	BGP        BGPAnnouncer
-	BGPChanges <-chan struct{}
-	Members    Membership
+	// StartBGP, when set, starts the BGP speaker once this node's router
+	// ID is known (GoBGP starts speaker/bgp's); nil turns BGP off.
+	StartBGP StartBGP
+	Members  Membership
 	// Keys are the memberlist keys Members started with; later changes of
 	// the key Secret roll over from them (membership.Rollover).
 	Keys membership.Keys
@@ -61,7 +60,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	r := &Reconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
-		Announcer: o.Announcer, BGP: o.BGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
+		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
 		Trigger: make(chan event.GenericEvent, 1),
 		keys:    o.Keys,
 	}
@@ -92,7 +91,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		return nil, err
 	}
 	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		members, sessions := o.Changes, o.BGPChanges
+		members := o.Changes
 		for {
 			select {
 			case <-ctx.Done():
@@ -100,11 +99,6 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 			case _, ok := <-members:
 				if !ok {
 					members = nil // closed: a nil channel never fires
-				}
-				r.wake()
-			case _, ok := <-sessions:
-				if !ok {
-					sessions = nil
 				}
 				r.wake()
 			}

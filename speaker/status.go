@@ -180,5 +180,8 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 			Message: fmt.Sprintf("owned but no interface to answer on (check L2Advertisement interfaces): %v", plan.NoInterface)}
 	}
 	st.Conditions = []metav1.Condition{conflict, ok}
+	if bs.cond.Type != "" {
+		st.Conditions = append(st.Conditions, bs.cond)
+	}
 	return st
 }

@@ -47,7 +47,7 @@ type GracefulRestart struct {
 
 // BGPPeerSpec describes one BGP router to peer with.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (has(self.holdTime) && !self.holdTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')) || (has(self.holdTime) && duration(self.holdTime) == duration('0s') ? duration(self.keepaliveTime) == duration('0s') : duration(self.keepaliveTime) < duration(has(self.holdTime) ? self.holdTime : '90s'))",message="keepaliveTime must be less than holdTime (default 90s), and 0s when holdTime is 0s",fieldPath=".keepaliveTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (has(self.holdTime) && !self.holdTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')) || duration(self.keepaliveTime) < duration(has(self.holdTime) ? self.holdTime : '90s')",message="keepaliveTime must be less than holdTime (default 90s)",fieldPath=".keepaliveTime"
 // +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !isIP(self.sourceAddress) || !isIP(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",message="sourceAddress must be of the same IP family as peerAddress",fieldPath=".sourceAddress"
 // +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || self.myASN != self.peerASN",message="ebgpMultiHop is for eBGP peers only (myASN differs from peerASN)",fieldPath=".ebgpMultiHop"
 type BGPPeerSpec struct {
@@ -80,17 +80,12 @@ type BGPPeerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="must be an IPv4 or IPv6 address of the node, such as 198.18.0.11"
 	SourceAddress string `json:"sourceAddress,omitempty"`
 
-	// RouterID is the BGP identifier; unset means the node's IPv4 address.
-	// +optional
-	// +kubebuilder:validation:MaxLength=15
-	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="must be an IPv4 address (a BGP router ID is 32 bits), such as 198.18.0.11"
-	RouterID string `json:"routerID,omitempty"`
-
-	// HoldTime is the BGP hold time: 0s (no keepalives) or at least 3s.
-	// Default 90s.
+	// HoldTime is the BGP hold time, between 3s and 65535s. Default 90s.
+	// 0s (BGP's "no hold timer") is refused: the embedded GoBGP cannot
+	// propose it.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || duration(self) == duration('0s') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",message="must be 0s or between 3s and 65535s"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",message="must be between 3s and 65535s (0s, no hold timer, is not supported)"
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
 
 	// KeepaliveTime is the interval between keepalives; less than HoldTime.
@@ -117,8 +112,25 @@ type BGPPeerSpec struct {
 	NodeSelector *LabelSelector `json:"nodeSelector,omitempty"`
 }
 
+// BGPPeerSessions counts the sessions with a BGPPeer across the speakers,
+// as their SpeakerStatuses report them.
+type BGPPeerSessions struct {
+	// Established counts the speakers whose session with this peer is
+	// Established.
+	Established int32 `json:"established"`
+	// Total counts the speakers that have a session with this peer (the
+	// nodes its nodeSelector selects, whose speaker runs BGP).
+	Total int32 `json:"total"`
+	// Summary is "established/total", for kubectl get.
+	// +kubebuilder:validation:MaxLength=32
+	Summary string `json:"summary"`
+}
+
 // BGPPeerStatus is written by the controller.
 type BGPPeerStatus struct {
+	// Sessions counts the speakers' sessions with this peer.
+	// +optional
+	Sessions *BGPPeerSessions `json:"sessions,omitempty"`
 	// ObservedGeneration is the spec generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -142,6 +154,7 @@ type BGPPeerStatus struct {
 // +kubebuilder:printcolumn:name="Peer-ASN",type=integer,JSONPath=`.spec.peerASN`
 // +kubebuilder:printcolumn:name="My-ASN",type=integer,JSONPath=`.spec.myASN`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Sessions",type=string,JSONPath=`.status.sessions.summary`
 // +kubebuilder:printcolumn:name="Port",type=integer,JSONPath=`.spec.peerPort`,priority=1
 // +kubebuilder:printcolumn:name="Hold",type=string,JSONPath=`.spec.holdTime`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -30,7 +30,6 @@ type options struct {
 	handoff           time.Duration
 	gratuitousCount   int
 	bgp               bool
-	bgpRouterID       string
 	metricsSecure     bool
 	version           bool
 	zap               zap.Options
@@ -58,8 +57,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.profile.SuspicionMult, "memberlist-suspicion-mult", o.profile.SuspicionMult, "memberlist: a suspected member is declared dead after this many probe intervals (× log10 members)")
 	fs.DurationVar(&o.profile.GossipInterval, "memberlist-gossip-interval", o.profile.GossipInterval, "memberlist: time between gossip rounds")
 	fs.DurationVar(&o.handoff, "handoff-delay", time.Second, "on SIGTERM: keep answering this long after leaving memberlist, while the successor announces")
-	fs.BoolVar(&o.bgp, "bgp", true, "run the embedded BGP speaker (peers and advertisements come from BGPPeer and BGPAdvertisement)")
-	fs.StringVar(&o.bgpRouterID, "bgp-router-id", "", "BGP identifier (default: the node's InternalIP, which must then be IPv4)")
+	fs.BoolVar(&o.bgp, "bgp", true, "run the embedded BGP speaker (peers and advertisements come from BGPPeer and BGPAdvertisement; router ID: the Node's pylonlb.io/bgp-router-id annotation, else its IPv4 InternalIP)")
 	fs.IntVar(&o.gratuitousCount, "gratuitous-count", 3, "rounds of gratuitous ARP / unsolicited NA when taking an address")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/speaker"
-	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -84,28 +82,10 @@ func run(ctx context.Context, o options) error {
 	})
 	defer func() { _ = announcer.Close() }()
 
-	var bgpSpeaker *bgp.Speaker
-	bgpClosed := false
-	var bgpAnnouncer speaker.BGPAnnouncer
-	var bgpChanges <-chan struct{}
+	var startBGP speaker.StartBGP
 	if o.bgp {
-		rid, err := routerID(o.bgpRouterID, advertise)
-		if err != nil {
-			return err
-		}
-		if bgpSpeaker, err = bgp.New(annCtx, bgp.Options{RouterID: rid, Logger: logger.WithName("bgp")}); err != nil {
-			return err
-		}
-		defer func() {
-			// Only on early returns: the stop sequence below closes it,
-			// bounded. A second Close must not wait on the first.
-			if !bgpClosed {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_ = bgpSpeaker.Close(ctx)
-				cancel()
-			}
-		}()
-		bgpAnnouncer, bgpChanges = bgpSpeaker, bgpSpeaker.Changes()
+		// The reconciler starts it once the node's router ID is known.
+		startBGP = speaker.GoBGP(logger.WithName("bgp"))
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -136,12 +116,18 @@ func run(ctx context.Context, o options) error {
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
 		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), Metrics: m,
-		BGP: bgpAnnouncer, BGPChanges: bgpChanges,
+		StartBGP: startBGP,
 	})
 	if err != nil {
 		return err
 	}
 	rec.Store(r)
+	defer func() {
+		// On early returns; after the stop sequence below a no-op.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = r.CloseBGP(ctx)
+		cancel()
+	}()
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -163,41 +149,24 @@ func run(ctx context.Context, o options) error {
 	if err := members.Leave(500 * time.Millisecond); err != nil {
 		logger.Error(err, "leaving memberlist")
 	}
-	if bgpSpeaker != nil {
-		bgpClosed = true
-		// Withdraw now: the router moves the traffic to the other nodes
-		// while this one still forwards what is in flight.
-		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		closed := make(chan error, 1)
-		go func() { closed <- bgpSpeaker.Close(wctx) }()
-		select {
-		case err := <-closed:
-			if err != nil {
-				logger.Error(err, "withdrawing BGP routes")
-			}
-		case <-time.After(3 * time.Second):
-			logger.Info("withdrawing BGP routes did not finish in 3s; going on")
+	// Withdraw now: the router moves the traffic to the other nodes while
+	// this one still forwards what is in flight.
+	wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	closed := make(chan error, 1)
+	go func() { closed <- r.CloseBGP(wctx) }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Error(err, "withdrawing BGP routes")
 		}
-		cancel()
+	case <-time.After(3 * time.Second):
+		logger.Info("withdrawing BGP routes did not finish in 3s; going on")
 	}
+	cancel()
 	time.Sleep(o.handoff)
 	_ = announcer.Close()
 	stopMgr()
 	return <-done
-}
-
-// routerID is the BGP identifier: the flag's, else the node's address,
-// which must then be IPv4.
-func routerID(flag, nodeAddr string) (netip.Addr, error) {
-	s := flag
-	if s == "" {
-		s = nodeAddr
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("BGP router ID %q: an IPv4 address is required (set --bgp-router-id on IPv6-only nodes)", s)
-	}
-	return a, nil
 }
 
 // nodeAddress returns the node's first InternalIP.

@@ -14,11 +14,6 @@ import (
 // paths to announce on them. It is a pure function of the configuration, the
 // node's labels and the service IPs the node announces (PlanFor).
 type Plan struct {
-	// RouterID is the routerID of the first selected peer (by name) that
-	// sets one; zero when none does, and the caller uses the node's IPv4
-	// address. The embedded server has one router ID: a change needs a new
-	// Speaker.
-	RouterID netip.Addr
 	// ASN is the MyASN of the first selected peer; zero without peers.
 	// For Options.ASN.
 	ASN uint32
@@ -69,18 +64,8 @@ func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
 		byAddr[bp.Address] = bp.Name
 		selected[bp.Name] = bp
 		plan.Peers = append(plan.Peers, peerFrom(bp))
-		if bp.HoldTime == 0 {
-			plan.Problems = append(plan.Problems, fmt.Sprintf("BGPPeer %s: holdTime 0s (no keepalives) is not supported; proposing 90s", bp.Name))
-		}
 		if plan.ASN == 0 {
 			plan.ASN = bp.MyASN
-		}
-		switch {
-		case !bp.RouterID.IsValid():
-		case !plan.RouterID.IsValid():
-			plan.RouterID = bp.RouterID
-		case plan.RouterID != bp.RouterID:
-			plan.Problems = append(plan.Problems, fmt.Sprintf("BGPPeer %s: routerID %s ignored: this node already uses %s from an earlier peer", bp.Name, bp.RouterID, plan.RouterID))
 		}
 	}
 

@@ -156,15 +156,6 @@ func TestPlanFor(t *testing.T) {
 		node:      nodeA,
 		wantPeers: []string{"r1"},
 		wantProb:  []string{"BGPPeer r1-rack-a: not used on this node: BGPPeer r1 already peers with 198.18.2.254"},
-	}, {
-		name: "router ID from the first peer that sets one; a different one is reported",
-		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{
-			bgpPeer("r1", 64512, 64513, "198.18.2.254", func(s *v1alpha1.BGPPeerSpec) { s.RouterID = "198.18.2.10" }),
-			bgpPeer("r2", 64513, 64513, "198.18.2.253", func(s *v1alpha1.BGPPeerSpec) { s.RouterID = "198.18.2.11" }),
-		}},
-		node:      nodeA,
-		wantPeers: []string{"r1", "r2"},
-		wantProb:  []string{"BGPPeer r2: routerID 198.18.2.11 ignored"},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,8 +209,8 @@ func TestPlanForPeerSettings(t *testing.T) {
 	if !reflect.DeepEqual(plan.Peers, want) {
 		t.Errorf("peers = %+v\nwant %+v", plan.Peers, want)
 	}
-	if plan.ASN != 64512 || plan.RouterID.IsValid() {
-		t.Errorf("ASN, RouterID = %d, %v; want 64512 and none", plan.ASN, plan.RouterID)
+	if plan.ASN != 64512 {
+		t.Errorf("ASN = %d, want 64512", plan.ASN)
 	}
 	if _, err := validatePeers(plan.Peers); err != nil {
 		t.Errorf("a planned peer is invalid: %v", err)

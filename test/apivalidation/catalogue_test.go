@@ -39,7 +39,7 @@ const (
 	msgRangeFamilies = "both ends of a range must be of the same IP family"
 	msgRangeOrder    = "the first address of a range must not be greater than the last"
 	msgCommunity     = "must be a standard community 0..65535:0..65535 such as 65000:100, a large community large:A:B:C"
-	msgKeepalive     = "keepaliveTime must be less than holdTime (default 90s), and 0s when holdTime is 0s"
+	msgKeepalive     = "keepaliveTime must be less than holdTime (default 90s)"
 	msgDuration      = "must be a duration such as 90s, 1m30s or 500ms"
 	msgSelectorOp    = `supported values: "In", "NotIn", "Exists", "DoesNotExist"`
 	msgSelectorVals  = "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist"
@@ -166,10 +166,15 @@ func badObjects() []badObject {
 			field: "spec.peerAddress", msg: msgPeerUnicast},
 		{name: "peerAddress missing", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513}`,
 			field: "spec.peerAddress", msg: "Required value"},
-		{name: "routerID IPv6", kind: "BGPPeer", spec: `{` + peer + `, routerID: "2001:db8::1"}`,
-			field: "spec.routerID", msg: "must be an IPv4 address (a BGP router ID is 32 bits)"},
+		// The router ID is per node (the Node annotation
+		// pylonlb.io/bgp-router-id): a peer no longer has one.
+		{name: "routerID (removed: per node now)", kind: "BGPPeer", spec: `{` + peer + `, routerID: "198.18.0.11"}`,
+			field: "spec.routerID", msg: "unknown field", unknownField: true},
 		{name: "holdTime 2s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 2s}`,
-			field: "spec.holdTime", msg: "must be 0s or between 3s and 65535s"},
+			field: "spec.holdTime", msg: "must be between 3s and 65535s"},
+		// GoBGP cannot propose "no hold timer": refused, not silently 90s.
+		{name: "holdTime 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s}`,
+			field: "spec.holdTime", msg: "must be between 3s and 65535s (0s, no hold timer, is not supported)"},
 		{name: "holdTime abc", kind: "BGPPeer", spec: `{` + peer + `, holdTime: abc}`,
 			field: "spec.holdTime", msg: msgDuration},
 		{name: "holdTime a number without unit", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 90}`,
@@ -177,8 +182,6 @@ func badObjects() []badObject {
 		{name: "keepaliveTime equal to holdTime", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 9s, keepaliveTime: 9s}`,
 			field: "spec.keepaliveTime", msg: msgKeepalive},
 		{name: "keepaliveTime above the default holdTime", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 2m}`,
-			field: "spec.keepaliveTime", msg: msgKeepalive},
-		{name: "keepaliveTime set with holdTime 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s, keepaliveTime: 3s}`,
 			field: "spec.keepaliveTime", msg: msgKeepalive},
 		{name: "keepaliveTime 10 parsecs", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 10pc}`,
 			field: "spec.keepaliveTime", msg: msgDuration},
@@ -242,12 +245,12 @@ func goodObjects() []goodObject {
 		{name: "64 ranges, the most a pool holds", kind: "IPPool", spec: manyAddresses(64)},
 		{name: "allocation with every selector form", kind: "IPPool", spec: `{addresses: ["203.0.113.0/24"], autoAssign: false, allocation: {priority: 0, namespaces: [team-a],` +
 			` namespaceSelector: {matchLabels: {"pylonlb.io/tenant": ""}}, allowSharingAcrossNamespaces: true, serviceSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [internal]}, {key: "example.com/public", operator: Exists}]}}}`},
-		{name: "holdTime 0s without keepalive", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s}`},
-		{name: "holdTime 0s with keepalive 0s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 0s, keepaliveTime: 0s}`},
+		{name: "holdTime 3s, the least", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 3s}`},
+		{name: "holdTime 18h12m15s (65535s)", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 18h12m15s}`},
 		{name: "holdTime 1m30s with keepaliveTime 30s", kind: "BGPPeer", spec: `{` + peer + `, holdTime: 1m30s, keepaliveTime: 30s}`},
 		{name: "keepaliveTime just under the default holdTime", kind: "BGPPeer", spec: `{` + peer + `, keepaliveTime: 89s}`},
 		{name: "ASNs 1 and 4294967295", kind: "BGPPeer", spec: `{myASN: 4294967295, peerASN: 1, peerAddress: "198.18.0.1", peerPort: 65535}`},
-		{name: "v6 peer with v6 source and v4 router ID", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "2001:db8:18::1", sourceAddress: "2001:db8:18::11", routerID: "198.18.0.11"}`},
+		{name: "v6 peer with v6 source", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, peerAddress: "2001:db8:18::1", sourceAddress: "2001:db8:18::11"}`},
 		{name: "ebgpMultiHop on eBGP", kind: "BGPPeer", spec: `{` + peer + `, ebgpMultiHop: true}`},
 		{name: "restartTime 1s", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 1s}}`},
 		{name: "restartTime 1h8m15s (4095s)", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 1h8m15s}}`},

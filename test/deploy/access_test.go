@@ -49,6 +49,7 @@ func controllerMay() []access {
 		{"list", "pylonlb.io", "ippools", "", ""}, {"watch", "pylonlb.io", "bgppeers", "", ""},
 		{"patch", "pylonlb.io", "ippools", "status", ""}, {"patch", "pylonlb.io", "l2advertisements", "status", ""},
 		{"patch", "pylonlb.io", "bgppeers", "status", ""}, {"patch", "pylonlb.io", "bgpadvertisements", "status", ""},
+		{"list", "pylonlb.io", "speakerstatuses", "", ""}, {"watch", "pylonlb.io", "speakerstatuses", "", ""},
 		{"create", "events.k8s.io", "events", "", "default"}, {"patch", "events.k8s.io", "events", "", "team-a"},
 		{"list", "", "secrets", "", pylonNS}, {"watch", "", "secrets", "", pylonNS}, {"create", "", "secrets", "", pylonNS},
 		{"get", "coordination.k8s.io", "leases", "", pylonNS}, {"create", "coordination.k8s.io", "leases", "", pylonNS},
