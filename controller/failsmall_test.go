@@ -60,12 +60,12 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 	ensureNamespace(t, c, ns, nil)
 	ctl := startController(t, env, controller.Options{}, false)
 
-	pool := createPool(t, c, "kept", []string{"198.51.100.64-198.51.100.71"}, onlyNamespaces(ns))
+	createPool(t, c, "kept", []string{"198.51.100.64-198.51.100.71"}, onlyNamespaces(ns))
 	lbService(t, c, ns, "s1")
 	waitIngress(t, c, ns, "s1", "198.51.100.64")
 
 	// Generation 2: overlapping ranges.
-	pool = getPool(t, c, "kept")
+	pool := getPool(t, c, "kept")
 	pool.Spec.Addresses = []v1alpha1.AddressRange{"198.51.100.64-198.51.100.71", "198.51.100.70-198.51.100.90"}
 	if err := c.Update(t.Context(), pool); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ type fakeBGP struct {
 func (f *fakeBGP) SetPeers(context.Context, []bgp.Peer) error      { return nil }
 func (f *fakeBGP) SetPaths(context.Context, []bgp.Path) error      { return nil }
 func (f *fakeBGP) Sessions(context.Context) ([]bgp.Session, error) { return nil, nil }
+func (f *fakeBGP) Peer(string) (bgp.Peer, bool)                    { return bgp.Peer{}, false }
 func (f *fakeBGP) Changes() <-chan struct{}                        { return f.changes }
 func (f *fakeBGP) Close(context.Context) error                     { f.closed = true; close(f.changes); return nil }
 
