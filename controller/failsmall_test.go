@@ -27,27 +27,6 @@ func getPool(t *testing.T, c client.Client, name string) *v1alpha1.IPPool {
 	return &p
 }
 
-// waitReady waits until an object's Ready condition has this status and a
-// message holding every fragment, for the object's current generation.
-func waitReady(t *testing.T, c client.Client, obj client.Object, conds func() []metav1.Condition, status metav1.ConditionStatus, fragments ...string) {
-	t.Helper()
-	eventually(t, 10*time.Second, fmt.Sprintf("%s Ready=%s %q", obj.GetName(), status, fragments), func() (bool, string) {
-		if err := c.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return false, err.Error()
-		}
-		r := meta.FindStatusCondition(conds(), v1alpha1.ConditionReady)
-		if r == nil || r.Status != status || r.ObservedGeneration != obj.GetGeneration() {
-			return false, fmt.Sprintf("%+v", r)
-		}
-		for _, f := range fragments {
-			if !strings.Contains(r.Message, f) {
-				return false, r.Message
-			}
-		}
-		return true, ""
-	})
-}
-
 // TestRejectedEditKeepsWhatWasInForce: an IPPool edit that pylon rejects
 // (two ranges that overlap: the API server cannot tell, config.Parse can)
 // leaves the accepted generation in force, in this controller and in one
@@ -70,7 +49,7 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 	if err := c.Update(t.Context(), pool); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, c, pool, func() []metav1.Condition { return pool.Status.Conditions }, metav1.ConditionFalse,
+	pool = waitPoolCondition(t, c, "kept", v1alpha1.ConditionReady, metav1.ConditionFalse,
 		"generation 2 is rejected", "spec.addresses[1]", "generation 1 stays in force")
 	if in := pool.Status.InForce; in == nil || in.Generation != 1 || !strings.Contains(string(in.Spec.Raw), "198.51.100.64-198.51.100.71") {
 		t.Fatalf("status.inForce = %+v, want generation 1 and its spec", in)
@@ -97,7 +76,7 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 	if err := c.Update(t.Context(), pool); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, c, pool, func() []metav1.Condition { return pool.Status.Conditions }, metav1.ConditionTrue, "in force")
+	pool = waitPoolCondition(t, c, "kept", v1alpha1.ConditionReady, metav1.ConditionTrue, "in force")
 	if in := pool.Status.InForce; in == nil || in.Generation != 3 {
 		t.Fatalf("status.inForce = %+v, want generation 3", in)
 	}

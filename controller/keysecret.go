@@ -17,49 +17,44 @@ const (
 	// ReasonKeySecretRestored: the Secret was deleted and the controller
 	// wrote it again with the keys it last saw, which the speakers use.
 	ReasonKeySecretRestored = "KeySecretRestored"
-	// ReasonKeySecretMissing: the Secret is missing while speakers run,
-	// and this controller does not know their keys.
-	ReasonKeySecretMissing = "KeySecretMissing"
+	// ReasonKeySecretCreated: the Secret was missing while SpeakerStatuses
+	// exist and this controller never saw it: a new key was written, and
+	// running speakers roll over to it.
+	ReasonKeySecretCreated = "KeySecretCreated"
 )
 
 // ensureKeySecret keeps the speakers' memberlist key Secret in place. An
-// existing Secret is never touched (rotation is the operator's, and the
-// speakers roll a change over safely: docs/speaker-layer2.md). When it is
+// existing Secret is never touched (rotation is the operator's). When it is
 // missing:
-//   - on a fresh install (no SpeakerStatus yet) it is created with a random
-//     key;
 //   - if this controller saw it before, it is written again with the same
-//     keys: a new random key would partition the running speakers, which
-//     keep the keys they have;
-//   - otherwise (speakers run with keys this controller never saw) it is
-//     left missing, with a Warning event saying so: the speakers keep their
-//     keys, and only the operator can restore them.
+//     keys, which the running speakers use (they keep their keys while the
+//     Secret is missing);
+//   - otherwise it is created with a new random key: on a fresh install,
+//     and also when SpeakerStatuses exist (a controller that started after
+//     the Secret was deleted, or an earlier install's leftovers), then with
+//     a Warning event. Running speakers take a new key as they take any
+//     edit of the Secret, in steps that keep every member readable by every
+//     other (membership.Rollover), so an unknown key partitions nobody.
 func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1.Secret) error {
 	if r.KeySecret == "" {
 		return nil
 	}
 	for _, s := range secrets {
 		if s.Name == r.KeySecret {
-			r.keyData, r.keyMissingTold = maps.Clone(s.Data), false
+			r.keyData = maps.Clone(s.Data)
 			return nil
 		}
 	}
-	data, reason := r.keyData, ReasonKeySecretRestored
+	data, reason, note := r.keyData, ReasonKeySecretRestored, "written again with the keys the speakers use"
 	if data == nil {
 		var speakers v1alpha1.SpeakerStatusList
 		if err := r.Client.List(ctx, &speakers); err != nil {
 			return fmt.Errorf("list SpeakerStatuses: %w", err)
 		}
-		if n := len(speakers.Items); n > 0 {
-			if !r.keyMissingTold {
-				r.keyMissingTold = true
-				r.Recorder.Eventf(r.namespaceRef(), nil, corev1.EventTypeWarning, ReasonKeySecretMissing, "KeySecret",
-					"the memberlist key Secret %s/%s is missing while %d speakers run; they keep their keys, but a speaker that starts cannot join them: "+
-						"recreate the Secret with the keys in use (a new random key would partition the speakers)", r.Namespace, r.KeySecret, n)
-			}
-			return nil
-		}
 		data, reason = map[string][]byte{membership.KeyPrimary: membership.NewKey()}, ""
+		if n := len(speakers.Items); n > 0 {
+			reason, note = ReasonKeySecretCreated, fmt.Sprintf("%d SpeakerStatuses exist and this controller never saw their keys: written with a new key, which running speakers roll over to", n)
+		}
 	}
 	s := &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: data}
 	s.Namespace, s.Name = r.Namespace, r.KeySecret
@@ -69,7 +64,7 @@ func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1
 	}
 	if reason != "" {
 		r.Recorder.Eventf(r.namespaceRef(), nil, corev1.EventTypeWarning, reason, "KeySecret",
-			"the memberlist key Secret %s/%s was deleted; written again with the keys the speakers use", r.Namespace, r.KeySecret)
+			"the memberlist key Secret %s/%s was missing; %s", r.Namespace, r.KeySecret, note)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -55,8 +54,9 @@ func errString(err error) string {
 
 // TestDeletedKeySecretKeepsTheSpeakersKeys: a key Secret deleted after
 // install is written again with the same keys by a controller that saw it;
-// a controller that never saw it does not invent a new key while speakers
-// run (that would partition them), and says so with an event.
+// one that never saw it (started after the deletion) writes a new key and
+// says so (running speakers roll over to it: speaker/membership
+// TestOneEditKeyChangeKeepsEveryMember).
 func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	env := envtest.Start(t)
 	c := env.Client
@@ -79,8 +79,8 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	if err := c.Delete(t.Context(), &s); err != nil {
 		t.Fatal(err)
 	}
+	var again corev1.Secret
 	eventually(t, 10*time.Second, "the key Secret written again with the same key", func() (bool, string) {
-		var again corev1.Secret
 		if err := c.Get(t.Context(), key, &again); err != nil {
 			return false, err.Error()
 		}
@@ -88,16 +88,18 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	})
 	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretRestored, "the keys the speakers use")
 
-	// A new controller never saw the Secret: with speakers running it
-	// leaves it missing and tells.
+	// A new controller never saw the Secret: it writes a new key, and tells.
 	first.stop()
-	if err := c.Delete(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-memberlist"}}); err != nil {
+	if err := c.Delete(t.Context(), &again); err != nil {
 		t.Fatal(err)
 	}
 	startController(t, env, opts, false)
-	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretMissing, "a new random key would partition the speakers")
-	consistently(t, 2*time.Second, "no new key Secret", func() (bool, string) {
-		err := c.Get(t.Context(), key, &corev1.Secret{})
-		return err != nil, "a key Secret was created"
-	})
+	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretCreated, "running speakers roll over to")
+	var fresh corev1.Secret
+	if err := c.Get(t.Context(), key, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(fresh.Data[membership.KeyPrimary], s.Data[membership.KeyPrimary]) {
+		t.Fatal("a controller that never saw the key cannot have written it")
+	}
 }

@@ -44,10 +44,8 @@ type ConfigReconciler struct {
 	Metrics *Metrics
 
 	// keyData is the key Secret's data as last seen, to restore it if it
-	// is deleted; keyMissingTold: the missing Secret was reported. Only
-	// Reconcile (one at a time) uses them.
-	keyData        map[string][]byte
-	keyMissingTold bool
+	// is deleted. Only Reconcile (one at a time) uses it.
+	keyData map[string][]byte
 	// Unsafe reads the addresses never handed out (Nodes, pod and Service
 	// CIDRs); nil: only config.SpecialRanges.
 	Unsafe func(context.Context) ([]config.Unsafe, error)

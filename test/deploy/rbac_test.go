@@ -55,6 +55,11 @@ func testRBAC(ctx context.Context, t *testing.T, env *envtest.Env) {
 	defer stop()
 	ctrlDone := start(ctx, t, "controller", func() (ctrl.Manager, error) { return controllerManager(env, metricsAddr, logs) })
 	ann := &fakeAnnouncer{}
+	// cmd/speaker waits for the memberlist key Secret before it starts
+	// (and writes its SpeakerStatus): so does this one.
+	eventually(ctx, t, "the memberlist key Secret, before the speaker starts", func() error {
+		return env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: keySecret}, &corev1.Secret{})
+	})
 	spkDone := start(ctx, t, "speaker", func() (ctrl.Manager, error) { return speakerManager(env, ann, logs) })
 
 	t.Run("ControllerWorksWithItsRights", func(t *testing.T) { controllerWorks(ctx, t, env) })
