@@ -111,6 +111,10 @@ type Reconciler struct {
 	cfg *config.Config
 	// gate staggers BGPPeer changes that restart sessions.
 	gate resetGate
+	// startedAt is this process's first pass; settled says it has heard
+	// from the speakers it knows of (settling).
+	startedAt time.Time
+	settled   bool
 	// bgp is the running BGP speaker, started with routerID; bgpClosed
 	// is set by CloseBGP.
 	bgp       BGPSpeaker
@@ -204,6 +208,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	}
 	majority := r.majority(snap, live)
 	r.applyConflictPolicy(ctx, snap, majority)
+	settling := r.settling(snap, live)
 
 	links, err := r.Links()
 	if err != nil {
@@ -215,6 +220,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		ClusterNodeIPs: snap.clusterNodeIPs(),
 	}
 	plan := PlanL2(in)
+	if settling {
+		// Not heard from the speakers it knows of yet: with only itself
+		// alive it would own every address. Answer for nothing until then.
+		plan.L2 = nil
+	}
 	owned := make(map[netip.Addr][]string, len(plan.L2))
 	for ip, a := range plan.L2 {
 		owned[ip] = a.Interfaces
@@ -245,7 +255,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if (missing || len(r.conflicts) > 0) && (later == 0 || later > rejoinEvery) {
 		later = rejoinEvery
 	}
-	for _, step := range []time.Duration{keyStep, bs.again} {
+	steps := []time.Duration{keyStep, bs.again}
+	if settling {
+		steps = append(steps, settleEvery)
+	}
+	for _, step := range steps {
 		if step > 0 && (later == 0 || later > step) {
 			later = step
 		}
@@ -320,6 +334,42 @@ func (r *Reconciler) rejoin(ctx context.Context, snap *snapshot) bool {
 		}
 	}()
 	return true
+}
+
+// settleMax bounds how long a starting speaker waits to hear from the
+// speakers it knows of before it answers ARP/NDP: one whose known peers are
+// gone for good still answers after this long. settleEvery is how often it
+// looks again meanwhile.
+const (
+	settleMax   = 5 * time.Second
+	settleEvery = 100 * time.Millisecond
+)
+
+// settling reports whether this speaker, just started, still waits to hear
+// from the speakers it knows of (a SpeakerStatus with an address, on an
+// existing node) before it answers for any address. A speaker that sees
+// only itself alive would own every address and send gratuitous ARP/NA for
+// all of them, moving clients to it for the moment memberlist takes to
+// settle: at every restart, so at every rolling update. It joins them at
+// once (rejoin); once they are live, or after settleMax, it answers for
+// what it owns. A speaker alone in a fresh cluster knows of nobody and
+// answers at once.
+func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
+	if r.settled {
+		return false
+	}
+	if r.startedAt.IsZero() {
+		r.startedAt = time.Now()
+	}
+	if time.Since(r.startedAt) < settleMax {
+		for _, s := range snap.speakers {
+			if s.Name != r.Node && s.Spec.MemberlistAddress != "" && snap.hasNode(s.Name) && !live[s.Name] {
+				return true
+			}
+		}
+	}
+	r.settled = true
+	return false
 }
 
 func (s *snapshot) hasNode(name string) bool {
