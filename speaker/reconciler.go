@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -184,20 +185,57 @@ func (r *Reconciler) wake() {
 	}
 }
 
-// Reconcile reads everything, plans and applies.
+// apiTimeout bounds every API call of a pass.
+const apiTimeout = 10 * time.Second
+
+// Reconcile reads everything, plans and applies (under the lock, with no
+// API call: reads come from the cache, announcers are local), then writes
+// the SpeakerStatus outside the lock and with a timeout. A slow or
+// unreachable API server never holds up what the pass planned, the
+// conflict callback or the next pass.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.pace(ctx)
 	began := time.Now()
 	defer func() { r.lastPass, r.lastEnd = time.Since(began), time.Now() }()
+	p, err := r.pass(ctx)
+	if err != nil || p == nil {
+		return reconcile.Result{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	later, err := r.writeStatus(wctx, p.snap, p.status)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	for _, step := range p.steps {
+		if step > 0 && (later == 0 || later > step) {
+			later = step
+		}
+	}
+	return reconcile.Result{RequeueAfter: later}, nil
+}
+
+// passResult is what a pass leaves for the API writes after it.
+type passResult struct {
+	snap *snapshot
+	// status is this node's SpeakerStatus status as the pass sees it.
+	status v1alpha1.SpeakerStatusStatus
+	// steps are the times after which something needs another pass.
+	steps []time.Duration
+}
+
+// pass reads the cache, plans and applies to the announcers, under the
+// lock; nil when the speaker is frozen (stopping).
+func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.frozen.Load() {
-		return reconcile.Result{}, nil
+		return nil, nil
 	}
 	logger := log.FromContext(ctx)
 	snap, err := r.read(ctx)
 	if err != nil {
-		return reconcile.Result{}, err
+		return nil, err
 	}
 	keyStep := r.updateKeys(ctx, snap)
 	missing := r.rejoin(ctx, snap)
@@ -230,7 +268,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		owned[ip] = a.Interfaces
 	}
 	if r.frozen.Load() {
-		return reconcile.Result{}, nil
+		return nil, nil
 	}
 	applyErr := r.Announcer.SetOwned(owned)
 	if applyErr != nil {
@@ -248,23 +286,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
 		r.Metrics.observeBGP(bs.sessions, len(bs.announced))
 	}
-	later, err := r.writeStatus(ctx, snap, plan, applyErr, bs)
-	if err != nil {
-		return reconcile.Result{}, err
+	res := &passResult{snap: snap, status: r.buildStatus(plan, applyErr, bs), steps: []time.Duration{keyStep, bs.again}}
+	if missing || len(r.conflicts) > 0 {
+		res.steps = append(res.steps, rejoinEvery)
 	}
-	if (missing || len(r.conflicts) > 0) && (later == 0 || later > rejoinEvery) {
-		later = rejoinEvery
-	}
-	steps := []time.Duration{keyStep, bs.again}
 	if settling {
-		steps = append(steps, settleEvery)
+		res.steps = append(res.steps, settleEvery)
 	}
-	for _, step := range steps {
-		if step > 0 && (later == 0 || later > step) {
-			later = step
-		}
-	}
-	return reconcile.Result{RequeueAfter: later}, nil
+	return res, nil
 }
 
 // updateKeys follows the memberlist key Secret: a change of it is rolled

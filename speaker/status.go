@@ -48,8 +48,8 @@ const (
 // memberlist address current, and writes its status when it changed, at
 // most once per statusEvery: when it holds a change back it returns how
 // long to wait before trying again.
-func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, plan Plan, applyErr error, bs bgpState) (time.Duration, error) {
-	want := r.buildStatus(plan, applyErr, bs)
+// Only Reconcile, never concurrent with itself, calls it, outside the lock.
+func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alpha1.SpeakerStatusStatus) (time.Duration, error) {
 	var cur *v1alpha1.SpeakerStatus
 	for i := range snap.speakers {
 		if snap.speakers[i].Name == r.Node {
