@@ -29,6 +29,7 @@ import (
 // SpeakerStatus write (a slow or unreachable API server), the pass has
 // already applied what it planned, and the layer-2 conflict callback does
 // not wait for the write: no API call runs under the reconciler's lock.
+// The SpeakerStatus written is owned by its Node.
 func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	env := envtest.Start(t)
 	c := env.Client
@@ -131,8 +132,14 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	}
 
 	block.Store(false)
+	var st v1alpha1.SpeakerStatus
 	poll("the status written once the API server answers", func() bool {
-		var s v1alpha1.SpeakerStatus
-		return c.Get(ctx, client.ObjectKey{Name: node}, &s) == nil && s.Status.Announced == 2
+		return c.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Announced == 2
 	})
+
+	// The SpeakerStatus is owned by its Node: deleting the Node deletes it
+	// (the garbage collector of kube-controller-manager, not run here).
+	if refs := st.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Node" || refs[0].APIVersion != "v1" || refs[0].Name != node || refs[0].UID != n.UID {
+		t.Fatalf("SpeakerStatus owner references %+v, want the Node %s (uid %s)", refs, node, n.UID)
+	}
 }

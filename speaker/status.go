@@ -57,15 +57,22 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 		}
 	}
 	addr := r.Members.Address()
+	owner := snap.nodeOwner(r.Node)
 	if cur == nil {
 		cur = &v1alpha1.SpeakerStatus{Spec: v1alpha1.SpeakerStatusSpec{MemberlistAddress: addr}}
 		cur.Name = r.Node
+		if owner != nil {
+			cur.OwnerReferences = []metav1.OwnerReference{*owner}
+		}
 		if err := r.Client.Create(ctx, cur); err != nil && !apierrors.IsAlreadyExists(err) {
 			return 0, fmt.Errorf("create SpeakerStatus %s: %w", r.Node, err)
 		}
-	} else if cur.Spec.MemberlistAddress != addr {
+	} else if cur.Spec.MemberlistAddress != addr || (owner != nil && !slices.Contains(cur.OwnerReferences, *owner)) {
 		patch := client.MergeFrom(cur.DeepCopy())
 		cur.Spec.MemberlistAddress = addr
+		if owner != nil && !slices.Contains(cur.OwnerReferences, *owner) {
+			cur.OwnerReferences = append(slices.DeleteFunc(cur.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == "Node" }), *owner)
+		}
 		if err := r.Client.Patch(ctx, cur, patch); err != nil {
 			return 0, fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
 		}
@@ -98,6 +105,19 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	}
 	r.last.status, r.last.address, r.last.at = &want, addr, time.Now()
 	return 0, nil
+}
+
+// nodeOwner is the owner reference a node's SpeakerStatus carries: the
+// Node, so that deleting the Node deletes its SpeakerStatus (Kubernetes'
+// garbage collector) and a gone node never counts as a known speaker. nil
+// while the Node is not in the cache.
+func (s *snapshot) nodeOwner(name string) *metav1.OwnerReference {
+	for _, n := range s.nodes {
+		if n.Name == name && n.UID != "" {
+			return &metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID}
+		}
+	}
+	return nil
 }
 
 func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha1.SpeakerStatusStatus {
