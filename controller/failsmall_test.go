@@ -45,8 +45,9 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 
 	// Generation 2: overlapping ranges.
 	pool := getPool(t, c, "kept")
+	patch := client.MergeFrom(pool.DeepCopy()) // no resourceVersion check: status writes race with it
 	pool.Spec.Addresses = []v1alpha1.AddressRange{"198.51.100.64-198.51.100.71", "198.51.100.70-198.51.100.90"}
-	if err := c.Update(t.Context(), pool); err != nil {
+	if err := c.Patch(t.Context(), pool, patch); err != nil {
 		t.Fatal(err)
 	}
 	pool = waitPoolCondition(t, c, "kept", v1alpha1.ConditionReady, metav1.ConditionFalse,
@@ -72,8 +73,9 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 
 	// Fixed: generation 3 is in force.
 	pool = getPool(t, c, "kept")
+	patch = client.MergeFrom(pool.DeepCopy())
 	pool.Spec.Addresses = []v1alpha1.AddressRange{"198.51.100.64-198.51.100.90"}
-	if err := c.Update(t.Context(), pool); err != nil {
+	if err := c.Patch(t.Context(), pool, patch); err != nil {
 		t.Fatal(err)
 	}
 	pool = waitPoolCondition(t, c, "kept", v1alpha1.ConditionReady, metav1.ConditionTrue, "in force")

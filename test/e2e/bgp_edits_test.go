@@ -89,8 +89,9 @@ func TestBGPPeerEditsWithoutOutage(t *testing.T) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(peer), peer); err != nil {
 			t.Fatal(err)
 		}
+		patch := client.MergeFrom(peer.DeepCopy()) // no resourceVersion check: status writes race with it
 		peer.Spec.HoldTime, peer.Spec.KeepaliveTime = &metav1.Duration{Duration: 30 * time.Second}, &metav1.Duration{Duration: 10 * time.Second}
-		if err := l.Client.Update(t.Context(), peer); err != nil {
+		if err := l.Client.Patch(t.Context(), peer, patch); err != nil {
 			t.Fatal(err)
 		}
 		s := l.RemoteClient.StartSampler(t.Context(), vip, 80)

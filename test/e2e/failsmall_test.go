@@ -78,8 +78,9 @@ func TestRejectedEditsKeepTraffic(t *testing.T) {
 		// tell, pylon's validation rejects the pool's new generation.
 		first := pool.Spec.Addresses[len(pool.Spec.Addresses)-1]
 		from := lab.PoolV6.Addr().Next().Next()
+		patch := client.MergeFrom(pool.DeepCopy()) // no resourceVersion check: status writes race with it
 		pool.Spec.Addresses = append(pool.Spec.Addresses, v1alpha1.AddressRange(from.String()+"-"+from.Next().Next().Next().Next().String()))
-		if err := l.Client.Update(t.Context(), &pool); err != nil {
+		if err := l.Client.Patch(t.Context(), &pool, patch); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("IPPool lab generation %d adds a range overlapping %s", pool.Generation, first)
