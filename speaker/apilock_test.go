@@ -36,10 +36,7 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	ctx := t.Context()
 	const node = "n1"
 	vip1, vip2 := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{corev1.LabelHostname: node}}}
-	must(t, c.Create(ctx, n))
-	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "198.18.0.11"}}
-	must(t, c.Status().Update(ctx, n))
+	n := createNode(t, c, node, "198.18.0.11")
 	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
 	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
 	service := func(name string, ip netip.Addr) {

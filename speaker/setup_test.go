@@ -71,10 +71,7 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 	ctx := t.Context()
 	const node = "n1"
 	vip := netip.MustParseAddr("2001:db8:51::1")
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{corev1.LabelHostname: node}}}
-	must(t, c.Create(ctx, n))
-	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "2001:db8:18::11"}}
-	must(t, c.Status().Update(ctx, n))
+	n := createNode(t, c, node, "2001:db8:18::11")
 	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"2001:db8:51::/120"}}}))
 	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v6"}}}))
 	must(t, c.Create(ctx, &v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v6"}}}))
@@ -157,6 +154,17 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 	if !ann.has(vip) {
 		t.Fatal("layer 2 stopped answering when BGP started")
 	}
+}
+
+// createNode creates a Node, labelled with its host name, with one
+// InternalIP.
+func createNode(t *testing.T, c client.Client, name, internalIP string) *corev1.Node {
+	t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelHostname: name}}}
+	must(t, c.Create(t.Context(), n))
+	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: internalIP}}
+	must(t, c.Status().Update(t.Context(), n))
+	return n
 }
 
 func must(t *testing.T, err error) {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,25 +24,7 @@ import (
 // while the edit is still rejected (they find the version in force in the
 // pool's status).
 func TestRejectedEditsKeepTraffic(t *testing.T) {
-	l := lab.Start(t, lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"})
-	p := startPylon(t, l)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": "s3cret"}}
-	create(t, l.Client, secret)
-	create(t, l.Client, &v1alpha1.BGPPeer{
-		ObjectMeta: metav1.ObjectMeta{Name: "router"},
-		Spec: v1alpha1.BGPPeerSpec{
-			MyASN: lab.RouterASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String(),
-			PasswordSecretRef: &v1alpha1.SecretKeyReference{Name: "router-password"},
-		},
-	})
-	create(t, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
-	})
-	_, ips := service(t, l, "web", false)
-	vip := ips[0]
-	all := []string{l.Nodes[0].Name, l.Nodes[1].Name, l.Nodes[2].Name}
-	waitNextHops(t, l, vip, 30*time.Second, all...)
+	l, p, secret, _, vip, all := passwordBGP(t)
 	owner := waitOwner(t, l, vip, 20*time.Second)
 
 	// steady checks, for a while, that the owner answers every probe and the
@@ -51,16 +32,8 @@ func TestRejectedEditsKeepTraffic(t *testing.T) {
 	steady := func(t *testing.T, d time.Duration) {
 		t.Helper()
 		s := l.LocalClient.StartSampler(t.Context(), vip, 80)
-		end := time.Now().Add(d)
-		for time.Now().Before(end) {
-			routes, err := l.Router.KernelRoutes(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if hops := routes[netip.PrefixFrom(vip, vip.BitLen())]; len(hops) != len(all) {
-				t.Fatalf("the router routes %s via %v, want all %d nodes", vip, hops, len(all))
-			}
-			time.Sleep(200 * time.Millisecond)
+		if n := fewestHops(t, l, vip, d); n != len(all) {
+			t.Fatalf("the router's next hops for %s fell to %d, want all %d nodes throughout", vip, n, len(all))
 		}
 		rep, _ := s.Stop()
 		t.Logf("%s over %v: %+v", vip, d, rep.Answers)
