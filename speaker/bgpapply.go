@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -37,6 +36,9 @@ type bgpState struct {
 	again   time.Duration
 	// cond is ConditionBGP; its Type is empty when BGP is off.
 	cond metav1.Condition
+	// holdTime is how long a restarted speaker waits for these peers'
+	// sessions (bgpHoldTime).
+	holdTime time.Duration
 }
 
 // applyBGP plans and applies the BGP side of a pass.
@@ -68,6 +70,7 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	}
 	plan := bgp.PlanFor(snap.cfg, mine, ips)
 	st.problems = plan.Problems
+	st.holdTime = bgpHoldTime(plan.Peers)
 	peers := r.staggerPeers(ctx, sp, snap, plan.Peers, &st)
 	if err := sp.SetPeers(ctx, peers); err != nil {
 		st.err = fmt.Errorf("BGP peers: %w", err)
@@ -101,7 +104,7 @@ func (r *Reconciler) staggerPeers(ctx context.Context, sp BGPSpeaker, snap *snap
 			speakers = append(speakers, s)
 		}
 	}
-	res := r.gate.apply(gateInput{node: r.Node, want: want, have: sp.Peer, states: states, speakers: speakers, now: time.Now()})
+	res := r.gate.apply(gateInput{node: r.Node, want: want, have: sp.Peer, states: states, speakers: speakers, now: r.Clock.Now()})
 	st.problems = append(st.problems, res.notes...)
 	st.changes, st.again = res.changes, res.again
 	return res.peers
@@ -129,38 +132,4 @@ func BGPAnnounced(offered map[netip.Addr][]string, paths []bgp.Path, sessions []
 		}
 	}
 	return out
-}
-
-// actionBGP is the action of BGP's Service events. The events API folds
-// events with one reason, action and object from one process into a series
-// that keeps the first note: with layer 2's action, "announces ... over
-// BGP" on a Service this node also answers for over layer 2 would only
-// count up the layer-2 event.
-const actionBGP = "AnnounceBGP"
-
-// tellBGPChanges sends a Service event where this node started or stopped
-// announcing one of its addresses over BGP.
-func (r *Reconciler) tellBGPChanges(snap *snapshot, now map[netip.Addr][]string) {
-	for ip, keys := range now {
-		for _, key := range keys {
-			if slices.Contains(r.bgpAnnounced[ip], key) {
-				continue
-			}
-			if svc := snap.byKey[key]; svc != nil {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, actionBGP,
-					"node %s announces %s over BGP", r.Node, ip)
-			}
-		}
-	}
-	for ip, keys := range r.bgpAnnounced {
-		for _, key := range keys {
-			if slices.Contains(now[ip], key) {
-				continue
-			}
-			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, actionBGP,
-					"node %s stopped announcing %s over BGP: no ready endpoint here, no advertisement selects it, or none of its BGP sessions is Established", r.Node, ip)
-			}
-		}
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -45,18 +46,10 @@ const (
 	ReasonNoInterface       = "NoInterface"
 )
 
-// Timing of the split-brain policy.
-const (
-	// conflictMemory is how long a conflict counts after its last packet.
-	conflictMemory = 10 * time.Second
-	// reclaimEvery limits the gratuitous bursts a majority speaker sends to
-	// win an address back.
-	reclaimEvery = 2 * time.Second
-	// rejoinEvery is how often a speaker that misses known members tries
-	// to join them again (after a partition heals memberlist does not
-	// rejoin by itself).
-	rejoinEvery = 2 * time.Second
-)
+// rejoinEvery is how often a speaker that misses known members tries to
+// join them again (after a partition heals memberlist does not rejoin by
+// itself).
+const rejoinEvery = 2 * time.Second
 
 // Reconciler computes, on every change, what this node announces and
 // applies the difference. It reconciles one request: everything at once.
@@ -82,6 +75,10 @@ type Reconciler struct {
 	// Stores are the cache's stores of the big kinds, read without
 	// copying (see snapshot); Setup sets them.
 	Stores *Stores
+	// Clock is every time the reconciler reads or waits on: conflict
+	// memory, reclaiming, settling, key rollover, status pacing, the BGP
+	// reset gate. Setup sets the real one.
+	Clock clock.Clock
 
 	// joining is set while a background join runs.
 	joining atomic.Bool
@@ -93,13 +90,14 @@ type Reconciler struct {
 
 	frozen atomic.Bool
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// announced is what layer 2 answers for since the last pass.
 	announced map[netip.Addr]L2
-	// bgpAnnounced maps the addresses advertised over BGP to their
-	// Services.
-	bgpAnnounced map[netip.Addr][]string
-	conflicts    map[netip.Addr]*conflict
-	yield        map[netip.Addr]bool
+	// told is what Service events last said this node announces; seeded
+	// says the first pass started it from this node's SpeakerStatus.
+	told   told
+	seeded bool
+	split  splitBrain
 	// keys are the memberlist keys in use; rollover takes them to the key
 	// Secret's, step by step; keySecretMissing remembers that the Secret
 	// was gone at the last pass (said once).
@@ -132,24 +130,16 @@ const maxPace = 200 * time.Millisecond
 // on a quiet cluster a pass takes about a millisecond and the wait is
 // nothing. What changes during the wait is read by this pass.
 func (r *Reconciler) pace(ctx context.Context) {
-	wait := min(r.lastPass, maxPace) - time.Since(r.lastEnd)
+	wait := min(r.lastPass, maxPace) - r.Clock.Since(r.lastEnd)
 	if wait <= 0 {
 		return
 	}
-	t := time.NewTimer(wait)
+	t := r.Clock.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-t.C():
 	}
-}
-
-// conflict is another MAC answering for an address this node owns.
-type conflict struct {
-	seen      layer2.Conflict
-	last      time.Time
-	reclaimed time.Time
-	told      bool
 }
 
 // Freeze stops applying plans: the speaker is stopping and keeps answering
@@ -162,15 +152,7 @@ func (r *Reconciler) Freeze() { r.frozen.Store(true) }
 // it only records and wakes the reconciler.
 func (r *Reconciler) OnConflict(c layer2.Conflict) {
 	r.mu.Lock()
-	if r.conflicts == nil {
-		r.conflicts = map[netip.Addr]*conflict{}
-	}
-	k := r.conflicts[c.IP]
-	if k == nil {
-		k = &conflict{}
-		r.conflicts[c.IP] = k
-	}
-	k.seen, k.last = c, time.Now()
+	r.split.record(c, r.Clock.Now())
 	r.mu.Unlock()
 	r.wake()
 }
@@ -195,8 +177,8 @@ const apiTimeout = 10 * time.Second
 // conflict callback or the next pass.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.pace(ctx)
-	began := time.Now()
-	defer func() { r.lastPass, r.lastEnd = time.Since(began), time.Now() }()
+	began := r.Clock.Now()
+	defer func() { r.lastPass, r.lastEnd = r.Clock.Since(began), r.Clock.Now() }()
 	p, err := r.pass(ctx)
 	if err != nil || p == nil {
 		return reconcile.Result{}, err
@@ -237,6 +219,9 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !r.seeded {
+		r.seedTold(snap)
+	}
 	keyStep := r.updateKeys(ctx, snap)
 	missing := r.rejoin(ctx, snap)
 
@@ -254,7 +239,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	}
 	in := Inputs{
 		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
-		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.yield,
+		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.split.yield,
 		ClusterNodeIPs: snap.clusterNodeIPs(),
 	}
 	plan := PlanL2(in)
@@ -274,20 +259,19 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if applyErr != nil {
 		logger.Error(applyErr, "announcing")
 	}
-	r.tellChanges(snap, plan)
+	r.tellChanges(snap, plan, settling)
 	r.announced = plan.L2
 	bs := r.applyBGP(ctx, snap, in)
 	if bs.err != nil {
 		logger.Error(bs.err, "announcing over BGP")
 	}
-	r.tellBGPChanges(snap, bs.announced)
-	r.bgpAnnounced = bs.announced
+	r.tellBGPChanges(snap, bs)
 	if r.Metrics != nil {
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
 		r.Metrics.observeBGP(bs.sessions, len(bs.announced))
 	}
-	res := &passResult{snap: snap, status: r.buildStatus(plan, applyErr, bs), steps: []time.Duration{keyStep, bs.again}}
-	if missing || len(r.conflicts) > 0 {
+	res := &passResult{snap: snap, status: buildStatus(r.Members.Members(), plan, applyErr, bs, &r.split), steps: []time.Duration{keyStep, bs.again}}
+	if missing || len(r.split.conflicts) > 0 {
 		res.steps = append(res.steps, rejoinEvery)
 	}
 	if settling {
@@ -315,14 +299,14 @@ func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) time.Durati
 			break
 		}
 		if !keys.Equal(r.rollover.Target()) && !(len(r.rollover.Target().Primary) == 0 && keys.Equal(r.keys)) {
-			r.rollover = membership.NewRollover(r.keys, keys, time.Now(), membership.AcceptFirst, membership.KeepOld)
+			r.rollover = membership.NewRollover(r.keys, keys, r.Clock.Now(), membership.AcceptFirst, membership.KeepOld)
 		}
 	}
 	if !found && len(r.keys.Primary) > 0 && !r.keySecretMissing {
 		logger.Info("memberlist key Secret missing; keeping the keys in use", "secret", r.Namespace+"/"+r.KeySecret)
 	}
 	r.keySecretMissing = !found
-	keys, next := r.rollover.At(time.Now())
+	keys, next := r.rollover.At(r.Clock.Now())
 	if len(keys.Primary) == 0 || keys.Equal(r.keys) {
 		return next
 	}
@@ -388,9 +372,9 @@ func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
 		return false
 	}
 	if r.startedAt.IsZero() {
-		r.startedAt = time.Now()
+		r.startedAt = r.Clock.Now()
 	}
-	if time.Since(r.startedAt) < settleMax {
+	if r.Clock.Since(r.startedAt) < settleMax {
 		for _, s := range snap.speakers {
 			if s.Name != r.Node && s.Spec.MemberlistAddress != "" && snap.hasNode(s.Name) && !live[s.Name] {
 				return true
@@ -422,102 +406,4 @@ func (r *Reconciler) majority(snap *snapshot, live map[string]bool) bool {
 		}
 	}
 	return 2*n > len(known)
-}
-
-// applyConflictPolicy is the split-brain policy. Another MAC answering for
-// an address this node owns means two owners. A speaker that sees a
-// majority of the speakers alive is on the side the others agree with: it
-// sends a gratuitous burst (at most every reclaimEvery) so clients come
-// back to it. A speaker in the minority yields: it stops answering for
-// that address until it sees a majority again. Either way the conflict is
-// an event (once per episode), a metric and a SpeakerStatus condition.
-func (r *Reconciler) applyConflictPolicy(ctx context.Context, snap *snapshot, majority bool) {
-	now := time.Now()
-	if majority {
-		clear(r.yield)
-	}
-	for ip, c := range r.conflicts {
-		if now.Sub(c.last) > conflictMemory {
-			delete(r.conflicts, ip)
-			continue
-		}
-		if _, ours := r.announced[ip]; !ours && !r.yield[ip] {
-			continue
-		}
-		if !c.told {
-			c.told = true
-			action := "reclaiming it with gratuitous announcements"
-			if !majority {
-				action = "yielding it: this node sees a minority of the speakers"
-			}
-			if r.Metrics != nil {
-				r.Metrics.conflicts.Inc()
-			}
-			log.FromContext(ctx).Info("layer-2 conflict", "ip", ip, "mac", c.seen.MAC.String(), "interface", c.seen.Interface, "majority", majority)
-			for _, key := range r.announced[ip].Services {
-				if svc := snap.byKey[key]; svc != nil {
-					r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2Conflict, "Announce",
-						"node %s: %s answers for %s on %s too; %s", r.Node, c.seen.MAC, ip, c.seen.Interface, action)
-				}
-			}
-		}
-		if !majority {
-			if r.yield == nil {
-				r.yield = map[netip.Addr]bool{}
-			}
-			r.yield[ip] = true
-			continue
-		}
-		if now.Sub(c.reclaimed) >= reclaimEvery {
-			c.reclaimed = now
-			r.Announcer.Reannounce(ip)
-		}
-	}
-}
-
-// tellChanges sends a Service event where this node started or stopped
-// announcing one of its addresses.
-func (r *Reconciler) tellChanges(snap *snapshot, plan Plan) {
-	for ip, now := range plan.L2 {
-		was, had := r.announced[ip]
-		for _, key := range now.Services {
-			if had && slices.Contains(was.Services, key) && slices.Equal(was.Interfaces, now.Interfaces) {
-				continue
-			}
-			if svc := snap.byKey[key]; svc != nil {
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonAnnouncing, "Announce",
-					"node %s announces %s over Layer2 on %v", r.Node, ip, now.Interfaces)
-			}
-		}
-	}
-	for ip, was := range r.announced {
-		now := plan.L2[ip]
-		for _, key := range was.Services {
-			if slices.Contains(now.Services, key) {
-				continue
-			}
-			if svc := snap.byKey[key]; svc != nil && slices.Contains(ipsOf(svc), ip) {
-				why := "another node owns it"
-				if o := plan.Owners[ip]; o == "" {
-					why = "no node is eligible"
-				} else if o == r.Node {
-					why = "this node yields it or has no interface for it"
-				} else {
-					why = "node " + o + " owns it"
-				}
-				r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonStoppedAnnouncing, "Announce",
-					"node %s stopped announcing %s: %s", r.Node, ip, why)
-			}
-		}
-	}
-}
-
-func ipsOf(svc *corev1.Service) []netip.Addr {
-	var out []netip.Addr
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(in.IP); err == nil {
-			out = append(out, ip)
-		}
-	}
-	return out
 }

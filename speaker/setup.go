@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +43,8 @@ type Options struct {
 	// Links reads the node's interfaces; nil means layer2.ReadLinks.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
+	// Clock is the reconciler's clock; nil means the real one.
+	Clock clock.Clock
 }
 
 // requestName is the one request the speaker reconciles.
@@ -57,10 +60,13 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	if o.Links == nil {
 		o.Links = layer2.ReadLinks
 	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
 	r := &Reconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
-		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics,
+		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics, Clock: o.Clock,
 		Trigger: make(chan event.GenericEvent, 1),
 		keys:    o.Keys,
 	}

@@ -91,7 +91,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
 		return 0, nil
 	}
-	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 {
+	if wait := statusEvery - r.Clock.Since(r.last.at); r.last.status != nil && wait > 0 {
 		return wait, nil
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
@@ -103,7 +103,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
 		return 0, fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
 	}
-	r.last.status, r.last.address, r.last.at = &want, addr, time.Now()
+	r.last.status, r.last.address, r.last.at = &want, addr, r.Clock.Now()
 	return 0, nil
 }
 
@@ -120,9 +120,15 @@ func (s *snapshot) nodeOwner(name string) *metav1.OwnerReference {
 	return nil
 }
 
-func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha1.SpeakerStatusStatus {
+// buildStatus is this node's SpeakerStatus status from what a pass saw and
+// did: the memberlist members, the layer-2 plan and whether it applied, the
+// BGP state, and the split-brain policy's conflicts and yields.
+// Announcements list the layer-2 ones, then the BGP ones, each in address
+// order, cut after maxAnnouncements (seed relies on that order); Announced
+// counts every address.
+func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpState, split *splitBrain) v1alpha1.SpeakerStatusStatus {
 	var st v1alpha1.SpeakerStatusStatus
-	for _, m := range r.Members.Members() {
+	for _, m := range members {
 		st.Members = append(st.Members, v1alpha1.MemberState{Name: m.Name, Address: m.Address, State: string(m.State)})
 		if m.State == membership.Alive {
 			st.MembersAlive++
@@ -175,13 +181,13 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 
 	conflict := metav1.Condition{Type: ConditionLayer2Conflict, Status: metav1.ConditionFalse, Reason: "NoConflict", Message: "no other MAC answers for this node's addresses"}
 	var seen []string
-	for ip, c := range r.conflicts {
+	for ip, c := range split.conflicts {
 		seen = append(seen, fmt.Sprintf("%s by %s on %s", ip, c.seen.MAC, c.seen.Interface))
 	}
 	if len(seen) > 0 {
 		slices.Sort(seen)
 		conflict = metav1.Condition{Type: ConditionLayer2Conflict, Status: metav1.ConditionTrue, Reason: "OtherMACAnswers", Message: "also answered: " + strings.Join(seen, "; ")}
-		if len(r.yield) > 0 {
+		if len(split.yield) > 0 {
 			conflict.Message += " (this node sees a minority of the speakers and yields)"
 		}
 	}

@@ -72,7 +72,7 @@ func (p Peer) validate() error {
 	if p.HoldTime < 0 || (p.HoldTime > 0 && p.HoldTime < 3*time.Second) || p.HoldTime > 65535*time.Second {
 		problems = append(problems, fmt.Sprintf("hold time %v must be 0 or between 3s and 65535s", p.HoldTime))
 	}
-	if p.KeepaliveTime < 0 || (p.KeepaliveTime > 0 && p.KeepaliveTime >= p.holdTime()) {
+	if p.KeepaliveTime < 0 || (p.KeepaliveTime > 0 && p.KeepaliveTime >= p.ProposedHoldTime()) {
 		problems = append(problems, fmt.Sprintf("keepalive time %v must be less than the hold time", p.KeepaliveTime))
 	}
 	if p.EBGPMultiHop && p.IBGP() {
@@ -90,7 +90,9 @@ func (p Peer) validate() error {
 	return nil
 }
 
-func (p Peer) holdTime() time.Duration { return cmp.Or(p.HoldTime, 90*time.Second) }
+// ProposedHoldTime is the hold time p proposes in OPEN: HoldTime, or 90 s
+// when zero.
+func (p Peer) ProposedHoldTime() time.Duration { return cmp.Or(p.HoldTime, 90*time.Second) }
 
 // validatePeers checks a whole peer list, in name order: each peer, and
 // unique names and addresses. It returns the peers that pass (of two with
@@ -239,7 +241,7 @@ func (s *Speaker) sortedPeers() []*peerState {
 
 // apiPeer translates a Peer into GoBGP's terms.
 func (s *Speaker) apiPeer(p Peer) *api.Peer {
-	hold := p.holdTime()
+	hold := p.ProposedHoldTime()
 	keepalive := cmp.Or(p.KeepaliveTime, hold/3)
 	family := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
 	if p.Address.Is6() {
