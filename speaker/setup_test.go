@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -29,20 +31,35 @@ import (
 )
 
 // recordingAnnouncer stands in for layer 2's raw sockets: it records what
-// the reconciler tells it to answer for.
+// the reconciler tells it to answer for, how often, and the reclaiming
+// bursts it asks for.
 type recordingAnnouncer struct {
-	mu    sync.Mutex
-	owned map[netip.Addr][]string
+	mu         sync.Mutex
+	owned      map[netip.Addr][]string
+	sets       int
+	reannounce map[netip.Addr]int
 }
 
 func (a *recordingAnnouncer) SetOwned(m map[netip.Addr][]string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.owned = m
+	a.sets++
 	return nil
 }
-func (a *recordingAnnouncer) Reannounce(netip.Addr) bool { return true }
-func (a *recordingAnnouncer) Stats() layer2.Stats        { return layer2.Stats{} }
+
+func (a *recordingAnnouncer) Reannounce(ip netip.Addr) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.reannounce == nil {
+		a.reannounce = map[netip.Addr]int{}
+	}
+	a.reannounce[ip]++
+	return true
+}
+
+func (a *recordingAnnouncer) Stats() layer2.Stats { return layer2.Stats{} }
+
 func (a *recordingAnnouncer) has(ip netip.Addr) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -50,16 +67,171 @@ func (a *recordingAnnouncer) has(ip netip.Addr) bool {
 	return ok
 }
 
-// alone is a memberlist of one.
-type alone struct{ node string }
-
-func (m alone) Address() string { return "" }
-func (m alone) Live() []string  { return []string{m.node} }
-func (m alone) Members() []membership.Member {
-	return []membership.Member{{Name: m.node, State: membership.Alive}}
+// passes is how many passes applied a plan so far.
+func (a *recordingAnnouncer) passes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sets
 }
-func (m alone) Join([]string) (int, error)    { return 0, nil }
-func (m alone) SetKeys(membership.Keys) error { return nil }
+
+func (a *recordingAnnouncer) reannounced(ip netip.Addr) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reannounce[ip]
+}
+
+// fakeMembers stands in for memberlist: the test says who is live; each
+// change wakes the reconciler (Options.Changes).
+type fakeMembers struct {
+	mu      sync.Mutex
+	live    []string
+	changes chan struct{}
+}
+
+// members returns a memberlist in which the given nodes are live.
+func members(live ...string) *fakeMembers {
+	return &fakeMembers{live: live, changes: make(chan struct{}, 1)}
+}
+
+func (m *fakeMembers) Address() string { return "" }
+
+func (m *fakeMembers) Live() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.live)
+}
+
+func (m *fakeMembers) Members() []membership.Member {
+	var out []membership.Member
+	for _, n := range m.Live() {
+		out = append(out, membership.Member{Name: n, State: membership.Alive})
+	}
+	return out
+}
+
+func (m *fakeMembers) Join([]string) (int, error)    { return 0, nil }
+func (m *fakeMembers) SetKeys(membership.Keys) error { return nil }
+
+// setLive makes exactly these nodes live and wakes the reconciler.
+func (m *fakeMembers) setLive(live ...string) {
+	m.mu.Lock()
+	m.live = live
+	m.mu.Unlock()
+	m.poke()
+}
+
+// poke wakes the reconciler as a memberlist change does.
+func (m *fakeMembers) poke() {
+	select {
+	case m.changes <- struct{}{}:
+	default:
+	}
+}
+
+// eth0 is a node's one link, in prefix.
+func eth0(prefix string) func() ([]layer2.Link, error) {
+	return func() ([]layer2.Link, error) {
+		return []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true, Prefixes: []netip.Prefix{netip.MustParsePrefix(prefix)}}}, nil
+	}
+}
+
+// startSpeaker runs the speaker's reconciler (Setup) in a manager of its
+// own on env, with newClient when not nil; the returned stop ends it (as a
+// stopping or crashing process) and runs at the test's end if not called.
+func startSpeaker(t *testing.T, env *envtest.Env, o speaker.Options, newClient client.NewClientFunc) (*speaker.Reconciler, func()) {
+	t.Helper()
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip}, NewClient: newClient,
+	})
+	must(t, err)
+	if m, ok := o.Members.(*fakeMembers); ok && o.Changes == nil {
+		o.Changes = m.changes
+	}
+	r, err := speaker.Setup(mgr, o)
+	must(t, err)
+	mctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
+}
+
+// lbService creates a LoadBalancer Service with one ready endpoint on node
+// and ip in its status.
+func lbService(t *testing.T, c client.Client, name, node string, ip netip.Addr) *corev1.Service {
+	t.Helper()
+	ctx := t.Context()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+	must(t, c.Create(ctx, svc))
+	ready, nodeName := true, node
+	must(t, c.Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"198.18.0.11"}, NodeName: &nodeName, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}))
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip.String()}}
+	must(t, c.Status().Update(ctx, svc))
+	return svc
+}
+
+// layer2Pool creates an IPPool of prefix and an L2Advertisement of it.
+func layer2Pool(t *testing.T, c client.Client, prefix string) {
+	t.Helper()
+	must(t, c.Create(t.Context(), &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(prefix)}}}))
+	must(t, c.Create(t.Context(), &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"pool"}}}))
+}
+
+// serviceEvents counts the events with reason on the Service name in
+// "default" (a series counts its count), and returns their notes.
+func serviceEvents(t *testing.T, c client.Client, name, reason string) (int, []string) {
+	t.Helper()
+	var list eventsv1.EventList
+	must(t, c.List(t.Context(), &list, client.InNamespace("default")))
+	n := 0
+	var notes []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Service" && e.Regarding.Name == name && e.Reason == reason {
+			count := 1
+			if e.Series != nil {
+				count = max(1, int(e.Series.Count))
+			}
+			n += count
+			notes = append(notes, e.Note)
+		}
+	}
+	return n, notes
+}
+
+// speakerStatus reads node's SpeakerStatus (empty when there is none).
+func speakerStatus(t *testing.T, c client.Client, node string) v1alpha1.SpeakerStatus {
+	t.Helper()
+	var st v1alpha1.SpeakerStatus
+	_ = c.Get(t.Context(), client.ObjectKey{Name: node}, &st)
+	return st
+}
+
+// poll waits up to 20 s for f.
+func poll(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) { return f(), nil }); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
 
 // TestIPv6OnlyNodeRunsLayer2: the speaker's setup path (Setup, with the
 // real embedded GoBGP and a real API server) on a node whose router ID
@@ -94,25 +266,12 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"2001:db8:18::11"}, NodeName: &nodeName, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
 	}))
 
-	skip := true
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: &skip},
-	})
-	must(t, err)
 	ann := &recordingAnnouncer{}
-	r, err := speaker.Setup(mgr, speaker.Options{
-		Node: node, Namespace: "pylon-system", Announcer: ann, Members: alone{node},
-		Links: func() ([]layer2.Link, error) {
-			return []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("2001:db8:51::/64")}}}, nil
-		},
+	r, stop := startSpeaker(t, env, speaker.Options{
+		Node: node, Namespace: "pylon-system", Announcer: ann, Members: members(node), Links: eth0("2001:db8:51::/64"),
 		// The real embedded GoBGP; with no BGPPeer it opens no session.
 		StartBGP: speaker.GoBGP(logr.Discard()),
-	})
-	must(t, err)
-	mctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
+	}, nil)
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -120,37 +279,22 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 			t.Errorf("CloseBGP: %v", err)
 		}
 		stop()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
 	})
 
-	condition := func(typ, status, reason, part string) func(context.Context) (bool, error) {
-		return func(ctx context.Context) (bool, error) {
-			var s v1alpha1.SpeakerStatus
-			if err := c.Get(ctx, client.ObjectKey{Name: node}, &s); err != nil {
-				return false, nil
-			}
-			got := meta.FindStatusCondition(s.Status.Conditions, typ)
-			return got != nil && string(got.Status) == status && got.Reason == reason && strings.Contains(got.Message, part), nil
+	condition := func(typ, status, reason, part string) func() bool {
+		return func() bool {
+			got := meta.FindStatusCondition(speakerStatus(t, c, node).Status.Conditions, typ)
+			return got != nil && string(got.Status) == status && got.Reason == reason && strings.Contains(got.Message, part)
 		}
 	}
-	poll := func(what string, f func(context.Context) (bool, error)) {
-		t.Helper()
-		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 20*time.Second, true, f); err != nil {
-			var s v1alpha1.SpeakerStatus
-			_ = c.Get(ctx, client.ObjectKey{Name: node}, &s)
-			t.Fatalf("waiting for %s: %v; SpeakerStatus conditions %+v", what, err, s.Status.Conditions)
-		}
-	}
-	poll("layer 2 to answer for "+vip.String(), func(context.Context) (bool, error) { return ann.has(vip), nil })
-	poll("BGP=False NoRouterID", condition(speaker.ConditionBGP, "False", speaker.ReasonNoRouterID, "no IPv4 InternalIP"))
-	poll("Announcing=True", condition(speaker.ConditionAnnouncing, "True", "Applied", "1 addresses over Layer2, 0 over BGP"))
+	poll(t, "layer 2 to answer for "+vip.String(), func() bool { return ann.has(vip) })
+	poll(t, "BGP=False NoRouterID", condition(speaker.ConditionBGP, "False", speaker.ReasonNoRouterID, "no IPv4 InternalIP"))
+	poll(t, "Announcing=True", condition(speaker.ConditionAnnouncing, "True", "Applied", "1 addresses over Layer2, 0 over BGP"))
 
 	patch := client.MergeFrom(n.DeepCopy())
 	n.Annotations = map[string]string{speaker.AnnotationRouterID: "198.18.0.11"}
 	must(t, c.Patch(ctx, n, patch))
-	poll("BGP=True with the annotation's ID", condition(speaker.ConditionBGP, "True", speaker.ReasonBGPRunning, "198.18.0.11"))
+	poll(t, "BGP=True with the annotation's ID", condition(speaker.ConditionBGP, "True", speaker.ReasonBGPRunning, "198.18.0.11"))
 	if !ann.has(vip) {
 		t.Fatal("layer 2 stopped answering when BGP started")
 	}
