@@ -1,0 +1,120 @@
+package speaker_test
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+// TestRestartSendsNoServiceEvents: a speaker announces five Services; a
+// new process on the same node (a restart) announces the same and sends no
+// Announcing or StoppedAnnouncing event; then real changes send exactly
+// their own: a new Service one Announcing, a second node coming up one
+// StoppedAnnouncing for each address it now owns.
+func TestRestartSendsNoServiceEvents(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	const node, other = "n1", "n2"
+	createNode(t, c, node, "198.18.0.11")
+	createNode(t, c, other, "198.18.0.12")
+	layer2Pool(t, c, "198.51.100.0/24")
+	var names []string
+	vips := map[string]netip.Addr{}
+	for i := range 6 {
+		name := fmt.Sprintf("web%d", i)
+		names = append(names, name)
+		vips[name] = netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)})
+	}
+	for _, name := range names[:5] {
+		lbService(t, c, name, node, vips[name])
+	}
+	count := func(reason string) int {
+		n := 0
+		for _, name := range names {
+			k, _ := serviceEvents(t, c, name, reason)
+			n += k
+		}
+		return n
+	}
+	opts := func(ann *recordingAnnouncer, m *fakeMembers) speaker.Options {
+		return speaker.Options{Node: node, Namespace: "pylon-system", Announcer: ann, Members: m, Links: eth0("198.51.100.0/24")}
+	}
+	answersAll := func(ann *recordingAnnouncer, of []string) func() bool {
+		return func() bool {
+			for _, name := range of {
+				if !ann.has(vips[name]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+
+	first := &recordingAnnouncer{}
+	_, stop := startSpeaker(t, env, opts(first, members(node)), nil)
+	poll(t, "the first process to answer for the five addresses", answersAll(first, names[:5]))
+	poll(t, "five Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 5 })
+	poll(t, "the SpeakerStatus to list the five", func() bool { return speakerStatus(t, c, node).Status.Announced == 5 })
+	stop()
+	before := count(speaker.ReasonAnnouncing)
+
+	// The restart: a new reconciler, its own announcer, nothing carried
+	// over but what the API server holds.
+	restarted := &recordingAnnouncer{}
+	m := members(node)
+	startSpeaker(t, env, opts(restarted, m), nil)
+	poll(t, "the restarted process to answer for the five addresses", answersAll(restarted, names[:5]))
+	// Events are written within milliseconds of the pass; give them a
+	// second to show.
+	time.Sleep(time.Second)
+	after, stopped := count(speaker.ReasonAnnouncing), count(speaker.ReasonStoppedAnnouncing)
+	t.Logf("Announcing events: %d before the restart, %d after it; StoppedAnnouncing: %d", before, after, stopped)
+	if after != before || stopped != 0 {
+		t.Fatalf("the restart sent events: Announcing %d -> %d, StoppedAnnouncing %d; want no change", before, after, stopped)
+	}
+
+	// A new Service: exactly its Announcing.
+	lbService(t, c, names[5], node, vips[names[5]])
+	poll(t, "the sixth address answered", answersAll(restarted, names))
+	poll(t, "one more Announcing", func() bool { return count(speaker.ReasonAnnouncing) == before+1 })
+	if n, _ := serviceEvents(t, c, names[5], speaker.ReasonAnnouncing); n != 1 {
+		t.Fatalf("%s has %d Announcing events, want 1", names[5], n)
+	}
+
+	// A second node comes up: the addresses it owns move away, each with
+	// exactly one StoppedAnnouncing naming it.
+	var moved []string
+	for _, name := range names {
+		if owner, _ := election.Owner(vips[name], []string{node, other}); owner == other {
+			moved = append(moved, name)
+		}
+	}
+	if len(moved) == 0 {
+		t.Fatal("no test address is owned by n2 among n1 and n2: pick others")
+	}
+	m.setLive(node, other)
+	poll(t, fmt.Sprintf("%d StoppedAnnouncing events", len(moved)), func() bool { return count(speaker.ReasonStoppedAnnouncing) == len(moved) })
+	time.Sleep(time.Second)
+	for _, name := range names {
+		n, notes := serviceEvents(t, c, name, speaker.ReasonStoppedAnnouncing)
+		want := 0
+		if slices.Contains(moved, name) {
+			want = 1
+		}
+		if n != want || want == 1 && !strings.Contains(notes[0], "node n2 owns it") {
+			t.Fatalf("%s: %d StoppedAnnouncing events %q, want %d naming n2", name, n, notes, want)
+		}
+	}
+	if n := count(speaker.ReasonAnnouncing); n != before+1 {
+		t.Fatalf("Announcing events %d after the move, want %d", n, before+1)
+	}
+	t.Logf("after a new Service and n2 up: %d Announcing, %d StoppedAnnouncing (%d addresses moved to n2)",
+		count(speaker.ReasonAnnouncing), count(speaker.ReasonStoppedAnnouncing), len(moved))
+}
