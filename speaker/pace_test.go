@@ -3,8 +3,6 @@ package speaker
 import (
 	"testing"
 	"time"
-
-	"k8s.io/utils/clock"
 )
 
 func TestPace(t *testing.T) {
@@ -20,7 +18,7 @@ func TestPace(t *testing.T) {
 		{"capped", 5 * time.Second, 0, maxPace - 5*time.Millisecond, maxPace + 300*time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &Reconciler{lastPass: tc.lastPass, Clock: clock.RealClock{}}
+			r := &Reconciler{lastPass: tc.lastPass}
 			if tc.lastPass > 0 {
 				r.lastEnd = time.Now().Add(-tc.ago)
 			}

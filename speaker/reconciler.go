@@ -75,9 +75,10 @@ type Reconciler struct {
 	// Stores are the cache's stores of the big kinds, read without
 	// copying (see snapshot); Setup sets them.
 	Stores *Stores
-	// Clock is every time the reconciler reads or waits on: conflict
-	// memory, reclaiming, settling, key rollover, status pacing, the BGP
-	// reset gate. Setup sets the real one.
+	// Clock is the time of every policy the reconciler follows: conflict
+	// memory, reclaiming, settling, key rollover, the pace of status
+	// writes, the BGP reset gate and hold after a restart. Setup sets the
+	// real one. (pace measures work and uses real time.)
 	Clock clock.Clock
 
 	// joining is set while a background join runs.
@@ -128,17 +129,20 @@ const maxPace = 200 * time.Millisecond
 // passed since it ended (at most maxPace). Under a burst of changes each
 // pass then covers more of them and passes take at most about half a core;
 // on a quiet cluster a pass takes about a millisecond and the wait is
-// nothing. What changes during the wait is read by this pass.
+// nothing. What changes during the wait is read by this pass. Pacing
+// measures work, so it runs on real time, not on Clock: a test's fake
+// clock stepped during a pass would otherwise make the next one wait for
+// the fake clock.
 func (r *Reconciler) pace(ctx context.Context) {
-	wait := min(r.lastPass, maxPace) - r.Clock.Since(r.lastEnd)
+	wait := min(r.lastPass, maxPace) - time.Since(r.lastEnd)
 	if wait <= 0 {
 		return
 	}
-	t := r.Clock.NewTimer(wait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C():
+	case <-t.C:
 	}
 }
 
@@ -177,8 +181,8 @@ const apiTimeout = 10 * time.Second
 // conflict callback or the next pass.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.pace(ctx)
-	began := r.Clock.Now()
-	defer func() { r.lastPass, r.lastEnd = r.Clock.Since(began), r.Clock.Now() }()
+	began := time.Now()
+	defer func() { r.lastPass, r.lastEnd = time.Since(began), time.Now() }()
 	p, err := r.pass(ctx)
 	if err != nil || p == nil {
 		return reconcile.Result{}, err
