@@ -223,13 +223,21 @@ func eventNotes(t *testing.T, l *lab.Lab, reason string) []string {
 // default (a repeated event is one object with a series count).
 func countEvents(t testing.TB, l *lab.Lab, reason string) int {
 	t.Helper()
+	return countEventsNoted(t, l, reason, "")
+}
+
+// countEventsNoted is countEvents of the events whose note starts with
+// prefix ("node n1 " for one speaker's: a series is one process's and
+// keeps its first note).
+func countEventsNoted(t testing.TB, l *lab.Lab, reason, prefix string) int {
+	t.Helper()
 	var list eventsv1.EventList
 	if err := l.Client.List(t.Context(), &list, client.InNamespace("default")); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, e := range list.Items {
-		if e.Reason == reason {
+		if e.Reason == reason && strings.HasPrefix(e.Note, prefix) {
 			n += max(1, int(ptrValue(e.Series).Count))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -19,6 +20,8 @@ import (
 // it has heard from the others it would own them all): each address is
 // answered only by its owner, or by the next in its ranking while the owner
 // itself restarts, with at most one lost probe per address per restart.
+// A restarted speaker sends no Announcing event: it announces what it
+// announced before.
 func TestRollingRestartClaimsNothing(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	p := startPylon(t, l)
@@ -40,12 +43,22 @@ func TestRollingRestartClaimsNothing(t *testing.T) {
 		samplers[i] = l.LocalClient.StartSampler(t.Context(), vip, 80)
 	}
 	time.Sleep(500 * time.Millisecond)
+	// A restarted speaker announces what it announced before: it sends no
+	// Announcing event (its successor's takeover and return do).
+	restartEvents := 0
 	for _, n := range l.Nodes {
+		before := countEventsNoted(t, l, speaker.ReasonAnnouncing, "node "+n.Name+" ")
 		if err := p.speakers[n.Name].Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		restart(t, p, n.Name)
 		time.Sleep(time.Second)
+		after := countEventsNoted(t, l, speaker.ReasonAnnouncing, "node "+n.Name+" ")
+		t.Logf("%s: Announcing events from it %d before its restart, %d after", n.Name, before, after)
+		restartEvents += after - before
+	}
+	if restartEvents != 0 {
+		t.Errorf("restarted speakers sent %d Announcing events for addresses they announced before", restartEvents)
 	}
 	for i, vip := range vips {
 		rep, _ := samplers[i].Stop()
