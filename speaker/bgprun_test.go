@@ -9,36 +9,19 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/pylonlb/pylon/speaker/bgp"
 )
-
-// fakeBGP stands in for GoBGP where only the lifecycle matters; the real
-// speaker is exercised by test/e2e TestBGPStatus.
-type fakeBGP struct {
-	id      netip.Addr
-	closed  bool
-	changes chan struct{}
-}
-
-func (f *fakeBGP) SetPeers(context.Context, []bgp.Peer) error      { return nil }
-func (f *fakeBGP) SetPaths(context.Context, []bgp.Path) error      { return nil }
-func (f *fakeBGP) Sessions(context.Context) ([]bgp.Session, error) { return nil, nil }
-func (f *fakeBGP) Peer(string) (bgp.Peer, bool)                    { return bgp.Peer{}, false }
-func (f *fakeBGP) Changes() <-chan struct{}                        { return f.changes }
-func (f *fakeBGP) Close(context.Context) error                     { f.closed = true; close(f.changes); return nil }
 
 // TestEnsureBGPRouterIDLifecycle: BGP starts only with a usable router ID,
 // restarts when it changes, keeps running with its ID when the annotation
 // turns invalid, and reports each case in the BGP condition.
 func TestEnsureBGPRouterIDLifecycle(t *testing.T) {
-	var started []*fakeBGP
+	var started []*FakeBGP
 	fail := false
 	r := &Reconciler{Node: "n1", StartBGP: func(_ context.Context, id netip.Addr) (BGPSpeaker, error) {
 		if fail {
 			return nil, errors.New("listen: address in use")
 		}
-		f := &fakeBGP{id: id, changes: make(chan struct{})}
+		f := NewFakeBGP(id, false)
 		started = append(started, f)
 		return f, nil
 	}}
@@ -64,19 +47,19 @@ func TestEnsureBGPRouterIDLifecycle(t *testing.T) {
 	step("unchanged", 1, metav1.ConditionTrue, ReasonBGPRunning, "198.18.0.201")
 	node.Annotations[AnnotationRouterID] = "198.18.0.202"
 	sp := step("changed", 2, metav1.ConditionTrue, ReasonBGPRunning, "198.18.0.202")
-	if !started[0].closed || started[1].closed || sp.(*fakeBGP).id != netip.MustParseAddr("198.18.0.202") {
-		t.Fatalf("a changed router ID must replace the speaker: old closed %v, new closed %v", started[0].closed, started[1].closed)
+	if !started[0].Closed() || started[1].Closed() || sp.(*FakeBGP).ID != netip.MustParseAddr("198.18.0.202") {
+		t.Fatalf("a changed router ID must replace the speaker: old closed %v, new closed %v", started[0].Closed(), started[1].Closed())
 	}
 	node.Annotations[AnnotationRouterID] = "not-an-address"
 	step("turned invalid", 2, metav1.ConditionTrue, ReasonRouterIDKept, "running with router ID 198.18.0.202")
-	if started[1].closed {
+	if started[1].Closed() {
 		t.Fatal("an invalid annotation stopped a running speaker")
 	}
 	snap.nodes = nil
 	step("Node gone from the cache", 2, metav1.ConditionTrue, ReasonRouterIDKept, "not found")
 
-	if err := r.CloseBGP(t.Context()); err != nil || !started[1].closed {
-		t.Fatalf("CloseBGP: %v, closed %v", err, started[1].closed)
+	if err := r.CloseBGP(t.Context()); err != nil || !started[1].Closed() {
+		t.Fatalf("CloseBGP: %v, closed %v", err, started[1].Closed())
 	}
 	fresh := &Reconciler{Node: "n1", StartBGP: r.StartBGP}
 	fail = true

@@ -15,8 +15,12 @@
 // changes; without one BGP stays off and the SpeakerStatus condition BGP
 // says why, while layer 2 goes on. An address counts as announced over
 // BGP only while a session carrying it is Established (BGPAnnounced).
-// The split-brain policy (majority reclaims, minority yields) is in
-// Reconciler.applyConflictPolicy and docs/speaker-layer2.md.
+// The split-brain policy (majority reclaims, minority yields) is
+// splitBrain.decide (conflict.go) and docs/speaker-layer2.md; the status is
+// buildStatus. Service events are sent only on change, also across a
+// restart: a new process starts from what its SpeakerStatus lists
+// (events.go, docs/speaker.md "Service events"). Every policy time comes
+// from the injected Reconciler.Clock.
 //
 // It may import api/v1alpha1, config, the speaker leaves and
 // controller-runtime; it must never import controller.

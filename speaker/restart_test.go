@@ -1,6 +1,7 @@
 package speaker_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -8,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/envtest"
@@ -117,4 +121,77 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 	}
 	t.Logf("after a new Service and n2 up: %d Announcing, %d StoppedAnnouncing (%d addresses moved to n2)",
 		count(speaker.ReasonAnnouncing), count(speaker.ReasonStoppedAnnouncing), len(moved))
+}
+
+// TestRestartOverBGPSendsNoServiceEvents: a speaker announces three
+// Services over BGP; after a restart its BGP sessions are down for a
+// moment, which is no StoppedAnnouncing, and once they are up the same
+// addresses are no Announcing. When a session drops later, that is told.
+func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ctx := t.Context()
+	const node = "n1"
+	createNode(t, c, node, "198.18.0.11")
+	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
+	must(t, c.Create(ctx, &v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"pool"}}}))
+	must(t, c.Create(ctx, &v1alpha1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "r1"}, Spec: v1alpha1.BGPPeerSpec{MyASN: 64512, PeerASN: 64513, PeerAddress: "198.18.0.1"}}))
+	names := []string{"web0", "web1", "web2"}
+	for i, name := range names {
+		lbService(t, c, name, node, netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}))
+	}
+	count := func(reason string) int {
+		n := 0
+		for _, name := range names {
+			k, _ := serviceEvents(t, c, name, reason)
+			n += k
+		}
+		return n
+	}
+	start := func(sp *speaker.FakeBGP) func() {
+		_, stop := startSpeaker(t, env, speaker.Options{
+			Node: node, Namespace: "pylon-system", Announcer: &recordingAnnouncer{}, Members: members(node), Links: eth0("198.51.100.0/24"),
+			StartBGP: func(context.Context, netip.Addr) (speaker.BGPSpeaker, error) { return sp, nil },
+		}, nil)
+		return stop
+	}
+	bgpListed := func(n int) func() bool {
+		return func() bool {
+			st := speakerStatus(t, c, node).Status
+			k := 0
+			for _, a := range st.Announcements {
+				if a.Protocol == "BGP" {
+					k++
+				}
+			}
+			return k == n && int(st.Announced) == n
+		}
+	}
+
+	stop := start(speaker.NewFakeBGP(netip.MustParseAddr("198.18.0.11"), true))
+	poll(t, "the status to list three BGP announcements", bgpListed(3))
+	poll(t, "three Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 3 })
+	stop()
+
+	// The restart: the new process's sessions are down at first.
+	sp := speaker.NewFakeBGP(netip.MustParseAddr("198.18.0.11"), false)
+	start(sp)
+	poll(t, "the restarted speaker to configure its peer", sp.HasPeers)
+	poll(t, "the status to show the sessions down", bgpListed(0))
+	time.Sleep(time.Second)
+	if n := count(speaker.ReasonStoppedAnnouncing); n != 0 {
+		t.Fatalf("%d StoppedAnnouncing events while the restarted speaker's sessions come up, want 0", n)
+	}
+	sp.SetUp(true)
+	poll(t, "the status to list three BGP announcements again", bgpListed(3))
+	time.Sleep(time.Second)
+	a, s := count(speaker.ReasonAnnouncing), count(speaker.ReasonStoppedAnnouncing)
+	t.Logf("after the restart and its sessions coming up: %d Announcing (3 before), %d StoppedAnnouncing", a, s)
+	if a != 3 || s != 0 {
+		t.Fatalf("the restart sent events: Announcing 3 -> %d, StoppedAnnouncing %d; want 3, 0", a, s)
+	}
+
+	// The sessions were all up: the hold is over, a drop is told.
+	sp.SetUp(false)
+	poll(t, "three StoppedAnnouncing events when the session drops", func() bool { return count(speaker.ReasonStoppedAnnouncing) == 3 })
 }
