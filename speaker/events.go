@@ -270,15 +270,20 @@ func (r *Reconciler) tellChanges(snap *snapshot, plan Plan, settling bool) {
 }
 
 // tellBGPChanges sends the Service events of this pass's BGP
-// announcements (BGPAnnounced).
-func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) {
-	held := r.told.bgpHeld && !allEstablished(bs.sessions) && r.Clock.Since(r.startedAt) < max(bs.holdTime, bgpHoldMin)
+// announcements (BGPAnnounced). While it holds StoppedAnnouncing back after
+// a restart it returns how long until the hold ends (0: none), so that a
+// pass comes then.
+func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) time.Duration {
+	left := max(bs.holdTime, bgpHoldMin) - r.Clock.Since(r.startedAt)
+	held := r.told.bgpHeld && !allEstablished(bs.sessions) && left > 0
 	evs, next := bgpEvents(r.Node, r.told.bgp, r.told.bgpUnlisted, bs.announced, held)
 	r.send(snap, evs)
 	r.told.bgp = next
 	if !held {
 		r.told.bgpHeld, r.told.bgpUnlisted = false, unlisted{}
+		return 0
 	}
+	return left
 }
 
 // send records evs on their Services; a StoppedAnnouncing only while the

@@ -41,7 +41,9 @@ func span(from, to int, but ...int) []int {
 // settling or not, answering over layer 2 for l2 and announcing over BGP
 // bgpOn (address numbers, each address its own Service), with its BGP
 // sessions up or not, and the events the pass sends, written as text
-// ("Announcing L2 5; StoppedAnnouncing BGP 7", "-" for none).
+// ("Announcing L2 5; StoppedAnnouncing BGP 7", "-" for none), then how
+// long StoppedAnnouncing over BGP is still held back ("held 1m29s": a pass
+// is due then).
 type tellPass struct {
 	desc     string
 	at       time.Duration
@@ -124,7 +126,7 @@ func runRestart(t *testing.T, sc restartScenario) {
 			r.seedTold(snap)
 		}
 		r.tellChanges(snap, plan, p.settling)
-		r.tellBGPChanges(snap, bs)
+		hold := r.tellBGPChanges(snap, bs)
 		var got []string
 		for len(rec.Events) > 0 {
 			e := <-rec.Events
@@ -138,6 +140,9 @@ func runRestart(t *testing.T, sc restartScenario) {
 				proto = "BGP"
 			}
 			got = append(got, fmt.Sprintf("%s %s %d", f[1], proto, number[netip.MustParseAddr(eventAddr.FindString(e))]))
+		}
+		if hold > 0 {
+			got = append(got, fmt.Sprintf("held %v", hold))
 		}
 		s := strings.Join(got, "; ")
 		if s == "" {
@@ -164,27 +169,27 @@ func TestRestartTellsOnlyChanges(t *testing.T) {
 			{"settled", 0, false, []int{1, 3}, nil, false, "StoppedAnnouncing L2 2"},
 		}},
 		{name: "BGP: sessions down for a moment after the restart tell nothing", before: statusOf(nil, []int{1, 2}), passes: []tellPass{
-			{"sessions not up yet", 0, false, nil, nil, false, "-"},
-			{"still down", time.Second, false, nil, nil, false, "-"},
+			{"sessions not up yet", 0, false, nil, nil, false, "held 1m30s"},
+			{"still down", time.Second, false, nil, nil, false, "held 1m29s"},
 			{"up, the same addresses", 2 * time.Second, false, nil, []int{1, 2}, true, "-"},
 			{"a session drops later: told", 40 * time.Second, false, nil, nil, false, "StoppedAnnouncing BGP 1; StoppedAnnouncing BGP 2"},
 		}},
 		{name: "BGP: up with fewer addresses ends the hold at once", before: statusOf(nil, []int{1, 2}), passes: []tellPass{
-			{"down", 0, false, nil, nil, false, "-"},
+			{"down", 0, false, nil, nil, false, "held 1m30s"},
 			{"up without 2", time.Second, false, nil, []int{1, 3}, true, "StoppedAnnouncing BGP 2; Announcing BGP 3"},
 		}},
-		{name: "BGP: sessions that never come back are told after 30 s", before: statusOf(nil, []int{1}), hold: 9 * time.Second, passes: []tellPass{
-			{"down", 0, false, nil, nil, false, "-"},
-			{"down at 29 s", 29 * time.Second, false, nil, nil, false, "-"},
+		{name: "BGP: sessions that never come back are told after 30 s (a hold time under 30 s)", before: statusOf(nil, []int{1}), hold: 9 * time.Second, passes: []tellPass{
+			{"down", 0, false, nil, nil, false, "held 30s"},
+			{"down at 29 s", 29 * time.Second, false, nil, nil, false, "held 1s"},
 			{"down at 30 s", 30 * time.Second, false, nil, nil, false, "StoppedAnnouncing BGP 1"},
 			{"no repeat", 31 * time.Second, false, nil, nil, false, "-"},
 		}},
 		{name: "BGP: a peer hold time over 30 s holds that long", before: statusOf(nil, []int{1}), hold: 90 * time.Second, passes: []tellPass{
-			{"down at 31 s", 31 * time.Second, false, nil, nil, false, "-"},
+			{"down at 31 s", 31 * time.Second, false, nil, nil, false, "held 59s"},
 			{"down at 90 s", 90 * time.Second, false, nil, nil, false, "StoppedAnnouncing BGP 1"},
 		}},
 		{name: "both: layer 2 told at once, BGP after its sessions", before: statusOf([]int{1}, []int{1, 2}), passes: []tellPass{
-			{"settled, sessions down", 0, false, []int{1}, nil, false, "-"},
+			{"settled, sessions down", 0, false, []int{1}, nil, false, "held 1m30s"},
 			{"up", time.Second, false, []int{1}, []int{1, 2}, true, "-"},
 		}},
 		{
@@ -193,12 +198,12 @@ func TestRestartTellsOnlyChanges(t *testing.T) {
 			// 203.0.113.0 (256); 257..299 are unlisted.
 			name: "a status that listed only the first 256: the unlisted addresses announce silently, once", before: statusOf(span(0, 300, 5), nil), passes: []tellPass{
 				{"settled: 5 is new (below the cut, not listed), 10 gone (listed), 280 gone (unlisted: unknown), 300 new (unlisted: unknown)",
-					0, false, append(span(0, 301, 10, 280), 5), nil, false, "Restarted; Announcing L2 5; StoppedAnnouncing L2 10"},
-				{"after the first pass everything is known", time.Second, false, span(0, 302, 10, 280), nil, false, "Announcing L2 301"},
+					0, false, append(span(0, 301, 10, 280), 5), nil, false, "Restarted; Announcing L2 5; StoppedAnnouncing L2 10; held 1m30s"},
+				{"after the first pass everything is known", time.Second, false, span(0, 302, 10, 280), nil, false, "Announcing L2 301; held 1m29s"},
 			}},
 		{
 			name: "a status cut in its BGP part: layer 2 fully known", before: statusOf([]int{1, 2}, span(0, 300)), passes: []tellPass{
-				{"layer 2 changes told, BGP held", 0, false, []int{2}, nil, false, "Restarted; StoppedAnnouncing L2 1"},
+				{"layer 2 changes told, BGP held", 0, false, []int{2}, nil, false, "Restarted; StoppedAnnouncing L2 1; held 1m30s"},
 				{"BGP up: listed ones matched, unlisted silent, one dropped listed told", time.Second, false, []int{2}, span(1, 300), true, "StoppedAnnouncing BGP 0"},
 			}},
 	} {

@@ -40,7 +40,8 @@ package speaker
 // +kubebuilder:rbac:groups=pylonlb.io,resources=speakerstatuses/status,verbs=patch
 
 // Events (events.k8s.io): Announcing, StoppedAnnouncing and Layer2Conflict
-// on Services (reconciler.go), created and patched by the event recorder.
+// on Services (events.go, conflict.go), Restarted on this node's
+// SpeakerStatus (events.go), created and patched by the event recorder.
 //
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

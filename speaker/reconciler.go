@@ -269,12 +269,12 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if bs.err != nil {
 		logger.Error(bs.err, "announcing over BGP")
 	}
-	r.tellBGPChanges(snap, bs)
+	bgpHold := r.tellBGPChanges(snap, bs)
 	if r.Metrics != nil {
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
 		r.Metrics.observeBGP(bs.sessions, len(bs.announced))
 	}
-	res := &passResult{snap: snap, status: buildStatus(r.Members.Members(), plan, applyErr, bs, &r.split), steps: []time.Duration{keyStep, bs.again}}
+	res := &passResult{snap: snap, status: buildStatus(r.Members.Members(), plan, applyErr, bs, &r.split), steps: []time.Duration{keyStep, bs.again, bgpHold}}
 	if missing || len(r.split.conflicts) > 0 {
 		res.steps = append(res.steps, rejoinEvery)
 	}
