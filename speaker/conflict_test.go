@@ -61,14 +61,18 @@ func runConflictSteps(t *testing.T, steps []conflictStep) {
 		add("reclaim", act.reclaim)
 		add("yield", yield)
 		add("remember", remember)
-		got := strings.Join(parts, "; ")
-		if got == "" {
-			got = "-"
-		}
-		if got != st.want {
+		if got := joined(parts); got != st.want {
 			t.Fatalf("step %d at %v, %s: got %q, want %q", i, st.at, st.desc, got, st.want)
 		}
 	}
+}
+
+// joined writes a step's outcome: its parts, or "-" for none.
+func joined(parts []string) string {
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func TestSplitBrainPolicy(t *testing.T) {

@@ -144,11 +144,7 @@ func runRestart(t *testing.T, sc restartScenario) {
 		if hold > 0 {
 			got = append(got, fmt.Sprintf("held %v", hold))
 		}
-		s := strings.Join(got, "; ")
-		if s == "" {
-			s = "-"
-		}
-		if s != p.want {
+		if s := joined(got); s != p.want {
 			t.Fatalf("pass %d at %v, %s: events %q, want %q", i, p.at, p.desc, s, p.want)
 		}
 	}

@@ -79,7 +79,7 @@ type Reconciler struct {
 	// memory, reclaiming, settling, key rollover, the pace of status
 	// writes, the BGP reset gate and hold after a restart. Setup sets the
 	// real one. (pace measures work and uses real time.)
-	Clock clock.Clock
+	Clock clock.PassiveClock
 
 	// joining is set while a background join runs.
 	joining atomic.Bool

@@ -71,10 +71,7 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 		}
 		return metav1.Condition{}
 	}
-	events := func(reason string) int {
-		n, _ := serviceEvents(t, c, "web", reason)
-		return n
-	}
+	events := func(reason string) int { return eventCount(t, c, reason, "web") }
 	conflictPacket := func() {
 		r.OnConflict(layer2.Conflict{IP: vip, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 9}, Interface: "eth0"})
 	}

@@ -39,14 +39,7 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 	for _, name := range names[:5] {
 		lbService(t, c, name, node, vips[name])
 	}
-	count := func(reason string) int {
-		n := 0
-		for _, name := range names {
-			k, _ := serviceEvents(t, c, name, reason)
-			n += k
-		}
-		return n
-	}
+	count := func(reason string) int { return eventCount(t, c, reason, names...) }
 	opts := func(ann *recordingAnnouncer, m *fakeMembers) speaker.Options {
 		return speaker.Options{Node: node, Namespace: "pylon-system", Announcer: ann, Members: m, Links: eth0("198.51.100.0/24")}
 	}
@@ -140,14 +133,7 @@ func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
 	for i, name := range names {
 		lbService(t, c, name, node, netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}))
 	}
-	count := func(reason string) int {
-		n := 0
-		for _, name := range names {
-			k, _ := serviceEvents(t, c, name, reason)
-			n += k
-		}
-		return n
-	}
+	count := func(reason string) int { return eventCount(t, c, reason, names...) }
 	start := func(sp *speaker.FakeBGP) func() {
 		_, stop := startSpeaker(t, env, speaker.Options{
 			Node: node, Namespace: "pylon-system", Announcer: &recordingAnnouncer{}, Members: members(node), Links: eth0("198.51.100.0/24"),

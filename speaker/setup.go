@@ -44,7 +44,7 @@ type Options struct {
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
 	// Clock is the reconciler's clock; nil means the real one.
-	Clock clock.Clock
+	Clock clock.PassiveClock
 }
 
 // requestName is the one request the speaker reconciles.

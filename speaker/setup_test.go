@@ -225,6 +225,17 @@ func speakerStatus(t *testing.T, c client.Client, node string) v1alpha1.SpeakerS
 	return st
 }
 
+// eventCount sums serviceEvents' counts over the Services names.
+func eventCount(t *testing.T, c client.Client, reason string, names ...string) int {
+	t.Helper()
+	n := 0
+	for _, name := range names {
+		k, _ := serviceEvents(t, c, name, reason)
+		n += k
+	}
+	return n
+}
+
 // poll waits up to 20 s for f.
 func poll(t *testing.T, what string, f func() bool) {
 	t.Helper()
