@@ -77,7 +77,8 @@ type Reconciler struct {
 	// Links reads this node's interfaces.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
-	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
+	// Trigger delivers wake-ups from memberlist, the link watch and
+	// conflicts; see Setup.
 	Trigger chan event.GenericEvent
 	// Stores are the cache's stores of the big kinds, read without
 	// copying (see snapshot); Setup sets them.
@@ -92,6 +93,9 @@ type Reconciler struct {
 	lastEnd  time.Time
 
 	frozen atomic.Bool
+	// retry is the backoff of passes that could not apply everything
+	// (see applyBackoff); only pass, under mu, uses it.
+	retry applyBackoff
 
 	mu        sync.Mutex
 	announced map[netip.Addr]L2
@@ -293,6 +297,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if settling {
 		res.steps = append(res.steps, settleEvery)
 	}
+	res.steps = append(res.steps, r.retry.next(applyErr != nil || len(plan.NoInterface) > 0))
 	return res, nil
 }
 

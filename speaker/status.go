@@ -197,7 +197,7 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "BGPError", Message: bs.err.Error()}
 	case len(plan.NoInterface) > 0:
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: ReasonNoInterface,
-			Message: fmt.Sprintf("owned but no interface to answer on (check L2Advertisement interfaces): %v", plan.NoInterface)}
+			Message: fmt.Sprintf("owned but no usable interface to answer on (missing or down, or the L2Advertisement's interfaces name none of this node's); retrying: %v", plan.NoInterface)}
 	}
 	st.Conditions = []metav1.Condition{conflict, ok}
 	if bs.cond.Type != "" {

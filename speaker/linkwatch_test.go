@@ -1,0 +1,168 @@
+package speaker_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/layer2"
+	"github.com/pylonlb/pylon/test/envtest"
+)
+
+// failingAnnouncer records what it is told, and fails every call while
+// broken is set, as the layer-2 Announcer does when an interface is gone.
+type failingAnnouncer struct {
+	broken atomic.Bool
+	mu     sync.Mutex
+	owned  map[netip.Addr][]string
+}
+
+func (a *failingAnnouncer) SetOwned(m map[netip.Addr][]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.broken.Load() {
+		a.owned = nil
+		return &layer2.InterfaceError{Interface: "eth0", Err: errors.New("no such network interface")}
+	}
+	a.owned = m
+	return nil
+}
+func (a *failingAnnouncer) Reannounce(netip.Addr) bool { return true }
+func (a *failingAnnouncer) Stats() layer2.Stats        { return layer2.Stats{} }
+func (a *failingAnnouncer) on(ip netip.Addr) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.owned[ip]
+}
+
+// TestInterfaceChangesReplan: the speaker reads its links again when the
+// link watch signals (an interface renamed is answered on under its new
+// name at once), and, with no event at all, retries with backoff a pass
+// that had no interface for an address it owns or failed to apply.
+func TestInterfaceChangesReplan(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ctx := t.Context()
+	const node = "n1"
+	vip := netip.MustParseAddr("198.51.100.1")
+	createNode(t, c, node, "198.18.0.11")
+	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
+	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+	must(t, c.Create(ctx, svc))
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
+	must(t, c.Status().Update(ctx, svc))
+
+	// The node's links as the test sets them: one interface holding the
+	// node's address, which answers for the VIP.
+	var links atomic.Pointer[[]layer2.Link]
+	setLinks := func(names ...string) {
+		var ls []layer2.Link
+		for i, n := range names {
+			ls = append(ls, layer2.Link{Name: n, HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, byte(i + 1)}, Up: true,
+				Prefixes: []netip.Prefix{netip.MustParsePrefix("198.18.0.11/24")}})
+		}
+		links.Store(&ls)
+	}
+	setLinks("eth0")
+	changes := make(chan struct{}, 1)
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	must(t, err)
+	ann := &failingAnnouncer{}
+	_, err = speaker.Setup(mgr, speaker.Options{
+		Node: node, Namespace: "pylon-system", Announcer: ann, Members: alone{node}, LinkChanges: changes,
+		Links: func() ([]layer2.Link, error) { return *links.Load(), nil },
+	})
+	must(t, err)
+	mctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
+	poll := func(what string, within time.Duration, f func() bool) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, within, true, func(context.Context) (bool, error) { return f(), nil })
+		if err != nil {
+			var s v1alpha1.SpeakerStatus
+			_ = c.Get(ctx, client.ObjectKey{Name: node}, &s)
+			t.Fatalf("%s within %v: %v; announced on %v; SpeakerStatus conditions %+v", what, within, err, ann.on(vip), s.Status.Conditions)
+		}
+	}
+	on := func(ifaces ...string) func() bool {
+		return func() bool { return slices.Equal(ann.on(vip), ifaces) }
+	}
+	announcing := func(status metav1.ConditionStatus, reason, part string) func() bool {
+		return func() bool {
+			var s v1alpha1.SpeakerStatus
+			if err := c.Get(ctx, client.ObjectKey{Name: node}, &s); err != nil {
+				return false
+			}
+			got := meta.FindStatusCondition(s.Status.Conditions, speaker.ConditionAnnouncing)
+			return got != nil && got.Status == status && got.Reason == reason && strings.Contains(got.Message, part)
+		}
+	}
+	// quiet waits until the passes caused by the last status write are
+	// over (status is written at most once a second), so that only what
+	// the test does next can cause the next pass.
+	quiet := func() { time.Sleep(1500 * time.Millisecond) }
+
+	poll("answering on eth0", 20*time.Second, on("eth0"))
+	poll("Announcing=True", 20*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
+	quiet()
+
+	// The watch: the interface renamed, and a signal.
+	setLinks("eth1")
+	changes <- struct{}{}
+	poll("answering on eth1 after a link change was signalled", time.Second, on("eth1"))
+
+	// The interface gone: NoInterface, and retried without any event.
+	setLinks()
+	changes <- struct{}{}
+	poll("Announcing=False NoInterface", 5*time.Second, announcing(metav1.ConditionFalse, speaker.ReasonNoInterface, vip.String()))
+	quiet()
+	setLinks("eth0")
+	poll("answering on eth0 again, with no event, by the retry", 6*time.Second, on("eth0"))
+
+	// The announcer fails (the interface was gone when it opened it):
+	// InterfaceError, and retried without any event.
+	poll("Announcing=True", 5*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
+	quiet()
+	ann.broken.Store(true)
+	setLinks("eth1")
+	changes <- struct{}{}
+	poll("Announcing=False InterfaceError", 5*time.Second, announcing(metav1.ConditionFalse, "InterfaceError", "eth0"))
+	quiet()
+	ann.broken.Store(false)
+	poll("answering on eth1, with no event, by the retry", 6*time.Second, on("eth1"))
+}
