@@ -48,6 +48,10 @@ func TestInterfaceFaults(t *testing.T) {
 		t.Fatalf("%s answered by %s, want its owner %s", v4, got, ranked[0])
 	}
 	owner := l.Node(ranked[0])
+	// Let the passes that setting up caused end (a status write held back
+	// by its rate limit requeues one, up to a second later), so that only
+	// the fault can cause the next pass.
+	time.Sleep(1500 * time.Millisecond)
 
 	t.Run("deleted and recreated", func(t *testing.T) {
 		s := l.LocalClient.StartSampler(t.Context(), v4, 80)
