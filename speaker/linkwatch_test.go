@@ -3,6 +3,7 @@ package speaker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -23,7 +24,9 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/speaker/layer2"
+	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
@@ -88,26 +91,10 @@ func TestInterfaceChangesReplan(t *testing.T) {
 	}
 	setLinks("eth0")
 	changes := make(chan struct{}, 1)
-	skip := true
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: &skip},
-	})
-	must(t, err)
 	ann := &failingAnnouncer{}
-	_, err = speaker.Setup(mgr, speaker.Options{
+	startSpeaker(t, env, speaker.Options{
 		Node: node, Namespace: "pylon-system", Announcer: ann, Members: alone{node}, LinkChanges: changes,
 		Links: func() ([]layer2.Link, error) { return *links.Load(), nil },
-	})
-	must(t, err)
-	mctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
 	})
 
 	poll := func(what string, within time.Duration, f func() bool) {
@@ -165,4 +152,139 @@ func TestInterfaceChangesReplan(t *testing.T) {
 	quiet()
 	ann.broken.Store(false)
 	poll("answering on eth1, with no event, by the retry", 6*time.Second, on("eth1"))
+}
+
+// startSpeaker runs a speaker's reconciler, with its own manager and
+// cache, against env until the test ends.
+func startSpeaker(t *testing.T, env *envtest.Env, o speaker.Options) {
+	t.Helper()
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	must(t, err)
+	_, err = speaker.Setup(mgr, o)
+	must(t, err)
+	mctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("manager %s: %v", o.Node, err)
+		}
+	})
+}
+
+// both is a memberlist in which every node of all is live.
+type both struct{ all []string }
+
+func (m both) Address() string { return "" }
+func (m both) Live() []string  { return m.all }
+func (m both) Members() []membership.Member {
+	var out []membership.Member
+	for _, n := range m.all {
+		out = append(out, membership.Member{Name: n, State: membership.Alive})
+	}
+	return out
+}
+func (m both) Join([]string) (int, error)    { return 0, nil }
+func (m both) SetKeys(membership.Keys) error { return nil }
+
+// handOverWithin bounds the time from a speaker's link change to the next
+// speaker answering for what it can no longer answer for (measured: 60 ms;
+// a change of status.noInterface is written without the status rate
+// limit).
+const handOverWithin = 500 * time.Millisecond
+
+// TestNoInterfaceHandsOverThroughStatus: two speakers; the owner of an
+// address loses its interface while memberlist still sees it (memberlist
+// on another interface). It publishes the address in its SpeakerStatus
+// status.noInterface, and the other speaker answers for it; when the
+// interface is back, the owner takes it back and the other stops.
+func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
+	env := envtest.Start(t)
+	c := env.Client
+	ctx := t.Context()
+	names := []string{"n1", "n2"}
+	vip := netip.MustParseAddr("198.51.100.1")
+	for i, n := range names {
+		createNode(t, c, n, fmt.Sprintf("198.18.0.%d", 11+i))
+	}
+	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
+	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+	must(t, c.Create(ctx, svc))
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
+	must(t, c.Status().Update(ctx, svc))
+
+	ranked := election.Ranked(vip, names)
+	owner, next := ranked[0], ranked[1]
+	type node struct {
+		ann     *failingAnnouncer
+		links   atomic.Pointer[[]layer2.Link]
+		changes chan struct{}
+	}
+	ns := map[string]*node{}
+	for i, n := range names {
+		nd := &node{ann: &failingAnnouncer{}, changes: make(chan struct{}, 1)}
+		ls := []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, byte(i + 1)}, Up: true,
+			Prefixes: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("198.18.0.%d/24", 11+i))}}}
+		nd.links.Store(&ls)
+		ns[n] = nd
+		startSpeaker(t, env, speaker.Options{
+			Node: n, Namespace: "pylon-system", Announcer: nd.ann, Members: both{names}, LinkChanges: nd.changes,
+			Links: func() ([]layer2.Link, error) { return *nd.links.Load(), nil },
+		})
+	}
+	answering := func() []string {
+		var out []string
+		for _, n := range names {
+			if len(ns[n].ann.on(vip)) > 0 {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	published := func(n string) []string {
+		var s v1alpha1.SpeakerStatus
+		if err := c.Get(ctx, client.ObjectKey{Name: n}, &s); err != nil {
+			return nil
+		}
+		return s.Status.NoInterface
+	}
+	poll := func(what string, within time.Duration, f func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, within, true, func(context.Context) (bool, error) { return f(), nil })
+		if err != nil {
+			t.Fatalf("%s within %v: %v; answering %v; %s publishes %v", what, within, err, answering(), owner, published(owner))
+		}
+		return time.Since(start)
+	}
+	only := func(n string) func() bool { return func() bool { return slices.Equal(answering(), []string{n}) } }
+
+	poll(owner+" alone answering", 20*time.Second, only(owner))
+	back, empty := *ns[owner].links.Load(), []layer2.Link{}
+	ns[owner].links.Store(&empty)
+	ns[owner].changes <- struct{}{}
+	took := poll(next+" alone answering after "+owner+" lost its interface", 5*time.Second, only(next))
+	t.Logf("%s answered %v after %s lost its interface", next, took.Round(time.Millisecond), owner)
+	if took > handOverWithin {
+		t.Errorf("%s answered %v after %s lost its interface, want within %v", next, took, owner, handOverWithin)
+	}
+	if got := published(owner); !slices.Equal(got, []string{vip.String()}) {
+		t.Errorf("%s publishes noInterface %v, want [%s]", owner, got, vip)
+	}
+
+	ns[owner].links.Store(&back)
+	ns[owner].changes <- struct{}{}
+	took = poll(owner+" alone answering again after its interface came back", 5*time.Second, only(owner))
+	t.Logf("%s answered again %v after its interface came back", owner, took.Round(time.Millisecond))
+	poll(owner+" to publish nothing", 5*time.Second, func() bool { return len(published(owner)) == 0 })
 }

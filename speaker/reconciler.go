@@ -259,7 +259,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	in := Inputs{
 		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
 		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.yield,
-		ClusterNodeIPs: snap.clusterNodeIPs(),
+		ClusterNodeIPs: snap.clusterNodeIPs(), NoInterface: snap.noInterface(),
 	}
 	plan := PlanL2(in)
 	if settling {

@@ -46,8 +46,8 @@ const (
 
 // writeStatus creates this node's SpeakerStatus if it is missing, keeps its
 // memberlist address current, and writes its status when it changed, at
-// most once per statusEvery: when it holds a change back it returns how
-// long to wait before trying again.
+// most once per statusEvery unless NoInterface changed: when it holds a
+// change back it returns how long to wait before trying again.
 // Only Reconcile, never concurrent with itself, calls it, outside the lock.
 func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alpha1.SpeakerStatusStatus) (time.Duration, error) {
 	var cur *v1alpha1.SpeakerStatus
@@ -91,7 +91,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
 		return 0, nil
 	}
-	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 {
+	// A change of NoInterface moves addresses (the other speakers read
+	// it): never held back.
+	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 && slices.Equal(r.last.status.NoInterface, want.NoInterface) {
 		return wait, nil
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
@@ -157,6 +159,9 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 		}
 	}
 	st.Announced = int32(len(distinct))
+	for _, ip := range plan.NoInterface[:min(len(plan.NoInterface), maxAnnouncements)] {
+		st.NoInterface = append(st.NoInterface, ip.String())
+	}
 	if len(st.Announcements) > maxAnnouncements {
 		st.Announcements = st.Announcements[:maxAnnouncements]
 	}
@@ -197,7 +202,7 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "BGPError", Message: bs.err.Error()}
 	case len(plan.NoInterface) > 0:
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: ReasonNoInterface,
-			Message: fmt.Sprintf("owned but no usable interface to answer on (missing or down, or the L2Advertisement's interfaces name none of this node's); retrying: %v", plan.NoInterface)}
+			Message: fmt.Sprintf("no usable interface to answer on (missing or down, or the L2Advertisement's interfaces name none of this node's); handed to the next node, retrying: %v", plan.NoInterface)}
 	}
 	st.Conditions = []metav1.Condition{conflict, ok}
 	if bs.cond.Type != "" {
