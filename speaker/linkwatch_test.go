@@ -193,14 +193,15 @@ func (m both) Join([]string) (int, error)    { return 0, nil }
 func (m both) SetKeys(membership.Keys) error { return nil }
 
 // handOverWithin bounds the time from a speaker's link change to the next
-// speaker answering for what it can no longer answer for (measured: 60 ms;
-// a change of status.noInterface is written without the status rate
-// limit).
-const handOverWithin = 500 * time.Millisecond
+// speaker answering for what it can no longer answer for: publishAfter,
+// then the write (not held back by the status rate limit) and the other's
+// pass (measured: 60 ms).
+const handOverWithin = time.Second + 500*time.Millisecond
 
 // TestNoInterfaceHandsOverThroughStatus: two speakers; the owner of an
 // address loses its interface while memberlist still sees it (memberlist
-// on another interface). It publishes the address in its SpeakerStatus
+// on another interface). For 300 ms, nothing moves. For good: after
+// publishAfter it publishes the address in its SpeakerStatus
 // status.noInterface, and the other speaker answers for it; when the
 // interface is back, the owner takes it back and the other stops.
 func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
@@ -271,6 +272,25 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 
 	poll(owner+" alone answering", 20*time.Second, only(owner))
 	back, empty := *ns[owner].links.Load(), []layer2.Link{}
+	// Gone for 300 ms: nothing moves, then or after.
+	stays := func(d time.Duration) {
+		t.Helper()
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if len(ns[next].ann.on(vip)) > 0 || len(published(owner)) > 0 {
+				t.Fatalf("%s's interface gone for 300 ms: %s answers %v, %s publishes %v; want nothing moved",
+					owner, next, ns[next].ann.on(vip), owner, published(owner))
+			}
+		}
+	}
+	ns[owner].links.Store(&empty)
+	ns[owner].changes <- struct{}{}
+	stays(300 * time.Millisecond)
+	ns[owner].links.Store(&back)
+	ns[owner].changes <- struct{}{}
+	stays(2 * time.Second)
+	poll(owner+" answering again after a 300 ms outage", 5*time.Second, only(owner))
+
+	// Gone for good: the next one answers after publishAfter.
 	ns[owner].links.Store(&empty)
 	ns[owner].changes <- struct{}{}
 	took := poll(next+" alone answering after "+owner+" lost its interface", 5*time.Second, only(next))

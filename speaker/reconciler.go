@@ -96,6 +96,9 @@ type Reconciler struct {
 	// retry is the backoff of passes that could not apply everything
 	// (see applyBackoff); only pass, under mu, uses it.
 	retry applyBackoff
+	// grace holds back publishing an address with no interface (see
+	// publishAfter); only pass, under mu, uses it.
+	grace noInterfaceGrace
 
 	mu        sync.Mutex
 	announced map[netip.Addr]L2
@@ -298,6 +301,9 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 		res.steps = append(res.steps, settleEvery)
 	}
 	res.steps = append(res.steps, r.retry.next(applyErr != nil || len(plan.NoInterface) > 0))
+	publish, due := r.grace.publish(time.Now(), plan.NoInterface, in.NoInterface[r.Node])
+	publishNoInterface(&res.status, publish)
+	res.steps = append(res.steps, due)
 	return res, nil
 }
 

@@ -159,9 +159,6 @@ func (r *Reconciler) buildStatus(plan Plan, applyErr error, bs bgpState) v1alpha
 		}
 	}
 	st.Announced = int32(len(distinct))
-	for _, ip := range plan.NoInterface[:min(len(plan.NoInterface), maxAnnouncements)] {
-		st.NoInterface = append(st.NoInterface, ip.String())
-	}
 	if len(st.Announcements) > maxAnnouncements {
 		st.Announcements = st.Announcements[:maxAnnouncements]
 	}
