@@ -67,16 +67,7 @@ func TestInterfaceChangesReplan(t *testing.T) {
 	const node = "n1"
 	vip := netip.MustParseAddr("198.51.100.1")
 	createNode(t, c, node, "198.18.0.11")
-	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
-	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
-	}
-	must(t, c.Create(ctx, svc))
-	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
-	must(t, c.Status().Update(ctx, svc))
+	l2Service(t, c, vip)
 
 	// The node's links as the test sets them: one interface holding the
 	// node's address, which answers for the VIP.
@@ -213,16 +204,7 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 	for i, n := range names {
 		createNode(t, c, n, fmt.Sprintf("198.18.0.%d", 11+i))
 	}
-	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
-	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
-	}
-	must(t, c.Create(ctx, svc))
-	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
-	must(t, c.Status().Update(ctx, svc))
+	l2Service(t, c, vip)
 
 	ranked := election.Ranked(vip, names)
 	owner, next := ranked[0], ranked[1]
@@ -307,4 +289,21 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 	took = poll(owner+" alone answering again after its interface came back", 5*time.Second, only(owner))
 	t.Logf("%s answered again %v after its interface came back", owner, took.Round(time.Millisecond))
 	poll(owner+" to publish nothing", 5*time.Second, func() bool { return len(published(owner)) == 0 })
+}
+
+// l2Service creates a pool of 198.51.100.0/24 advertised over layer 2 and
+// a Service web with the address vip.
+func l2Service(t *testing.T, c client.Client, vip netip.Addr) {
+	t.Helper()
+	ctx := t.Context()
+	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
+	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+	must(t, c.Create(ctx, svc))
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
+	must(t, c.Status().Update(ctx, svc))
 }
