@@ -141,6 +141,28 @@ func (s *snapshot) electionNodes(live map[string]bool) []election.Node {
 	return out
 }
 
+// noInterface returns the addresses each known speaker (a SpeakerStatus
+// on an existing node) published as owned with no usable interface.
+func (s *snapshot) noInterface() map[string]map[netip.Addr]bool {
+	var out map[string]map[netip.Addr]bool
+	for _, st := range s.speakers {
+		if len(st.Status.NoInterface) == 0 || !s.hasNode(st.Name) {
+			continue
+		}
+		ips := make(map[netip.Addr]bool, len(st.Status.NoInterface))
+		for _, a := range st.Status.NoInterface {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				ips[ip] = true
+			}
+		}
+		if out == nil {
+			out = map[string]map[netip.Addr]bool{}
+		}
+		out[st.Name] = ips
+	}
+	return out
+}
+
 // nodeIPs returns the InternalIP addresses of the named node.
 func (s *snapshot) nodeIPs(name string) []netip.Addr {
 	var out []netip.Addr

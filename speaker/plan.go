@@ -29,6 +29,10 @@ type Inputs struct {
 	// Yield are addresses this node must not answer for although it owns
 	// them (the split-brain policy: see Reconciler).
 	Yield map[netip.Addr]bool
+	// NoInterface are the addresses each node published as owned with no
+	// usable interface (its SpeakerStatus status.noInterface): the node is
+	// left out of their election (see PlanL2).
+	NoInterface map[string]map[netip.Addr]bool
 	// ClusterNodeIPs are every Node's InternalIP and ExternalIP addresses,
 	// with the Node's name: never announced for a Service (see
 	// unannounceable).
@@ -59,14 +63,22 @@ type Plan struct {
 	// Owners maps each address with an eligible node to its owner, for
 	// status and events.
 	Owners map[netip.Addr]string
-	// NoInterface lists addresses this node owns but has no interface to
-	// answer on (a misconfigured L2Advertisement interfaces list).
+	// NoInterface lists the addresses this node would own, were it not
+	// left out for them, but has no usable interface to answer on; the
+	// speaker publishes them (see Inputs.NoInterface).
 	NoInterface []netip.Addr
 }
 
 // PlanL2 computes which addresses this node answers ARP and NDP for. It is
 // pure: every speaker computing it over the same inputs agrees on one owner
 // per address.
+//
+// A node that published an address in its NoInterface list (it would own
+// it but has no usable interface for it) is left out of that address's
+// election by every speaker, itself included, so the next node in rank
+// answers; it keeps checking whether it could answer (the election without
+// its own entry) and drops the address from its list once it can, and the
+// address comes back to it when the list is read.
 //
 // An address that must never be announced (a special range, a Node's
 // address: see unannounceable) is skipped. Otherwise an address is
@@ -105,19 +117,30 @@ func PlanL2(in Inputs) Plan {
 		if len(ads) == 0 {
 			continue
 		}
-		owner, ok := election.Owner(ip, election.Eligible(in.Nodes, election.Service{
+		eligible := slices.DeleteFunc(election.Eligible(in.Nodes, election.Service{
 			Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
-		}))
+		}), func(n string) bool { return n != in.Node && in.NoInterface[n][ip] })
+		// owner is who would own ip if this node were not left out.
+		owner, ok := election.Owner(ip, eligible)
 		if !ok {
 			continue
 		}
-		p.Owners[ip] = owner
-		if owner != in.Node || in.Yield[ip] {
-			continue
+		var ifaces []string
+		if owner == in.Node {
+			ifaces = layer2.InterfacesFor(ip, in.Links, election.Selecting(mine, ads), in.NodeIPs)
+			if len(ifaces) == 0 {
+				p.NoInterface = append(p.NoInterface, ip)
+			}
+			if in.NoInterface[in.Node][ip] {
+				// Still published: the others leave this node out, and
+				// so does it, until its list says otherwise.
+				if owner, ok = election.Owner(ip, slices.DeleteFunc(eligible, func(n string) bool { return n == in.Node })); !ok {
+					continue
+				}
+			}
 		}
-		ifaces := layer2.InterfacesFor(ip, in.Links, election.Selecting(mine, ads), in.NodeIPs)
-		if len(ifaces) == 0 {
-			p.NoInterface = append(p.NoInterface, ip)
+		p.Owners[ip] = owner
+		if owner != in.Node || in.Yield[ip] || len(ifaces) == 0 {
 			continue
 		}
 		keys := make([]string, len(svcs))

@@ -70,7 +70,8 @@ type Reconciler struct {
 	// Links reads this node's interfaces.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
-	// Trigger delivers wake-ups from memberlist and conflicts; see Setup.
+	// Trigger delivers wake-ups from memberlist, the link watch and
+	// conflicts; see Setup.
 	Trigger chan event.GenericEvent
 	// Stores are the cache's stores of the big kinds, read without
 	// copying (see snapshot); Setup sets them.
@@ -90,6 +91,12 @@ type Reconciler struct {
 	lastEnd  time.Time
 
 	frozen atomic.Bool
+	// retry is the backoff of passes that could not apply everything
+	// (see applyBackoff); only pass, under mu, uses it.
+	retry applyBackoff
+	// grace holds back publishing an address with no interface (see
+	// publishAfter); only pass, under mu, uses it.
+	grace noInterfaceGrace
 
 	mu sync.Mutex
 	// announced is what layer 2 answers for since the last pass.
@@ -244,7 +251,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	in := Inputs{
 		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
 		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.split.yield,
-		ClusterNodeIPs: snap.clusterNodeIPs(),
+		ClusterNodeIPs: snap.clusterNodeIPs(), NoInterface: snap.noInterface(),
 	}
 	plan := PlanL2(in)
 	if settling {
@@ -281,6 +288,10 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if settling {
 		res.steps = append(res.steps, settleEvery)
 	}
+	res.steps = append(res.steps, r.retry.next(applyErr != nil || len(plan.NoInterface) > 0))
+	publish, due := r.grace.publish(r.Clock.Now(), plan.NoInterface, in.NoInterface[r.Node])
+	publishNoInterface(&res.status, publish)
+	res.steps = append(res.steps, due)
 	return res, nil
 }
 

@@ -40,6 +40,10 @@ type Options struct {
 	Keys membership.Keys
 	// Changes signals memberlist changes (membership.List.Changes).
 	Changes <-chan struct{}
+	// LinkChanges signals changes of the node's links and addresses
+	// (layer2.WatchLinks); nil when nothing watches them, and then only
+	// other events and the retry of a failed pass read them again.
+	LinkChanges <-chan struct{}
 	// Links reads the node's interfaces; nil means layer2.ReadLinks.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
@@ -51,8 +55,8 @@ type Options struct {
 const requestName = "speaker"
 
 // Setup adds the speaker's reconciler to mgr. Every watched change, every
-// memberlist change and every layer-2 conflict enqueues the same request,
-// so bursts coalesce into one pass.
+// memberlist change, every change of the node's links and every layer-2
+// conflict enqueues the same request, so bursts coalesce into one pass.
 func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	if o.Node == "" || o.Announcer == nil || o.Members == nil {
 		return nil, errors.New("speaker: node name, announcer and membership are required")
@@ -97,7 +101,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		return nil, err
 	}
 	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		members := o.Changes
+		members, links := o.Changes, o.LinkChanges
 		for {
 			select {
 			case <-ctx.Done():
@@ -105,6 +109,11 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 			case _, ok := <-members:
 				if !ok {
 					members = nil // closed: a nil channel never fires
+				}
+				r.wake()
+			case _, ok := <-links:
+				if !ok {
+					links = nil
 				}
 				r.wake()
 			}

@@ -2,12 +2,14 @@ package speaker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,9 @@ import (
 // the reconciler tells it to answer for, how often, and the reclaiming
 // bursts it asks for.
 type recordingAnnouncer struct {
+	// broken makes every SetOwned fail, as the layer-2 Announcer does
+	// when an interface is gone.
+	broken     atomic.Bool
 	mu         sync.Mutex
 	owned      map[netip.Addr][]string
 	sets       int
@@ -43,9 +48,20 @@ type recordingAnnouncer struct {
 func (a *recordingAnnouncer) SetOwned(m map[netip.Addr][]string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.owned = m
 	a.sets++
+	if a.broken.Load() {
+		a.owned = nil
+		return &layer2.InterfaceError{Interface: "eth0", Err: errors.New("no such network interface")}
+	}
+	a.owned = m
 	return nil
+}
+
+// on is the interfaces the announcer answers for ip on.
+func (a *recordingAnnouncer) on(ip netip.Addr) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.owned[ip]
 }
 
 func (a *recordingAnnouncer) Reannounce(ip netip.Addr) bool {

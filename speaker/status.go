@@ -46,8 +46,8 @@ const (
 
 // writeStatus creates this node's SpeakerStatus if it is missing, keeps its
 // memberlist address current, and writes its status when it changed, at
-// most once per statusEvery: when it holds a change back it returns how
-// long to wait before trying again.
+// most once per statusEvery unless NoInterface changed: when it holds a
+// change back it returns how long to wait before trying again.
 // Only Reconcile, never concurrent with itself, calls it, outside the lock.
 func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alpha1.SpeakerStatusStatus) (time.Duration, error) {
 	var cur *v1alpha1.SpeakerStatus
@@ -91,7 +91,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if r.last.status != nil && equality.Semantic.DeepEqual(*r.last.status, want) && r.last.address == addr {
 		return 0, nil
 	}
-	if wait := statusEvery - r.Clock.Since(r.last.at); r.last.status != nil && wait > 0 {
+	// A change of NoInterface moves addresses (the other speakers read
+	// it): never held back.
+	if wait := statusEvery - r.Clock.Since(r.last.at); r.last.status != nil && wait > 0 && slices.Equal(r.last.status.NoInterface, want.NoInterface) {
 		return wait, nil
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
@@ -203,7 +205,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: "BGPError", Message: bs.err.Error()}
 	case len(plan.NoInterface) > 0:
 		ok = metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionFalse, Reason: ReasonNoInterface,
-			Message: fmt.Sprintf("owned but no interface to answer on (check L2Advertisement interfaces): %v", plan.NoInterface)}
+			Message: fmt.Sprintf("no usable interface to answer on (missing or down, or the L2Advertisement's interfaces name none of this node's); handed to the next node, retrying: %v", plan.NoInterface)}
 	}
 	st.Conditions = []metav1.Condition{conflict, ok}
 	if bs.cond.Type != "" {

@@ -94,6 +94,15 @@ type SpeakerStatusStatus struct {
 	// them (Announcements may be cut short).
 	// +optional
 	Announced int32 `json:"announced,omitempty"`
+	// NoInterface lists the addresses this node would own but has had no
+	// usable interface to answer on for a second (the interface is missing
+	// or down, or the L2Advertisement's interfaces name none of this
+	// node's): every speaker leaves this node out of those addresses'
+	// election, so the next node in rank answers for them until the node
+	// can again and drops them from here. The first 256, by address.
+	// +optional
+	// +listType=set
+	NoInterface []string `json:"noInterface,omitempty"`
 	// Conditions, such as a detected layer-2 conflict.
 	// +optional
 	// +listType=map

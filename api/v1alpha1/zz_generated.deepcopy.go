@@ -819,6 +819,11 @@ func (in *SpeakerStatusStatus) DeepCopyInto(out *SpeakerStatusStatus) {
 		*out = make([]Announcement, len(*in))
 		copy(*out, *in)
 	}
+	if in.NoInterface != nil {
+		in, out := &in.NoInterface, &out.NoInterface
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

@@ -113,10 +113,16 @@ func run(ctx context.Context, o options) error {
 	if err := m.Register(metrics.Registry); err != nil {
 		return err
 	}
+	// A changed interface (made again, new index and MAC) is reopened by
+	// the next pass: the watch makes one at once.
+	linkChanges, err := layer2.WatchLinks(log.IntoContext(ctx, logger), layer2.WatchOptions{})
+	if err != nil {
+		logger.Error(err, "not watching the node's links; a changed interface is seen at the next pass")
+	}
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
-		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), Metrics: m,
-		StartBGP: startBGP,
+		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), LinkChanges: linkChanges,
+		Metrics: m, StartBGP: startBGP,
 	})
 	if err != nil {
 		return err

@@ -24,13 +24,17 @@
 // covers the address, else the one holding the node's InternalIP; never a
 // bridge or bond port, a loopback or a NOARP link.
 //
+// WatchLinks signals, coalesced, whenever a link or an address of the node
+// changes (rtnetlink notifications), so that the speaker reads the links
+// again and SetOwned reopens an interface that was made again.
+//
 // Lifetimes: New takes a context whose end stops the Announcer; Close stops
 // every goroutine and closes every socket. Failures name the interface
 // (InterfaceError). Sockets are made in the network namespace of the thread
 // that calls SetOwned; the speaker runs in the host's.
 //
-// The package imports config and the mdlayher, x/net and x/sys packages it
-// needs, and logs through logr. It must not import a Kubernetes client,
+// The package imports config, the mdlayher, x/net and x/sys packages it
+// needs and k8s.io/utils/clock, and logs through logr. It must not import a Kubernetes client,
 // controller-runtime, memberlist or Prometheus: the speaker reads Stats and
 // turns them into metrics.
 package layer2

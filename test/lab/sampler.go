@@ -144,6 +144,20 @@ func (s *Sampler) Snapshot() SampleReport {
 	return Summarize(s.samples)
 }
 
+// FirstAnswer returns the start of the first probe started after since
+// that node answered, and whether there is one yet.
+func (s *Sampler) FirstAnswer(since time.Time, node string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first time.Time
+	for _, x := range s.samples {
+		if x.OK() && x.Node == node && x.At.After(since) && (first.IsZero() || x.At.Before(first)) {
+			first = x.At
+		}
+	}
+	return first, !first.IsZero()
+}
+
 // Stop ends sampling, waits for the probes in flight and reports.
 func (s *Sampler) Stop() (SampleReport, []Sample) {
 	s.cancel()
