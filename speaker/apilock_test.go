@@ -77,6 +77,16 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("the conflict callback waited for the hanging status write: an API call runs under the reconciler's lock")
 	}
+	// The next pass does not wait for the write either: a third Service
+	// is answered for while the write still hangs (it would only give up
+	// after the speaker's 10 s API timeout).
+	vip3 := netip.MustParseAddr("198.51.100.3")
+	lbService(t, c, "three", node, vip3)
+	applied := time.Now()
+	poll(t, "the next pass to apply "+vip3.String()+" while the status write hangs", func() bool { return ann.has(vip3) })
+	if d := time.Since(applied); d > 3*time.Second {
+		t.Fatalf("the next pass applied %s only after %v: it waited for the hanging status write", vip3, d)
+	}
 	if hanging.Load() == 0 {
 		t.Fatal("the status write stopped hanging before the check: the test proves nothing")
 	}
@@ -84,7 +94,7 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	block.Store(false)
 	var st v1alpha1.SpeakerStatus
 	poll(t, "the status written once the API server answers", func() bool {
-		return c.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Announced == 2
+		return c.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Announced == 3
 	})
 
 	// The SpeakerStatus is owned by its Node: deleting the Node deletes it

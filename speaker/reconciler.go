@@ -91,6 +91,8 @@ type Reconciler struct {
 	lastEnd  time.Time
 
 	frozen atomic.Bool
+	// writer writes the SpeakerStatus passes hand it (Setup starts it).
+	writer *statusWriter
 	// retry is the backoff of passes that could not apply everything
 	// (see applyBackoff); only pass, under mu, uses it.
 	retry applyBackoff
@@ -178,14 +180,14 @@ func (r *Reconciler) wake() {
 	}
 }
 
-// apiTimeout bounds every API call of a pass.
+// apiTimeout bounds every API call the speaker makes.
 const apiTimeout = 10 * time.Second
 
 // Reconcile reads everything, plans and applies (under the lock, with no
-// API call: reads come from the cache, announcers are local), then writes
-// the SpeakerStatus outside the lock and with a timeout. A slow or
-// unreachable API server never holds up what the pass planned, the
-// conflict callback or the next pass.
+// API call: reads come from the cache, announcers are local), then hands
+// the SpeakerStatus to the status writer, which writes it in its own
+// goroutine (statusWriter). A slow or unreachable API server never holds
+// up what the pass planned, the conflict callback or the next pass.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.pace(ctx)
 	began := time.Now()
@@ -194,12 +196,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	if err != nil || p == nil {
 		return reconcile.Result{}, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	later, err := r.writeStatus(wctx, p.snap, p.status)
-	if err != nil {
-		return reconcile.Result{}, err
-	}
+	r.writer.submit(&statusJob{snap: p.snap, want: p.status})
+	var later time.Duration
 	for _, step := range p.steps {
 		if step > 0 && (later == 0 || later > step) {
 			later = step

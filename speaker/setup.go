@@ -71,8 +71,8 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
 		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics, Clock: o.Clock,
-		Trigger: make(chan event.GenericEvent, 1),
-		keys:    o.Keys,
+		Trigger: make(chan event.GenericEvent, 1), writer: newStatusWriter(),
+		keys: o.Keys,
 	}
 	stores, err := CacheStores(context.Background(), mgr.GetCache())
 	if err != nil {
@@ -98,6 +98,9 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(manager.RunnableFunc(r.runStatusWriter)); err != nil {
 		return nil, err
 	}
 	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {

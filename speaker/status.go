@@ -48,7 +48,8 @@ const (
 // memberlist address current, and writes its status when it changed, at
 // most once per statusEvery unless NoInterface changed: when it holds a
 // change back it returns how long to wait before trying again.
-// Only Reconcile, never concurrent with itself, calls it, outside the lock.
+// Only the status writer (runStatusWriter), never concurrent with itself,
+// calls it, outside the reconciler's lock.
 func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alpha1.SpeakerStatusStatus) (time.Duration, error) {
 	var cur *v1alpha1.SpeakerStatus
 	for i := range snap.speakers {
