@@ -1,0 +1,488 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// TestFaults is the fault suite (docs/reliability.md, "Faults"): on one
+// lab, with the controller and the speakers running as shipped, each
+// subtest injects one fault while the local client probes a layer-2
+// Service and the remote client, behind the router, a BGP Service, every
+// 20 ms. Each logs a line "<fault>: lost N probes (L2) / M (BGP), longest
+// gap …" and fails on whatever must not happen. The subtests run in order
+// and each leaves the lab as it found it. Heavy variants are knobs
+// (PYLON_FAULT_OUTAGE, PYLON_FAULT_SPEAKER_LOOP) and
+// BenchmarkControllerKillLoop.
+func TestFaults(t *testing.T) {
+	f := startFaultLab(t)
+	t.Run("API server stopped", f.apiOutage)
+	t.Run("speaker restarted during an API outage", f.speakerRestartInOutage)
+	t.Run("etcd restarted and watches expired", f.etcdRestart)
+	t.Run("memberlist key replaced in one edit", f.keyChange)
+	t.Run("router's bgpd restarted", f.bgpdRestart)
+	t.Run("node partitioned and healed", f.partition)
+	t.Run("speaker SIGKILL loop on one node", f.speakerKillLoop)
+	t.Run("controller SIGKILL loop during churn", f.controllerKillLoop)
+}
+
+// faultLab is the fault suite's lab: pylon with a layer-2 Service "l2"
+// (pool "lab", answered over ARP by its owner) and a BGP Service "bgp"
+// (pool "bgp" in PoolV4Alt, routed by the router over every node).
+type faultLab struct {
+	l       *lab.Lab
+	p       *pylon
+	l2, bgp netip.Addr
+	nodes   []string
+}
+
+func startFaultLab(t *testing.T) *faultLab {
+	l := lab.Start(t, lab.Options{NodeASN: nodeASN})
+	f := &faultLab{l: l, p: startPylon(t, l)}
+	for _, n := range l.Nodes {
+		f.nodes = append(f.nodes, n.Name)
+	}
+	create(t, l.Client, &v1alpha1.IPPool{
+		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
+		Spec:       v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(lab.PoolV4Alt.String())}},
+	})
+	create(t, l.Client, &v1alpha1.BGPAdvertisement{
+		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
+		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"bgp"}},
+	})
+	create(t, l.Client, &v1alpha1.BGPPeer{
+		ObjectMeta: metav1.ObjectMeta{Name: "router"},
+		Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String()},
+	})
+	f.l2 = f.pooled(t, "l2", "lab")
+	f.bgp = f.pooled(t, "bgp", "bgp")
+	waitOwner(t, l, f.l2, 20*time.Second)
+	waitNextHops(t, l, f.bgp, 30*time.Second, f.nodes...)
+	return f
+}
+
+// pooled creates a single-stack IPv4 Service from pool with an endpoint
+// on every node and returns its address.
+func (f *faultLab) pooled(t *testing.T, name, pool string) netip.Addr {
+	svc := lab.LoadBalancerService("default", name, 80)
+	svc.Annotations = map[string]string{controller.AnnotationPool: pool}
+	_, ips := createService(t, f.l, svc, lab.ReadyOn(f.nodes...)...)
+	return ips[0]
+}
+
+// probes are the two clients' samplers: the local client on the layer-2
+// address, the remote one (through the router) on the BGP address.
+type probes struct{ l2, bgp *lab.Sampler }
+
+func (f *faultLab) probe(t *testing.T) *probes {
+	pr := &probes{
+		l2:  f.l.LocalClient.StartSampler(t.Context(), f.l2, 80),
+		bgp: f.l.RemoteClient.StartSampler(t.Context(), f.bgp, 80),
+	}
+	time.Sleep(300 * time.Millisecond)
+	return pr
+}
+
+// probeRun is what both clients saw, whole and sliced by time.
+type probeRun struct{ l2, bgp []lab.Sample }
+
+func (pr *probes) stop() probeRun {
+	_, l2 := pr.l2.Stop()
+	_, bgp := pr.bgp.Stop()
+	return probeRun{l2, bgp}
+}
+
+// between summarises the probes that started in [from, to) (zero: open).
+func between(s []lab.Sample, from, to time.Time) lab.SampleReport {
+	var in []lab.Sample
+	for _, x := range s {
+		if !x.At.Before(from) && (to.IsZero() || x.At.Before(to)) {
+			in = append(in, x)
+		}
+	}
+	return lab.Summarize(in)
+}
+
+// line is the figure a subtest logs for docs/reliability.md.
+func (r probeRun) line(fault string, from, to time.Time, extra string) string {
+	a, b := between(r.l2, from, to), between(r.bgp, from, to)
+	s := fmt.Sprintf("%s: lost %d of %d probes (L2) / %d of %d (BGP), longest gap %v (L2) / %v (BGP), L2 answered by %v",
+		fault, a.Failures, a.Samples, b.Failures, b.Samples, a.LongestGap.Round(time.Millisecond), b.LongestGap.Round(time.Millisecond), a.Answers)
+	if extra != "" {
+		s += "; " + extra
+	}
+	return s
+}
+
+// knob reads a duration knob from the environment.
+func knob(t testing.TB, env string, def time.Duration) time.Duration {
+	v := os.Getenv(env)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration", env, v)
+	}
+	return d
+}
+
+// versions is the resourceVersion of every Service, IPPool,
+// L2Advertisement and BGPAdvertisement: what a controller that rewrote
+// statuses after a relist or a restart would change.
+func versions(t testing.TB, l *lab.Lab) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lists := map[string]client.ObjectList{
+		"Service": &corev1.ServiceList{}, "IPPool": &v1alpha1.IPPoolList{},
+		"L2Advertisement": &v1alpha1.L2AdvertisementList{}, "BGPAdvertisement": &v1alpha1.BGPAdvertisementList{},
+	}
+	for kind, list := range lists {
+		if err := l.Client.List(t.Context(), list); err != nil {
+			t.Fatal(err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range items {
+			o, err := meta.Accessor(item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[kind+" "+o.GetNamespace()+"/"+o.GetName()] = o.GetResourceVersion()
+		}
+	}
+	return out
+}
+
+// speakerVersions is every SpeakerStatus's resourceVersion.
+func speakerVersions(t testing.TB, l *lab.Lab) map[string]string {
+	t.Helper()
+	var list v1alpha1.SpeakerStatusList
+	if err := l.Client.List(t.Context(), &list); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range list.Items {
+		out[s.Name] = s.ResourceVersion
+	}
+	return out
+}
+
+// changed lists the keys whose values differ, sorted.
+func changed(before, after map[string]string) []string {
+	var out []string
+	for k, v := range after {
+		if before[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, k+" (gone)")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// controllerBack starts the controller again if it exited, as its
+// Deployment would: with leader election it gives up its lease after 10 s
+// without the API server and exits. It reports whether it had exited.
+func (f *faultLab) controllerBack(t *testing.T) bool {
+	t.Helper()
+	if f.p.controller.Running() {
+		return false
+	}
+	t.Logf("the controller exited during the fault (%v); started again", f.p.controller.ExitErr())
+	if err := f.p.controller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// stable fails unless, for d, the router routes the BGP address over
+// exactly want, polled every 100 ms.
+func (f *faultLab) stableHops(t *testing.T, d time.Duration, want ...string) {
+	t.Helper()
+	w := nodeAddrs(f.l, f.bgp, want...)
+	prefix := netip.PrefixFrom(f.bgp, 32)
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		routes, err := f.l.Router.KernelRoutes(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Clone(routes[prefix])
+		slices.SortFunc(got, netip.Addr.Compare)
+		if !slices.Equal(got, w) {
+			t.Fatalf("the router routes %s via %v, want %v throughout", f.bgp, got, w)
+		}
+	}
+}
+
+// oneAnswer fails unless, checked n times 200 ms apart, exactly the node
+// want answers ARP for ip.
+func oneAnswer(t *testing.T, l *lab.Lab, ip netip.Addr, want string, n int) {
+	t.Helper()
+	for range n {
+		if who := answering(t, l, ip); len(who) != 1 || who[0] != want {
+			t.Fatalf("%v answer ARP for %s, want only %s", who, ip, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// electionOwner is the node the election picks for ip among all nodes.
+func (f *faultLab) electionOwner(ip netip.Addr) string {
+	owner, _ := election.Owner(ip, f.nodes)
+	return owner
+}
+
+// apiOutage stops the API server for PYLON_FAULT_OUTAGE (30 s): nothing
+// is lost in the first half; then the layer-2 owner's speaker is
+// SIGKILLed and another node must take over from what the speakers have
+// cached; after the API server returns nothing may flap (no lost probe, no
+// change of the answering node, the router's next hops unchanged) and
+// nothing be written needlessly (no Service, pool or advertisement
+// written, also by the restarted controller; no SpeakerStatus written
+// once the failover's own status writes are done).
+func (f *faultLab) apiOutage(t *testing.T) {
+	l, p := f.l, f.p
+	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second)
+	owner := waitOwner(t, l, f.l2, 20*time.Second)
+	before := versions(t, l)
+	pr := f.probe(t)
+	stopped := time.Now()
+	if err := l.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(outage / 2)
+	killed := time.Now()
+	if err := p.speakers[owner].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	next := waitOwner(t, l, f.l2, 15*time.Second, owner)
+	tookOver := time.Since(killed)
+	time.Sleep(time.Until(stopped.Add(outage)))
+	if err := l.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	returned := time.Now()
+	f.controllerBack(t)
+	live := slices.DeleteFunc(slices.Clone(f.nodes), func(n string) bool { return n == owner })
+	// The failover's status writes, held back by the outage, land first.
+	eventually(t, 30*time.Second, "the live speakers to report the dead member", func() (bool, string) {
+		var list v1alpha1.SpeakerStatusList
+		if err := l.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		n := 0
+		for _, s := range list.Items {
+			if slices.Contains(live, s.Name) && int(s.Status.MembersAlive) == len(live) {
+				n++
+			}
+		}
+		return n == len(live), fmt.Sprintf("%d of %d", n, len(live))
+	})
+	time.Sleep(3 * time.Second)
+	quiet := speakerVersions(t, l)
+	f.stableHops(t, 7*time.Second, live...)
+	if w := changed(quiet, speakerVersions(t, l)); len(w) > 0 {
+		t.Errorf("SpeakerStatuses written after the API server returned and the failover was reported: %v", w)
+	}
+	if w := changed(before, versions(t, l)); len(w) > 0 {
+		t.Errorf("written across the outage, though no address changed: %v", w)
+	}
+	run := pr.stop()
+	t.Log(run.line(fmt.Sprintf("API server stopped %v", outage), stopped, killed, "before the kill"))
+	t.Log(run.line(fmt.Sprintf("%s's speaker SIGKILLed %v into the outage", owner, outage/2), killed, returned,
+		fmt.Sprintf("%s answered %v after the kill", next, tookOver.Round(time.Millisecond))))
+	t.Log(run.line("after the API server returned", returned, time.Time{}, ""))
+	if a, b := between(run.l2, stopped, killed), between(run.bgp, stopped, killed); a.Failures+b.Failures > 0 {
+		t.Errorf("probes lost while only the API server was down: %d (L2), %d (BGP)", a.Failures, b.Failures)
+	}
+	a, b := between(run.l2, returned, time.Time{}), between(run.bgp, returned, time.Time{})
+	if a.Failures+b.Failures > 0 || len(a.Changes) > 0 || a.Answers[next] != a.Samples {
+		t.Errorf("after the API server returned: %d (L2) and %d (BGP) probes lost, L2 answers %v, changes %v; want every probe answered by %s",
+			a.Failures, b.Failures, a.Answers, a.Changes, next)
+	}
+	restart(t, p, owner)
+	if got := waitOwner(t, l, f.l2, 20*time.Second); got != owner {
+		t.Errorf("after %s's speaker came back %s answers, want its owner %s", owner, got, owner)
+	}
+	waitNextHops(t, l, f.bgp, 30*time.Second, f.nodes...)
+}
+
+// speakerRestartInOutage restarts the layer-2 owner's speaker (SIGTERM,
+// then started again) while the API server is down. The new process
+// cannot read its Node nor the memberlist key: it must wait, not exit and
+// not answer, while another node answers; once the API server is back it
+// joins and takes back its own address, and nothing else moves.
+func (f *faultLab) speakerRestartInOutage(t *testing.T) {
+	l, p := f.l, f.p
+	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second) / 2
+	owner := waitOwner(t, l, f.l2, 20*time.Second)
+	if owner != f.electionOwner(f.l2) {
+		t.Fatalf("%s answers for %s, the election says %s", owner, f.l2, f.electionOwner(f.l2))
+	}
+	pr := f.probe(t)
+	stopped := time.Now()
+	if err := l.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	sp := p.speakers[owner]
+	if err := sp.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	next := waitOwner(t, l, f.l2, 10*time.Second, owner)
+	time.Sleep(time.Until(stopped.Add(outage)))
+	if !sp.Running() {
+		t.Errorf("the speaker restarted during the outage exited (%v) instead of waiting for the API server:\n%s", sp.ExitErr(), tail(sp.Log(), 1500))
+		if err := sp.Start(); err != nil { // as its DaemonSet would, to go on
+			t.Fatal(err)
+		}
+	}
+	if err := l.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	returned := time.Now()
+	f.controllerBack(t)
+	waitMembers(t, p)
+	if got := waitOwner(t, l, f.l2, 20*time.Second); got != owner {
+		t.Errorf("%s answers after the restart, want its owner %s back", got, owner)
+	}
+	back := time.Since(returned)
+	waitNextHops(t, l, f.bgp, 30*time.Second, f.nodes...)
+	time.Sleep(time.Second)
+	run := pr.stop()
+	a, b := lab.Summarize(run.l2), lab.Summarize(run.bgp)
+	t.Log(run.line(fmt.Sprintf("%s's speaker restarted %v into a %v API outage", owner, time.Second, outage), stopped, time.Time{},
+		fmt.Sprintf("%s answered meanwhile; %s answered again %v after the API server returned; L2 changes %v",
+			next, owner, back.Round(time.Millisecond), a.Changes)))
+	// One probe may be lost on each move (a connection opened just before
+	// the neighbour entry moved); the address moves twice, and nowhere
+	// else.
+	if a.Failures > 2 || b.Failures > 2 {
+		t.Errorf("lost %d (L2) and %d (BGP) probes, want at most one per move", a.Failures, b.Failures)
+	}
+	if len(a.Changes) != 2 || a.Changes[0].To != next || a.Changes[1].To != owner {
+		t.Errorf("L2 answers changed %v, want %s -> %s on the restart and back once the API server returned", a.Changes, owner, next)
+	}
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// etcdRestart restarts etcd under the running API server, then compacts
+// its history and restarts the API server, whose fresh watch cache cannot
+// resume the clients' watches: every watcher (the controller and each
+// speaker) must list again, shown by the API server's request counts.
+// Nothing may flap and nothing be written.
+func (f *faultLab) etcdRestart(t *testing.T) {
+	l := f.l
+	owner := waitOwner(t, l, f.l2, 20*time.Second)
+	before, beforeSt := versions(t, l), speakerVersions(t, l)
+	pr := f.probe(t)
+	began := time.Now()
+	if err := l.RestartEtcd(); err != nil {
+		t.Fatal(err)
+	}
+	etcdBack := time.Since(began)
+	rev, err := l.API.CompactEtcd(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RestartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	// The API server's counters start from zero: every relist counted
+	// here is one made after it restarted.
+	var relists int
+	eventually(t, 30*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
+		relists = relistCount(t, l, "l2advertisements")
+		return relists >= 1+len(f.nodes), fmt.Sprintf("%d relists", relists)
+	})
+	f.controllerBack(t)
+	time.Sleep(5 * time.Second)
+	run := pr.stop()
+	t.Log(run.line("etcd restarted, compacted and the API server restarted", began, time.Time{},
+		fmt.Sprintf("etcd back in %v, compacted at revision %d, %d relists of L2Advertisements after", etcdBack.Round(time.Millisecond), rev, relists)))
+	a, b := lab.Summarize(run.l2), lab.Summarize(run.bgp)
+	if a.Failures+b.Failures > 0 || a.Answers[owner] != a.Samples {
+		t.Errorf("lost %d (L2) and %d (BGP) probes, L2 answers %v: want every probe answered by %s", a.Failures, b.Failures, a.Answers, owner)
+	}
+	if w := changed(before, versions(t, l)); len(w) > 0 {
+		t.Errorf("written after the relist, though nothing changed: %v", w)
+	}
+	if w := changed(beforeSt, speakerVersions(t, l)); len(w) > 0 {
+		t.Errorf("SpeakerStatuses written after the relist, though nothing changed: %v", w)
+	}
+	f.stableHops(t, time.Second, f.nodes...)
+}
+
+// keyChange replaces the memberlist key in one edit (the rollover's check,
+// keyChangeKeepsMembers) while the clients probe: no member is declared
+// dead and no probe is lost.
+func (f *faultLab) keyChange(t *testing.T) {
+	owner := waitOwner(t, f.l, f.l2, 20*time.Second)
+	pr := f.probe(t)
+	began := time.Now()
+	keyChangeKeepsMembers(t, f.l, f.p)
+	run := pr.stop()
+	t.Log(run.line("memberlist key replaced in one edit", began, time.Time{}, ""))
+	a, b := lab.Summarize(run.l2), lab.Summarize(run.bgp)
+	if a.Failures+b.Failures > 0 || a.Answers[owner] != a.Samples {
+		t.Errorf("lost %d (L2) and %d (BGP) probes, L2 answers %v: want every probe answered by %s", a.Failures, b.Failures, a.Answers, owner)
+	}
+	f.stableHops(t, time.Second, f.nodes...)
+}
+
+// relistCount is how many times, since the API server started, clients
+// read a resource whole: LIST requests, and watches that began with the
+// current state (watch-list, client-go's default since 1.35), counted by
+// the API server's own metrics.
+func relistCount(t testing.TB, l *lab.Lab, resource string) int {
+	t.Helper()
+	body, err := l.API.Kubectl(t.Context(), "get", "--raw", "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.Contains(line, `resource="`+resource+`"`) {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `verb="LIST"`),
+			strings.HasPrefix(line, "apiserver_watch_list_duration_seconds_count{"):
+			var v float64
+			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+				n += int(v)
+			}
+		}
+	}
+	return n
+}
