@@ -95,7 +95,11 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 		return wait, nil
 	}
 	if equality.Semantic.DeepEqual(cur.Status, want) {
-		r.last.status, r.last.address = &want, addr
+		// Nothing to write, but nothing written either: the cache may be
+		// behind the API server (after an outage its watch resumes late,
+		// showing what this speaker wrote before). Remembered as written,
+		// a want that only the stale cache agrees with would never be
+		// written; this way the cache catching up wakes a pass that does.
 		return 0, nil
 	}
 	patch := client.MergeFrom(cur.DeepCopy())
