@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,7 +192,9 @@ type addrWatch struct {
 	holder map[string]string          // address → the Service holding it
 	seen   map[string]map[string]bool // Service → every address it ever had
 	dups   []string
-	broken bool
+	broken string // the unexpected event that ended the watch
+	// stopping is set before Stop.
+	stopping atomic.Bool
 }
 
 // watchAddresses lists every Service and watches from there.
@@ -216,8 +219,11 @@ func watchAddresses(t testing.TB, l *lab.Lab) *addrWatch {
 		for ev := range a.w.ResultChan() {
 			svc, ok := ev.Object.(*corev1.Service)
 			if !ok {
+				if a.stopping.Load() { // Stop ends the stream with an error event
+					continue
+				}
 				a.mu.Lock()
-				a.broken = true
+				a.broken = fmt.Sprintf("%s %+v", ev.Type, ev.Object)
 				a.mu.Unlock()
 				continue
 			}
@@ -264,12 +270,13 @@ func (a *addrWatch) apply(svc *corev1.Service, deleted bool) {
 // while they lived (more than one address per family ever) and the
 // duplicates seen.
 func (a *addrWatch) stop(t testing.TB) (changed, dups []string) {
+	a.stopping.Store(true)
 	a.w.Stop()
 	<-a.done
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.broken {
-		t.Errorf("the Service watch ended early (an error event): the kill loop's record is incomplete")
+	if a.broken != "" {
+		t.Errorf("the Service watch ended early (%s): the kill loop's record is incomplete", a.broken)
 	}
 	for key, ips := range a.seen {
 		if len(ips) > 2 || (len(ips) == 2 && sameFamily(ips)) {

@@ -32,14 +32,63 @@ import (
 // BenchmarkControllerKillLoop.
 func TestFaults(t *testing.T) {
 	f := startFaultLab(t)
-	t.Run("API server stopped", f.apiOutage)
-	t.Run("speaker restarted during an API outage", f.speakerRestartInOutage)
-	t.Run("etcd restarted and watches expired", f.etcdRestart)
-	t.Run("memberlist key replaced in one edit", f.keyChange)
-	t.Run("router's bgpd restarted", f.bgpdRestart)
-	t.Run("node partitioned and healed", f.partition)
-	t.Run("speaker SIGKILL loop on one node", f.speakerKillLoop)
-	t.Run("controller SIGKILL loop during churn", f.controllerKillLoop)
+	for _, fault := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"API server stopped", f.apiOutage},
+		{"speaker restarted during an API outage", f.speakerRestartInOutage},
+		{"etcd restarted and watches expired", f.etcdRestart},
+		{"memberlist key replaced in one edit", f.keyChange},
+		{"router's bgpd restarted", f.bgpdRestart},
+		{"node partitioned and healed", f.partition},
+		{"speaker SIGKILL loop on one node", f.speakerKillLoop},
+		{"controller SIGKILL loop during churn", f.controllerKillLoop},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			f.ready(t)
+			fault.run(t)
+		})
+	}
+}
+
+// apiDown stops the API server; apiUp starts it again, if it is down.
+func (f *faultLab) apiDown(t *testing.T) {
+	t.Helper()
+	if err := f.l.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	f.down = true
+}
+
+func (f *faultLab) apiUp(t *testing.T) {
+	t.Helper()
+	if !f.down {
+		return
+	}
+	f.p.apiStarting()
+	if err := f.l.StartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	f.down = false
+}
+
+// ready brings the lab back to where every fault starts, should the one
+// before have failed half-way: the API server, the controller and every
+// speaker running, every speaker seeing the others.
+func (f *faultLab) ready(t *testing.T) {
+	t.Helper()
+	f.apiUp(t)
+	f.controllerBack(t)
+	for _, n := range f.nodes {
+		if sp := f.p.speakers[n]; !sp.Running() {
+			t.Logf("the speaker on %s is not running (left so by the fault before); started again", n)
+			if err := sp.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitMembers(t, f.p)
 }
 
 // faultLab is the fault suite's lab: pylon with a layer-2 Service "l2"
@@ -50,6 +99,7 @@ type faultLab struct {
 	p       *pylon
 	l2, bgp netip.Addr
 	nodes   []string
+	down    bool // the API server is stopped
 }
 
 func startFaultLab(t *testing.T) *faultLab {
@@ -270,9 +320,7 @@ func (f *faultLab) apiOutage(t *testing.T) {
 	before := versions(t, l)
 	pr := f.probe(t)
 	stopped := time.Now()
-	if err := l.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
+	f.apiDown(t)
 	time.Sleep(outage / 2)
 	killed := time.Now()
 	if err := p.speakers[owner].Kill(); err != nil {
@@ -281,9 +329,7 @@ func (f *faultLab) apiOutage(t *testing.T) {
 	next := waitOwner(t, l, f.l2, 15*time.Second, owner)
 	tookOver := time.Since(killed)
 	time.Sleep(time.Until(stopped.Add(outage)))
-	if err := l.StartAPIServer(); err != nil {
-		t.Fatal(err)
-	}
+	f.apiUp(t)
 	returned := time.Now()
 	f.controllerBack(t)
 	live := slices.DeleteFunc(slices.Clone(f.nodes), func(n string) bool { return n == owner })
@@ -344,9 +390,7 @@ func (f *faultLab) speakerRestartInOutage(t *testing.T) {
 	}
 	pr := f.probe(t)
 	stopped := time.Now()
-	if err := l.StopAPIServer(); err != nil {
-		t.Fatal(err)
-	}
+	f.apiDown(t)
 	time.Sleep(time.Second)
 	sp := p.speakers[owner]
 	if err := sp.Restart(); err != nil {
@@ -354,14 +398,15 @@ func (f *faultLab) speakerRestartInOutage(t *testing.T) {
 	}
 	next := waitOwner(t, l, f.l2, 10*time.Second, owner)
 	time.Sleep(time.Until(stopped.Add(outage)))
-	if !sp.Running() {
-		t.Errorf("the speaker restarted during the outage exited (%v) instead of waiting for the API server:\n%s", sp.ExitErr(), tail(sp.Log(), 1500))
-		if err := sp.Start(); err != nil { // as its DaemonSet would, to go on
+	exited := !sp.Running()
+	if exited {
+		t.Errorf("the speaker restarted during the outage exited (%v) instead of waiting for the API server:\n%s", sp.ExitErr(), tail(sp.Log(), 600))
+	}
+	f.apiUp(t)
+	if exited { // started again, as its DaemonSet would, to go on
+		if err := sp.Start(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := l.StartAPIServer(); err != nil {
-		t.Fatal(err)
 	}
 	returned := time.Now()
 	f.controllerBack(t)
@@ -415,6 +460,7 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.p.apiStarting()
 	if err := l.RestartAPIServer(); err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,13 @@ func (e *Env) launch(assets string, o Options) error {
 func (e *Env) Stop() error {
 	// The API server first, killed if it outlives the stop timeout (an
 	// API server without etcd may ignore SIGTERM for good), then etcd.
-	err := errors.Join(e.StopAPIServer(), e.te.Stop())
+	err := e.StopAPIServer()
+	// etcd too is killed once it outlives the stop timeout (on a loaded
+	// machine it can take longer to sync): gone either way.
+	if stopErr := e.te.ControlPlane.Etcd.Stop(); stopErr != nil && !killedAfterTimeout(stopErr) {
+		err = errors.Join(err, fmt.Errorf("stop etcd: %w", stopErr))
+	}
+	err = errors.Join(err, e.te.Stop())
 	if e.ownDir {
 		err = errors.Join(err, os.RemoveAll(e.dir))
 	}
