@@ -32,6 +32,8 @@ type lastWritten struct {
 	status  *v1alpha1.SpeakerStatusStatus
 	address string
 	at      time.Time
+	// version is the SpeakerStatus's resourceVersion after the write.
+	version string
 }
 
 // Limits that keep a SpeakerStatus cheap with thousands of addresses.
@@ -94,20 +96,24 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 {
 		return wait, nil
 	}
-	if equality.Semantic.DeepEqual(cur.Status, want) {
-		// Nothing to write, but nothing written either: the cache may be
-		// behind the API server (after an outage its watch resumes late,
-		// showing what this speaker wrote before). Remembered as written,
-		// a want that only the stale cache agrees with would never be
-		// written; this way the cache catching up wakes a pass that does.
+	// The cache tells what the API server holds only once it has seen this
+	// speaker's last write: after an API outage it can lag for a minute
+	// (its watch backs off), still showing what was written before. Until
+	// then the last write is the base: neither "nothing to write" nor the
+	// patch may come from the stale copy.
+	base := cur.DeepCopy()
+	if r.last.status != nil && r.last.version != cur.ResourceVersion {
+		base.Status = *r.last.status
+	}
+	if equality.Semantic.DeepEqual(base.Status, want) {
 		return 0, nil
 	}
-	patch := client.MergeFrom(cur.DeepCopy())
+	patch := client.MergeFrom(base)
 	cur.Status = want
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
 		return 0, fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
 	}
-	r.last.status, r.last.address, r.last.at = &want, addr, time.Now()
+	r.last.status, r.last.address, r.last.at, r.last.version = &want, addr, time.Now(), cur.ResourceVersion
 	return 0, nil
 }
 
