@@ -347,9 +347,9 @@ func (f *faultLab) apiOutage(t *testing.T) {
 		}
 		return n == len(live), fmt.Sprintf("%d of %d", n, len(live))
 	})
-	time.Sleep(3 * time.Second)
+	time.Sleep(2 * time.Second)
 	quiet := speakerVersions(t, l)
-	f.stableHops(t, 7*time.Second, live...)
+	f.stableHops(t, 5*time.Second, live...)
 	if w := changed(quiet, speakerVersions(t, l)); len(w) > 0 {
 		t.Errorf("SpeakerStatuses written after the API server returned and the failover was reported: %v", w)
 	}
@@ -383,7 +383,7 @@ func (f *faultLab) apiOutage(t *testing.T) {
 // joins and takes back its own address, and nothing else moves.
 func (f *faultLab) speakerRestartInOutage(t *testing.T) {
 	l, p := f.l, f.p
-	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second) / 2
+	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second) / 3
 	owner := waitOwner(t, l, f.l2, 20*time.Second)
 	if owner != f.electionOwner(f.l2) {
 		t.Fatalf("%s answers for %s, the election says %s", owner, f.l2, f.electionOwner(f.l2))
@@ -472,7 +472,7 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 		return relists >= 1+len(f.nodes), fmt.Sprintf("%d relists", relists)
 	})
 	f.controllerBack(t)
-	time.Sleep(5 * time.Second)
+	time.Sleep(2 * time.Second)
 	run := pr.stop()
 	t.Log(run.line("etcd restarted, compacted and the API server restarted", began, time.Time{},
 		fmt.Sprintf("etcd back in %v, compacted at revision %d, %d relists of L2Advertisements after", etcdBack.Round(time.Millisecond), rev, relists)))
