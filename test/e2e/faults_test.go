@@ -36,11 +36,14 @@ func TestFaults(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
+		// Before the API server faults: after them a client's watches can
+		// stay backed off for up to a minute (client-go's reflector), and
+		// a key edit would reach that speaker late.
+		{"memberlist key replaced in one edit", f.keyChange},
+		{"router's bgpd restarted", f.bgpdRestart},
 		{"API server stopped", f.apiOutage},
 		{"speaker restarted during an API outage", f.speakerRestartInOutage},
 		{"etcd restarted and watches expired", f.etcdRestart},
-		{"memberlist key replaced in one edit", f.keyChange},
-		{"router's bgpd restarted", f.bgpdRestart},
 		{"node partitioned and healed", f.partition},
 		{"speaker SIGKILL loop on one node", f.speakerKillLoop},
 		{"controller SIGKILL loop during churn", f.controllerKillLoop},
@@ -467,7 +470,9 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 	// The API server's counters start from zero: every relist counted
 	// here is one made after it restarted.
 	var relists int
-	eventually(t, 30*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
+	// client-go's reflector backs off up to 30 s (with jitter, up to a
+	// minute) after failures, and the outages before grew its backoff.
+	eventually(t, 90*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
 		relists = relistCount(t, l, "l2advertisements")
 		return relists >= 1+len(f.nodes), fmt.Sprintf("%d relists", relists)
 	})
