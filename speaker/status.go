@@ -79,9 +79,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 			return 0, fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
 		}
 	}
+	// The cache tells what the API server holds only once it has seen this
+	// speaker's last write: after an API outage it can lag for a minute
+	// (its watch backs off), still showing what was written before. Until
+	// then the last write is the base: neither the conditions' times nor
+	// "nothing to write" nor the patch may come from the stale copy.
+	base := cur.DeepCopy()
+	if r.last.status != nil && r.last.version != cur.ResourceVersion {
+		base.Status = *r.last.status.DeepCopy()
+	}
 	// Conditions keep their transition times when unchanged; merged on a
 	// copy, so that the patch below sees them as changes.
-	conds := slices.Clone(cur.Status.Conditions)
+	conds := slices.Clone(base.Status.Conditions)
 	for _, c := range want.Conditions {
 		old := meta.FindStatusCondition(conds, c.Type)
 		if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
@@ -95,15 +104,6 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	}
 	if wait := statusEvery - time.Since(r.last.at); r.last.status != nil && wait > 0 {
 		return wait, nil
-	}
-	// The cache tells what the API server holds only once it has seen this
-	// speaker's last write: after an API outage it can lag for a minute
-	// (its watch backs off), still showing what was written before. Until
-	// then the last write is the base: neither "nothing to write" nor the
-	// patch may come from the stale copy.
-	base := cur.DeepCopy()
-	if r.last.status != nil && r.last.version != cur.ResourceVersion {
-		base.Status = *r.last.status
 	}
 	if equality.Semantic.DeepEqual(base.Status, want) {
 		return 0, nil
