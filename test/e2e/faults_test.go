@@ -162,14 +162,33 @@ func (pr *probes) stop() probeRun {
 }
 
 // between summarises the probes that started in [from, to) (zero: open).
+// The last answered probe before from counts for the longest gap and the
+// changes of node only: a fault at from that silences the address shows
+// as a gap from before it.
 func between(s []lab.Sample, from, to time.Time) lab.SampleReport {
 	var in []lab.Sample
-	for _, x := range s {
-		if !x.At.Before(from) && (to.IsZero() || x.At.Before(to)) {
+	var anchor *lab.Sample
+	for i, x := range s {
+		if x.At.Before(from) {
+			if x.OK() && (anchor == nil || x.At.After(anchor.At)) {
+				anchor = &s[i]
+			}
+			continue
+		}
+		if to.IsZero() || x.At.Before(to) {
 			in = append(in, x)
 		}
 	}
-	return lab.Summarize(in)
+	if anchor == nil {
+		return lab.Summarize(in)
+	}
+	r := lab.Summarize(append(in, *anchor))
+	r.Samples--
+	if r.Answers[anchor.Node]--; r.Answers[anchor.Node] == 0 {
+		delete(r.Answers, anchor.Node)
+	}
+	r.First = from
+	return r
 }
 
 // line is the figure a subtest logs for docs/reliability.md.
