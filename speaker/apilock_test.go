@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -61,47 +62,24 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	// Status writes hang while block is set, until the call's own deadline.
 	var block atomic.Bool
 	var hanging atomic.Int32
-	skip := true
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: &skip},
-		NewClient: func(cfg *rest.Config, o client.Options) (client.Client, error) {
-			inner, err := client.NewWithWatch(cfg, o)
-			if err != nil {
-				return nil, err
+	mgr := interceptedManager(t, env, interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			if block.Load() {
+				hanging.Add(1)
+				defer hanging.Add(-1)
+				<-ctx.Done()
+				return ctx.Err()
 			}
-			return interceptor.NewClient(inner, interceptor.Funcs{
-				SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-					if block.Load() {
-						hanging.Add(1)
-						defer hanging.Add(-1)
-						<-ctx.Done()
-						return ctx.Err()
-					}
-					return c.SubResource(sub).Patch(ctx, obj, p, opts...)
-				},
-			}), nil
+			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
 		},
 	})
-	must(t, err)
 	ann := &recordingAnnouncer{}
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: node, Namespace: "pylon-system", Announcer: ann, Members: alone{node},
-		Links: func() ([]layer2.Link, error) {
-			return []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}}, nil
-		},
+		Links: oneLink,
 	})
 	must(t, err)
-	mctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		block.Store(false)
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	startManager(t, mgr, func() { block.Store(false) })
 	poll := func(what string, f func() bool) {
 		t.Helper()
 		if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) { return f(), nil }); err != nil {
@@ -139,4 +117,46 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	if refs := st.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Node" || refs[0].APIVersion != "v1" || refs[0].Name != node || refs[0].UID != n.UID {
 		t.Fatalf("SpeakerStatus owner references %+v, want the Node %s (uid %s)", refs, node, n.UID)
 	}
+}
+
+// interceptedManager is a manager on env whose client goes through funcs.
+func interceptedManager(t *testing.T, env *envtest.Env, funcs interceptor.Funcs) manager.Manager {
+	t.Helper()
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip},
+		NewClient: func(cfg *rest.Config, o client.Options) (client.Client, error) {
+			inner, err := client.NewWithWatch(cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			return interceptor.NewClient(inner, funcs), nil
+		},
+	})
+	must(t, err)
+	return mgr
+}
+
+// oneLink is the node's one interface: eth0 on 198.51.100.0/24.
+func oneLink() ([]layer2.Link, error) {
+	return []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}}, nil
+}
+
+// startManager runs mgr until the test ends; first (may be nil) runs
+// before it is stopped.
+func startManager(t *testing.T, mgr manager.Manager, first func()) {
+	t.Helper()
+	mctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	t.Cleanup(func() {
+		if first != nil {
+			first()
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
 }
