@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -36,23 +35,17 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	// Status writes hang while block is set, until the call's own deadline.
 	var block atomic.Bool
 	var hanging atomic.Int32
-	newClient := func(cfg *rest.Config, o client.Options) (client.Client, error) {
-		inner, err := client.NewWithWatch(cfg, o)
-		if err != nil {
-			return nil, err
-		}
-		return interceptor.NewClient(inner, interceptor.Funcs{
-			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-				if block.Load() {
-					hanging.Add(1)
-					defer hanging.Add(-1)
-					<-ctx.Done()
-					return ctx.Err()
-				}
-				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
-			},
-		}), nil
-	}
+	newClient := intercepted(interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			if block.Load() {
+				hanging.Add(1)
+				defer hanging.Add(-1)
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+		},
+	})
 	ann := &recordingAnnouncer{}
 	r, stop := startSpeaker(t, env, speaker.Options{
 		Node: node, Namespace: "pylon-system", Announcer: ann, Members: members(node), Links: eth0("198.51.100.0/24"),

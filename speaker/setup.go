@@ -3,10 +3,12 @@ package speaker
 import (
 	"context"
 	"errors"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -23,6 +25,18 @@ import (
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
+
+// retryMax bounds the wait before a failed pass is tried again. A pass
+// fails when its SpeakerStatus write fails; with controller-runtime's
+// default (doubling up to 16 minutes) a speaker whose API server was down
+// for minutes would write its status minutes after the API server is back.
+const retryMax = 10 * time.Second
+
+// RetryLimiter is how long the speaker waits before trying a failed pass
+// again: doubling from 5 ms, at most retryMax.
+func RetryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, retryMax)
+}
 
 // Options configure the speaker's reconciler.
 type Options struct {
@@ -95,7 +109,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Watches(&v1alpha1.SpeakerStatus{}, all).
 		Watches(&corev1.Secret{}, all, builder.WithPredicates(inNamespace)).
 		WatchesRawSource(source.Channel(r.Trigger, all)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1, RateLimiter: RetryLimiter()}).
 		Complete(r)
 	if err != nil {
 		return nil, err

@@ -20,10 +20,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker"
@@ -148,6 +151,18 @@ func (m *fakeMembers) poke() {
 func eth0(prefix string) func() ([]layer2.Link, error) {
 	return func() ([]layer2.Link, error) {
 		return []layer2.Link{{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true, Prefixes: []netip.Prefix{netip.MustParsePrefix(prefix)}}}, nil
+	}
+}
+
+// intercepted is a NewClientFunc whose clients go through funcs first
+// (interceptor), to make the API server hang or a cache look stale.
+func intercepted(funcs interceptor.Funcs) client.NewClientFunc {
+	return func(cfg *rest.Config, o client.Options) (client.Client, error) {
+		inner, err := client.NewWithWatch(cfg, o)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(inner, funcs), nil
 	}
 }
 
@@ -342,5 +357,24 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(fmt.Errorf("setup: %w", err))
+	}
+}
+
+// TestRetryIsBounded: however long the API server has refused the
+// SpeakerStatus write, the next try comes within 10 s (controller-runtime's
+// default would wait up to 16 minutes, and the status would stay stale
+// that long after an outage: test/e2e TestFaults with PYLON_FAULT_OUTAGE=3m).
+func TestRetryIsBounded(t *testing.T) {
+	l := speaker.RetryLimiter()
+	req := reconcile.Request{}
+	var last time.Duration
+	for range 40 { // 40 failures: 5 ms doubled 40 times is years
+		last = l.When(req)
+	}
+	if last > 10*time.Second {
+		t.Fatalf("after 40 failures the next try waits %v, want at most 10s", last)
+	}
+	if first := speaker.RetryLimiter().When(req); first > 10*time.Millisecond {
+		t.Fatalf("the first retry waits %v, want milliseconds", first)
 	}
 }

@@ -32,6 +32,8 @@ type lastWritten struct {
 	status  *v1alpha1.SpeakerStatusStatus
 	address string
 	at      time.Time
+	// version is the SpeakerStatus's resourceVersion after the write.
+	version string
 }
 
 // Limits that keep a SpeakerStatus cheap with thousands of addresses.
@@ -78,9 +80,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 			return 0, fmt.Errorf("update SpeakerStatus %s: %w", r.Node, err)
 		}
 	}
+	// The cache tells what the API server holds only once it has seen this
+	// speaker's last write: after an API outage it can lag for a minute
+	// (its watch backs off), still showing what was written before. Until
+	// then the last write is the base: neither the conditions' times nor
+	// "nothing to write" nor the patch may come from the stale copy.
+	base := cur.DeepCopy()
+	if r.last.status != nil && r.last.version != cur.ResourceVersion {
+		base.Status = *r.last.status.DeepCopy()
+	}
 	// Conditions keep their transition times when unchanged; merged on a
 	// copy, so that the patch below sees them as changes.
-	conds := slices.Clone(cur.Status.Conditions)
+	conds := slices.Clone(base.Status.Conditions)
 	for _, c := range want.Conditions {
 		old := meta.FindStatusCondition(conds, c.Type)
 		if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
@@ -97,16 +108,15 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if wait := statusEvery - r.Clock.Since(r.last.at); r.last.status != nil && wait > 0 && slices.Equal(r.last.status.NoInterface, want.NoInterface) {
 		return wait, nil
 	}
-	if equality.Semantic.DeepEqual(cur.Status, want) {
-		r.last.status, r.last.address = &want, addr
+	if equality.Semantic.DeepEqual(base.Status, want) {
 		return 0, nil
 	}
-	patch := client.MergeFrom(cur.DeepCopy())
+	patch := client.MergeFrom(base)
 	cur.Status = want
 	if err := r.Client.Status().Patch(ctx, cur, patch); err != nil {
 		return 0, fmt.Errorf("write SpeakerStatus %s status: %w", r.Node, err)
 	}
-	r.last.status, r.last.address, r.last.at = &want, addr, r.Clock.Now()
+	r.last.status, r.last.address, r.last.at, r.last.version = &want, addr, r.Clock.Now(), cur.ResourceVersion
 	return 0, nil
 }
 

@@ -48,7 +48,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in (memberlist key and BGP password Secrets)")
 	fs.StringVar(&o.loadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; unset: Services with no class")
 	fs.StringVar(&o.keySecret, "memberlist-key-secret", "pylon-memberlist", "Secret in --namespace with the memberlist keys (the controller creates it)")
-	fs.DurationVar(&o.keyWait, "memberlist-key-wait", 2*time.Minute, "how long to wait at start for the memberlist key Secret")
+	fs.DurationVar(&o.keyWait, "memberlist-key-wait", 2*time.Minute, "how long to wait at start for the API server (the Node) and the memberlist key Secret")
 	fs.StringVar(&o.mlBindAddr, "memberlist-bind-address", "0.0.0.0", "address memberlist listens on")
 	fs.IntVar(&o.mlPort, "memberlist-port", membership.DefaultPort, "memberlist TCP and UDP port")
 	fs.StringVar(&o.mlAdvertiseAddr, "memberlist-advertise-address", "", "address other speakers reach this one at (default: the node's InternalIP)")

@@ -49,13 +49,17 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	// Started during an API outage (a restart, a node reboot), the speaker
+	// waits for the API server instead of exiting: a crash loop would
+	// back off for minutes after the API server is back.
+	deadline := time.Now().Add(o.keyWait)
 	advertise := o.mlAdvertiseAddr
 	if advertise == "" {
-		if advertise, err = nodeAddress(ctx, direct, o.nodeName); err != nil {
+		if advertise, err = waitNodeAddress(ctx, direct, o.nodeName, deadline, logger.Info); err != nil {
 			return err
 		}
 	}
-	keys, err := waitKeys(ctx, direct, o, logger.Info)
+	keys, err := waitKeys(ctx, direct, o, deadline, logger.Info)
 	if err != nil {
 		return err
 	}
@@ -175,24 +179,36 @@ func run(ctx context.Context, o options) error {
 	return <-done
 }
 
-// nodeAddress returns the node's first InternalIP.
-func nodeAddress(ctx context.Context, c client.Client, name string) (string, error) {
-	var n corev1.Node
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, &n); err != nil {
-		return "", fmt.Errorf("read node %s for its address: %w", name, err)
-	}
-	for _, a := range n.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP {
-			return a.Address, nil
+// waitNodeAddress returns the node's first InternalIP, reading the Node
+// every second until deadline while the API server does not answer.
+func waitNodeAddress(ctx context.Context, c client.Client, name string, deadline time.Time, info func(string, ...any)) (string, error) {
+	for {
+		var n corev1.Node
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &n)
+		if err == nil {
+			for _, a := range n.Status.Addresses {
+				if a.Type == corev1.NodeInternalIP {
+					return a.Address, nil
+				}
+			}
+			return "", fmt.Errorf("node %s has no InternalIP; set --memberlist-advertise-address", name)
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("read node %s for its address: %w", name, err)
+		}
+		info("waiting for the API server: reading the node", "node", name, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return "", errors.New("stopped while reading the node")
+		case <-time.After(time.Second):
 		}
 	}
-	return "", fmt.Errorf("node %s has no InternalIP; set --memberlist-advertise-address", name)
 }
 
-// waitKeys reads the memberlist keys, waiting for the controller to create
-// the Secret on a fresh install.
-func waitKeys(ctx context.Context, c client.Client, o options, info func(string, ...any)) (membership.Keys, error) {
-	deadline := time.Now().Add(o.keyWait)
+// waitKeys reads the memberlist keys, waiting until deadline for the
+// controller to create the Secret on a fresh install, or for the API
+// server to answer.
+func waitKeys(ctx context.Context, c client.Client, o options, deadline time.Time, info func(string, ...any)) (membership.Keys, error) {
 	for {
 		var s corev1.Secret
 		err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.keySecret}, &s)

@@ -114,7 +114,7 @@ func testController(ctx context.Context, t *testing.T, l *lab.Lab) []netip.Addr 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { checkNotRefused(t, ctrl) })
+	t.Cleanup(func() { checkNotRefused(t, nil, ctrl) })
 	mustCreate(ctx, t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{

@@ -42,6 +42,33 @@ type pylon struct {
 	lab        *lab.Lab
 	controller *lab.Process
 	speakers   map[string]*lab.Process
+	// apiStarts are when a test (re)started the API server: until it has
+	// loaded its RBAC objects it refuses everything, which says nothing
+	// of the shipped roles.
+	apiStarts []time.Time
+}
+
+// apiStarting records that the API server is (re)started now.
+func (p *pylon) apiStarting() { p.apiStarts = append(p.apiStarts, time.Now()) }
+
+// startingAPIServer reports whether a log line's timestamp ("ts", zap's
+// JSON) falls within 20 s after an API server start.
+func (p *pylon) startingAPIServer(line string) bool {
+	_, rest, ok := strings.Cut(line, `"ts":"`)
+	if !ok {
+		return false
+	}
+	stamp, _, _ := strings.Cut(rest, `"`)
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return false
+	}
+	for _, s := range p.apiStarts {
+		if !at.Before(s.Truncate(time.Second)) && at.Before(s.Add(20*time.Second)) {
+			return true
+		}
+	}
+	return false
 }
 
 // startPylon applies pylon.yaml's namespace, RBAC and admission policy,
@@ -72,7 +99,7 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 		}
 		p.speakers[n.Name] = sp
 	}
-	t.Cleanup(func() { checkNotRefused(t, p.processes()...) })
+	t.Cleanup(func() { checkNotRefused(t, p.startingAPIServer, p.processes()...) })
 	create(t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		// No .0/.255 and no subnet-router anycast address (::): hosts treat

@@ -1,6 +1,7 @@
 package envtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -152,7 +155,13 @@ func (e *Env) launch(assets string, o Options) error {
 func (e *Env) Stop() error {
 	// The API server first, killed if it outlives the stop timeout (an
 	// API server without etcd may ignore SIGTERM for good), then etcd.
-	err := errors.Join(e.StopAPIServer(), e.te.Stop())
+	err := e.StopAPIServer()
+	// etcd too is killed once it outlives the stop timeout (on a loaded
+	// machine it can take longer to sync): gone either way.
+	if stopErr := e.te.ControlPlane.Etcd.Stop(); stopErr != nil && !killedAfterTimeout(stopErr) {
+		err = errors.Join(err, fmt.Errorf("stop etcd: %w", stopErr))
+	}
+	err = errors.Join(err, e.te.Stop())
 	if e.ownDir {
 		err = errors.Join(err, os.RemoveAll(e.dir))
 	}
@@ -188,6 +197,44 @@ func (e *Env) StopAPIServer() error {
 // StartAPIServer starts a kube-apiserver stopped by StopAPIServer.
 func (e *Env) StartAPIServer() error {
 	return e.te.ControlPlane.GetAPIServer().Start()
+}
+
+// RestartEtcd stops etcd (SIGTERM, SIGKILL after the stop timeout) and
+// starts it again on the same data directory and client URL: every object
+// survives, and the API server reconnects on its own. Between the two the
+// API server answers with errors, as when etcd fails under it.
+func (e *Env) RestartEtcd() error {
+	etcd := e.te.ControlPlane.Etcd
+	if err := etcd.Stop(); err != nil && !killedAfterTimeout(err) {
+		return fmt.Errorf("stop etcd: %w", err)
+	}
+	if err := etcd.Start(); err != nil {
+		return fmt.Errorf("start etcd again: %w", err)
+	}
+	return nil
+}
+
+// CompactEtcd compacts etcd's history up to its current revision and
+// returns that revision: a watch that resumes from an older one is told it
+// expired (410 Gone from the API server) and must list again.
+func (e *Env) CompactEtcd(ctx context.Context) (int64, error) {
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints: []string{e.te.ControlPlane.Etcd.URL.String()}, DialTimeout: 5 * time.Second,
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("etcd client: %w", err)
+	}
+	defer c.Close()
+	st, err := c.Status(ctx, e.te.ControlPlane.Etcd.URL.String())
+	if err != nil {
+		return 0, fmt.Errorf("etcd status: %w", err)
+	}
+	rev := st.Header.Revision
+	if _, err := c.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
+		return 0, fmt.Errorf("compact etcd at revision %d: %w", rev, err)
+	}
+	return rev, nil
 }
 
 // killedAfterTimeout reports whether envtest's Stop failed only because

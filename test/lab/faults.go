@@ -98,3 +98,11 @@ func (h *Host) Run(ctx context.Context, name string, args ...string) ([]byte, er
 func (h *Host) IP(ctx context.Context, lines ...string) error {
 	return ipBatch(ctx, h.Netns, lines...)
 }
+
+// RestartEtcd stops etcd and starts it again on the same data and address
+// (envtest.Env.RestartEtcd); the API server stays up and reconnects.
+func (l *Lab) RestartEtcd() error {
+	err := l.API.RestartEtcd()
+	l.recordProcs()
+	return err
+}

@@ -196,6 +196,24 @@ func (r *Router) Clear(ctx context.Context, node netip.Addr) error {
 	return nil
 }
 
+// RestartBGPd stops bgpd (SIGTERM to its PID, as a service restart does:
+// it tells its peers and zebra withdraws its routes) and starts it again
+// with the same configuration, waiting until its vty socket is back.
+// Sessions then start from nothing: the nodes reconnect.
+func (r *Router) RestartBGPd(ctx context.Context) error {
+	if err := r.BGPd.Term(DefaultGrace); err != nil {
+		return err
+	}
+	vty := filepath.Join(r.Dir, "bgpd.vty")
+	if err := os.Remove(vty); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := r.BGPd.Start(); err != nil {
+		return err
+	}
+	return waitFile(ctx, r.BGPd, vty)
+}
+
 // frrOwner is the frr user's uid and gid.
 func frrOwner() (int, int, error) {
 	u, err := user.Lookup("frr")

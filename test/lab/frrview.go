@@ -60,12 +60,9 @@ type Path struct {
 // View reads the router's sessions and routes of both families. It costs
 // about 0.1 s a vtysh call, three calls; for timing use KernelRoutes.
 func (r *Router) View(ctx context.Context) (RouterView, error) {
-	sum, err := r.Vtysh(ctx, "show bgp summary json")
-	if err != nil {
-		return RouterView{}, err
-	}
 	v := RouterView{Routes: map[netip.Prefix][]Path{}}
-	if v.Sessions, err = parseSummary(sum); err != nil {
+	var err error
+	if v.Sessions, err = r.Sessions(ctx); err != nil {
 		return RouterView{}, err
 	}
 	for _, fam := range []string{"ipv4", "ipv6"} {
@@ -82,6 +79,15 @@ func (r *Router) View(ctx context.Context) (RouterView, error) {
 		}
 	}
 	return v, nil
+}
+
+// Sessions reads the router's sessions alone: one vtysh call.
+func (r *Router) Sessions(ctx context.Context) ([]Session, error) {
+	sum, err := r.Vtysh(ctx, "show bgp summary json")
+	if err != nil {
+		return nil, err
+	}
+	return parseSummary(sum)
 }
 
 // Session returns the session with peer, if any.
