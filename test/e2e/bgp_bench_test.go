@@ -34,7 +34,7 @@ import (
 //
 // Run as root: go test -run '^$' -bench BGPRoutes -benchtime 1x ./test/e2e/
 func BenchmarkBGPRoutes(b *testing.B) {
-	n := benchInt(b, "PYLON_BENCH_SERVICES", 5000)
+	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
 		p := startPylon(b, l)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"sort"
 	"testing"
@@ -199,19 +198,6 @@ func (r probeRun) line(fault string, from, to time.Time, extra string) string {
 		s += "; " + extra
 	}
 	return s
-}
-
-// knob reads a duration knob from the environment.
-func knob(t testing.TB, env string, def time.Duration) time.Duration {
-	v := os.Getenv(env)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("%s=%q: want a positive duration", env, v)
-	}
-	return d
 }
 
 // versions is the resourceVersion of every Service, IPPool,

@@ -20,15 +20,23 @@ import (
 	"github.com/pylonlb/pylon/test/lab"
 )
 
-// benchInt reads a benchmark knob from the environment.
-func benchInt(b *testing.B, env string, def int) int {
+// knob reads a knob of a test or benchmark from the environment: a
+// positive integer or duration (time.ParseDuration); def when unset.
+func knob[T int | time.Duration](t testing.TB, env string, def T) T {
 	v := os.Getenv(env)
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
+	var n T
+	var err error
+	switch p := any(&n).(type) {
+	case *int:
+		*p, err = strconv.Atoi(v)
+	case *time.Duration:
+		*p, err = time.ParseDuration(v)
+	}
 	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive integer", env, v)
+		t.Fatalf("%s=%q: want a positive %T", env, v, n)
 	}
 	return n
 }
@@ -48,7 +56,7 @@ func benchInt(b *testing.B, env string, def int) int {
 //
 // Run as root: go test -run '^$' -bench Layer2Failover -benchtime 1x ./test/e2e/
 func BenchmarkLayer2Failover(b *testing.B) {
-	trials := benchInt(b, "PYLON_BENCH_TRIALS", 20)
+	trials := knob(b, "PYLON_BENCH_TRIALS", 20)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
@@ -131,7 +139,7 @@ func failoverTrial(b *testing.B, p *pylon, vip netip.Addr, node bool) (time.Dura
 //
 // Run as root: go test -run '^$' -bench Layer2Scale -benchtime 1x ./test/e2e/
 func BenchmarkLayer2Scale(b *testing.B) {
-	n := benchInt(b, "PYLON_BENCH_SERVICES", 5000)
+	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
@@ -206,7 +214,7 @@ func checkSampleAnswers(b *testing.B, l *lab.Lab, k int) {
 //
 // Run as root: go test -run '^$' -bench Layer2CPUHog -benchtime 1x ./test/e2e/
 func BenchmarkLayer2CPUHog(b *testing.B) {
-	hold := time.Duration(benchInt(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
+	hold := time.Duration(knob(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
