@@ -15,27 +15,26 @@
 #   PYLON_ETCD_VERSION   etcd server release to build (default below)
 #   PYLON_ASSETS_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/pylon/envtest)
 set -euo pipefail
-# shellcheck source=lib/kube-build.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/kube-build.sh"
+# shellcheck source=lib/assets.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/assets.sh"
 
 kube_version=${PYLON_KUBE_VERSION:-1.37.2}
 etcd_version=${PYLON_ETCD_VERSION:-3.6.16}
 cache_root=${PYLON_ASSETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pylon/envtest}
 dir="$cache_root/k8s-$kube_version-etcd-$etcd_version"
 
+bins=(kube-apiserver etcd kubectl)
+
 log() { printf 'envtest-assets: %s\n' "$*" >&2; }
 
-if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" && -x "$dir/kubectl" ]]; then
+if assets_cached "$dir" "${bins[@]}"; then
 	echo "$dir"
 	exit 0
 fi
 
 command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$cache_root"
-# One builder at a time: concurrent `make test` runs wait for the first.
-exec 9>"$cache_root/.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" && -x "$dir/kubectl" ]]; then
+assets_lock "$cache_root"
+if assets_cached "$dir" "${bins[@]}"; then
 	echo "$dir"
 	exit 0
 fi
@@ -87,10 +86,6 @@ build_etcd() {
 start=$(date +%s)
 build_etcd
 build_kube
-mkdir -p "$(dirname "$dir")"
-rm -rf "$dir.tmp"
-mv "$out" "$dir.tmp"
-rm -rf "$dir"
-mv "$dir.tmp" "$dir"
+assets_publish "$out" "$dir"
 log "built in $(($(date +%s) - start))s: $dir"
 echo "$dir"

@@ -23,8 +23,8 @@
 #   PYLON_RUNC_VERSION        runc release to build (default below)
 #   PYLON_ASSETS_CACHE        cache root (default: ${XDG_CACHE_HOME:-~/.cache}/pylon/node)
 set -euo pipefail
-# shellcheck source=lib/kube-build.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/kube-build.sh"
+# shellcheck source=lib/assets.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/assets.sh"
 
 kube_version=${PYLON_KUBE_VERSION:-1.37.2}
 containerd_version=${PYLON_CONTAINERD_VERSION:-2.4.2}
@@ -33,27 +33,18 @@ cache_root=${PYLON_ASSETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pylon/node}
 dir="$cache_root/k8s-$kube_version-containerd-$containerd_version-runc-$runc_version"
 kube_cmds=(kubelet kube-proxy kube-controller-manager kube-scheduler)
 containerd_cmds=(containerd containerd-shim-runc-v2 ctr)
+bins=("${kube_cmds[@]}" "${containerd_cmds[@]}" runc)
 
 log() { printf 'node-assets: %s\n' "$*" >&2; }
 
-complete() {
-	local b
-	for b in "${kube_cmds[@]}" "${containerd_cmds[@]}" runc; do
-		[[ -x "$dir/$b" ]] || return 1
-	done
-}
-
-if complete; then
+if assets_cached "$dir" "${bins[@]}"; then
 	echo "$dir"
 	exit 0
 fi
 
 command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$cache_root"
-# One builder at a time: concurrent `make test` runs wait for the first.
-exec 9>"$cache_root/.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if complete; then
+assets_lock "$cache_root"
+if assets_cached "$dir" "${bins[@]}"; then
 	echo "$dir"
 	exit 0
 fi
@@ -96,10 +87,6 @@ start=$(date +%s)
 build_runc
 build_containerd
 build_kube
-mkdir -p "$(dirname "$dir")"
-rm -rf "$dir.tmp"
-mv "$out" "$dir.tmp"
-rm -rf "$dir"
-mv "$dir.tmp" "$dir"
+assets_publish "$out" "$dir"
 log "built in $(($(date +%s) - start))s: $dir"
 echo "$dir"

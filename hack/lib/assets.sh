@@ -1,6 +1,7 @@
-# kube-build.sh: building Kubernetes commands from k8s.io/kubernetes through
-# the Go module proxy. Sourced by hack/envtest-assets.sh and
-# hack/node-assets.sh; not a script of its own.
+# assets.sh: what hack/envtest-assets.sh and hack/node-assets.sh share: the
+# version-keyed cache with its lock, and building Kubernetes commands from
+# k8s.io/kubernetes through the Go module proxy. Sourced by both; not a
+# script of its own.
 #
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces each staging
 # module (k8s.io/api, k8s.io/apiserver, ...) with ./staging/src/.... A
@@ -9,6 +10,33 @@
 #
 # The caller sets GOFLAGS=-mod=mod GOWORK=off (and CGO_ENABLED) and defines
 # log MESSAGE... (progress to stderr).
+
+# assets_cached DIR NAME...: whether DIR holds every NAME, executable.
+assets_cached() {
+	local d=$1 b
+	shift
+	for b in "$@"; do [[ -x "$d/$b" ]] || return 1; done
+}
+
+# assets_lock ROOT: creates the cache root and waits for its lock, held on
+# fd 9 until the script exits: one builder at a time, concurrent `make test`
+# runs wait for the first.
+assets_lock() {
+	mkdir -p "$1"
+	exec 9>"$1/.lock"
+	if command -v flock >/dev/null; then flock 9; fi
+}
+
+# assets_publish OUT DIR: moves the freshly built directory OUT to DIR,
+# replacing whatever was there.
+assets_publish() {
+	local out=$1 dir=$2
+	mkdir -p "$(dirname "$dir")"
+	rm -rf "$dir.tmp"
+	mv "$out" "$dir.tmp"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+}
 
 # kube_wrapper_module DIR MODULE VERSION CMD...: writes the wrapper module
 # MODULE into DIR, requiring k8s.io/kubernetes vVERSION and importing
