@@ -45,3 +45,27 @@ func BuildStatic(ctx context.Context, pkg, dir, version string) (string, error) 
 func BuildPause(ctx context.Context, dir string) (string, error) {
 	return BuildStatic(ctx, "./test/images/pause", dir, "dev")
 }
+
+// Pylon builds the controller and the speaker (BuildStatic, with version)
+// into dir and returns their images as the Dockerfile makes them: the binary
+// as the entrypoint (/controller, /speaker) and the nonroot user 65532:65532
+// (the speaker's pod runs it as root with runAsUser: 0). They are named
+// repo+"/pylon-controller:"+version and repo+"/pylon-speaker:"+version, as the
+// Helm chart's image values expect; "ghcr.io/pylonlb" is the chart's default
+// repo.
+func Pylon(ctx context.Context, dir, repo, version string) ([]Image, error) {
+	var imgs []Image
+	for _, c := range []string{"controller", "speaker"} {
+		bin, err := BuildStatic(ctx, "./cmd/"+c, dir, version)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, Image{
+			Ref:        repo + "/pylon-" + c + ":" + version,
+			Binary:     bin,
+			Entrypoint: []string{"/" + c},
+			User:       "65532:65532",
+		})
+	}
+	return imgs, nil
+}

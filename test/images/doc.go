@@ -3,8 +3,10 @@
 // holding one static binary on an empty base, and WriteTarball writes a set
 // of them as one docker-archive tarball that `ctr -n k8s.io images import`
 // loads. BuildStatic builds a package of this module into such a binary
-// (CGO_ENABLED=0, the Dockerfile's version ldflags) and BuildPause builds the
-// pod sandbox's pause program (test/images/pause).
+// (CGO_ENABLED=0, the Dockerfile's version ldflags), Pylon builds the
+// controller and speaker images as the Dockerfile makes them (entrypoint,
+// nonroot user) and BuildPause builds the pod sandbox's pause program
+// (test/images/pause).
 //
 // NodeAssets finds the node binaries hack/node-assets.sh builds
 // (PYLON_NODE_ASSETS), failing the test instead of skipping it under
