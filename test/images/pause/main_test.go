@@ -80,8 +80,9 @@ func TestPauseReapsZombies(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	pid := cmd.Process.Pid
-	// sh exits at once; its background sleep, orphaned, goes to pause.
-	orphan := exec.Command(nsenter, "-t", strconv.Itoa(pid), "-p", "--", "sh", "-c", "sleep 0.3 & exit 0")
+	// sh exits at once; its background sleep, orphaned, goes to pause. The
+	// sleep's output goes nowhere, so that nsenter's output closes with sh.
+	orphan := exec.Command(nsenter, "-t", strconv.Itoa(pid), "-p", "--", "sh", "-c", "sleep 0.5 </dev/null >/dev/null 2>&1 & exit 0")
 	if out, err := orphan.CombinedOutput(); err != nil {
 		t.Fatalf("nsenter: %v: %s", err, out)
 	}
