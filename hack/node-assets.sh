@@ -37,17 +37,11 @@ bins=("${kube_cmds[@]}" "${containerd_cmds[@]}" runc)
 
 log() { printf 'node-assets: %s\n' "$*" >&2; }
 
-if assets_cached "$dir" "${bins[@]}"; then
-	echo "$dir"
-	exit 0
-fi
+assets_exit_if_cached "$dir" "${bins[@]}"
 
 command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
 assets_lock "$cache_root"
-if assets_cached "$dir" "${bins[@]}"; then
-	echo "$dir"
-	exit 0
-fi
+assets_exit_if_cached "$dir" "${bins[@]}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pylon-node-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT

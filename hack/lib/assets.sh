@@ -11,11 +11,14 @@
 # The caller sets GOFLAGS=-mod=mod GOWORK=off (and CGO_ENABLED) and defines
 # log MESSAGE... (progress to stderr).
 
-# assets_cached DIR NAME...: whether DIR holds every NAME, executable.
-assets_cached() {
+# assets_exit_if_cached DIR NAME...: when DIR holds every NAME, executable,
+# prints DIR and ends the script: nothing to build.
+assets_exit_if_cached() {
 	local d=$1 b
 	shift
-	for b in "$@"; do [[ -x "$d/$b" ]] || return 1; done
+	for b in "$@"; do [[ -x "$d/$b" ]] || return 0; done
+	echo "$d"
+	exit 0
 }
 
 # assets_lock ROOT: creates the cache root and waits for its lock, held on
