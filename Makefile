@@ -6,7 +6,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 export GOTOOLCHAIN ?= local
 
-.PHONY: all generate lint build test envtest-assets demo images
+.PHONY: all generate lint build test envtest-assets node-assets demo images
 
 all: generate lint build test
 
@@ -47,12 +47,20 @@ images:
 envtest-assets:
 	@hack/envtest-assets.sh
 
+## node-assets: build (or reuse) the node stack for the tests: kubelet, kube-proxy,
+## kube-controller-manager, kube-scheduler, containerd, its shim, ctr and runc.
+node-assets:
+	@hack/node-assets.sh
+
 ## test: everything — unit tests, the envtest suites against a real API server
 ## and, as root, the end-to-end tests in the network lab (one package may take
-## several minutes: the e2e scenarios run one lab after another).
+## several minutes: the e2e scenarios run one lab after another). The API server
+## and the node stack are built on first use (hack/envtest-assets.sh,
+## hack/node-assets.sh).
 test:
 	@assets=$$(hack/envtest-assets.sh) || { echo "make test: could not build the test API server (see above)"; exit 1; }; \
-	KUBEBUILDER_ASSETS=$$assets PYLON_REQUIRE_ENVTEST=1 $(GO) test -count=1 -timeout 30m ./... 2>&1
+	node=$$(hack/node-assets.sh) || { echo "make test: could not build the node binaries (see above)"; exit 1; }; \
+	KUBEBUILDER_ASSETS=$$assets PYLON_NODE_ASSETS=$$node PYLON_REQUIRE_ENVTEST=1 $(GO) test -count=1 -timeout 30m ./... 2>&1
 
 ## demo: pylon in a network lab on this machine, step by step with a timing each, then a
 ## summary and teardown (docs/demo.md). Needs root; installs what is missing

@@ -15,28 +15,23 @@
 #   PYLON_ETCD_VERSION   etcd server release to build (default below)
 #   PYLON_ASSETS_CACHE   cache root (default: ${XDG_CACHE_HOME:-~/.cache}/pylon/envtest)
 set -euo pipefail
+# shellcheck source=lib/assets.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/assets.sh"
 
 kube_version=${PYLON_KUBE_VERSION:-1.37.2}
 etcd_version=${PYLON_ETCD_VERSION:-3.6.16}
 cache_root=${PYLON_ASSETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pylon/envtest}
 dir="$cache_root/k8s-$kube_version-etcd-$etcd_version"
 
+bins=(kube-apiserver etcd kubectl)
+
 log() { printf 'envtest-assets: %s\n' "$*" >&2; }
 
-if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" && -x "$dir/kubectl" ]]; then
-	echo "$dir"
-	exit 0
-fi
+assets_exit_if_cached "$dir" "${bins[@]}"
 
 command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$cache_root"
-# One builder at a time: concurrent `make test` runs wait for the first.
-exec 9>"$cache_root/.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" && -x "$dir/kubectl" ]]; then
-	echo "$dir"
-	exit 0
-fi
+assets_lock "$cache_root"
+assets_exit_if_cached "$dir" "${bins[@]}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pylon-envtest-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -46,41 +41,12 @@ export GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
 ldflags="-s -w"
 
 build_kube() {
-	local src="$work/kube" kmod
-	mkdir -p "$src"
-	log "fetching k8s.io/kubernetes v$kube_version go.mod"
-	kmod=$(cd "$src" && go mod download -json "k8s.io/kubernetes@v$kube_version" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
-	[[ -f "$kmod" ]] || { log "could not fetch k8s.io/kubernetes@v$kube_version"; return 1; }
-	{
-		echo "module pylon.local/envtest-kube"
-		echo
-		echo "go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')"
-		echo
-		echo "require k8s.io/kubernetes v$kube_version"
-		echo
-		# Every staging module k8s.io/kubernetes replaces with ./staging/... is
-		# published on its own as v0.<minor>.<patch>.
-		sed -n 's#^\t\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$kmod" | while read -r m; do
-			echo "replace $m => $m v0.${kube_version#*.}"
-		done
-	} >"$src/go.mod"
-	cat >"$src/tools.go" <<-'EOF'
-		//go:build tools
-
-		package tools
-
-		import (
-			_ "k8s.io/kubernetes/cmd/kube-apiserver"
-			_ "k8s.io/kubernetes/cmd/kubectl"
-		)
-	EOF
-	log "resolving kube-apiserver dependencies"
-	(cd "$src" && go mod tidy -e >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; return 1; }
-	local vflags="-X k8s.io/component-base/version.gitVersion=v$kube_version -X k8s.io/client-go/pkg/version.gitVersion=v$kube_version"
+	local src="$work/kube"
+	kube_wrapper_module "$src" pylon.local/envtest-kube "$kube_version" kube-apiserver kubectl
 	log "building kube-apiserver v$kube_version (about 5 minutes on 2 cores)"
-	(cd "$src" && go build -trimpath -ldflags "$ldflags $vflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+	kube_build "$src" "$kube_version" kube-apiserver "$out/kube-apiserver"
 	log "building kubectl v$kube_version"
-	(cd "$src" && go build -trimpath -ldflags "$ldflags $vflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl)
+	kube_build "$src" "$kube_version" kubectl "$out/kubectl"
 }
 
 build_etcd() {
@@ -114,10 +80,6 @@ build_etcd() {
 start=$(date +%s)
 build_etcd
 build_kube
-mkdir -p "$(dirname "$dir")"
-rm -rf "$dir.tmp"
-mv "$out" "$dir.tmp"
-rm -rf "$dir"
-mv "$dir.tmp" "$dir"
+assets_publish "$out" "$dir"
 log "built in $(($(date +%s) - start))s: $dir"
 echo "$dir"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install-deps.sh installs, with apt-get, what a fresh Debian or Ubuntu
 # machine lacks to build pylon and to run its network lab (test/lab): make,
-# git, flock, iproute2, nftables, procps, arping, ndisc6 and FRR. It installs
+# git, flock, iproute2, nftables, procps, arping, ndisc6 and FRR, and for the
+# lab's node stack (hack/node-assets.sh) gcc and libseccomp-dev (runc's
+# build), the CNI plugins (containernetworking-plugins, in /usr/lib/cni) and
+# conntrack (kube-proxy flushes conntrack entries with it). It installs
 # only what is missing, so on a prepared machine it does nothing. `.ci/run`
 # and `make demo` call it. Go itself is not installed here: pylon needs Go
 # 1.26 (see README.md).
@@ -20,6 +23,12 @@ command -v nft >/dev/null || missing+=(nftables)
 command -v sysctl >/dev/null || missing+=(procps)
 command -v arping >/dev/null || missing+=(arping)
 command -v ndisc6 >/dev/null || missing+=(ndisc6)
+# The lab's node stack: runc is built with cgo and seccomp; the kubelet's pods
+# are wired by the CNI plugins; kube-proxy calls conntrack.
+command -v gcc >/dev/null || missing+=(gcc)
+[[ -f /usr/include/seccomp.h ]] || missing+=(libseccomp-dev)
+(for p in bridge host-local loopback portmap; do [[ -x /usr/lib/cni/$p ]] || exit 1; done) || missing+=(containernetworking-plugins)
+command -v conntrack >/dev/null || missing+=(conntrack)
 { [[ -x /usr/lib/frr/bgpd && -x /usr/lib/frr/zebra ]] && command -v vtysh >/dev/null; } || missing+=(frr)
 
 if ((${#missing[@]} == 0)); then
