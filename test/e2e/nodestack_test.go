@@ -14,9 +14,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/images"
@@ -28,7 +31,8 @@ const backendImage = "pylon.local/backend:dev"
 
 // TestNodeStack brings up a lab whose nodes run the real node stack
 // (containerd, kubelet, kube-proxy in nftables mode) and checks it as a
-// cluster: every Node registered itself and is Ready; a Deployment of the
+// cluster: every Node registered itself and is Ready; a kubelet's
+// credentials may change its own Node and not another's; a Deployment of the
 // backend image becomes Ready; its ClusterIP Service answers from a node
 // namespace through kube-proxy's DNAT, from both pods; the pods' logs come
 // through the API server from the kubelets; and after Close nothing the
@@ -66,6 +70,24 @@ func TestNodeStack(t *testing.T) {
 		if !ready || n.Status.NodeInfo.KubeletVersion == "" || !strings.HasPrefix(n.Status.NodeInfo.ContainerRuntimeVersion, "containerd://") {
 			t.Errorf("node %s: ready %v, kubelet %q, runtime %q", n.Name, ready, n.Status.NodeInfo.KubeletVersion, n.Status.NodeInfo.ContainerRuntimeVersion)
 		}
+	}
+
+	// The kubelets' own credentials: the Node authorizer and NodeRestriction
+	// let n1's change its own Node, not n2's.
+	n1, err := clientcmd.BuildConfigFromFlags("", l.Nodes[0].KubeletKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet1, err := kubernetes.NewForConfig(n1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := []byte(`{"metadata":{"labels":{"pylon.test/patched":"yes"}}}`)
+	if _, err := kubelet1.CoreV1().Nodes().Patch(ctx, l.Nodes[0].Name, types.StrategicMergePatchType, label, metav1.PatchOptions{}); err != nil {
+		t.Errorf("n1's kubelet credentials patching Node n1: %v", err)
+	}
+	if _, err := kubelet1.CoreV1().Nodes().Patch(ctx, l.Nodes[1].Name, types.StrategicMergePatchType, label, metav1.PatchOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("n1's kubelet credentials patching Node n2: %v, want forbidden", err)
 	}
 
 	const ns, name = "default", "backend"

@@ -186,6 +186,7 @@ func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) e
 	if err != nil {
 		return err
 	}
+	n.KubeletKubeconfig = kubeletKC
 	// containerd finds its shim on PATH.
 	env := []string{"NODE_NAME=" + n.Name, "PATH=" + assets + ":" + os.Getenv("PATH")}
 	start := func(name string, args ...string) (*Process, error) {
