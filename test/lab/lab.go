@@ -243,9 +243,11 @@ func (l *Lab) KeepDir() {
 }
 
 // Close tears the lab down: the kube-proxy stand-in, every process (SIGTERM,
-// then SIGKILL after DefaultGrace), the API server, the namespaces and the
-// host's link, the record in StateDir, Dir (unless kept); then it releases
-// the machine's lab lock. It is safe to call twice.
+// then SIGKILL after DefaultGrace), what the node stack leaves on the host,
+// the API server, the namespaces and the host's link, the record in
+// StateDir, Dir (unless kept); then it releases the machine's lab lock.
+// When something fails, the record and Dir stay for the next lab to clean
+// up. It is safe to call twice.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -278,8 +280,12 @@ func (l *Lab) Close() error {
 	if _, err := run(ctx, "", "ip", "link", "del", l.topo.hostLink); err != nil && linkExists(l.topo.hostLink) {
 		errs = append(errs, err)
 	}
-	if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
-		errs = append(errs, err)
+	// After a failed teardown the record stays, so that the next lab
+	// removes what is left (the node stack's containers, say).
+	if errors.Join(errs...) == nil {
+		if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
 	}
 	err := errors.Join(errs...)
 	if err != nil {

@@ -120,11 +120,14 @@ func cleanNodeStack(labDir string) (removed []string, killed []int, err error) {
 	var errs []error
 	errs = append(errs, err)
 	cgroups := containerCgroups(left.IDs)
+	seen := map[int]bool{}
 	for _, d := range cgroups {
+		// A process is in one cgroup of every hierarchy.
 		for _, pid := range cgroupPIDs(d) {
-			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			if !seen[pid] && syscall.Kill(pid, syscall.SIGKILL) == nil {
 				killed = append(killed, pid)
 			}
+			seen[pid] = true
 		}
 	}
 	shims := procsNaming(filepath.Join(labDir, "nodes")+"/", 0)
