@@ -280,13 +280,6 @@ func (l *Lab) Close() error {
 	if _, err := run(ctx, "", "ip", "link", "del", l.topo.hostLink); err != nil && linkExists(l.topo.hostLink) {
 		errs = append(errs, err)
 	}
-	// After a failed teardown the record stays, so that the next lab
-	// removes what is left (the node stack's containers, say).
-	if errors.Join(errs...) == nil {
-		if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err)
-		}
-	}
 	err := errors.Join(errs...)
 	if err != nil {
 		keep = true
@@ -297,6 +290,13 @@ func (l *Lab) Close() error {
 	}
 	if !keep {
 		errs = append(errs, os.RemoveAll(l.Dir))
+	}
+	// After a failed teardown the record stays, so that the next lab
+	// removes what is left (the node stack's containers, say).
+	if errors.Join(errs...) == nil {
+		if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, l.lock.release())
 	return errors.Join(errs...)

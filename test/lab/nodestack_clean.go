@@ -2,7 +2,8 @@ package lab
 
 import (
 	"bufio"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -32,18 +33,27 @@ type nodeStackLeft struct {
 }
 
 // findNodeStack lists what the node stack under labDir has on the host.
+// The container IDs are the task bundles' and runc states' names; the
+// shim sockets follow from them (containerd v2 listens on
+// ShimSocketDir/sha256(<containerd socket>/<namespace>/<id>), one shim a
+// pod, named after its sandbox).
 func findNodeStack(labDir string) (nodeStackLeft, error) {
 	var left nodeStackLeft
-	bundles, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*", "containerd", "state", "io.containerd.runtime.v2.task", "*", "*"))
-	runcs, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*", "runc", "*"))
+	nodes, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*"))
 	seen := map[string]bool{}
-	for _, b := range append(bundles, runcs...) {
-		if id := filepath.Base(b); !seen[id] {
+	for _, node := range nodes {
+		bundles, _ := filepath.Glob(filepath.Join(node, "containerd", "state", "io.containerd.runtime.v2.task", "*", "*"))
+		runcs, _ := filepath.Glob(filepath.Join(node, "runc", "*"))
+		for _, b := range append(bundles, runcs...) {
+			id := filepath.Base(b)
+			if seen[id] {
+				continue
+			}
 			seen[id] = true
 			left.IDs = append(left.IDs, id)
-		}
-		if sock := shimSocket(b); sock != "" {
-			if _, err := os.Stat(sock); err == nil {
+			sum := sha256.Sum256([]byte(filepath.Join(node, "containerd.sock", "k8s.io", id)))
+			sock := filepath.Join(ShimSocketDir, hex.EncodeToString(sum[:]))
+			if _, err := os.Lstat(sock); err == nil {
 				left.Sockets = append(left.Sockets, sock)
 			}
 		}
@@ -52,27 +62,6 @@ func findNodeStack(labDir string) (nodeStackLeft, error) {
 	var err error
 	left.Mounts, err = mountsUnder(labDir)
 	return left, err
-}
-
-// shimSocket reads the shim's socket from a task bundle's bootstrap.json
-// (containerd v2) or address file; "" when there is none.
-func shimSocket(bundle string) string {
-	addr := ""
-	if data, err := os.ReadFile(filepath.Join(bundle, "bootstrap.json")); err == nil {
-		var p struct {
-			Address string `json:"address"`
-		}
-		if json.Unmarshal(data, &p) == nil {
-			addr = p.Address
-		}
-	} else if data, err := os.ReadFile(filepath.Join(bundle, "address")); err == nil {
-		addr = strings.TrimSpace(string(data))
-	}
-	addr = strings.TrimPrefix(addr, "unix://")
-	if !strings.HasPrefix(addr, ShimSocketDir+"/") {
-		return ""
-	}
-	return addr
 }
 
 // containerCgroups lists the cgroup directories of the containers, in
