@@ -73,7 +73,7 @@ func TestCleanNodeStack(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-			return cmd
+		return cmd
 	}
 	container := start("sleep", "300")
 	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(container.Process.Pid)), 0o644); err != nil {
