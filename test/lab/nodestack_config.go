@@ -61,7 +61,10 @@ type nodeConfig struct {
 // failed: ... can't get final child's PID from pipe: EOF`); sandbox
 // network namespaces under the node's state directory rather than the
 // shared /run/netns; NRI off (its socket would be shared by the nodes);
-// the opt plugin's directory in the node's too.
+// the opt plugin's directory in the node's too. Version 3, which
+// containerd v2.4 migrates with a warning: under version 4 it ignores the
+// [grpc] and [ttrpc] addresses and listens on the machine's default
+// /run/containerd/containerd.sock, which every node would share.
 var containerdTemplate = template.Must(template.New("containerd").Parse(`version = 3
 root = "{{.ContainerdRoot}}"
 state = "{{.ContainerdState}}"
