@@ -19,7 +19,10 @@
 // to the host's address on the lab's segment so that node namespaces reach
 // it, keeps its files in the lab's directory and bounds the stop timeout.
 // Launch does the same without a testing.TB, for commands (cmd/pylonlab)
-// and harnesses that stop it themselves (Env.Stop). Env.AddUser provisions
+// and harnesses that stop it themselves (Env.Stop). Options.Nodes sets the
+// API server up for real kubelets (Node,RBAC authorization, NodeRestriction
+// and ServiceAccount admission), as the lab's node stack needs, and
+// Env.ServiceAccountKeyFile is the key kube-controller-manager signs with. Env.AddUser provisions
 // further users (a kubeconfig per lab node); Env.RestartAPIServer,
 // StopAPIServer and StartAPIServer restart kube-apiserver alone, keeping
 // etcd, its address and its certificates, so clients stay valid.

@@ -44,6 +44,11 @@ type Options struct {
 	// StopTimeout is how long each process gets after SIGTERM before
 	// SIGKILL. Zero: envtest's default (20s).
 	StopTimeout time.Duration
+	// Nodes configures the API server for real kubelets, as a cluster's
+	// is: Node and RBAC authorization, the NodeRestriction and
+	// ServiceAccount admission plugins (envtest disables the latter), and
+	// kubelets reached at their InternalIP. The lab's node stack sets it.
+	Nodes bool
 }
 
 // Launch starts etcd and kube-apiserver from $KUBEBUILDER_ASSETS as o says,
@@ -125,6 +130,13 @@ func (e *Env) launch(assets string, o Options) error {
 	// Dual-stack Services (ipFamilyPolicy RequireDualStack) need a cluster
 	// IP range of each family. Reserved ranges: nothing is ever sent there.
 	api.Configure().Set("service-cluster-ip-range", ServiceClusterIPRange)
+	if o.Nodes {
+		api.Configure().Set("authorization-mode", "Node,RBAC")
+		api.Configure().Disable("disable-admission-plugins")
+		api.Configure().Set("enable-admission-plugins", "NodeRestriction,ServiceAccount")
+		// Else `kubectl logs` resolves the node's name in DNS.
+		api.Configure().Set("kubelet-preferred-address-types", "InternalIP,Hostname")
+	}
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		te.ControlPlaneStartTimeout = startTimeout
 	}
@@ -247,6 +259,13 @@ func killedAfterTimeout(err error) bool {
 
 // APIServerURL is the API server's https URL.
 func (e *Env) APIServerURL() string { return e.Config.Host }
+
+// ServiceAccountKeyFile is the private key the API server signs
+// ServiceAccount tokens with, for kube-controller-manager's
+// --service-account-private-key-file.
+func (e *Env) ServiceAccountKeyFile() string {
+	return filepath.Join(e.te.ControlPlane.GetAPIServer().CertDir, "sa-signer.key")
+}
 
 // Dir is the directory that holds the certificates, etcd's data and the
 // kubeconfig: process command lines name it, which tells this

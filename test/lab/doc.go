@@ -10,7 +10,9 @@
 //	pylXXXXXX-r1    router: FRR zebra+bgpd, AS 64513, eth0 198.18.0.2 / 2001:db8:18::2,
 //	                eth1 198.18.1.1 / 2001:db8:18:1::1 towards c2; forwards
 //	pylXXXXXX-nK    node K: eth0 198.18.0.(10+K) / 2001:db8:18::(10+K), default via r1,
-//	                backend on :18080, kube-proxy stand-in (nft table inet pylonlab_proxy)
+//	                backend on :18080, kube-proxy stand-in (nft table inet pylonlab_proxy);
+//	                with a node stack: containerd, kubelet, kube-proxy and pods in
+//	                198.19.K.0/24 on bridge cni0 instead of the stand-in
 //	pylXXXXXX-c1    local client on the segment: 198.18.0.100, on-link routes to the pools
 //	pylXXXXXX-c2    remote client behind the router: 198.18.1.2, default via r1
 //
@@ -20,7 +22,8 @@
 // answers ARP for an address it does not hold on that link. Only reserved
 // ranges are used: 198.18.0.0/15 for links; tests take pool addresses from
 // PoolV4 (198.51.100.0/24), PoolV4Alt (203.0.113.0/24) and PoolV6
-// (2001:db8:51::/64). 198.19.192.0/18 is the API server's Service range.
+// (2001:db8:51::/64). 198.19.192.0/18 is the API server's Service range,
+// 198.19.0.0/18 the node stack's pods.
 //
 // # The router
 //
@@ -53,6 +56,54 @@
 // client tells which node took the traffic. Cluster policy: every node
 // serves while the Service has a usable endpoint; Local: only nodes with
 // one. Nothing else DNATs, so traffic nobody should serve is dropped.
+//
+// # The node stack
+//
+// With Options.NodeStack the nodes are real Kubernetes nodes (opt-in for
+// now; moving the end-to-end tests onto it and removing the stand-in and
+// the lab-written Nodes are planned next steps). The binaries come from
+// NodeStack.Assets (hack/node-assets.sh), the CNI plugins from Debian's
+// containernetworking-plugins (/usr/lib/cni). The API server then runs
+// with Node,RBAC authorization, the NodeRestriction and ServiceAccount
+// admission plugins and --kubelet-preferred-address-types
+// InternalIP,Hostname. Next to it, in the host's namespace and as cluster
+// admin, run kube-controller-manager (default ServiceAccounts,
+// EndpointSlices, NotReady detection, kube-root-ca.crt; it signs with the
+// API server's ServiceAccount key) and kube-scheduler. Each node K runs,
+// in its namespace, entered with `nsenter --net` so that they keep the
+// host's mounts (ProcessSpec.HostMounts; `ip netns exec` would hide the
+// cgroup hierarchy):
+//
+//	containerd-nK   containerd v2, own root, state, sockets and runc root
+//	                under Dir/nodes/nK; sandbox network namespaces under its
+//	                state directory; pause image PauseImage, built and
+//	                imported at bring-up with NodeStack.Images
+//	kubelet-nK      user system:node:nK (group system:nodes), cgroupfs
+//	                without QoS cgroups, pods from 198.19.K.0/24
+//	                (Node.PodCIDR) on bridge cni0 (host-local IPAM, no
+//	                masquerading); its API on the node's address, anonymous
+//	                and AlwaysAllow (so the API server's log and exec
+//	                requests need no kubelet client certificate)
+//	kube-proxy-nK   nftables mode, user system:kube-proxy, cluster CIDR
+//	                ClusterCIDR (198.19.0.0/18)
+//
+// Every node forwards and routes the other nodes' pod ranges to them; the
+// host routes every pod range to its node. New waits until every Node is
+// Ready (registered by its kubelet: the lab writes no Nodes) and there is
+// no kube-proxy stand-in (SyncProxy does nothing). No cluster DNS: pods
+// get an empty resolv.conf. The kubelet's /stats/summary fails (no
+// metrics-server). Node processes (StartOnNode) keep their admin
+// kubeconfigs.
+//
+// What the nodes share on the host, and Close (or the next lab, after a
+// crash) removes: the containers' cgroups (CgroupRoot/<controller>/k8s.io/<id>,
+// every node's containerd uses that parent), the shims' sockets
+// (ShimSocketDir, fixed by containerd) and every mount under Dir (sandbox
+// network namespaces, container root filesystems, pod volumes). Containers
+// and shims outlive the daemons, so teardown stops tests' processes, then
+// the kubelets, kube-proxies and controllers, then containerd, and then
+// kills what is left in the containers' cgroups and every shim whose
+// command line names Dir.
 //
 // # Processes and faults
 //
@@ -95,5 +146,7 @@
 // This package is for tests and cmd/pylonlab only; pylon's components
 // must not import it. It needs Linux, root, iproute2, nftables, procps,
 // arping, ndisc6 and frr (.ci/run installs them), and the test API server
-// binaries (KUBEBUILDER_ASSETS, from hack/envtest-assets.sh).
+// binaries (KUBEBUILDER_ASSETS, from hack/envtest-assets.sh); the node
+// stack also needs nsenter (util-linux), the CNI plugins and the node
+// binaries. It may import test/envtest and test/images.
 package lab

@@ -19,8 +19,9 @@ import (
 // EndpointSlices the lab writes.
 const ManagedBy = "pylonlab.pylonlb.io"
 
-// registerNodes creates a Ready Node per node namespace, with the node's
-// lab addresses as InternalIPs, and writes each node's kubeconfig.
+// registerNodes writes each node's kubeconfig and, without a node stack,
+// creates a Ready Node per node namespace, with the node's lab addresses
+// as InternalIPs.
 func (l *Lab) registerNodes(ctx context.Context) error {
 	dir := filepath.Join(l.Dir, "kube")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -34,6 +35,9 @@ func (l *Lab) registerNodes(ctx context.Context) error {
 		n.Kubeconfig = filepath.Join(dir, n.Name+".kubeconfig")
 		if err := os.WriteFile(n.Kubeconfig, kc, 0o600); err != nil {
 			return err
+		}
+		if l.opts.NodeStack != nil {
+			continue // the kubelet registers the Node
 		}
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 			Name:   n.Name,

@@ -27,6 +27,13 @@ type Options struct {
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.
 	BackendBinary string
+	// NodeStack, when set, makes the nodes real Kubernetes nodes:
+	// containerd, kubelet and kube-proxy (nftables) in every node
+	// namespace, kube-controller-manager and kube-scheduler next to the
+	// API server; the kube-proxy stand-in and the lab-written Nodes go.
+	// Opt-in for now: the end-to-end tests move to it, and the stand-in is
+	// removed, in later steps.
+	NodeStack *NodeStack
 	// LockWait bounds the wait for another lab on this machine to end; 0
 	// means 15 minutes (in `make test` the lab and e2e packages run at the
 	// same time, and an e2e package holds labs one after another).
@@ -172,6 +179,7 @@ func (l *Lab) build(ctx context.Context, began time.Time, lockWait time.Duration
 	go func() {
 		env, err := envtest.Launch(envtest.Options{
 			BindAddress: l.HostIPv4, Dir: filepath.Join(l.Dir, "api"), Logs: apiLog,
+			Nodes: l.opts.NodeStack != nil,
 			// LAB.md: an API server whose etcd is gone may ignore SIGTERM.
 			StopTimeout: 5 * time.Second,
 		})
@@ -189,6 +197,14 @@ func (l *Lab) build(ctx context.Context, began time.Time, lockWait time.Duration
 	l.Client, l.Kubeconfig = l.API.Client, l.API.KubeconfigPath
 	if err := l.registerNodes(ctx); err != nil {
 		return err
+	}
+	if l.opts.NodeStack != nil {
+		if err := l.startNodeStack(ctx); err != nil {
+			return fmt.Errorf("node stack: %w", err)
+		}
+		l.BringUp = time.Since(began)
+		l.logf("lab %s up with its node stack in %v: %d nodes, logs in %s", l.Prefix, l.BringUp.Round(time.Millisecond), len(l.Nodes), l.Dir)
+		return nil
 	}
 	if err := l.SyncProxy(ctx); err != nil {
 		return fmt.Errorf("kube-proxy stand-in: %w", err)
@@ -227,9 +243,11 @@ func (l *Lab) KeepDir() {
 }
 
 // Close tears the lab down: the kube-proxy stand-in, every process (SIGTERM,
-// then SIGKILL after DefaultGrace), the API server, the namespaces and the
-// host's link, the record in StateDir, Dir (unless kept); then it releases
-// the machine's lab lock. It is safe to call twice.
+// then SIGKILL after DefaultGrace), what the node stack leaves on the host,
+// the API server, the namespaces and the host's link, the record in
+// StateDir, Dir (unless kept); then it releases the machine's lab lock.
+// When something fails, the record and Dir stay for the next lab to clean
+// up. It is safe to call twice.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -245,6 +263,12 @@ func (l *Lab) Close() error {
 	var errs []error
 	l.StopProxy()
 	errs = append(errs, l.stopAll(DefaultGrace))
+	if l.opts.NodeStack != nil {
+		// Containers outlive containerd: kill them and their shims,
+		// remove what they share with the host, unmount what is under Dir.
+		_, _, err := cleanNodeStack(l.Dir)
+		errs = append(errs, err)
+	}
 	if l.API != nil {
 		errs = append(errs, l.API.Stop())
 	}
@@ -254,9 +278,6 @@ func (l *Lab) Close() error {
 		}
 	}
 	if _, err := run(ctx, "", "ip", "link", "del", l.topo.hostLink); err != nil && linkExists(l.topo.hostLink) {
-		errs = append(errs, err)
-	}
-	if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, err)
 	}
 	err := errors.Join(errs...)
@@ -269,6 +290,13 @@ func (l *Lab) Close() error {
 	}
 	if !keep {
 		errs = append(errs, os.RemoveAll(l.Dir))
+	}
+	// After a failed teardown the record stays, so that the next lab
+	// removes what is left (the node stack's containers, say).
+	if errors.Join(errs...) == nil {
+		if err := os.Remove(recordPath(l.Prefix)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, l.lock.release())
 	return errors.Join(errs...)

@@ -27,6 +27,13 @@ type ProcessSpec struct {
 	Args []string
 	// Env is added to the lab's own environment.
 	Env []string
+	// HostMounts enters Netns with `nsenter --net` instead of `ip netns
+	// exec`: the process keeps the host's mounts, among them /sys with the
+	// cgroup hierarchy (ip netns exec mounts a fresh /sys, whose
+	// /sys/fs/cgroup is empty) and whatever its peers mount (the kubelet's
+	// volumes, seen by containerd). /sys/class/net then shows the host's
+	// links, not the namespace's. The node stack runs this way.
+	HostMounts bool
 }
 
 // Process is a program the lab started. Its output (stdout and stderr,
@@ -43,8 +50,9 @@ type Process struct {
 	exitErr error
 }
 
-// StartProcess starts spec. In a namespace it runs under `ip netns exec`,
-// which execs the program, so the PID is the program's own.
+// StartProcess starts spec. In a namespace it runs under `ip netns exec`
+// (or nsenter, see HostMounts), which execs the program, so the PID is the
+// program's own.
 func (l *Lab) StartProcess(spec ProcessSpec) (*Process, error) {
 	l.mu.Lock()
 	for _, p := range l.procs {
@@ -82,7 +90,10 @@ func (p *Process) startLocked() error {
 	}
 	defer log.Close() // the child holds its own copy
 	argv := append([]string{p.Spec.Path}, p.Spec.Args...)
-	if p.Spec.Netns != "" {
+	switch {
+	case p.Spec.Netns != "" && p.Spec.HostMounts:
+		argv = append([]string{"nsenter", "--net=/run/netns/" + p.Spec.Netns, "--"}, argv...)
+	case p.Spec.Netns != "":
 		argv = append([]string{"ip", "netns", "exec", p.Spec.Netns}, argv...)
 	}
 	fmt.Fprintf(log, "=== %s start: %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(argv, " "))
@@ -244,7 +255,7 @@ func (l *Lab) stopAll(grace time.Duration) error {
 	var wg sync.WaitGroup
 	// Concurrently within a tier, tiers in reverse start order: what
 	// tests started (controller, speakers) before backends and FRR.
-	for tier := 2; tier >= 0; tier-- {
+	for tier := 4; tier >= 0; tier-- {
 		for _, p := range procs {
 			if p.tier() != tier {
 				continue
@@ -264,15 +275,22 @@ func (l *Lab) stopAll(grace time.Duration) error {
 	return errors.Join(errs...)
 }
 
-// tier orders teardown: 0 the router, 1 backends, 2 everything else.
+// tier orders teardown: 0 the router, 1 backends, 2 containerd, 3 the
+// kubelet, kube-proxy and the control plane's controllers, 4 everything
+// else (what tests started).
 func (p *Process) tier() int {
-	switch {
-	case strings.HasPrefix(p.Spec.Name, "frr-"):
+	switch n := p.Spec.Name; {
+	case strings.HasPrefix(n, "frr-"):
 		return 0
-	case strings.HasPrefix(p.Spec.Name, "backend-"):
+	case strings.HasPrefix(n, "backend-"):
 		return 1
+	case strings.HasPrefix(n, "containerd-"):
+		return 2
+	case strings.HasPrefix(n, "kubelet-"), strings.HasPrefix(n, "kube-proxy-"),
+		n == "kube-controller-manager", n == "kube-scheduler":
+		return 3
 	}
-	return 2
+	return 4
 }
 
 func isClosed(c chan struct{}) bool {

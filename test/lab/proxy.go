@@ -119,8 +119,12 @@ func proxyRuleset(vips []vipPort) string {
 
 // SyncProxy brings every node's stand-in table up to date now (the lab
 // also does it every 200 ms). Tests call it after changing Services or
-// EndpointSlices to skip the wait.
+// EndpointSlices to skip the wait. With a node stack (Options.NodeStack)
+// there is no stand-in and it does nothing: kube-proxy syncs on its own.
 func (l *Lab) SyncProxy(ctx context.Context) error {
+	if l.opts.NodeStack != nil {
+		return nil
+	}
 	l.proxyMu.Lock()
 	defer l.proxyMu.Unlock()
 	var svcs corev1.ServiceList

@@ -144,23 +144,27 @@ type Leftovers struct {
 	// Namespaces and Links are the deleted network namespaces and host
 	// links.
 	Namespaces, Links []string
+	// NodeStack is what node stacks left on the host and was removed:
+	// container cgroups, shim sockets, mounts under the run's directory.
+	NodeStack []string
 }
 
 // Empty reports whether nothing was left over.
 func (l Leftovers) Empty() bool {
-	return len(l.Records)+len(l.Killed)+len(l.Namespaces)+len(l.Links) == 0
+	return len(l.Records)+len(l.Killed)+len(l.Namespaces)+len(l.Links)+len(l.NodeStack) == 0
 }
 
 func (l Leftovers) String() string {
-	return fmt.Sprintf("records %v, killed pids %v, namespaces %v, links %v", l.Records, l.Killed, l.Namespaces, l.Links)
+	return fmt.Sprintf("records %v, killed pids %v, namespaces %v, links %v, node stack %v", l.Records, l.Killed, l.Namespaces, l.Links, l.NodeStack)
 }
 
 // cleanLeftovers removes what earlier runs left: the processes in their
 // records (SIGKILL, only when PID and start time both match) and any process whose
 // command line names the run's directory (its API server and etcd), the
 // processes inside namespaces of the lab family, those namespaces and the
-// host's links of the family. The caller holds the machine lock, so no
-// other lab is running.
+// host's links of the family, and what the run's node stack left on the
+// host (cleanNodeStack). The caller holds the machine lock, so no other
+// lab is running.
 func cleanLeftovers(ctx context.Context) (Leftovers, error) {
 	var found Leftovers
 	var errs []error
@@ -189,6 +193,14 @@ func cleanLeftovers(ctx context.Context) (Leftovers, error) {
 					found.Killed = append(found.Killed, p.PID)
 				}
 			}
+		}
+		// Containers and shims outlive the run's containerd; the run's
+		// directory says which are its own.
+		if familyPattern.MatchString(r.Prefix+"-") && strings.Contains(r.Dir, r.Prefix) {
+			removed, killed, err := cleanNodeStack(r.Dir)
+			found.NodeStack = append(found.NodeStack, removed...)
+			found.Killed = append(found.Killed, killed...)
+			errs = append(errs, err)
 		}
 		if err := os.Remove(f); err != nil {
 			errs = append(errs, err)

@@ -89,6 +89,9 @@ type Node struct {
 	// Kubeconfig is a kubeconfig file for this node's processes (a cluster
 	// admin user named lab-node-<name>).
 	Kubeconfig string
+	// KubeletKubeconfig is the kubelet's kubeconfig with a node stack
+	// (user system:node:<name>, group system:nodes); empty without one.
+	KubeletKubeconfig string
 	// port is the node's port on the bridge, in the switch namespace.
 	port string
 }

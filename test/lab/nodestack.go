@@ -1,0 +1,244 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/test/images"
+)
+
+// NodeStack makes the lab's nodes real Kubernetes nodes (Options.NodeStack):
+// containerd, the kubelet and kube-proxy in every node namespace,
+// kube-controller-manager and kube-scheduler next to the API server.
+type NodeStack struct {
+	// Assets is the directory hack/node-assets.sh prints: kubelet,
+	// kube-proxy, kube-controller-manager, kube-scheduler, containerd,
+	// containerd-shim-runc-v2, ctr and runc.
+	Assets string
+	// Images are imported into every node's containerd besides PauseImage.
+	Images []images.Image
+}
+
+// PauseImage is the pod sandbox image every node's containerd has: the
+// lab's own pause program, built and imported at bring-up.
+const PauseImage = "pylon.local/pause:dev"
+
+// ClusterCIDR holds the nodes' pod ranges (see Node.PodCIDR), inside the
+// lab's 198.18.0.0/15 and below the Service range 198.19.192.0/18.
+var ClusterCIDR = netip.MustParsePrefix("198.19.0.0/18")
+
+// CNIBinDir is where the CNI plugins are (Debian's
+// containernetworking-plugins).
+const CNIBinDir = "/usr/lib/cni"
+
+// nodeReadyTimeout bounds the wait for every Node to be Ready.
+const nodeReadyTimeout = 2 * time.Minute
+
+// PodCIDR is the node's pod range: 198.19.<index>.0/24.
+func (n *Node) PodCIDR() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, byte(n.Index), 0}), 24)
+}
+
+// startNodeStack starts the control plane's controllers, then every
+// node's containerd, kubelet and kube-proxy, and waits until every Node is
+// Ready.
+func (l *Lab) startNodeStack(ctx context.Context) error {
+	ns := l.opts.NodeStack
+	for _, b := range images.NodeBinaries() {
+		if _, err := os.Stat(filepath.Join(ns.Assets, b)); err != nil {
+			return fmt.Errorf("node stack: %s (hack/node-assets.sh builds it): %w", b, err)
+		}
+	}
+	began := time.Now()
+	tarball, err := l.writeImages(ctx)
+	if err != nil {
+		return err
+	}
+	kubeDir := filepath.Join(l.Dir, "kube")
+	ca := filepath.Join(kubeDir, "ca.crt")
+	if err := os.WriteFile(ca, l.API.Config.CAData, 0o644); err != nil {
+		return err
+	}
+	proxyKC, err := l.writeUserKubeconfig("kube-proxy", "system:kube-proxy")
+	if err != nil {
+		return err
+	}
+	if err := l.startControllers(ca); err != nil {
+		return err
+	}
+	// Routes to every node's pods: from the host (where the API server
+	// is) and from each other node.
+	var hostRoutes []string
+	for _, n := range l.Nodes {
+		hostRoutes = append(hostRoutes, fmt.Sprintf("route add %s via %s", n.PodCIDR(), n.IPv4))
+	}
+	if err := ipBatch(ctx, "", hostRoutes...); err != nil {
+		return fmt.Errorf("routes to the pods: %w", err)
+	}
+	errs := make([]error, len(l.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range l.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.startNode(ctx, n, proxyKC, tarball); err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	l.recordProcs()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	l.logf("node stack started in %v", time.Since(began).Round(time.Millisecond))
+	return l.waitNodesReady(ctx)
+}
+
+// writeImages builds the pause program and writes it and the options'
+// images into one tarball for `ctr images import`.
+func (l *Lab) writeImages(ctx context.Context) (string, error) {
+	bin := filepath.Join(l.Dir, "bin")
+	pause, err := images.BuildPause(ctx, bin)
+	if err != nil {
+		return "", err
+	}
+	imgs := append([]images.Image{{Ref: PauseImage, Binary: pause}}, l.opts.NodeStack.Images...)
+	path := filepath.Join(l.Dir, "images.tar")
+	if err := images.WriteTarball(path, imgs...); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// writeUserKubeconfig writes Dir/kube/<file>.kubeconfig for a client
+// certificate user of the API server.
+func (l *Lab) writeUserKubeconfig(file, user string, groups ...string) (string, error) {
+	_, kc, err := l.API.AddUser(user, groups...)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(l.Dir, "kube", file+".kubeconfig")
+	return path, os.WriteFile(path, kc, 0o600)
+}
+
+// startControllers starts kube-controller-manager and kube-scheduler in
+// the host's namespace, as cluster admins, without leader election and
+// without serving.
+func (l *Lab) startControllers(ca string) error {
+	assets := l.opts.NodeStack.Assets
+	if _, err := l.StartProcess(ProcessSpec{
+		Name: "kube-controller-manager", Path: filepath.Join(assets, "kube-controller-manager"),
+		Args: []string{
+			"--kubeconfig=" + l.Kubeconfig, "--leader-elect=false", "--secure-port=0",
+			"--service-account-private-key-file=" + l.API.ServiceAccountKeyFile(),
+			"--root-ca-file=" + ca, "--cluster-cidr=" + ClusterCIDR.String(),
+		},
+	}); err != nil {
+		return err
+	}
+	_, err := l.StartProcess(ProcessSpec{
+		Name: "kube-scheduler", Path: filepath.Join(assets, "kube-scheduler"),
+		Args: []string{"--kubeconfig=" + l.Kubeconfig, "--leader-elect=false", "--secure-port=0"},
+	})
+	return err
+}
+
+// startNode starts one node's containerd, imports the images, then starts
+// its kubelet (as system:node:<name>) and kube-proxy.
+func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) error {
+	assets := l.opts.NodeStack.Assets
+	c := nodeConfig{
+		nodeFiles: newNodeFiles(l.Dir, n), Node: n.Name, NodeIP: n.IPv4,
+		PodCIDR: n.PodCIDR(), ClusterCIDR: ClusterCIDR, PauseImage: PauseImage,
+		Runc: filepath.Join(assets, "runc"), CNIBinDir: CNIBinDir, KubeProxyKubeconfig: proxyKC,
+	}
+	if err := writeNodeConfigs(c); err != nil {
+		return err
+	}
+	// The node forwards between its pods and the segment, and routes to
+	// the other nodes' pods.
+	if err := sysctl(ctx, n.Netns, "net.ipv4.ip_forward=1"); err != nil {
+		return err
+	}
+	var routes []string
+	for _, m := range l.Nodes {
+		if m != n {
+			routes = append(routes, fmt.Sprintf("route add %s via %s", m.PodCIDR(), m.IPv4))
+		}
+	}
+	if len(routes) > 0 {
+		if err := ipBatch(ctx, n.Netns, routes...); err != nil {
+			return err
+		}
+	}
+	kubeletKC, err := l.writeUserKubeconfig(n.Name+"-kubelet", "system:node:"+n.Name, "system:nodes")
+	if err != nil {
+		return err
+	}
+	n.KubeletKubeconfig = kubeletKC
+	// containerd finds its shim on PATH.
+	env := []string{"NODE_NAME=" + n.Name, "PATH=" + assets + ":" + os.Getenv("PATH")}
+	start := func(name string, args ...string) (*Process, error) {
+		return l.StartProcess(ProcessSpec{
+			Name: name + "-" + n.Name, Netns: n.Netns, HostMounts: true,
+			Path: filepath.Join(assets, name), Args: args, Env: env,
+		})
+	}
+	containerd, err := start("containerd", "--config="+c.ContainerdConfig)
+	if err != nil {
+		return err
+	}
+	if err := waitFile(ctx, containerd, c.ContainerdSock); err != nil {
+		return err
+	}
+	if _, err := run(ctx, "", filepath.Join(assets, "ctr"), "--address="+c.ContainerdSock, "--namespace=k8s.io", "images", "import", tarball); err != nil {
+		return err
+	}
+	if _, err := start("kubelet", "--config="+c.KubeletConfig, "--kubeconfig="+kubeletKC,
+		"--root-dir="+c.KubeletRoot, "--hostname-override="+n.Name, "--node-ip="+n.IPv4.String()); err != nil {
+		return err
+	}
+	_, err = start("kube-proxy", "--config="+c.ProxyConfig)
+	return err
+}
+
+// waitNodesReady waits until every lab node has registered and is Ready.
+func (l *Lab) waitNodesReady(ctx context.Context) error {
+	began := time.Now()
+	var notReady []string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, nodeReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		notReady = notReady[:0]
+		for _, n := range l.Nodes {
+			var node corev1.Node
+			if err := l.Client.Get(ctx, client.ObjectKey{Name: n.Name}, &node); err != nil || !nodeReady(&node) {
+				notReady = append(notReady, n.Name)
+			}
+		}
+		return len(notReady) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes %v not Ready after %v (see logs/kubelet-*.log): %w", notReady, nodeReadyTimeout, err)
+	}
+	l.logf("every node Ready %v after the node stack started", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
