@@ -54,9 +54,9 @@ func (f *faultLab) apiOutage(t *testing.T) {
 		return n == len(live), fmt.Sprintf("%d of %d", n, len(live))
 	})
 	time.Sleep(2 * time.Second)
-	quiet := speakerVersions(t, l)
+	quiet := speakerStates(t, l)
 	f.stableHops(t, 5*time.Second, live...)
-	if w := changed(quiet, speakerVersions(t, l)); len(w) > 0 {
+	if w := diffStates(quiet, speakerStates(t, l)); len(w) > 0 {
 		t.Errorf("SpeakerStatuses written after the API server returned and the failover was reported: %v", w)
 	}
 	if w := changed(before, versions(t, l)); len(w) > 0 {
@@ -147,7 +147,7 @@ func (f *faultLab) speakerRestartInOutage(t *testing.T) {
 func (f *faultLab) etcdRestart(t *testing.T) {
 	l := f.l
 	owner := waitOwner(t, l, f.l2, 20*time.Second)
-	before, beforeSt := versions(t, l), speakerVersions(t, l)
+	before, beforeSt := versions(t, l), speakerStates(t, l)
 	pr := f.probe(t)
 	began := time.Now()
 	if err := l.RestartEtcd(); err != nil {
@@ -183,7 +183,7 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 	if w := changed(before, versions(t, l)); len(w) > 0 {
 		t.Errorf("written after the relist, though nothing changed: %v", w)
 	}
-	if w := changed(beforeSt, speakerVersions(t, l)); len(w) > 0 {
+	if w := diffStates(beforeSt, speakerStates(t, l)); len(w) > 0 {
 		t.Errorf("SpeakerStatuses written after the relist, though nothing changed: %v", w)
 	}
 	f.stableHops(t, time.Second, f.nodes...)

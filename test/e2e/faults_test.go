@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -229,8 +230,12 @@ func versions(t testing.TB, l *lab.Lab) map[string]string {
 	return out
 }
 
-// speakerVersions is every SpeakerStatus's resourceVersion.
-func speakerVersions(t testing.TB, l *lab.Lab) map[string]string {
+// speakerStates is every SpeakerStatus's spec and status, as JSON. The
+// fault checks compare these, not resourceVersions: on a loaded machine
+// memberlist may suspect a member for a moment, and the speakers write that
+// and write it back (a real change, twice); a needless write, such as
+// conditions whose transition times a relist reset, leaves a difference.
+func speakerStates(t testing.TB, l *lab.Lab) map[string]string {
 	t.Helper()
 	var list v1alpha1.SpeakerStatusList
 	if err := l.Client.List(t.Context(), &list); err != nil {
@@ -238,7 +243,23 @@ func speakerVersions(t testing.TB, l *lab.Lab) map[string]string {
 	}
 	out := map[string]string{}
 	for _, s := range list.Items {
-		out[s.Name] = s.ResourceVersion
+		b, err := json.Marshal(struct {
+			Spec   v1alpha1.SpeakerStatusSpec
+			Status v1alpha1.SpeakerStatusStatus
+		}{s.Spec, s.Status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[s.Name] = string(b)
+	}
+	return out
+}
+
+// diffStates names the SpeakerStatuses that differ, with both versions.
+func diffStates(before, after map[string]string) []string {
+	var out []string
+	for _, name := range changed(before, after) {
+		out = append(out, fmt.Sprintf("%s: before %s; after %s", name, before[name], after[name]))
 	}
 	return out
 }
