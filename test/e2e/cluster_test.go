@@ -35,17 +35,20 @@ func TestHelmInstallOnNodeStack(t *testing.T) {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
 	began := time.Now()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
+	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancelBuild()
 	// The chart's image values name <repo>/pylon-{controller,speaker}:<tag>.
 	const repo, tag = "pylon.local", "e2e"
-	imgs, err := images.Pylon(ctx, t.TempDir(), repo, tag)
+	imgs, err := images.Pylon(build, t.TempDir(), repo, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := lab.Start(t, lab.Options{NodeASN: nodeASN, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: append(imgs, buildBackendImage(ctx, t)),
+		Assets: assets, Images: append(imgs, buildBackendImage(build, t)),
 	}})
+	// From here: lab.Start may have waited long for the machine's lab lock.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 
 	// The namespace as docs/install.md has it: Helm does not label it.
@@ -78,26 +81,8 @@ func TestHelmInstallOnNodeStack(t *testing.T) {
 	t.Logf("every speaker sees %d members alive %v after helm install", len(l.Nodes), time.Since(installed).Round(time.Millisecond))
 
 	// Layer 2 from pool "lab", BGP from pool "bgp".
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(lab.PoolV4.String())}},
-	})
-	create(t, l.Client, &v1alpha1.L2Advertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
-	})
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
-		Spec:       v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(lab.PoolV4Alt.String())}},
-	})
-	create(t, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"bgp"}},
-	})
-	create(t, l.Client, &v1alpha1.BGPPeer{
-		ObjectMeta: metav1.ObjectMeta{Name: "router"},
-		Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String()},
-	})
+	labPool(t, l)
+	bgpPool(t, l)
 
 	const ns, name = "default", "backend"
 	dep := backendDeployment(ns, name, 2)
@@ -243,7 +228,7 @@ func projectsToken(p corev1.Pod) bool {
 
 // waitMembersAlive waits until there is a SpeakerStatus a node and each
 // counts every node alive in memberlist.
-func waitMembersAlive(t *testing.T, l *lab.Lab) {
+func waitMembersAlive(t testing.TB, l *lab.Lab) {
 	t.Helper()
 	eventually(t, 60*time.Second, "every speaker to see all members", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
