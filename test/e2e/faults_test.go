@@ -110,6 +110,18 @@ func startFaultLab(t *testing.T) *faultLab {
 	for _, n := range l.Nodes {
 		f.nodes = append(f.nodes, n.Name)
 	}
+	bgpPool(t, l)
+	f.l2 = f.pooled(t, "l2", "lab")
+	f.bgp = f.pooled(t, "bgp", "bgp")
+	waitOwner(t, l, f.l2, 20*time.Second)
+	waitNextHops(t, l, f.bgp, 30*time.Second, f.nodes...)
+	return f
+}
+
+// bgpPool creates the IPPool "bgp" over PoolV4Alt, advertised over BGP
+// to the router (BGPPeer "router", the nodes in nodeASN).
+func bgpPool(t testing.TB, l *lab.Lab) {
+	t.Helper()
 	create(t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
 		Spec:       v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(lab.PoolV4Alt.String())}},
@@ -122,11 +134,6 @@ func startFaultLab(t *testing.T) *faultLab {
 		ObjectMeta: metav1.ObjectMeta{Name: "router"},
 		Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String()},
 	})
-	f.l2 = f.pooled(t, "l2", "lab")
-	f.bgp = f.pooled(t, "bgp", "bgp")
-	waitOwner(t, l, f.l2, 20*time.Second)
-	waitNextHops(t, l, f.bgp, 30*time.Second, f.nodes...)
-	return f
 }
 
 // pooled creates a single-stack IPv4 Service from pool with an endpoint

@@ -43,13 +43,8 @@ func TestNodeStack(t *testing.T) {
 	assets := images.NodeAssets(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	backend, err := images.BuildStatic(ctx, "./test/lab/backend", t.TempDir(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
-		Assets: assets,
-		Images: []images.Image{{Ref: backendImage, Binary: backend, Entrypoint: []string{"/backend", fmt.Sprintf("--listen=:%d", lab.BackendPort)}}},
+		Assets: assets, Images: []images.Image{buildBackendImage(ctx, t)},
 	}})
 	// With the machine's lab lock held: no other lab changes these now.
 	before := hostShared(t)
@@ -92,35 +87,7 @@ func TestNodeStack(t *testing.T) {
 
 	const ns, name = "default", "backend"
 	labels := map[string]string{"app": name}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(2)),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					// One pod a node, so the Service's answers come from both.
-					Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-						RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-							LabelSelector: &metav1.LabelSelector{MatchLabels: labels}, TopologyKey: corev1.LabelHostname,
-						}},
-					}},
-					Containers: []corev1.Container{{
-						Name: name, Image: backendImage, ImagePullPolicy: corev1.PullNever,
-						// The backend answers with its pod's name.
-						Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
-							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
-						}}},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(lab.BackendPort)}},
-							PeriodSeconds: 1,
-						},
-					}},
-				},
-			},
-		},
-	}
+	dep := backendDeployment(ns, name, 2)
 	create(t, l.Client, dep)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -237,4 +204,51 @@ func hostShared(t *testing.T) []string {
 	}
 	slices.Sort(all)
 	return all
+}
+
+// buildBackendImage builds the lab's HTTP backend (test/lab/backend) as
+// the image backendImage, listening on lab.BackendPort.
+func buildBackendImage(ctx context.Context, t testing.TB) images.Image {
+	t.Helper()
+	backend, err := images.BuildStatic(ctx, "./test/lab/backend", t.TempDir(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return images.Image{Ref: backendImage, Binary: backend, Entrypoint: []string{"/backend", fmt.Sprintf("--listen=:%d", lab.BackendPort)}}
+}
+
+// backendDeployment is a Deployment of backendImage, pods labelled
+// app=name, at most one a node, each answering HTTP with its pod's name and
+// Ready once it answers.
+func backendDeployment(ns, name string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					// One pod a node, so the Service's answers come from several.
+					Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+						RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+							LabelSelector: &metav1.LabelSelector{MatchLabels: labels}, TopologyKey: corev1.LabelHostname,
+						}},
+					}},
+					Containers: []corev1.Container{{
+						Name: name, Image: backendImage, ImagePullPolicy: corev1.PullNever,
+						// The backend answers with its pod's name.
+						Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
+							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
+						}}},
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(lab.BackendPort)}},
+							PeriodSeconds: 1,
+						},
+					}},
+				},
+			},
+		},
+	}
 }

@@ -100,6 +100,16 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 		p.speakers[n.Name] = sp
 	}
 	t.Cleanup(func() { checkNotRefused(t, p.startingAPIServer, p.processes()...) })
+	labPool(t, l)
+	// Every speaker up and seeing all the others.
+	waitMembersAlive(t, l)
+	return p
+}
+
+// labPool creates the IPPool "lab" over the lab's pool ranges with an
+// L2Advertisement for it.
+func labPool(t testing.TB, l *lab.Lab) {
+	t.Helper()
 	create(t, l.Client, &v1alpha1.IPPool{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		// No .0/.255 and no subnet-router anycast address (::): hosts treat
@@ -113,22 +123,6 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
 		Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
 	})
-	// Every speaker up and seeing all the others.
-	eventually(t, 60*time.Second, "every speaker to see all members", func() (bool, string) {
-		var list v1alpha1.SpeakerStatusList
-		if err := l.Client.List(t.Context(), &list); err != nil {
-			return false, err.Error()
-		}
-		var seen []string
-		for _, s := range list.Items {
-			seen = append(seen, fmt.Sprintf("%s:%d", s.Name, s.Status.MembersAlive))
-			if int(s.Status.MembersAlive) != len(l.Nodes) {
-				return false, strings.Join(seen, " ")
-			}
-		}
-		return len(list.Items) == len(l.Nodes), strings.Join(seen, " ")
-	})
-	return p
 }
 
 // processes are the controller and the speakers, in node order.

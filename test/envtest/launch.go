@@ -47,7 +47,9 @@ type Options struct {
 	// Nodes configures the API server for real kubelets, as a cluster's
 	// is: Node and RBAC authorization, the NodeRestriction and
 	// ServiceAccount admission plugins (envtest disables the latter), and
-	// kubelets reached at their InternalIP. The lab's node stack sets it.
+	// kubelets reached at their InternalIP, and a serving certificate
+	// that also names the kubernetes Service's ClusterIP, which pods dial.
+	// The lab's node stack sets it.
 	Nodes bool
 }
 
@@ -136,6 +138,13 @@ func (e *Env) launch(assets string, o Options) error {
 		api.Configure().Set("enable-admission-plugins", "NodeRestriction,ServiceAccount")
 		// Else `kubectl logs` resolves the node's name in DNS.
 		api.Configure().Set("kubelet-preferred-address-types", "InternalIP,Hostname")
+		// Pods reach the API server at the kubernetes Service's ClusterIP,
+		// which envtest's serving certificate does not name.
+		ca, err := writeClusterCerts(api.CertDir, o.BindAddress)
+		if err != nil {
+			return fmt.Errorf("API server certificates: %w", err)
+		}
+		api.SecureServing.CA = ca
 	}
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		te.ControlPlaneStartTimeout = startTimeout

@@ -1,0 +1,299 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/images"
+	"github.com/pylonlb/pylon/test/lab"
+)
+
+// TestHelmInstallOnNodeStack installs pylon with the Helm SDK on a lab of
+// real nodes (containerd, kubelet, kube-proxy in nftables mode): the
+// controller Deployment and the speaker DaemonSet from pylon's own images
+// become Ready under the shipped RBAC with the tokens the kubelets project,
+// the speakers run in their nodes' network namespaces and find each other
+// over memberlist; then a Deployment of the backend behind a LoadBalancer
+// Service answers the local client over layer 2, and behind a second one
+// the remote client through the router over BGP, each answer from a pod
+// through kube-proxy's DNAT (there is no stand-in with a node stack).
+func TestHelmInstallOnNodeStack(t *testing.T) {
+	lab.Require(t)
+	assets := images.NodeAssets(t)
+	began := time.Now()
+	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancelBuild()
+	// The chart's image values name <repo>/pylon-{controller,speaker}:<tag>.
+	const repo, tag = "pylon.local", "e2e"
+	imgs, err := images.Pylon(build, t.TempDir(), repo, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lab.Start(t, lab.Options{NodeASN: nodeASN, NodeStack: &lab.NodeStack{
+		Assets: assets, Images: append(imgs, buildBackendImage(build, t)),
+	}})
+	// From here: lab.Start may have waited long for the machine's lab lock.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+
+	// The namespace as docs/install.md has it: Helm does not label it.
+	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
+	}})
+	removeCRDs(ctx, t, l)
+	installed := time.Now()
+	rel := helmInstall(ctx, t, l.Kubeconfig, pylonNS, map[string]any{"image": map[string]any{
+		"controller": repo + "/pylon-controller", "speaker": repo + "/pylon-speaker",
+		"tag": tag, "pullPolicy": string(corev1.PullNever),
+	}})
+	t.Logf("helm install: release %s revision %d %s", rel.Name, rel.Version, rel.Info.Status)
+
+	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
+	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
+	eventually(t, 90*time.Second, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
+		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
+			return false, err.Error()
+		}
+		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
+			return false, err.Error()
+		}
+		return ctrl.Status.ReadyReplicas == 2 && spk.Status.NumberReady == int32(len(l.Nodes)),
+			fmt.Sprintf("controller %d ready, speaker %d ready of %d scheduled", ctrl.Status.ReadyReplicas, spk.Status.NumberReady, spk.Status.DesiredNumberScheduled)
+	})
+	t.Logf("controller and speakers Ready %v after helm install", time.Since(installed).Round(time.Millisecond))
+	speakers := checkSpeakerPods(ctx, t, l)
+	waitMembersAlive(t, l)
+	t.Logf("every speaker sees %d members alive %v after helm install", len(l.Nodes), time.Since(installed).Round(time.Millisecond))
+
+	// Layer 2 from pool "lab", BGP from pool "bgp".
+	labPool(t, l)
+	bgpPool(t, l)
+
+	const ns, name = "default", "backend"
+	dep := backendDeployment(ns, name, 2)
+	create(t, l.Client, dep)
+	var ips []netip.Addr
+	for _, pool := range []string{"lab", "bgp"} {
+		svc := lab.LoadBalancerService(ns, name+"-"+pool, 80)
+		svc.Spec.Selector = dep.Spec.Selector.MatchLabels
+		svc.Annotations = map[string]string{controller.AnnotationPool: pool}
+		create(t, l.Client, svc)
+		eventually(t, 30*time.Second, "an address for "+svc.Name, func() (bool, string) {
+			if err := l.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+				return false, err.Error()
+			}
+			return len(svc.Status.LoadBalancer.Ingress) == 1, fmt.Sprint(svc.Status.LoadBalancer.Ingress)
+		})
+		ips = append(ips, netip.MustParseAddr(svc.Status.LoadBalancer.Ingress[0].IP))
+	}
+	l2IP, bgpIP := ips[0], ips[1]
+	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
+		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+			return false, err.Error()
+		}
+		return dep.Status.ReadyReplicas == 2, fmt.Sprintf("%d ready", dep.Status.ReadyReplicas)
+	})
+	var pods corev1.PodList
+	if err := l.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels(dep.Spec.Selector.MatchLabels)); err != nil {
+		t.Fatal(err)
+	}
+	var podNames []string
+	for _, p := range pods.Items {
+		podNames = append(podNames, p.Name)
+	}
+
+	// Layer 2: one node answers ARP for the address, and the answer to
+	// HTTP is a pod's (kube-proxy's DNAT on the owner).
+	l2Began := time.Now()
+	var owner string
+	eventually(t, 30*time.Second, "one node to own "+l2IP.String()+" and a pod to answer", func() (bool, string) {
+		who := answering(t, l, l2IP)
+		if len(who) != 1 {
+			return false, fmt.Sprintf("answering ARP: %v", who)
+		}
+		got, err := l.LocalClient.Get(ctx, l2IP, 80, time.Second)
+		if err != nil || !slices.Contains(podNames, got) {
+			return false, fmt.Sprintf("ARP says %s; HTTP answer %q (%v), want one of %v", who[0], got, err, podNames)
+		}
+		owner = who[0]
+		return true, ""
+	})
+	t.Logf("%s owned by %s and answered by a pod %v after the Services were created", l2IP, owner, time.Since(l2Began).Round(time.Millisecond))
+
+	// BGP: the router routes the address over every node (ETP=Cluster).
+	took := waitNextHops(t, l, bgpIP, 60*time.Second, nodeNames(l)...)
+	t.Logf("the router routes %s over every node %v after layer 2 answered", bgpIP, took.Round(time.Millisecond))
+
+	// Both clients for 2 s: every probe answered, by the backend's pods only.
+	local := l.LocalClient.StartSampler(ctx, l2IP, 80)
+	remote := l.RemoteClient.StartSampler(ctx, bgpIP, 80)
+	time.Sleep(2 * time.Second)
+	for label, s := range map[string]*lab.Sampler{"local client over layer 2": local, "remote client over BGP": remote} {
+		r, _ := s.Stop()
+		t.Logf("%s: %d probes, %d unanswered, answers %v, longest gap %v", label, r.Samples, r.Failures, r.Answers, r.LongestGap.Round(time.Millisecond))
+		if r.Samples == 0 || r.Failures > 0 {
+			t.Errorf("%s: %v, want every probe answered", label, r)
+		}
+		for who := range r.Answers {
+			if !slices.Contains(podNames, who) {
+				t.Errorf("%s: answered by %q, want only the pods %v", label, who, podNames)
+			}
+		}
+	}
+
+	checkPodsNotRefused(ctx, t, l, append(speakers, controllerPods(ctx, t, l)...)...)
+	t.Logf("test body took %v", time.Since(began).Round(time.Millisecond))
+}
+
+// nodeNames are the lab's nodes' names, in node order.
+func nodeNames(l *lab.Lab) []string {
+	var out []string
+	for _, n := range l.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// checkSpeakerPods checks that there is a speaker pod on every node, in
+// the node's network namespace (host network, the node's address), with a
+// ServiceAccount token the kubelet projects, and returns them.
+func checkSpeakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": "speaker"}); err != nil {
+		t.Fatal(err)
+	}
+	var on []string
+	for _, p := range pods.Items {
+		n := l.Node(p.Spec.NodeName)
+		if n == nil {
+			t.Errorf("speaker pod %s on %q, no lab node", p.Name, p.Spec.NodeName)
+			continue
+		}
+		on = append(on, n.Name)
+		if !p.Spec.HostNetwork || p.Status.PodIP != n.IPv4.String() {
+			t.Errorf("speaker pod %s on %s: hostNetwork %v, pod IP %s, want the node's %s", p.Name, n.Name, p.Spec.HostNetwork, p.Status.PodIP, n.IPv4)
+		}
+		if !projectsToken(p) {
+			t.Errorf("speaker pod %s has no projected ServiceAccount token", p.Name)
+		}
+	}
+	slices.Sort(on)
+	if want := nodeNames(l); !slices.Equal(on, want) {
+		t.Errorf("speaker pods on %v, want one on each of %v", on, want)
+	}
+	return pods.Items
+}
+
+// controllerPods are the controller's pods.
+func controllerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": "controller"}); err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+// projectsToken reports whether a pod mounts a ServiceAccount token
+// projected by its kubelet.
+func projectsToken(p corev1.Pod) bool {
+	for _, v := range p.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, s := range v.Projected.Sources {
+			if s.ServiceAccountToken != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// waitMembersAlive waits until there is a SpeakerStatus a node and each
+// counts every node alive in memberlist.
+func waitMembersAlive(t testing.TB, l *lab.Lab) {
+	t.Helper()
+	eventually(t, 60*time.Second, "every speaker to see all members", func() (bool, string) {
+		var list v1alpha1.SpeakerStatusList
+		if err := l.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		ok := len(list.Items) == len(l.Nodes)
+		for _, s := range list.Items {
+			seen = append(seen, fmt.Sprintf("%s:%d", s.Name, s.Status.MembersAlive))
+			ok = ok && int(s.Status.MembersAlive) == len(l.Nodes)
+		}
+		return ok, strings.Join(seen, " ")
+	})
+}
+
+// checkPodsNotRefused fails t for every line of the pods' logs (through
+// the API server, from their kubelets) that reports a 403.
+func checkPodsNotRefused(ctx context.Context, t *testing.T, l *lab.Lab, pods ...corev1.Pod) {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(l.API.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods {
+		logs, err := cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			t.Errorf("logs of %s: %v", p.Name, err)
+			continue
+		}
+		if len(logs) == 0 {
+			t.Errorf("pod %s logged nothing", p.Name)
+		}
+		for i, line := range refusedLines(string(logs)) {
+			if i == 5 {
+				t.Errorf("%s: more refusals", p.Name)
+				break
+			}
+			t.Errorf("%s was refused something its code does (shipped RBAC too narrow?): %.600s", p.Name, line)
+		}
+	}
+}
+
+// removeCRDs deletes pylon's CRDs and waits until they are gone. The lab's
+// API server starts with them, but the chart installs them itself
+// (crds.install) and Helm refuses to take over objects it did not create:
+// without them the cluster is one pylon was never installed on.
+func removeCRDs(ctx context.Context, t *testing.T, l *lab.Lab) {
+	t.Helper()
+	ours := func() []apiextensionsv1.CustomResourceDefinition {
+		var list apiextensionsv1.CustomResourceDefinitionList
+		if err := l.Client.List(ctx, &list); err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(list.Items, func(c apiextensionsv1.CustomResourceDefinition) bool {
+			return c.Spec.Group != v1alpha1.GroupVersion().Group
+		})
+	}
+	for _, c := range ours() {
+		if err := l.Client.Delete(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 30*time.Second, "pylon's CRDs gone", func() (bool, string) {
+		left := ours()
+		return len(left) == 0, fmt.Sprintf("%d left", len(left))
+	})
+}
