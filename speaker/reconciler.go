@@ -94,8 +94,8 @@ type Reconciler struct {
 	// writer writes the SpeakerStatus passes hand it (Setup starts it).
 	writer *statusWriter
 	// retry is the backoff of passes that could not apply everything
-	// (see applyBackoff); only pass, under mu, uses it.
-	retry applyBackoff
+	// (applyRetryMin to applyRetryMax); only pass, under mu, uses it.
+	retry backoff
 	// grace holds back publishing an address with no interface (see
 	// publishAfter); only pass, under mu, uses it.
 	grace noInterfaceGrace

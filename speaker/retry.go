@@ -22,19 +22,24 @@ const (
 	applyRetryMax = 5 * time.Second
 )
 
-// applyBackoff counts the passes in a row that could not apply everything.
-type applyBackoff struct{ failures int }
+// backoff is a capped exponential backoff over attempts in a row: the
+// passes that could not apply everything (applyRetryMin to applyRetryMax),
+// the SpeakerStatus writes that failed (writeRetryMin to writeRetryMax).
+type backoff struct {
+	min, max time.Duration
+	failures int
+}
 
-// next returns how long until the next pass after one that failed, or 0
+// next returns how long until the next attempt after one that failed, or 0
 // (no retry needed) after one that did not, which starts the backoff over.
-func (b *applyBackoff) next(failed bool) time.Duration {
+func (b *backoff) next(failed bool) time.Duration {
 	if !failed {
 		b.failures = 0
 		return 0
 	}
-	d := applyRetryMax
+	d := b.max
 	if b.failures < 16 {
-		d = min(applyRetryMin<<b.failures, applyRetryMax)
+		d = min(b.min<<b.failures, b.max)
 	}
 	b.failures++
 	return d

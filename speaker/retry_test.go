@@ -8,7 +8,7 @@ import (
 // TestApplyBackoff: failed passes in a row wait 100 ms, 200 ms, 400 ms, ...
 // up to 5 s, and stay there; one pass that applied everything starts over.
 func TestApplyBackoff(t *testing.T) {
-	var b applyBackoff
+	b := backoff{min: applyRetryMin, max: applyRetryMax}
 	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 5000, 5000}
 	for i, w := range want {
 		if got := b.next(true); got != w*time.Millisecond {

@@ -86,7 +86,8 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
 		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics, Clock: o.Clock,
 		Trigger: make(chan event.GenericEvent, 1), writer: newStatusWriter(),
-		keys: o.Keys,
+		retry: backoff{min: applyRetryMin, max: applyRetryMax},
+		keys:  o.Keys,
 	}
 	stores, err := CacheStores(context.Background(), mgr.GetCache())
 	if err != nil {

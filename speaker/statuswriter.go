@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -71,15 +70,11 @@ const (
 	writeRetryMax = 10 * time.Second
 )
 
-func writeBackoff() wait.Backoff {
-	return wait.Backoff{Duration: writeRetryMin, Factor: 2, Steps: 1 << 30, Cap: writeRetryMax}
-}
-
 // runStatusWriter writes what passes hand over until ctx ends.
 func (r *Reconciler) runStatusWriter(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("status")
 	w := r.writer
-	backoff := writeBackoff()
+	failures := backoff{min: writeRetryMin, max: writeRetryMax}
 	var retry <-chan time.Time
 	for {
 		select {
@@ -100,12 +95,12 @@ func (r *Reconciler) runStatusWriter(ctx context.Context) error {
 		case err != nil && ctx.Err() == nil:
 			logger.Error(err, "writing the SpeakerStatus; retrying")
 			w.putBack(j)
-			retry = time.After(backoff.Step())
+			retry = time.After(failures.next(true))
 		case later > 0:
 			w.putBack(j)
 			retry = time.After(later)
 		default:
-			backoff = writeBackoff()
+			failures.next(false)
 		}
 	}
 }
