@@ -148,7 +148,7 @@ router bgp 64513
 !
 `
 
-// startFRR runs zebra and bgpd in the router namespace, as LAB.md says: all
+// startFRR runs zebra and bgpd in the router namespace, as the lab does: all
 // state in the lab directory, owned by frr.
 func startFRR(t *testing.T, lab *labInfo) {
 	t.Helper()

@@ -20,7 +20,7 @@ type Profile struct {
 	RetransmitMult int
 }
 
-// LANProfile notices a dead member in 0.7–0.9 s on a switched LAN (LAB.md
+// LANProfile notices a dead member in 0.7–0.9 s on a switched LAN (the lab
 // measured 0.68–0.88 s with three nodes) and leaves a busy node 100 ms to
 // answer a probe, plus the indirect probes, plus the suspicion period, to
 // refute a false alarm. memberlist's own DefaultLANConfig takes 5–7 s.

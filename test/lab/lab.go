@@ -180,7 +180,7 @@ func (l *Lab) build(ctx context.Context, began time.Time, lockWait time.Duration
 		env, err := envtest.Launch(envtest.Options{
 			BindAddress: l.HostIPv4, Dir: filepath.Join(l.Dir, "api"), Logs: apiLog,
 			Nodes: l.opts.NodeStack != nil,
-			// LAB.md: an API server whose etcd is gone may ignore SIGTERM.
+			// An API server whose etcd is gone may ignore SIGTERM.
 			StopTimeout: 5 * time.Second,
 		})
 		l.API = env
