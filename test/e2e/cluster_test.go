@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/release"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -22,24 +23,64 @@ import (
 	"github.com/pylonlb/pylon/test/lab"
 )
 
-// TestHelmInstallOnNodeStack installs pylon with the Helm SDK on a lab of
-// real nodes (containerd, kubelet, kube-proxy in nftables mode): the
-// controller Deployment and the speaker DaemonSet from pylon's own images
-// become Ready under the shipped RBAC with the tokens the kubelets project,
-// the speakers run in their nodes' network namespaces and find each other
-// over memberlist; then a Deployment of the backend behind a LoadBalancer
-// Service answers the local client over layer 2, and behind a second one
-// the remote client through the router over BGP, each answer from a pod
-// through kube-proxy's DNAT (there is no stand-in with a node stack).
-func TestHelmInstallOnNodeStack(t *testing.T) {
+// TestCluster runs pylon as a cluster runs it, on one lab of real nodes
+// (containerd, kubelet, kube-proxy in nftables mode): startCluster installs
+// it with the Helm SDK, and the scenarios of clusterScenarios run on that
+// lab one after another, in their order. A scenario leaves the cluster as
+// it found it (pylon installed, every node up, the backend's two pods
+// Ready) unless it says otherwise and comes last; when one fails, the rest
+// do not run (they would start from an unknown state).
+func TestCluster(t *testing.T) {
+	c := startCluster(t)
+	for _, s := range clusterScenarios() {
+		if !t.Run(s.name, func(t *testing.T) { s.run(t, c) }) {
+			t.Fatalf("scenario %s failed: the later ones start from its state and do not run", s.name)
+		}
+	}
+}
+
+// clusterScenario is one scenario of TestCluster.
+type clusterScenario struct {
+	name string
+	run  func(t *testing.T, c *cluster)
+}
+
+// clusterScenarios are TestCluster's scenarios, in the order they run.
+func clusterScenarios() []clusterScenario {
+	return []clusterScenario{
+		{"HelmInstall", clusterHelmInstall},
+	}
+}
+
+// The chart's image values name <clusterRepo>/pylon-{controller,speaker}:<clusterTag>.
+const clusterRepo, clusterTag = "pylon.local", "e2e"
+
+// cluster is pylon installed by Helm on a lab of real nodes, with the
+// backend Deployment (two pods, at most one a node) running.
+type cluster struct {
+	lab *lab.Lab
+	// ctx bounds the whole test (15 minutes from the lab's bring-up).
+	ctx context.Context
+	// installed is when helm install returned.
+	installed time.Time
+	// release is the Helm release "pylon" in pylonNS.
+	release *release.Release
+	// backend is the backend Deployment in "default".
+	backend *appsv1.Deployment
+}
+
+// startCluster builds the images, brings up a lab of three real nodes,
+// labels the namespace as docs/install.md has it, installs the chart with
+// the lab's images and waits until the controller's two pods and a speaker
+// a node are Ready and every speaker sees every node alive; then it creates
+// the backend Deployment and the pools "lab" (layer 2) and "bgp".
+func startCluster(t *testing.T) *cluster {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancelBuild()
-	// The chart's image values name <repo>/pylon-{controller,speaker}:<tag>.
-	const repo, tag = "pylon.local", "e2e"
-	imgs, err := images.Pylon(build, t.TempDir(), repo, tag)
+	imgs, err := images.Pylon(build, t.TempDir(), clusterRepo, clusterTag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,79 +88,129 @@ func TestHelmInstallOnNodeStack(t *testing.T) {
 		Assets: assets, Images: append(imgs, buildBackendImage(build, t)),
 	}})
 	// From here: lab.Start may have waited long for the machine's lab lock.
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	t.Cleanup(cancel)
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	c := &cluster{lab: l, ctx: ctx}
 
 	// The namespace as docs/install.md has it: Helm does not label it.
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
 	}})
 	removeCRDs(ctx, t, l)
-	installed := time.Now()
-	rel := helmInstall(ctx, t, l.Kubeconfig, pylonNS, map[string]any{"image": map[string]any{
-		"controller": repo + "/pylon-controller", "speaker": repo + "/pylon-speaker",
-		"tag": tag, "pullPolicy": string(corev1.PullNever),
-	}})
-	t.Logf("helm install: release %s revision %d %s", rel.Name, rel.Version, rel.Info.Status)
-
-	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
-	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
-	eventually(t, 90*time.Second, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
-		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
-			return false, err.Error()
-		}
-		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
-			return false, err.Error()
-		}
-		return ctrl.Status.ReadyReplicas == 2 && spk.Status.NumberReady == int32(len(l.Nodes)),
-			fmt.Sprintf("controller %d ready, speaker %d ready of %d scheduled", ctrl.Status.ReadyReplicas, spk.Status.NumberReady, spk.Status.DesiredNumberScheduled)
-	})
-	t.Logf("controller and speakers Ready %v after helm install", time.Since(installed).Round(time.Millisecond))
-	speakers := checkSpeakerPods(ctx, t, l)
+	c.release = helmInstall(ctx, t, l.Kubeconfig, pylonNS, clusterValues())
+	c.installed = time.Now()
+	t.Logf("helm install: release %s revision %d %s", c.release.Name, c.release.Version, c.release.Info.Status)
+	waitPylonReady(t, c, 90*time.Second)
+	t.Logf("controller and speakers Ready %v after helm install", time.Since(c.installed).Round(time.Millisecond))
 	waitMembersAlive(t, l)
-	t.Logf("every speaker sees %d members alive %v after helm install", len(l.Nodes), time.Since(installed).Round(time.Millisecond))
+	t.Logf("every speaker sees %d members alive %v after helm install", len(l.Nodes), time.Since(c.installed).Round(time.Millisecond))
 
 	// Layer 2 from pool "lab", BGP from pool "bgp".
 	labPool(t, l)
 	bgpPool(t, l)
+	c.backend = backendDeployment("default", "backend", 2)
+	create(t, l.Client, c.backend)
+	waitBackendReady(t, c)
+	return c
+}
 
-	const ns, name = "default", "backend"
-	dep := backendDeployment(ns, name, 2)
-	create(t, l.Client, dep)
-	var ips []netip.Addr
-	for _, pool := range []string{"lab", "bgp"} {
-		svc := lab.LoadBalancerService(ns, name+"-"+pool, 80)
-		svc.Spec.Selector = dep.Spec.Selector.MatchLabels
-		svc.Annotations = map[string]string{controller.AnnotationPool: pool}
-		create(t, l.Client, svc)
-		eventually(t, 30*time.Second, "an address for "+svc.Name, func() (bool, string) {
-			if err := l.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-				return false, err.Error()
-			}
-			return len(svc.Status.LoadBalancer.Ingress) == 1, fmt.Sprint(svc.Status.LoadBalancer.Ingress)
-		})
-		ips = append(ips, netip.MustParseAddr(svc.Status.LoadBalancer.Ingress[0].IP))
-	}
-	l2IP, bgpIP := ips[0], ips[1]
-	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
-		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+// clusterValues are the chart values of the lab's images.
+func clusterValues() map[string]any {
+	return map[string]any{"image": map[string]any{
+		"controller": clusterRepo + "/pylon-controller", "speaker": clusterRepo + "/pylon-speaker",
+		"tag": clusterTag, "pullPolicy": string(corev1.PullNever),
+	}}
+}
+
+// waitPylonReady waits until the controller Deployment has its two pods
+// Ready and the speaker DaemonSet one Ready pod on every node, all of them
+// up to date.
+func waitPylonReady(t *testing.T, c *cluster, timeout time.Duration) {
+	t.Helper()
+	l := c.lab
+	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
+	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
+	eventually(t, timeout, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
+		if err := l.Client.Get(c.ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
 			return false, err.Error()
 		}
-		return dep.Status.ReadyReplicas == 2, fmt.Sprintf("%d ready", dep.Status.ReadyReplicas)
+		if err := l.Client.Get(c.ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
+			return false, err.Error()
+		}
+		n := int32(len(l.Nodes))
+		return ctrl.Status.ReadyReplicas == 2 && ctrl.Status.UpdatedReplicas == 2 && ctrl.Status.Replicas == 2 &&
+				spk.Status.NumberReady == n && spk.Status.UpdatedNumberScheduled == n,
+			fmt.Sprintf("controller %d ready %d updated of %d; speaker %d ready %d updated of %d scheduled",
+				ctrl.Status.ReadyReplicas, ctrl.Status.UpdatedReplicas, ctrl.Status.Replicas,
+				spk.Status.NumberReady, spk.Status.UpdatedNumberScheduled, spk.Status.DesiredNumberScheduled)
 	})
+}
+
+// waitBackendReady waits until the backend Deployment's two pods are Ready.
+func waitBackendReady(t *testing.T, c *cluster) {
+	t.Helper()
+	dep := c.backend
+	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
+		if err := c.lab.Client.Get(c.ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+			return false, err.Error()
+		}
+		return dep.Status.ReadyReplicas == 2 && dep.Status.Replicas == 2, fmt.Sprintf("%d ready of %d", dep.Status.ReadyReplicas, dep.Status.Replicas)
+	})
+}
+
+// backendPods are the names of the backend Deployment's pods.
+func (c *cluster) backendPods(t *testing.T) []string {
+	t.Helper()
 	var pods corev1.PodList
-	if err := l.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels(dep.Spec.Selector.MatchLabels)); err != nil {
+	if err := c.lab.Client.List(c.ctx, &pods, client.InNamespace(c.backend.Namespace), client.MatchingLabels(c.backend.Spec.Selector.MatchLabels)); err != nil {
 		t.Fatal(err)
 	}
-	var podNames []string
+	var names []string
 	for _, p := range pods.Items {
-		podNames = append(podNames, p.Name)
+		names = append(names, p.Name)
 	}
+	return names
+}
+
+// backendService creates a LoadBalancer Service in front of the backend's
+// pods with an address from pool, applies edit (if any) before creating it,
+// and waits for its address.
+func (c *cluster) backendService(t *testing.T, name, pool string, edit func(*corev1.Service)) netip.Addr {
+	t.Helper()
+	svc := lab.LoadBalancerService(c.backend.Namespace, name, 80)
+	svc.Spec.Selector = c.backend.Spec.Selector.MatchLabels
+	svc.Annotations = map[string]string{controller.AnnotationPool: pool}
+	if edit != nil {
+		edit(svc)
+	}
+	create(t, c.lab.Client, svc)
+	eventually(t, 30*time.Second, "an address for "+svc.Name, func() (bool, string) {
+		if err := c.lab.Client.Get(c.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+			return false, err.Error()
+		}
+		return len(svc.Status.LoadBalancer.Ingress) == 1, fmt.Sprint(svc.Status.LoadBalancer.Ingress)
+	})
+	return netip.MustParseAddr(svc.Status.LoadBalancer.Ingress[0].IP)
+}
+
+// clusterHelmInstall checks what startCluster installed: the controller
+// Deployment and the speaker DaemonSet from pylon's own images Ready under
+// the shipped RBAC with the tokens the kubelets project, the speakers in
+// their nodes' network namespaces; then a LoadBalancer Service in front of
+// the backend answers the local client over layer 2, and a second one the
+// remote client through the router over BGP, each answer from a pod
+// through kube-proxy's DNAT.
+func clusterHelmInstall(t *testing.T, c *cluster) {
+	l, ctx := c.lab, c.ctx
+	speakers := checkSpeakerPods(ctx, t, l)
+	created := time.Now()
+	l2IP := c.backendService(t, "backend-lab", "lab", nil)
+	bgpIP := c.backendService(t, "backend-bgp", "bgp", nil)
+	podNames := c.backendPods(t)
 
 	// Layer 2: one node answers ARP for the address, and the answer to
 	// HTTP is a pod's (kube-proxy's DNAT on the owner).
-	l2Began := time.Now()
 	var owner string
 	eventually(t, 30*time.Second, "one node to own "+l2IP.String()+" and a pod to answer", func() (bool, string) {
 		who := answering(t, l, l2IP)
@@ -133,7 +224,7 @@ func TestHelmInstallOnNodeStack(t *testing.T) {
 		owner = who[0]
 		return true, ""
 	})
-	t.Logf("%s owned by %s and answered by a pod %v after the Services were created", l2IP, owner, time.Since(l2Began).Round(time.Millisecond))
+	t.Logf("%s owned by %s and answered by a pod %v after the Services were created", l2IP, owner, time.Since(created).Round(time.Millisecond))
 
 	// BGP: the router routes the address over every node (ETP=Cluster).
 	took := waitNextHops(t, l, bgpIP, 60*time.Second, nodeNames(l)...)
@@ -155,9 +246,7 @@ func TestHelmInstallOnNodeStack(t *testing.T) {
 			}
 		}
 	}
-
 	checkPodsNotRefused(ctx, t, l, append(speakers, controllerPods(ctx, t, l)...)...)
-	t.Logf("test body took %v", time.Since(began).Round(time.Millisecond))
 }
 
 // nodeNames are the lab's nodes' names, in node order.
