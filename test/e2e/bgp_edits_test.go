@@ -48,16 +48,25 @@ func waitChanges(t *testing.T, l *lab.Lab, change string) {
 // has the old password, so the router keeps next hops until it changes
 // itself; then every node takes the new password at once. A remote client
 // probes the Service every 20 ms; the lost probes and the longest gap are
-// logged (docs/benchmarks.md).
+// logged (docs/benchmarks.md). pylon runs as a cluster runs it (installed
+// by Helm).
 // passwordBGP is the set-up both fail-small BGP tests share: the lab with
 // an iBGP router that requires the TCP-MD5 password "s3cret", pylon with a
 // BGPPeer reading it from the Secret router-password, the lab pool
 // advertised, and one Service routed over every node. It returns the
-// Secret, the BGPPeer, the Service's address and the nodes' names.
-func passwordBGP(t *testing.T) (l *lab.Lab, p *pylon, secret *corev1.Secret, peer *v1alpha1.BGPPeer, vip netip.Addr, all []string) {
+// Secret, the BGPPeer, the Service's address and the nodes' names. pylon
+// runs as pods (startPylonPods) or, for a test that needs them, as
+// processes (startPylon).
+func passwordBGP(t *testing.T, pods bool) (l *lab.Lab, p *pylon, secret *corev1.Secret, peer *v1alpha1.BGPPeer, vip netip.Addr, all []string) {
 	t.Helper()
-	l = lab.Start(t, lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"})
-	p = startPylon(t, l)
+	o := lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"}
+	if pods {
+		l = podLab(t, o)
+		p = startPylonPods(t, l)
+	} else {
+		l = lab.Start(t, o)
+		p = startPylon(t, l)
+	}
 	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": "s3cret"}}
 	create(t, l.Client, secret)
 	peer = &v1alpha1.BGPPeer{
@@ -98,7 +107,7 @@ func fewestHops(t *testing.T, l *lab.Lab, ip netip.Addr, d time.Duration) int {
 }
 
 func TestBGPPeerEditsWithoutOutage(t *testing.T) {
-	l, _, secret, peer, vip, all := passwordBGP(t)
+	l, _, secret, peer, vip, all := passwordBGP(t, true)
 
 	t.Run("new timers restart no session", func(t *testing.T) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(peer), peer); err != nil {

@@ -17,10 +17,11 @@ import (
 // TestBGPPasswordLocalPrefAggregation: an iBGP router that requires a TCP
 // MD5 password. With the wrong password no session comes up and every
 // SpeakerStatus says so; with the right one they do, and the advertisement's
-// local-pref and aggregation arrive as configured.
+// local-pref and aggregation arrive as configured. pylon runs as a cluster
+// runs it (installed by Helm).
 func TestBGPPasswordLocalPrefAggregation(t *testing.T) {
-	l := lab.Start(t, lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"})
-	startPylon(t, l)
+	l := podLab(t, lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"})
+	startPylonPods(t, l)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": "wrong"}}
 	create(t, l.Client, secret)
 	create(t, l.Client, &v1alpha1.BGPPeer{

@@ -80,6 +80,9 @@ func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration
 
 func TestBGP(t *testing.T) {
 	l := lab.Start(t, lab.Options{NodeASN: nodeASN})
+	// pylon as processes: n1's speaker gets SIGTERM at a chosen moment and
+	// the withdrawal is timed from it (a pod's deletion would add the
+	// kubelet's own delay and a replacement speaker).
 	p := startPylon(t, l)
 	bgpConfig(t, l)
 	all := []string{"n1", "n2", "n3"}

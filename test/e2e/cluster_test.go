@@ -19,7 +19,6 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
-	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -69,42 +68,21 @@ type cluster struct {
 	backend *appsv1.Deployment
 }
 
-// startCluster builds the images, brings up a lab of three real nodes,
-// labels the namespace as docs/install.md has it, installs the chart with
-// the lab's images and waits until the controller's two pods and a speaker
-// a node are Ready and every speaker sees every node alive; then it creates
-// the backend Deployment and the pools "lab" (layer 2) and "bgp".
+// startCluster brings up a podLab of three real nodes with the backend's
+// image too, installs pylon there (installPylon: Helm, everything Ready,
+// every speaker seeing every node), then creates the pools "lab" (layer 2)
+// and "bgp" and the backend Deployment, and waits for its pods.
 func startCluster(t *testing.T) *cluster {
-	lab.Require(t)
-	assets := images.NodeAssets(t)
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancelBuild()
-	imgs, err := images.Pylon(build, t.TempDir(), clusterRepo, clusterTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := lab.Start(t, lab.Options{NodeASN: nodeASN, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: append(imgs, buildBackendImage(build, t)),
-	}})
+	l := podLab(t, lab.Options{NodeASN: nodeASN}, buildBackendImage(build, t))
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	t.Cleanup(cancel)
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	c := &cluster{lab: l, ctx: ctx}
-
-	// The namespace as docs/install.md has it: Helm does not label it.
-	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
-	}})
-	removeCRDs(ctx, t, l)
-	c.release = helmInstall(ctx, t, l.Kubeconfig, pylonNS, clusterValues())
-	c.installed = time.Now()
-	t.Logf("helm install: release %s revision %d %s", c.release.Name, c.release.Version, c.release.Info.Status)
-	waitPylonReady(t, c, 90*time.Second)
-	t.Logf("controller and speakers Ready %v after helm install", time.Since(c.installed).Round(time.Millisecond))
-	waitMembersAlive(t, l)
-	t.Logf("every speaker sees %d members alive %v after helm install", len(l.Nodes), time.Since(c.installed).Round(time.Millisecond))
+	c.release, c.installed = installPylon(ctx, t, l)
 
 	// Layer 2 from pool "lab", BGP from pool "bgp".
 	labPool(t, l)
@@ -128,14 +106,19 @@ func clusterValues() map[string]any {
 // up to date.
 func waitPylonReady(t *testing.T, c *cluster, timeout time.Duration) {
 	t.Helper()
-	l := c.lab
+	waitWorkloadsReady(c.ctx, t, c.lab, timeout)
+}
+
+// waitWorkloadsReady is waitPylonReady for any lab.
+func waitWorkloadsReady(ctx context.Context, t *testing.T, l *lab.Lab, timeout time.Duration) {
+	t.Helper()
 	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
 	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
 	eventually(t, timeout, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
-		if err := l.Client.Get(c.ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
+		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
 			return false, err.Error()
 		}
-		if err := l.Client.Get(c.ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
+		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
 			return false, err.Error()
 		}
 		n := int32(len(l.Nodes))
@@ -263,12 +246,9 @@ func nodeNames(l *lab.Lab) []string {
 // ServiceAccount token the kubelet projects, and returns them.
 func checkSpeakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
 	t.Helper()
-	var pods corev1.PodList
-	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": "speaker"}); err != nil {
-		t.Fatal(err)
-	}
+	pods := speakerPods(ctx, t, l)
 	var on []string
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		n := l.Node(p.Spec.NodeName)
 		if n == nil {
 			t.Errorf("speaker pod %s on %q, no lab node", p.Name, p.Spec.NodeName)
@@ -286,14 +266,26 @@ func checkSpeakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Po
 	if want := nodeNames(l); !slices.Equal(on, want) {
 		t.Errorf("speaker pods on %v, want one on each of %v", on, want)
 	}
-	return pods.Items
+	return pods
 }
 
 // controllerPods are the controller's pods.
 func controllerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
 	t.Helper()
+	return componentPods(ctx, t, l, "controller")
+}
+
+// speakerPods are the speaker's pods.
+func speakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
+	t.Helper()
+	return componentPods(ctx, t, l, "speaker")
+}
+
+// componentPods are the pods of one of pylon's components.
+func componentPods(ctx context.Context, t *testing.T, l *lab.Lab, component string) []corev1.Pod {
+	t.Helper()
 	var pods corev1.PodList
-	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": "controller"}); err != nil {
+	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": component}); err != nil {
 		t.Fatal(err)
 	}
 	return pods.Items

@@ -24,7 +24,10 @@ import (
 // while the edit is still rejected (they find the version in force in the
 // pool's status).
 func TestRejectedEditsKeepTraffic(t *testing.T) {
-	l, p, secret, _, vip, all := passwordBGP(t)
+	// pylon as processes: every speaker is sent SIGTERM and started again
+	// at once while the edit is rejected, and their logs are read as they
+	// write them (a pod would wait for the kubelet's restart).
+	l, p, secret, _, vip, all := passwordBGP(t, false)
 	owner := waitOwner(t, l, vip, 20*time.Second)
 
 	// steady checks, for a while, that the owner answers every probe and the

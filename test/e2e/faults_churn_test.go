@@ -54,7 +54,6 @@ func BenchmarkControllerKillLoop(b *testing.B) {
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
-		l.StopProxy() // it re-lists every Service five times a second
 		massServices(b, l, n)
 		r := killLoop(b, l, p, kills)
 		b.ReportMetric(float64(len(r.changed)), "addresses-changed")

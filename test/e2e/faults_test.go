@@ -106,6 +106,10 @@ type faultLab struct {
 
 func startFaultLab(t *testing.T) *faultLab {
 	l := lab.Start(t, lab.Options{NodeASN: nodeASN})
+	// pylon as processes: speakers and the controller are killed in loops,
+	// restarted while the API server is down (a kubelet cannot report a
+	// pod then, and its restart back-off would pace the loops), and their
+	// logs read as they write them.
 	f := &faultLab{l: l, p: startPylon(t, l)}
 	for _, n := range l.Nodes {
 		f.nodes = append(f.nodes, n.Name)

@@ -33,10 +33,11 @@ const (
 // 20 ms. It logs the probes lost and the longest gap of each, and checks
 // that nothing is inconsistent afterwards: one MAC answers for each
 // address, the election's owner, which alone lists it in its
-// SpeakerStatus, and every speaker applied its plan.
+// SpeakerStatus, and every speaker applied its plan. pylon runs as a
+// cluster runs it (installed by Helm).
 func TestInterfaceFaults(t *testing.T) {
-	l := lab.Start(t, lab.Options{})
-	p := startPylon(t, l)
+	l := podLab(t, lab.Options{})
+	p := startPylonPods(t, l)
 	_, ips := service(t, l, "web", true)
 	v4 := ips[0]
 	var nodes []string

@@ -143,9 +143,6 @@ func BenchmarkLayer2Scale(b *testing.B) {
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
-		// The stand-in re-lists every Service five times a second; a real
-		// kube-proxy watches. NDP answers do not depend on it.
-		l.StopProxy()
 		create(b, l.Client, &v1alpha1.L2Advertisement{
 			ObjectMeta: metav1.ObjectMeta{Name: "scale"},
 			Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"scale"}},

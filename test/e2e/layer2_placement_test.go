@@ -23,10 +23,10 @@ import (
 // happen: externalTrafficPolicy Local (only a node with a ready endpoint
 // answers, the answer follows the endpoint, no endpoint means no answer);
 // a node with the exclusion label; an L2Advertisement's node selector; and
-// its interfaces list.
+// its interfaces list. pylon runs as a cluster runs it (installed by Helm).
 func TestLayer2Placement(t *testing.T) {
-	l := lab.Start(t, lab.Options{})
-	startPylon(t, l)
+	l := podLab(t, lab.Options{})
+	startPylonPods(t, l)
 
 	t.Run("Local policy: the endpoint's node answers, and follows it", func(t *testing.T) {
 		svc := lab.LoadBalancerService("default", "local", 80)

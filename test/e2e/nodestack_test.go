@@ -35,17 +35,24 @@ const backendImage = "pylon.local/backend:dev"
 // credentials may change its own Node and not another's; a Deployment of the
 // backend image becomes Ready; its ClusterIP Service answers from a node
 // namespace through kube-proxy's DNAT, from both pods; the pods' logs come
-// through the API server from the kubelets; and after Close nothing the
-// node stack shares with the host (container cgroups, shim sockets,
-// network namespaces, mounts, processes) is left.
+// through the API server from the kubelets. Then, with a process of the
+// test's own on every node and the host and a node cut off (something in
+// every kind of nftables table the lab makes), Close leaves nothing: no
+// process, namespace, link, nftables table, record or directory of the
+// lab, and nothing the node stack shares with the host (container cgroups,
+// shim sockets, network namespaces, mounts).
 func TestNodeStack(t *testing.T) {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
+	tablesBefore := rootTables(t)
+	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancelBuild()
+	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
+		Assets: assets, Images: []images.Image{buildBackendImage(build, t)},
+	}})
+	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: []images.Image{buildBackendImage(ctx, t)},
-	}})
 	// With the machine's lab lock held: no other lab changes these now.
 	before := hostShared(t)
 
@@ -157,15 +164,30 @@ func TestNodeStack(t *testing.T) {
 	if len(running) == len(before) {
 		t.Errorf("no container cgroup, shim socket or sandbox namespace on the host while pods run: %v", running)
 	}
+	if _, err := l.StartOnNodes("sleeper", "sleep", "300"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.StartProcess(lab.ProcessSpec{Name: "host-sleeper", Path: "sleep", Args: []string{"301"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Cut(ctx, l.Nodes[0]); err != nil {
+		t.Fatal(err)
+	}
+	pids := l.PIDs()
+	// zebra, bgpd, etcd, kube-apiserver, kube-controller-manager,
+	// kube-scheduler, the host's sleeper; on each of the 2 nodes its
+	// backend, sleeper, containerd, kubelet and kube-proxy.
+	if len(pids) != 17 {
+		t.Errorf("the lab reports %d processes %v, want 17", len(pids), pids)
+	}
+	names := append(l.Namespaces(), l.HostLink())
 	dir, prefix := l.Dir, l.Prefix
 	if err := l.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
+	checkTornDown(t, pids, names, dir, prefix, tablesBefore)
 	if after := hostShared(t); !slices.Equal(after, before) {
 		t.Errorf("what nodes share on the host changed after Close:\n now    %v\n before %v", after, before)
-	}
-	if nss, _ := filepath.Glob("/run/netns/" + prefix + "-*"); len(nss) > 0 {
-		t.Errorf("namespaces remain: %v", nss)
 	}
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {

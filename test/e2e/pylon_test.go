@@ -76,6 +76,13 @@ func (p *pylon) startingAPIServer(line string) bool {
 // and the speakers under their ServiceAccounts, and applies an IPPool over
 // the lab's pool ranges with an L2Advertisement for it. When the test
 // ends, it fails if any of them was refused a request (logged a 403).
+//
+// Tests run pylon so only when they must control its processes: kill or
+// signal one at a chosen moment, restart it at once or while the API
+// server is down, kill it in a loop, act with its own token, read its
+// resident memory; each says why. The others run it as a cluster does:
+// startPylonPods (Helm, the DaemonSet and the Deployment from pylon's
+// images), and TestCluster.
 func startPylon(t testing.TB, l *lab.Lab) *pylon {
 	t.Helper()
 	ctrlBin, spkBin := buildPylon(t)

@@ -30,6 +30,8 @@ const nodeNameExtra = "authentication.kubernetes.io/node-name"
 // was refused anything while it ran.
 func TestRBAC(t *testing.T) {
 	l := lab.Start(t, lab.Options{Nodes: 2})
+	// pylon as processes: the test acts with each process's own token
+	// (processClient) to show what that identity may not do.
 	p := startPylon(t, l)
 	svc, _ := service(t, l, "web", false)
 

@@ -24,6 +24,9 @@ import (
 // announced before.
 func TestRollingRestartClaimsNothing(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
+	// pylon as processes: each speaker is stopped and started again at
+	// once, so that only the speaker's own start-up is measured; the
+	// DaemonSet's rolling update is TestCluster's RollingSpeakerUpdate.
 	p := startPylon(t, l)
 	var vips []netip.Addr
 	for i := range 4 {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,38 +12,11 @@ import (
 	"github.com/pylonlb/pylon/test/lab"
 )
 
-// TestTeardownLeavesNothing brings a lab up with a process of its own on
-// every node, closes it, and checks that no namespace, link, nftables
-// table, process, record or directory of it remains.
-func TestTeardownLeavesNothing(t *testing.T) {
-	if err := lab.Preflight(); errors.Is(err, lab.ErrNotRoot) {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	tablesBefore := rootTables(t)
-	l := lab.Start(t, lab.Options{Nodes: 2})
-	ctx := t.Context()
-	if _, err := l.StartOnNodes("sleeper", "sleep", "300"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.StartProcess(lab.ProcessSpec{Name: "host-sleeper", Path: "sleep", Args: []string{"301"}}); err != nil {
-		t.Fatal(err)
-	}
-	// Something in every kind of nft table the lab makes.
-	if err := l.Cut(ctx, l.Nodes[0]); err != nil {
-		t.Fatal(err)
-	}
-	pids := l.PIDs()
-	// zebra, bgpd, 2 backends, 3 sleepers, etcd, kube-apiserver.
-	if len(pids) != 9 {
-		t.Errorf("the lab reports %d processes %v, want 9", len(pids), pids)
-	}
-	names := append(l.Namespaces(), l.HostLink())
-	dir, prefix := l.Dir, l.Prefix
-
-	if err := l.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-
+// checkTornDown checks that after Close none of a lab's processes (pids),
+// namespaces and links (names), nftables tables in the host's namespace
+// beyond those before it, directory or record remains.
+func checkTornDown(t *testing.T, pids []int, names []string, dir, prefix string, tablesBefore []string) {
+	t.Helper()
 	for _, pid := range pids {
 		if data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); err == nil {
 			t.Errorf("pid %d still runs: %s", pid, strings.ReplaceAll(string(data), "\x00", " "))

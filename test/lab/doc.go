@@ -10,9 +10,8 @@
 //	pylXXXXXX-r1    router: FRR zebra+bgpd, AS 64513, eth0 198.18.0.2 / 2001:db8:18::2,
 //	                eth1 198.18.1.1 / 2001:db8:18:1::1 towards c2; forwards
 //	pylXXXXXX-nK    node K: eth0 198.18.0.(10+K) / 2001:db8:18::(10+K), default via r1,
-//	                backend on :18080, kube-proxy stand-in (nft table inet pylonlab_proxy);
-//	                with a node stack: containerd, kubelet, kube-proxy and pods in
-//	                198.19.K.0/24 on bridge cni0 instead of the stand-in
+//	                backend on :18080; containerd, kubelet, kube-proxy and pods in
+//	                198.19.K.0/24 on bridge cni0 (the node stack, below)
 //	pylXXXXXX-c1    local client on the segment: 198.18.0.100, on-link routes to the pools
 //	pylXXXXXX-c2    remote client behind the router: 198.18.1.2, default via r1
 //
@@ -41,28 +40,29 @@
 // # The cluster
 //
 // The API server is test/envtest's, launched with BindAddress 198.18.0.1
-// so the nodes reach it. The lab registers a Ready Node per node
-// namespace (InternalIPs: its lab addresses) and writes one kubeconfig per
-// node (Node.Kubeconfig). There is no kube-controller-manager: tests
-// write EndpointSlices with SetEndpoints (ready, serving and terminating
-// endpoints on chosen nodes) and, without a load-balancer controller,
-// Service status with SetIngress. There is no kubelet either: Nodes stay
-// as written.
+// so the nodes reach it. Every lab's nodes are real Kubernetes nodes (the
+// node stack, below): the kubelets register the Nodes (InternalIPs: the
+// node's lab addresses, both families), kube-controller-manager keeps
+// EndpointSlices of Services with selectors, and kube-proxy in every node
+// namespace DNATs load-balancer addresses to endpoints. The lab writes
+// one admin kubeconfig per node (Node.Kubeconfig) for the processes tests
+// start there.
 //
-// The kube-proxy stand-in re-reads Services and EndpointSlices every
-// 200 ms (SyncProxy does it at once) and, in each node namespace, DNATs
-// every LoadBalancer ingress IP and TCP port the node should serve to the
-// node's backend, which answers with the node's name: Host.Get from a
-// client tells which node took the traffic. Cluster policy: every node
-// serves while the Service has a usable endpoint; Local: only nodes with
-// one. Nothing else DNATs, so traffic nobody should serve is dropped.
+// Each node also runs the lab's backend on BackendPort, as a host-network
+// pod would. A test's Service without a selector gets endpoints on chosen
+// nodes, in chosen states (ready, serving, terminating), at those
+// backends with SetEndpoints; without a load-balancer controller, tests
+// write Service status with SetIngress. The backend answers with the name
+// of the node that took the traffic: its own when kube-proxy delivered
+// the connection locally, the forwarding node's when kube-proxy on that
+// node sent it over (externalTrafficPolicy Cluster masquerades it to that
+// node's address), so Host.Get from a client tells which node the
+// client's traffic reached, whatever endpoint kube-proxy chose.
 //
 // # The node stack
 //
-// With Options.NodeStack the nodes are real Kubernetes nodes (opt-in for
-// now; moving the end-to-end tests onto it and removing the stand-in and
-// the lab-written Nodes are planned next steps). The binaries come from
-// NodeStack.Assets (hack/node-assets.sh), the CNI plugins from Debian's
+// The binaries come from Options.NodeStack.Assets, by default
+// $PYLON_NODE_ASSETS (hack/node-assets.sh), the CNI plugins from Debian's
 // containernetworking-plugins (/usr/lib/cni). The API server then runs
 // with Node,RBAC authorization, the NodeRestriction and ServiceAccount
 // admission plugins and --kubelet-preferred-address-types
@@ -78,7 +78,8 @@
 //	                under Dir/nodes/nK; sandbox network namespaces under its
 //	                state directory; pause image PauseImage, built and
 //	                imported at bring-up with NodeStack.Images
-//	kubelet-nK      user system:node:nK (group system:nodes), cgroupfs
+//	kubelet-nK      user system:node:nK (group system:nodes), node IPs
+//	                both of the node's addresses, cgroupfs
 //	                without QoS cgroups, pods from 198.19.K.0/24
 //	                (Node.PodCIDR) on bridge cni0 (host-local IPAM, no
 //	                masquerading); its API on the node's address, anonymous
@@ -89,8 +90,7 @@
 //
 // Every node forwards and routes the other nodes' pod ranges to them; the
 // host routes every pod range to its node. New waits until every Node is
-// Ready (registered by its kubelet: the lab writes no Nodes) and there is
-// no kube-proxy stand-in (SyncProxy does nothing). No cluster DNS: pods
+// Ready. No cluster DNS: pods
 // get an empty resolv.conf. The kubelet's /stats/summary fails (no
 // metrics-server). Node processes (StartOnNode) keep their admin
 // kubeconfigs.

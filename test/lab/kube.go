@@ -19,10 +19,9 @@ import (
 // EndpointSlices the lab writes.
 const ManagedBy = "pylonlab.pylonlb.io"
 
-// registerNodes writes each node's kubeconfig and, without a node stack,
-// creates a Ready Node per node namespace, with the node's lab addresses
-// as InternalIPs.
-func (l *Lab) registerNodes(ctx context.Context) error {
+// writeNodeKubeconfigs writes each node's admin kubeconfig
+// (Node.Kubeconfig), for the processes a test starts on the node.
+func (l *Lab) writeNodeKubeconfigs() error {
 	dir := filepath.Join(l.Dir, "kube")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -36,46 +35,21 @@ func (l *Lab) registerNodes(ctx context.Context) error {
 		if err := os.WriteFile(n.Kubeconfig, kc, 0o600); err != nil {
 			return err
 		}
-		if l.opts.NodeStack != nil {
-			continue // the kubelet registers the Node
-		}
-		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
-			Name:   n.Name,
-			Labels: map[string]string{corev1.LabelHostname: n.Name, corev1.LabelOSStable: "linux"},
-		}}
-		if err := l.Client.Create(ctx, node); err != nil {
-			return fmt.Errorf("create node %s: %w", n.Name, err)
-		}
-		now := metav1.Now()
-		node.Status = corev1.NodeStatus{
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: n.IPv4.String()},
-				{Type: corev1.NodeInternalIP, Address: n.IPv6.String()},
-				{Type: corev1.NodeHostName, Address: n.Name},
-			},
-			Conditions: []corev1.NodeCondition{{
-				Type: corev1.NodeReady, Status: corev1.ConditionTrue,
-				Reason: "LabNode", Message: "a pylon lab node namespace",
-				LastHeartbeatTime: now, LastTransitionTime: now,
-			}},
-		}
-		if err := l.Client.Status().Update(ctx, node); err != nil {
-			return fmt.Errorf("node %s status: %w", n.Name, err)
-		}
 	}
 	return nil
 }
 
 // LoadBalancerService returns (does not create) a Service of type
 // LoadBalancer in namespace with one TCP port, whose target is the lab's
-// backends, selecting pods labelled app=<name>. Change it as the test
-// needs, then create it with the lab's Client.
+// backends. It selects nothing: its endpoints are what SetEndpoints writes
+// (kube-controller-manager leaves a selectorless Service's EndpointSlices
+// alone). Set a selector for pods; change it as the test needs, then
+// create it with the lab's Client.
 func LoadBalancerService(namespace, name string, port int32) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"app": name},
+			Type: corev1.ServiceTypeLoadBalancer,
 			Ports: []corev1.ServicePort{{
 				Name: "http", Protocol: corev1.ProtocolTCP, Port: port,
 				TargetPort: intstr.FromInt32(BackendPort),
@@ -111,9 +85,10 @@ func ReadyOn(nodes ...string) []Endpoint {
 }
 
 // SetEndpoints writes the EndpointSlices of svc (one per IP family of the
-// Service) to hold exactly eps: there is no kube-controller-manager in
-// the lab, so tests say where the endpoints are and what state they are
-// in. Endpoints on unknown nodes are an error.
+// Service) to hold exactly eps, each at its node's address and
+// BackendPort (the node's backend process, as a host-network pod would
+// be): tests say where the endpoints are and what state they are in, for
+// a Service without a selector. Endpoints on unknown nodes are an error.
 func (l *Lab) SetEndpoints(ctx context.Context, svc *corev1.Service, eps ...Endpoint) error {
 	families := svc.Spec.IPFamilies
 	if len(families) == 0 {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,12 +28,11 @@ type Options struct {
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.
 	BackendBinary string
-	// NodeStack, when set, makes the nodes real Kubernetes nodes:
-	// containerd, kubelet and kube-proxy (nftables) in every node
-	// namespace, kube-controller-manager and kube-scheduler next to the
-	// API server; the kube-proxy stand-in and the lab-written Nodes go.
-	// Opt-in for now: the end-to-end tests move to it, and the stand-in is
-	// removed, in later steps.
+	// NodeStack shapes the node stack every lab's nodes run: containerd,
+	// kubelet and kube-proxy (nftables) in every node namespace,
+	// kube-controller-manager and kube-scheduler next to the API server.
+	// nil, or an empty Assets: the binaries in $PYLON_NODE_ASSETS
+	// (hack/node-assets.sh) and only the pause image.
 	NodeStack *NodeStack
 	// LockWait bounds the wait for another lab on this machine to end; 0
 	// means 15 minutes (in `make test` the lab and e2e packages run at the
@@ -82,19 +82,14 @@ type Lab struct {
 	keep   bool
 	closed bool
 
-	proxyMu    sync.Mutex
-	proxyRules map[string]string
-	stopProxy  context.CancelFunc
-	proxyDone  chan struct{}
-
 	cutMu sync.Mutex
 	cut   map[string]string
 }
 
 // New builds a lab: it waits for the machine's lab lock, removes what
 // crashed earlier runs left, then builds the network, starts FRR, the API
-// server, the backends and the kube-proxy stand-in, and registers the
-// Nodes. On error it tears down whatever it built.
+// server and the backends, then every node's containerd, kubelet and
+// kube-proxy, and waits until every Node is Ready. On error it tears down whatever it built.
 func New(ctx context.Context, o Options) (*Lab, error) {
 	if o.Nodes == 0 {
 		o.Nodes = 3
@@ -102,6 +97,11 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 	if o.LockWait == 0 {
 		o.LockWait = 15 * time.Minute
 	}
+	ns, err := nodeStackOf(o.NodeStack)
+	if err != nil {
+		return nil, err
+	}
+	o.NodeStack = ns
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
@@ -127,8 +127,7 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 		Prefix: prefix, Dir: filepath.Join(os.TempDir(), "pylonlab-"+prefix),
 		Nodes: topo.nodes, LocalClient: &topo.local, RemoteClient: &topo.remote,
 		HostIPv4: topo.hostV4, HostIPv6: topo.hostV6,
-		opts: o, topo: topo, lock: lock,
-		proxyRules: map[string]string{}, cut: map[string]string{},
+		opts: o, topo: topo, lock: lock, cut: map[string]string{},
 	}
 	if err := l.build(ctx, began, lockWait); err != nil {
 		l.KeepDir()
@@ -179,7 +178,7 @@ func (l *Lab) build(ctx context.Context, began time.Time, lockWait time.Duration
 	go func() {
 		env, err := envtest.Launch(envtest.Options{
 			BindAddress: l.HostIPv4, Dir: filepath.Join(l.Dir, "api"), Logs: apiLog,
-			Nodes: l.opts.NodeStack != nil,
+			Nodes: true,
 			// An API server whose etcd is gone may ignore SIGTERM.
 			StopTimeout: 5 * time.Second,
 		})
@@ -195,33 +194,21 @@ func (l *Lab) build(ctx context.Context, began time.Time, lockWait time.Duration
 	}
 	l.logf("API server up at %s in %v", l.API.APIServerURL(), l.API.StartupTime.Round(time.Millisecond))
 	l.Client, l.Kubeconfig = l.API.Client, l.API.KubeconfigPath
-	if err := l.registerNodes(ctx); err != nil {
+	if err := l.writeNodeKubeconfigs(); err != nil {
 		return err
 	}
-	if l.opts.NodeStack != nil {
-		if err := l.startNodeStack(ctx); err != nil {
-			return fmt.Errorf("node stack: %w", err)
-		}
-		l.BringUp = time.Since(began)
-		l.logf("lab %s up with its node stack in %v: %d nodes, logs in %s", l.Prefix, l.BringUp.Round(time.Millisecond), len(l.Nodes), l.Dir)
-		return nil
+	if err := l.startNodeStack(ctx); err != nil {
+		return fmt.Errorf("node stack: %w", err)
 	}
-	if err := l.SyncProxy(ctx); err != nil {
-		return fmt.Errorf("kube-proxy stand-in: %w", err)
-	}
-	proxyCtx, cancel := context.WithCancel(context.Background())
-	l.stopProxy, l.proxyDone = cancel, make(chan struct{})
-	go func() {
-		defer close(l.proxyDone)
-		l.runProxy(proxyCtx)
-	}()
 	l.BringUp = time.Since(began)
 	l.logf("lab %s up in %v: %d nodes, logs in %s", l.Prefix, l.BringUp.Round(time.Millisecond), len(l.Nodes), l.Dir)
 	return nil
 }
 
-// startBackends starts each node's HTTP backend, answering with the
-// node's name on BackendPort.
+// startBackends starts each node's HTTP backend on BackendPort. It
+// answers with the name of the node that took the client's traffic: its
+// own, or the other node's whose address a forwarded connection comes
+// from (test/lab/backend).
 func (l *Lab) startBackends(ctx context.Context) error {
 	bin := l.opts.BackendBinary
 	if bin == "" {
@@ -230,8 +217,12 @@ func (l *Lab) startBackends(ctx context.Context) error {
 			return err
 		}
 	}
+	var addrs []string
+	for _, n := range l.Nodes {
+		addrs = append(addrs, n.Name+"="+n.IPv4.String(), n.Name+"="+n.IPv6.String())
+	}
 	var err error
-	l.Backends, err = l.StartOnNodes("backend", bin, fmt.Sprintf("--listen=:%d", BackendPort))
+	l.Backends, err = l.StartOnNodes("backend", bin, fmt.Sprintf("--listen=:%d", BackendPort), "--node-addrs="+strings.Join(addrs, ","))
 	return err
 }
 
@@ -242,7 +233,7 @@ func (l *Lab) KeepDir() {
 	l.mu.Unlock()
 }
 
-// Close tears the lab down: the kube-proxy stand-in, every process (SIGTERM,
+// Close tears the lab down: every process (SIGTERM,
 // then SIGKILL after DefaultGrace), what the node stack leaves on the host,
 // the API server, the namespaces and the host's link, the record in
 // StateDir, Dir (unless kept); then it releases the machine's lab lock.
@@ -261,12 +252,10 @@ func (l *Lab) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var errs []error
-	l.StopProxy()
 	errs = append(errs, l.stopAll(DefaultGrace))
-	if l.opts.NodeStack != nil {
-		// Containers outlive containerd: kill them and their shims,
-		// remove what they share with the host, unmount what is under Dir.
-		_, _, err := cleanNodeStack(l.Dir)
+	// Containers outlive containerd: kill them and their shims, remove
+	// what they share with the host, unmount what is under Dir.
+	if _, _, err := cleanNodeStack(l.Dir); err != nil {
 		errs = append(errs, err)
 	}
 	if l.API != nil {

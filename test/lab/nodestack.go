@@ -29,6 +29,32 @@ type NodeStack struct {
 	Images []images.Image
 }
 
+// nodeStackOf is o with the defaults filled in: the binaries from
+// $PYLON_NODE_ASSETS when o or its Assets is empty. It checks that every
+// binary is there.
+func nodeStackOf(o *NodeStack) (*NodeStack, error) {
+	var ns NodeStack
+	if o != nil {
+		ns = *o
+	}
+	if ns.Assets == "" {
+		ns.Assets = os.Getenv(images.NodeAssetsEnv)
+	}
+	if ns.Assets == "" {
+		return nil, fmt.Errorf("%w: %s is unset (`make test` sets it; or %s=$(hack/node-assets.sh))", ErrNoNodeAssets, images.NodeAssetsEnv, images.NodeAssetsEnv)
+	}
+	for _, b := range images.NodeBinaries() {
+		if _, err := os.Stat(filepath.Join(ns.Assets, b)); err != nil {
+			return nil, fmt.Errorf("%w: %s (hack/node-assets.sh builds it): %w", ErrNoNodeAssets, b, err)
+		}
+	}
+	return &ns, nil
+}
+
+// ErrNoNodeAssets is returned by New when the node stack's binaries are
+// missing.
+var ErrNoNodeAssets = errors.New("no node binaries")
+
 // PauseImage is the pod sandbox image every node's containerd has: the
 // lab's own pause program, built and imported at bring-up.
 const PauseImage = "pylon.local/pause:dev"
@@ -53,12 +79,6 @@ func (n *Node) PodCIDR() netip.Prefix {
 // node's containerd, kubelet and kube-proxy, and waits until every Node is
 // Ready.
 func (l *Lab) startNodeStack(ctx context.Context) error {
-	ns := l.opts.NodeStack
-	for _, b := range images.NodeBinaries() {
-		if _, err := os.Stat(filepath.Join(ns.Assets, b)); err != nil {
-			return fmt.Errorf("node stack: %s (hack/node-assets.sh builds it): %w", b, err)
-		}
-	}
 	began := time.Now()
 	tarball, err := l.writeImages(ctx)
 	if err != nil {
@@ -206,7 +226,7 @@ func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) e
 		return err
 	}
 	if _, err := start("kubelet", "--config="+c.KubeletConfig, "--kubeconfig="+kubeletKC,
-		"--root-dir="+c.KubeletRoot, "--hostname-override="+n.Name, "--node-ip="+n.IPv4.String()); err != nil {
+		"--root-dir="+c.KubeletRoot, "--hostname-override="+n.Name, "--node-ip="+n.IPv4.String()+","+n.IPv6.String()); err != nil {
 		return err
 	}
 	_, err = start("kube-proxy", "--config="+c.ProxyConfig)

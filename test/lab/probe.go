@@ -77,8 +77,8 @@ func (l *Lab) NodeByMAC(mac net.HardwareAddr) *Node {
 }
 
 // Get sends an HTTP GET to ip:port from h's namespace, on a new connection,
-// and returns the body without surrounding space: through the lab's
-// kube-proxy stand-in, the name of the node whose backend answered.
+// and returns the body without surrounding space: from the lab's backends,
+// the name of the node that took the traffic (test/lab/backend).
 // timeout bounds the whole exchange.
 func (h *Host) Get(ctx context.Context, ip netip.Addr, port int, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -26,7 +26,8 @@ const lockFile = "lock"
 // machineLock is the held lab lock.
 type machineLock struct{ f *os.File }
 
-// acquireLock waits for the machine's lab lock until ctx ends.
+// acquireLock waits for the machine's lab lock until ctx ends, in turn
+// with the other waiters (lockqueue.go).
 func acquireLock(ctx context.Context) (*machineLock, error) {
 	if err := os.MkdirAll(StateDir, 0o755); err != nil {
 		return nil, err
@@ -36,21 +37,40 @@ func acquireLock(ctx context.Context) (*machineLock, error) {
 	if err != nil {
 		return nil, err
 	}
+	t, err := takeTicket(filepath.Join(StateDir, queueDir))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	defer t.done()
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		// The first waiter polls the lock often, so that it, and not a
+		// run from before the queue polling every 100 ms, takes it when
+		// it is released.
+		every := 100 * time.Millisecond
+		// In turn: only the first live waiter tries the lock.
+		first, err := t.first()
+		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, err
+		}
+		if first {
+			every = 10 * time.Millisecond
+			err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, syscall.EWOULDBLOCK) {
+				f.Close()
+				return nil, fmt.Errorf("lock %s: %w", path, err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			owner, _ := os.ReadFile(path)
 			f.Close()
 			return nil, fmt.Errorf("another lab holds %s (%s): %w", path, strings.TrimSpace(string(owner)), ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 	// Say who holds it, for the message above.

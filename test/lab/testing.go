@@ -53,6 +53,9 @@ func Require(t testing.TB) {
 	if err == nil && os.Getenv(envtest.AssetsEnv) == "" {
 		err = envtest.ErrNoAssets
 	}
+	if err == nil {
+		_, err = nodeStackOf(nil)
+	}
 	if err != nil {
 		if os.Getenv(envtest.RequireEnv) == "1" {
 			t.Fatalf("%v (%s=1 requires the lab)", err, envtest.RequireEnv)

@@ -36,8 +36,7 @@ const (
 	// RouterASN is the router's autonomous system number.
 	RouterASN = 64513
 	// BackendPort is where each node's backend listens (all addresses,
-	// both families); the kube-proxy stand-in redirects Service ports to
-	// it.
+	// both families), the port of the endpoints SetEndpoints writes.
 	BackendPort = 18080
 	// MaxNodes bounds Options.Nodes: node addresses are .11 to .60.
 	MaxNodes = 50

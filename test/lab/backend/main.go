@@ -1,8 +1,16 @@
-// Command backend is the network lab's stand-in for a Service's pods on a
-// node: an HTTP server that answers every request with the name of the
-// node it runs on ($NODE_NAME), so a client that reaches a load-balancer
-// address learns which node took its traffic. The lab starts one in each
-// node namespace; the kube-proxy stand-in redirects Service ports to it.
+// Command backend is the network lab's HTTP backend: a server that answers
+// every request with the name of the node that took the client's traffic,
+// so a client that reaches a load-balancer address learns which node that
+// was. The lab starts one in each node namespace, as a host-network pod
+// would run, and a Service's EndpointSlices point at them (lab.SetEndpoints);
+// as an image it is the test backend's pods.
+//
+// Which node took the traffic: kube-proxy delivers a connection that came
+// in on this node to the local backend with the client's address, and
+// one it forwards from another node with that node's address as the
+// source (it masquerades external traffic of externalTrafficPolicy
+// Cluster). So the answer is the node whose address --node-addrs maps the
+// peer's address to, and otherwise $NODE_NAME, this process's own.
 package main
 
 import (
@@ -11,34 +19,75 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
 	listen := flag.String("listen", ":18080", "address to listen on (both families when the host is empty)")
+	nodeAddrs := flag.String("node-addrs", "", "the other nodes' addresses, name=address,… (a name may repeat): a connection from one of them was forwarded by that node")
 	flag.Parse()
 	node := os.Getenv("NODE_NAME")
 	if node == "" {
 		fmt.Fprintln(os.Stderr, "backend: NODE_NAME is not set")
 		os.Exit(2)
 	}
+	peers, err := parseNodeAddrs(*nodeAddrs)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "backend: --node-addrs: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, *listen, node); err != nil {
+	if err := serve(ctx, *listen, node, peers); err != nil {
 		fmt.Fprintf(os.Stderr, "backend: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func serve(ctx context.Context, listen, node string) error {
+// parseNodeAddrs reads "n1=198.18.0.2,n1=2001:db8::2,…".
+func parseNodeAddrs(s string) (map[netip.Addr]string, error) {
+	out := map[netip.Addr]string{}
+	if s == "" {
+		return out, nil
+	}
+	for _, pair := range strings.Split(s, ",") {
+		name, addr, ok := strings.Cut(pair, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q is not name=address", pair)
+		}
+		ip, err := netip.ParseAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		out[ip] = name
+	}
+	return out, nil
+}
+
+// entryNode is the node that took the traffic of a connection from
+// remote ("host:port").
+func entryNode(remote, self string, peers map[netip.Addr]string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return self
+	}
+	if name, ok := peers[ap.Addr().Unmap()]; ok {
+		return name
+	}
+	return self
+}
+
+func serve(ctx context.Context, listen, node string, peers map[netip.Addr]string) error {
 	srv := &http.Server{
 		Addr: listen,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
-			fmt.Fprintln(w, node)
+			fmt.Fprintln(w, entryNode(r.RemoteAddr, node, peers))
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
