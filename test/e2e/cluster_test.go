@@ -49,6 +49,8 @@ type clusterScenario struct {
 func clusterScenarios() []clusterScenario {
 	return []clusterScenario{
 		{"HelmInstall", clusterHelmInstall},
+		{"DrainOwner", clusterDrainOwner},
+		{"NodePowerLoss", clusterNodePowerLoss},
 	}
 }
 
@@ -74,7 +76,7 @@ type cluster struct {
 // the lab's images and waits until the controller's two pods and a speaker
 // a node are Ready and every speaker sees every node alive; then it creates
 // the backend Deployment and the pools "lab" (layer 2) and "bgp".
-func startCluster(t *testing.T) *cluster {
+func startCluster(t testing.TB) *cluster {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
 	began := time.Now()
@@ -126,7 +128,7 @@ func clusterValues() map[string]any {
 // waitPylonReady waits until the controller Deployment has its two pods
 // Ready and the speaker DaemonSet one Ready pod on every node, all of them
 // up to date.
-func waitPylonReady(t *testing.T, c *cluster, timeout time.Duration) {
+func waitPylonReady(t testing.TB, c *cluster, timeout time.Duration) {
 	t.Helper()
 	l := c.lab
 	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
@@ -148,7 +150,7 @@ func waitPylonReady(t *testing.T, c *cluster, timeout time.Duration) {
 }
 
 // waitBackendReady waits until the backend Deployment's two pods are Ready.
-func waitBackendReady(t *testing.T, c *cluster) {
+func waitBackendReady(t testing.TB, c *cluster) {
 	t.Helper()
 	dep := c.backend
 	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
@@ -160,7 +162,7 @@ func waitBackendReady(t *testing.T, c *cluster) {
 }
 
 // backendPods are the names of the backend Deployment's pods.
-func (c *cluster) backendPods(t *testing.T) []string {
+func (c *cluster) backendPods(t testing.TB) []string {
 	t.Helper()
 	var pods corev1.PodList
 	if err := c.lab.Client.List(c.ctx, &pods, client.InNamespace(c.backend.Namespace), client.MatchingLabels(c.backend.Spec.Selector.MatchLabels)); err != nil {
@@ -176,7 +178,7 @@ func (c *cluster) backendPods(t *testing.T) []string {
 // backendService creates a LoadBalancer Service in front of the backend's
 // pods with an address from pool, applies edit (if any) before creating it,
 // and waits for its address.
-func (c *cluster) backendService(t *testing.T, name, pool string, edit func(*corev1.Service)) netip.Addr {
+func (c *cluster) backendService(t testing.TB, name, pool string, edit func(*corev1.Service)) netip.Addr {
 	t.Helper()
 	svc := lab.LoadBalancerService(c.backend.Namespace, name, 80)
 	svc.Spec.Selector = c.backend.Spec.Selector.MatchLabels
@@ -365,7 +367,7 @@ func checkPodsNotRefused(ctx context.Context, t *testing.T, l *lab.Lab, pods ...
 // API server starts with them, but the chart installs them itself
 // (crds.install) and Helm refuses to take over objects it did not create:
 // without them the cluster is one pylon was never installed on.
-func removeCRDs(ctx context.Context, t *testing.T, l *lab.Lab) {
+func removeCRDs(ctx context.Context, t testing.TB, l *lab.Lab) {
 	t.Helper()
 	ours := func() []apiextensionsv1.CustomResourceDefinition {
 		var list apiextensionsv1.CustomResourceDefinitionList
