@@ -126,7 +126,9 @@ func (pl *ownedService) powerOff(t testing.TB) time.Duration {
 	t.Logf("%s NotReady %v after the power-off", node.Name, notReady.Sub(off).Round(time.Millisecond))
 	time.Sleep(3 * time.Second)
 	on := time.Now()
-	checkWindow(t, httpS, arpS, first, on, "from the failover to 3 s after NotReady", pl.successor)
+	if moves := checkWindow(t, httpS, arpS, first, on, "from the failover to 3 s after NotReady", 0, pl.successor); len(moves) > 0 {
+		t.Errorf("ARP owner changes after the failover: %v, want none", moves)
+	}
 
 	if err := l.PowerOn(ctx, node); err != nil {
 		t.Fatalf("power on %s: %v", node.Name, err)
@@ -142,26 +144,22 @@ func (pl *ownedService) powerOff(t testing.TB) time.Duration {
 	time.Sleep(500 * time.Millisecond)
 	end := time.Now()
 	hr, _ := httpS.Stop()
-	ar, _ := arpS.Stop()
-	checkWindow(t, httpS, arpS, on, end, "from the power-on", pl.successor, pl.owner)
-	var back []lab.Change
-	for _, ch := range ar.Changes {
-		if ch.At.After(on) {
-			back = append(back, ch)
-		}
-	}
+	arpS.Stop()
+	back := checkWindow(t, httpS, arpS, on, end, "from the power-on", 1, pl.successor, pl.owner)
 	if len(back) != 1 || back[0].From != pl.successor || back[0].To != pl.owner {
 		t.Errorf("ARP owner changes after the power-on: %v, want one, %s to %s", back, pl.successor, pl.owner)
 	}
-	t.Logf("HTTP over the trial: %v", hr)
-	t.Logf("ARP over the trial: %v", ar)
+	t.Logf("HTTP over the trial: %d probes, %d unanswered, longest gap %v", hr.Samples, hr.Failures, hr.LongestGap.Round(time.Millisecond))
 	return took
 }
 
 // checkWindow fails t unless every HTTP probe that started in [from, to)
-// was answered and every ARP probe in it was answered by exactly one node,
-// one of owners.
-func checkWindow(t testing.TB, httpS, arpS *lab.Sampler, from, to time.Time, what string, owners ...string) {
+// was answered and every ARP probe in it was answered by one of owners,
+// or by two of them at once for at most maxBoth probes: while an address
+// moves, the previous owner may still answer for a moment (its speaker
+// has not yet seen what the new owner saw; docs/speaker-layer2.md), and
+// both forward. It returns the moves between single owners.
+func checkWindow(t testing.TB, httpS, arpS *lab.Sampler, from, to time.Time, what string, maxBoth int, owners ...string) []lab.Change {
 	t.Helper()
 	in := func(s lab.Sample) bool { return !s.At.Before(from) && s.At.Before(to) }
 	h := windowOf(httpS, in)
@@ -172,11 +170,23 @@ func checkWindow(t testing.TB, httpS, arpS *lab.Sampler, from, to time.Time, wha
 	if a.Samples == 0 || a.Failures > 0 {
 		t.Errorf("ARP %s: %v, want an answer to every probe", what, a)
 	}
-	for who := range a.Answers {
-		if !slices.Contains(owners, who) {
-			t.Errorf("ARP %s: answered by %q (%v), want only one of %v at a time", what, who, a, owners)
+	both := 0
+	for who, n := range a.Answers {
+		nodes := strings.Split(who, "+")
+		for _, node := range nodes {
+			if !slices.Contains(owners, node) {
+				t.Errorf("ARP %s: answered by %q (%v), want only %v", what, who, a, owners)
+			}
+		}
+		if len(nodes) > 1 {
+			both += n
 		}
 	}
+	if both > maxBoth {
+		t.Errorf("ARP %s: two nodes answered %d probes (%v), want at most %d", what, both, a, maxBoth)
+	}
+	t.Logf("ARP %s: %v", what, a)
+	return windowOf(arpS, func(s lab.Sample) bool { return in(s) && !strings.Contains(s.Node, "+") }).Changes
 }
 
 // windowOf summarises the samples of s so far that in keeps.
