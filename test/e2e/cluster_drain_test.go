@@ -23,8 +23,9 @@ import (
 //     the address moves to the next node;
 //  3. `kubectl label …-` and `kubectl uncordon`: it moves back.
 //
-// Every probe must be answered throughout, ARP by one node at a time,
-// with exactly those two moves. The owner is the node without a backend
+// Every HTTP probe must be answered throughout, and ARP by the owner, with
+// exactly those two moves (each allowed handoffProbes ARP probes that
+// find both nodes answering, or none). The owner is the node without a backend
 // pod, so that no probe depends on an evicted pod's endpoint going away in
 // time (that is kube-proxy's and the pod's graceful shutdown, not pylon).
 func clusterDrainOwner(t *testing.T, c *cluster) {
