@@ -48,6 +48,8 @@ type clusterScenario struct {
 func clusterScenarios() []clusterScenario {
 	return []clusterScenario{
 		{"HelmInstall", clusterHelmInstall},
+		{"DrainOwner", clusterDrainOwner},
+		{"NodePowerLoss", clusterNodePowerLoss},
 	}
 }
 
@@ -72,7 +74,7 @@ type cluster struct {
 // image too, installs pylon there (installPylon: Helm, everything Ready,
 // every speaker seeing every node), then creates the pools "lab" (layer 2)
 // and "bgp" and the backend Deployment, and waits for its pods.
-func startCluster(t *testing.T) *cluster {
+func startCluster(t testing.TB) *cluster {
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancelBuild()
@@ -104,13 +106,13 @@ func clusterValues() map[string]any {
 // waitPylonReady waits until the controller Deployment has its two pods
 // Ready and the speaker DaemonSet one Ready pod on every node, all of them
 // up to date.
-func waitPylonReady(t *testing.T, c *cluster, timeout time.Duration) {
+func waitPylonReady(t testing.TB, c *cluster, timeout time.Duration) {
 	t.Helper()
 	waitWorkloadsReady(c.ctx, t, c.lab, timeout)
 }
 
 // waitWorkloadsReady is waitPylonReady for any lab.
-func waitWorkloadsReady(ctx context.Context, t *testing.T, l *lab.Lab, timeout time.Duration) {
+func waitWorkloadsReady(ctx context.Context, t testing.TB, l *lab.Lab, timeout time.Duration) {
 	t.Helper()
 	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
 	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
@@ -131,7 +133,7 @@ func waitWorkloadsReady(ctx context.Context, t *testing.T, l *lab.Lab, timeout t
 }
 
 // waitBackendReady waits until the backend Deployment's two pods are Ready.
-func waitBackendReady(t *testing.T, c *cluster) {
+func waitBackendReady(t testing.TB, c *cluster) {
 	t.Helper()
 	dep := c.backend
 	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
@@ -143,7 +145,7 @@ func waitBackendReady(t *testing.T, c *cluster) {
 }
 
 // backendPods are the names of the backend Deployment's pods.
-func (c *cluster) backendPods(t *testing.T) []string {
+func (c *cluster) backendPods(t testing.TB) []string {
 	t.Helper()
 	var pods corev1.PodList
 	if err := c.lab.Client.List(c.ctx, &pods, client.InNamespace(c.backend.Namespace), client.MatchingLabels(c.backend.Spec.Selector.MatchLabels)); err != nil {
@@ -159,7 +161,7 @@ func (c *cluster) backendPods(t *testing.T) []string {
 // backendService creates a LoadBalancer Service in front of the backend's
 // pods with an address from pool, applies edit (if any) before creating it,
 // and waits for its address.
-func (c *cluster) backendService(t *testing.T, name, pool string, edit func(*corev1.Service)) netip.Addr {
+func (c *cluster) backendService(t testing.TB, name, pool string, edit func(*corev1.Service)) netip.Addr {
 	t.Helper()
 	svc := lab.LoadBalancerService(c.backend.Namespace, name, 80)
 	svc.Spec.Selector = c.backend.Spec.Selector.MatchLabels
@@ -270,19 +272,19 @@ func checkSpeakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Po
 }
 
 // controllerPods are the controller's pods.
-func controllerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
+func controllerPods(ctx context.Context, t testing.TB, l *lab.Lab) []corev1.Pod {
 	t.Helper()
 	return componentPods(ctx, t, l, "controller")
 }
 
 // speakerPods are the speaker's pods.
-func speakerPods(ctx context.Context, t *testing.T, l *lab.Lab) []corev1.Pod {
+func speakerPods(ctx context.Context, t testing.TB, l *lab.Lab) []corev1.Pod {
 	t.Helper()
 	return componentPods(ctx, t, l, "speaker")
 }
 
 // componentPods are the pods of one of pylon's components.
-func componentPods(ctx context.Context, t *testing.T, l *lab.Lab, component string) []corev1.Pod {
+func componentPods(ctx context.Context, t testing.TB, l *lab.Lab, component string) []corev1.Pod {
 	t.Helper()
 	var pods corev1.PodList
 	if err := l.Client.List(ctx, &pods, client.InNamespace(pylonNS), client.MatchingLabels{"app.kubernetes.io/component": component}); err != nil {
@@ -328,7 +330,7 @@ func waitMembersAlive(t testing.TB, l *lab.Lab) {
 
 // checkPodsNotRefused fails t for every line of the pods' logs (through
 // the API server, from their kubelets) that reports a 403.
-func checkPodsNotRefused(ctx context.Context, t *testing.T, l *lab.Lab, pods ...corev1.Pod) {
+func checkPodsNotRefused(ctx context.Context, t testing.TB, l *lab.Lab, pods ...corev1.Pod) {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(l.API.Config)
 	if err != nil {
@@ -357,7 +359,7 @@ func checkPodsNotRefused(ctx context.Context, t *testing.T, l *lab.Lab, pods ...
 // API server starts with them, but the chart installs them itself
 // (crds.install) and Helm refuses to take over objects it did not create:
 // without them the cluster is one pylon was never installed on.
-func removeCRDs(ctx context.Context, t *testing.T, l *lab.Lab) {
+func removeCRDs(ctx context.Context, t testing.TB, l *lab.Lab) {
 	t.Helper()
 	ours := func() []apiextensionsv1.CustomResourceDefinition {
 		var list apiextensionsv1.CustomResourceDefinitionList

@@ -15,7 +15,7 @@ import (
 
 // podLab brings up a lab whose nodes' containerds hold pylon's images
 // (clusterRepo, clusterTag) and extra, for installPylon.
-func podLab(t *testing.T, o lab.Options, extra ...images.Image) *lab.Lab {
+func podLab(t testing.TB, o lab.Options, extra ...images.Image) *lab.Lab {
 	t.Helper()
 	lab.Require(t)
 	assets := images.NodeAssets(t)
@@ -38,7 +38,7 @@ func podLab(t *testing.T, o lab.Options, extra ...images.Image) *lab.Lab {
 // installPylon, then applies the IPPool "lab" with its L2Advertisement, as
 // startPylon does for processes. When the test ends, it fails for every
 // 403 in the pods' logs.
-func startPylonPods(t *testing.T, l *lab.Lab) *pylon {
+func startPylonPods(t testing.TB, l *lab.Lab) *pylon {
 	t.Helper()
 	ctx := t.Context()
 	installPylon(ctx, t, l)
@@ -57,7 +57,7 @@ func startPylonPods(t *testing.T, l *lab.Lab) *pylon {
 // with the lab's images (clusterValues); it waits until the controller's
 // two pods and a speaker a node are Ready and every speaker sees every
 // node alive. It returns the release and when helm install returned.
-func installPylon(ctx context.Context, t *testing.T, l *lab.Lab) (*release.Release, time.Time) {
+func installPylon(ctx context.Context, t testing.TB, l *lab.Lab) (*release.Release, time.Time) {
 	t.Helper()
 	// Helm does not label the namespace.
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -76,7 +76,7 @@ func installPylon(ctx context.Context, t *testing.T, l *lab.Lab) (*release.Relea
 
 // speakerRestarts is how often the speaker container on node has
 // restarted.
-func speakerRestarts(t *testing.T, l *lab.Lab, node string) int32 {
+func speakerRestarts(t testing.TB, l *lab.Lab, node string) int32 {
 	t.Helper()
 	for _, p := range speakerPods(t.Context(), t, l) {
 		if p.Spec.NodeName != node {

@@ -67,6 +67,16 @@ var ClusterCIDR = netip.MustParsePrefix("198.19.0.0/18")
 // containernetworking-plugins).
 const CNIBinDir = "/usr/lib/cni"
 
+// NodeMonitorGracePeriod is how long after a node's last lease renewal
+// kube-controller-manager marks it NotReady (its default is 50 s), and
+// NodeLeaseSeconds the kubelets' lease (default 40 s, renewed every
+// quarter): shortened so that tests of dead nodes wait seconds, not a
+// minute.
+const (
+	NodeMonitorGracePeriod = 15 * time.Second
+	NodeLeaseSeconds       = 15
+)
+
 // nodeReadyTimeout bounds the wait for every Node to be Ready.
 const nodeReadyTimeout = 2 * time.Minute
 
@@ -163,6 +173,7 @@ func (l *Lab) startControllers(ca string) error {
 			"--kubeconfig=" + l.Kubeconfig, "--leader-elect=false", "--secure-port=0",
 			"--service-account-private-key-file=" + l.API.ServiceAccountKeyFile(),
 			"--root-ca-file=" + ca, "--cluster-cidr=" + ClusterCIDR.String(),
+			"--node-monitor-grace-period=" + NodeMonitorGracePeriod.String(), "--node-monitor-period=1s",
 		},
 	}); err != nil {
 		return err
@@ -174,14 +185,16 @@ func (l *Lab) startControllers(ca string) error {
 	return err
 }
 
-// startNode starts one node's containerd, imports the images, then starts
-// its kubelet (as system:node:<name>) and kube-proxy.
+// startNode writes one node's configurations, routes and kubelet
+// credentials, then starts its daemons (startNodeDaemons) with the images
+// imported.
 func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) error {
 	assets := l.opts.NodeStack.Assets
 	c := nodeConfig{
 		nodeFiles: newNodeFiles(l.Dir, n), Node: n.Name, NodeIP: n.IPv4,
 		PodCIDR: n.PodCIDR(), ClusterCIDR: ClusterCIDR, PauseImage: PauseImage,
 		Runc: filepath.Join(assets, "runc"), CNIBinDir: CNIBinDir, KubeProxyKubeconfig: proxyKC,
+		NodeLeaseSeconds: NodeLeaseSeconds,
 	}
 	if err := writeNodeConfigs(c); err != nil {
 		return err
@@ -207,30 +220,56 @@ func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) e
 		return err
 	}
 	n.KubeletKubeconfig = kubeletKC
+	return l.startNodeDaemons(ctx, n, c.nodeFiles, tarball)
+}
+
+// startNodeDaemons starts node n's containerd, imports tarball into it
+// (none: its images are there already), then starts its kubelet (as
+// system:node:<name>) and kube-proxy. After PowerOff it starts the same
+// processes again, from their specs: the node boots.
+func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarball string) error {
+	assets := l.opts.NodeStack.Assets
 	// containerd finds its shim on PATH.
 	env := []string{"NODE_NAME=" + n.Name, "PATH=" + assets + ":" + os.Getenv("PATH")}
 	start := func(name string, args ...string) (*Process, error) {
+		if p := l.process(name + "-" + n.Name); p != nil {
+			return p, p.Start()
+		}
 		return l.StartProcess(ProcessSpec{
 			Name: name + "-" + n.Name, Netns: n.Netns, HostMounts: true,
 			Path: filepath.Join(assets, name), Args: args, Env: env,
 		})
 	}
-	containerd, err := start("containerd", "--config="+c.ContainerdConfig)
+	containerd, err := start("containerd", "--config="+f.ContainerdConfig)
 	if err != nil {
 		return err
 	}
-	if err := waitFile(ctx, containerd, c.ContainerdSock); err != nil {
+	if err := waitFile(ctx, containerd, f.ContainerdSock); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "", filepath.Join(assets, "ctr"), "--address="+c.ContainerdSock, "--namespace=k8s.io", "images", "import", tarball); err != nil {
+	if tarball != "" {
+		if _, err := run(ctx, "", filepath.Join(assets, "ctr"), "--address="+f.ContainerdSock, "--namespace=k8s.io", "images", "import", tarball); err != nil {
+			return err
+		}
+	}
+	if _, err := start("kubelet", "--config="+f.KubeletConfig, "--kubeconfig="+n.KubeletKubeconfig,
+		"--root-dir="+f.KubeletRoot, "--hostname-override="+n.Name, "--node-ip="+n.IPv4.String()+","+n.IPv6.String()); err != nil {
 		return err
 	}
-	if _, err := start("kubelet", "--config="+c.KubeletConfig, "--kubeconfig="+kubeletKC,
-		"--root-dir="+c.KubeletRoot, "--hostname-override="+n.Name, "--node-ip="+n.IPv4.String()+","+n.IPv6.String()); err != nil {
-		return err
-	}
-	_, err = start("kube-proxy", "--config="+c.ProxyConfig)
+	_, err = start("kube-proxy", "--config="+f.ProxyConfig)
 	return err
+}
+
+// process returns the lab's process named name, or nil.
+func (l *Lab) process(name string) *Process {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.procs {
+		if p.Spec.Name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // waitNodesReady waits until every lab node has registered and is Ready.
@@ -241,7 +280,7 @@ func (l *Lab) waitNodesReady(ctx context.Context) error {
 		notReady = notReady[:0]
 		for _, n := range l.Nodes {
 			var node corev1.Node
-			if err := l.Client.Get(ctx, client.ObjectKey{Name: n.Name}, &node); err != nil || !nodeReady(&node) {
+			if err := l.Client.Get(ctx, client.ObjectKey{Name: n.Name}, &node); err != nil || !NodeReady(&node) {
 				notReady = append(notReady, n.Name)
 			}
 		}
@@ -254,7 +293,8 @@ func (l *Lab) waitNodesReady(ctx context.Context) error {
 	return nil
 }
 
-func nodeReady(n *corev1.Node) bool {
+// NodeReady reports whether n's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue

@@ -32,14 +32,13 @@ type nodeStackLeft struct {
 	IDs, Sockets, Mounts []string
 }
 
-// findNodeStack lists what the node stack under labDir has on the host.
-// The container IDs are the task bundles' and runc states' names; the
+// findNodeStack lists what the node stack of the node directories
+// nodeDirs has on the host, with the mounts under mountRoot. The container IDs are the task bundles' and runc states' names; the
 // shim sockets follow from them (containerd v2 listens on
 // ShimSocketDir/sha256(<containerd socket>/<namespace>/<id>), one shim a
 // pod, named after its sandbox).
-func findNodeStack(labDir string) (nodeStackLeft, error) {
+func findNodeStack(nodes []string, mountRoot string) (nodeStackLeft, error) {
 	var left nodeStackLeft
-	nodes, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*"))
 	seen := map[string]bool{}
 	for _, node := range nodes {
 		bundles, _ := filepath.Glob(filepath.Join(node, "containerd", "state", "io.containerd.runtime.v2.task", "*", "*"))
@@ -60,7 +59,7 @@ func findNodeStack(labDir string) (nodeStackLeft, error) {
 	}
 	sort.Strings(left.IDs)
 	var err error
-	left.Mounts, err = mountsUnder(labDir)
+	left.Mounts, err = mountsUnder(mountRoot)
 	return left, err
 }
 
@@ -105,7 +104,15 @@ func mountsUnder(dir string) ([]string, error) {
 // and the shims' sockets, and unmounts everything under labDir. What it
 // removed is returned for the report.
 func cleanNodeStack(labDir string) (removed []string, killed []int, err error) {
-	left, err := findNodeStack(labDir)
+	nodes, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*"))
+	return cleanNodes(nodes, labDir, filepath.Join(labDir, "nodes")+"/")
+}
+
+// cleanNodes is cleanNodeStack for the node directories nodeDirs: it
+// kills the shims whose command lines contain shimsNaming and unmounts
+// everything under mountRoot.
+func cleanNodes(nodeDirs []string, mountRoot, shimsNaming string) (removed []string, killed []int, err error) {
+	left, err := findNodeStack(nodeDirs, mountRoot)
 	var errs []error
 	errs = append(errs, err)
 	cgroups := containerCgroups(left.IDs)
@@ -119,7 +126,7 @@ func cleanNodeStack(labDir string) (removed []string, killed []int, err error) {
 			seen[pid] = true
 		}
 	}
-	shims := procsNaming(filepath.Join(labDir, "nodes")+"/", 0)
+	shims := procsNaming(shimsNaming, 0)
 	for _, p := range shims {
 		if p.alive() && syscall.Kill(p.PID, syscall.SIGKILL) == nil {
 			killed = append(killed, p.PID)

@@ -144,6 +144,14 @@ func (s *Sampler) Snapshot() SampleReport {
 	return Summarize(s.samples)
 }
 
+// Samples returns the samples collected so far, in the order probes
+// finished.
+func (s *Sampler) Samples() []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sample(nil), s.samples...)
+}
+
 // FirstAnswer returns the start of the first probe started after since
 // that node answered, and whether there is one yet.
 func (s *Sampler) FirstAnswer(since time.Time, node string) (time.Time, bool) {
