@@ -49,6 +49,10 @@ type clusterScenario struct {
 func clusterScenarios() []clusterScenario {
 	return []clusterScenario{
 		{"HelmInstall", clusterHelmInstall},
+		// The lifecycle scenarios come last (cluster_lifecycle_test.go).
+		{"HelmUpgrade", clusterHelmUpgrade},
+		{"HelmUninstall", clusterHelmUninstall},
+		{"KubectlApply", clusterKubectlApply},
 	}
 }
 
@@ -67,6 +71,9 @@ type cluster struct {
 	release *release.Release
 	// backend is the backend Deployment in "default".
 	backend *appsv1.Deployment
+	// beforeInstall is every object of the cluster just before helm
+	// install (the namespace made, the lab's CRDs removed).
+	beforeInstall inventory
 }
 
 // startCluster builds the images, brings up a lab of three real nodes,
@@ -98,6 +105,7 @@ func startCluster(t *testing.T) *cluster {
 		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
 	}})
 	removeCRDs(ctx, t, l)
+	c.beforeInstall = takeInventory(ctx, t, l)
 	c.release = helmInstall(ctx, t, l.Kubeconfig, pylonNS, clusterValues())
 	c.installed = time.Now()
 	t.Logf("helm install: release %s revision %d %s", c.release.Name, c.release.Version, c.release.Info.Status)
