@@ -287,10 +287,11 @@ func clusterKubectlApply(t *testing.T, c *cluster) {
 	t.Logf("nothing of pylon's left %v after kubectl delete began", time.Since(deleted).Round(time.Millisecond))
 	logKept(t, kept, others)
 	// The CRDs and pylon objects Helm kept were there before the apply:
-	// the delete takes them (install.md), and pylon's namespace.
-	for uid, o := range takeInventory(ctx, t, l) {
-		if isPylons(o) && eventsExpire(o) == "" {
-			t.Errorf("%s (%s) left after kubectl delete", o, uid)
+	// the delete takes them (install.md), and pylon's namespace with them.
+	for _, o := range takeInventory(ctx, t, l) {
+		if o.namespace == pylonNS || strings.HasSuffix(o.resource, ".pylonlb.io") || strings.HasSuffix(o.name, ".pylonlb.io") ||
+			o.resource == "namespaces" && o.name == pylonNS {
+			t.Errorf("%s left after kubectl delete", o)
 		}
 	}
 	if who := answering(t, l, ip); len(who) != 0 {
