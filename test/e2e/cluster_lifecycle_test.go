@@ -66,7 +66,7 @@ func clusterHelmUpgrade(t *testing.T, c *cluster) {
 	c.release = rel
 
 	n := len(l.Nodes)
-	eventually(t, 3*time.Minute, "every pylon pod replaced by a Ready one with the new values", func() (bool, string) {
+	eventually(t, 90*time.Second, "every pylon pod replaced by a Ready one with the new values", func() (bool, string) {
 		pods := pylonPods(t, c)
 		var ready, stale int
 		for _, p := range pods {
@@ -151,6 +151,10 @@ func eventsExpire(o invObject) string {
 func clusterHelmUninstall(t *testing.T, c *cluster) {
 	l := c.lab
 	ip := serviceAddress(t, c, "backend-lab")
+	// The containers the check below must see go: it sees them now.
+	if running := pylonContainers(t, l); len(running) < 2+len(l.Nodes) {
+		t.Fatalf("pylon containers in the nodes' containerd: %v, want the controller's 2 and a speaker a node", running)
+	}
 	began := time.Now()
 	res := helmUninstall(t, l.Kubeconfig, pylonNS)
 	t.Logf("helm uninstall: %s in %v", res.Info, time.Since(began).Round(time.Millisecond))
