@@ -10,6 +10,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -85,6 +86,10 @@ func helmConfig(t testing.TB, kubeconfig, ns string) *action.Configuration {
 	flags := genericclioptions.NewConfigFlags(false)
 	cache := t.TempDir()
 	flags.KubeConfig, flags.Namespace, flags.CacheDir = &kubeconfig, &ns, &cache
+	// The field manager of Helm's writes: "helm", as the helm command sets
+	// it, not the test binary's name (Helm's default), so that the
+	// inventory tells Helm's objects from the test's.
+	kube.ManagedFieldsManager = "helm"
 	cfg := new(action.Configuration)
 	if err := cfg.Init(flags, ns, "secret", func(format string, v ...any) { t.Logf("helm: "+format, v...) }); err != nil {
 		t.Fatal(err)
