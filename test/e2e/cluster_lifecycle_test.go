@@ -176,13 +176,19 @@ func clusterHelmUninstall(t *testing.T, c *cluster) {
 // pylon's.
 func waitNothingLeft(t *testing.T, c *cluster, before inventory, keep func(invObject) string) (kept map[string][]string, others []string) {
 	t.Helper()
+	began, last := time.Now(), ""
 	eventually(t, 2*time.Minute, "nothing of pylon's left but what is kept", func() (bool, string) {
 		var pylons []invObject
 		pylons, others = pylonsSince(before, takeInventory(c.ctx, t, c.lab))
 		var left []string
 		kept, left = leftovers(pylons, keep)
 		containers := pylonContainers(t, c.lab)
-		return len(left) == 0 && len(containers) == 0, fmt.Sprintf("left %v; containers %v", left, containers)
+		msg := fmt.Sprintf("left %d: %v; containers %v", len(left), left, containers)
+		if msg != last { // what goes when, for the wall time
+			t.Logf("%v: %.400s", time.Since(began).Round(time.Millisecond), msg)
+			last = msg
+		}
+		return len(left) == 0 && len(containers) == 0, msg
 	})
 	return kept, others
 }
