@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -35,6 +40,10 @@ const (
 //     a Warning event. Running speakers take a new key as they take any
 //     edit of the Secret, in steps that keep every member readable by every
 //     other (membership.Rollover), so an unknown key partitions nobody.
+//
+// A Secret it creates is owned by the controller's own ServiceAccount
+// (keySecretOwner), so that uninstalling pylon, which deletes the
+// ServiceAccount, deletes the key with it.
 func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1.Secret) error {
 	if r.KeySecret == "" {
 		return nil
@@ -59,6 +68,9 @@ func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1
 	s := &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: data}
 	s.Namespace, s.Name = r.Namespace, r.KeySecret
 	s.Labels = map[string]string{"app.kubernetes.io/part-of": "pylon", "app.kubernetes.io/component": "speaker"}
+	if owner := r.keySecretOwner(ctx); owner != nil {
+		s.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
 	if err := r.Client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create memberlist key Secret %s/%s: %w", r.Namespace, r.KeySecret, err)
 	}
@@ -67,4 +79,24 @@ func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1
 			"the memberlist key Secret %s/%s was missing; %s", r.Namespace, r.KeySecret, note)
 	}
 	return nil
+}
+
+// keySecretOwner is the controller's own ServiceAccount as the key
+// Secret's owner, when the controller runs as a ServiceAccount of pylon's
+// namespace: a SelfSubjectReview (which every authenticated user may
+// create) names it and its UID, so no right to read ServiceAccounts is
+// needed. Otherwise (another identity, or the review failed) it is nil,
+// and the Secret outlives the install, as it did before.
+func (r *ConfigReconciler) keySecretOwner(ctx context.Context) *metav1.OwnerReference {
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := r.Client.Create(ctx, review); err != nil {
+		log.FromContext(ctx).Error(err, "cannot tell the own ServiceAccount: the key Secret gets no owner")
+		return nil
+	}
+	u := review.Status.UserInfo
+	ns, name, ok := strings.Cut(strings.TrimPrefix(u.Username, "system:serviceaccount:"), ":")
+	if !ok || !strings.HasPrefix(u.Username, "system:serviceaccount:") || ns != r.Namespace || u.UID == "" {
+		return nil
+	}
+	return &metav1.OwnerReference{APIVersion: "v1", Kind: "ServiceAccount", Name: name, UID: types.UID(u.UID)}
 }

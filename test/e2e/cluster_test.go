@@ -50,6 +50,10 @@ func clusterScenarios() []clusterScenario {
 		{"HelmInstall", clusterHelmInstall},
 		{"DrainOwner", clusterDrainOwner},
 		{"NodePowerLoss", clusterNodePowerLoss},
+		// The lifecycle scenarios come last (cluster_lifecycle_test.go).
+		{"HelmUpgrade", clusterHelmUpgrade},
+		{"HelmUninstall", clusterHelmUninstall},
+		{"KubectlApply", clusterKubectlApply},
 	}
 }
 
@@ -68,6 +72,9 @@ type cluster struct {
 	release *release.Release
 	// backend is the backend Deployment in "default".
 	backend *appsv1.Deployment
+	// beforeInstall is every object of the cluster just before helm
+	// install (the namespace made, the lab's CRDs removed).
+	beforeInstall inventory
 }
 
 // startCluster brings up a podLab of three real nodes with the backend's
@@ -84,7 +91,9 @@ func startCluster(t testing.TB) *cluster {
 	t.Cleanup(cancel)
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	c := &cluster{lab: l, ctx: ctx}
-	c.release, c.installed = installPylon(ctx, t, l)
+	prepareInstall(ctx, t, l)
+	c.beforeInstall = takeInventory(ctx, t, l)
+	c.release, c.installed = helmInstallReady(ctx, t, l)
 
 	// Layer 2 from pool "lab", BGP from pool "bgp".
 	labPool(t, l)

@@ -52,18 +52,32 @@ func startPylonPods(t testing.TB, l *lab.Lab) *pylon {
 	return &pylon{lab: l}
 }
 
-// installPylon installs pylon as docs/install.md says: the namespace
-// labelled for Pod Security, then `helm install` of deploy/charts/pylon
-// with the lab's images (clusterValues); it waits until the controller's
-// two pods and a speaker a node are Ready and every speaker sees every
-// node alive. It returns the release and when helm install returned.
+// installPylon installs pylon as docs/install.md says: prepareInstall,
+// then helmInstallReady.
 func installPylon(ctx context.Context, t testing.TB, l *lab.Lab) (*release.Release, time.Time) {
 	t.Helper()
-	// Helm does not label the namespace.
+	prepareInstall(ctx, t, l)
+	return helmInstallReady(ctx, t, l)
+}
+
+// prepareInstall makes the cluster one pylon was never installed on, with
+// the namespace as docs/install.md has it: labelled for Pod Security
+// (Helm does not label it), and the lab's pylon CRDs removed (Helm refuses
+// to take over objects it did not create).
+func prepareInstall(ctx context.Context, t testing.TB, l *lab.Lab) {
+	t.Helper()
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
 	}})
 	removeCRDs(ctx, t, l)
+}
+
+// helmInstallReady runs `helm install` of deploy/charts/pylon with the
+// lab's images (clusterValues) and waits until the controller's two pods
+// and a speaker a node are Ready and every speaker sees every node alive.
+// It returns the release and when helm install returned.
+func helmInstallReady(ctx context.Context, t testing.TB, l *lab.Lab) (*release.Release, time.Time) {
+	t.Helper()
 	rel := helmInstall(ctx, t, l.Kubeconfig, pylonNS, clusterValues())
 	installed := time.Now()
 	t.Logf("helm install: release %s revision %d %s", rel.Name, rel.Version, rel.Info.Status)

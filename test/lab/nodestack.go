@@ -248,7 +248,7 @@ func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarbal
 		return err
 	}
 	if tarball != "" {
-		if _, err := run(ctx, "", filepath.Join(assets, "ctr"), "--address="+f.ContainerdSock, "--namespace=k8s.io", "images", "import", tarball); err != nil {
+		if _, err := l.ctr(ctx, n, "images", "import", tarball); err != nil {
 			return err
 		}
 	}
