@@ -169,7 +169,8 @@ func service(t testing.TB, l *lab.Lab, name string, dual bool, eps ...lab.Endpoi
 }
 
 // createService creates svc with the endpoints eps (none: an empty
-// EndpointSlice) and waits for an address per IP family.
+// EndpointSlice) and waits for an address per IP family and for every
+// node's kube-proxy to have programmed them.
 func createService(t testing.TB, l *lab.Lab, svc *corev1.Service, eps ...lab.Endpoint) (*corev1.Service, []netip.Addr) {
 	t.Helper()
 	create(t, l.Client, svc)
@@ -188,6 +189,15 @@ func createService(t testing.TB, l *lab.Lab, svc *corev1.Service, eps ...lab.End
 		}
 		return len(ips) == want, fmt.Sprint(ips)
 	})
+	// pylon announces at once; kube-proxy on every node must have the
+	// address too before a client's traffic through any node is answered.
+	for _, ip := range ips {
+		for _, p := range svc.Spec.Ports {
+			if err := l.WaitProgrammed(t.Context(), ip, p.Port); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return svc, ips
 }
 
