@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -31,7 +32,7 @@ import (
 // Ready) unless it says otherwise and comes last; when one fails, the rest
 // do not run (they would start from an unknown state).
 func TestCluster(t *testing.T) {
-	c := startCluster(t)
+	c := startCluster(t, lab.NodeStack{})
 	for _, s := range clusterScenarios() {
 		if !t.Run(s.name, func(t *testing.T) { s.run(t, c) }) {
 			t.Fatalf("scenario %s failed: the later ones start from its state and do not run", s.name)
@@ -67,14 +68,18 @@ type cluster struct {
 	release *release.Release
 	// backend is the backend Deployment in "default".
 	backend *appsv1.Deployment
+	// proxyMode is kube-proxy's mode on every node.
+	proxyMode string
 }
 
 // startCluster builds the images, brings up a lab of three real nodes,
 // labels the namespace as docs/install.md has it, installs the chart with
 // the lab's images and waits until the controller's two pods and a speaker
 // a node are Ready and every speaker sees every node alive; then it creates
-// the backend Deployment and the pools "lab" (layer 2) and "bgp".
-func startCluster(t *testing.T) *cluster {
+// the backend Deployment and the pools "lab" (layer 2) and "bgp". The
+// nodes run kube-proxy as ns says (its ProxyMode and StrictARP; startCluster
+// sets Assets and Images).
+func startCluster(t *testing.T, ns lab.NodeStack) *cluster {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
 	began := time.Now()
@@ -84,14 +89,13 @@ func startCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := lab.Start(t, lab.Options{NodeASN: nodeASN, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: append(imgs, buildBackendImage(build, t)),
-	}})
+	ns.Assets, ns.Images = assets, append(imgs, buildBackendImage(build, t))
+	l := lab.Start(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns})
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	t.Cleanup(cancel)
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
-	c := &cluster{lab: l, ctx: ctx}
+	c := &cluster{lab: l, ctx: ctx, proxyMode: cmp.Or(ns.ProxyMode, lab.ProxyNftables)}
 
 	// The namespace as docs/install.md has it: Helm does not label it.
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{

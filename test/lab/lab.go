@@ -28,7 +28,7 @@ type Options struct {
 	// built with `go build` into the lab's directory.
 	BackendBinary string
 	// NodeStack, when set, makes the nodes real Kubernetes nodes:
-	// containerd, kubelet and kube-proxy (nftables) in every node
+	// containerd, kubelet and kube-proxy (NodeStack.ProxyMode) in every node
 	// namespace, kube-controller-manager and kube-scheduler next to the
 	// API server; the kube-proxy stand-in and the lab-written Nodes go.
 	// Opt-in for now: the end-to-end tests move to it, and the stand-in is

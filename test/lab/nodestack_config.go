@@ -52,6 +52,9 @@ type nodeConfig struct {
 	CNIBinDir   string
 	// KubeProxyKubeconfig is kube-proxy's (user system:kube-proxy).
 	KubeProxyKubeconfig string
+	// ProxyMode and StrictARP are NodeStack's, ProxyMode never empty.
+	ProxyMode string
+	StrictARP bool
 }
 
 // containerdTemplate is containerd v2's configuration (version 3) for one
@@ -154,12 +157,17 @@ authorization:
   mode: AlwaysAllow
 `))
 
-// proxyTemplate is the node's KubeProxyConfiguration: nftables, the
-// cluster's pod range, conntrack left as the kernel has it, metrics and
-// health on the node namespace's loopback.
+// proxyTemplate is the node's KubeProxyConfiguration: the NodeStack's
+// mode (and strictARP in ipvs mode), the cluster's pod range, conntrack
+// left as the kernel has it, metrics and health on the node namespace's
+// loopback.
 var proxyTemplate = template.Must(template.New("kube-proxy").Parse(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
-mode: nftables
+mode: {{.ProxyMode}}
+{{- if eq .ProxyMode "ipvs"}}
+ipvs:
+  strictARP: {{.StrictARP}}
+{{- end}}
 clusterCIDR: {{.ClusterCIDR}}
 hostnameOverride: {{.Node}}
 clientConnection:
