@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -42,10 +44,14 @@ func TestClusterIptables(t *testing.T) {
 // mode has its table "ip kube-proxy" naming them and no KUBE-SERVICES
 // chain in iptables; iptables mode a KUBE-SERVICES rule for each and no
 // kube-proxy table in nftables; ipvs mode has them on kube-ipvs0 and no
-// kube-proxy table in nftables.
+// kube-proxy table in nftables. kube-proxy's own /proxyMode must say the
+// mode too.
 func (c *cluster) checkProxyRules(t *testing.T, ips ...netip.Addr) {
 	t.Helper()
 	for _, n := range c.lab.Nodes {
+		if got := proxyModeOn(t, c, n); got != c.proxyMode {
+			t.Errorf("kube-proxy on %s says its mode is %q, want %q", n.Name, got, c.proxyMode)
+		}
 		eventually(t, 10*time.Second, fmt.Sprintf("kube-proxy's %s rules for %v on %s", c.proxyMode, ips, n.Name), func() (bool, string) {
 			tables, err := n.Run(c.ctx, "nft", "list", "tables")
 			if err != nil {
@@ -87,9 +93,33 @@ func (c *cluster) checkProxyRules(t *testing.T, ips ...netip.Addr) {
 					return false, fmt.Sprintf("no %q in %d bytes of rules", want, len(rules))
 				}
 			}
+			if n == c.lab.Nodes[0] {
+				t.Logf("%s: nftables tables %q; %d iptables KUBE-SERVICES rules", n.Name, strings.Fields(string(tables)), strings.Count(string(saved), "-A KUBE-SERVICES "))
+			}
 			return true, ""
 		})
 	}
+}
+
+// proxyModeOn asks node n's kube-proxy its mode (GET /proxyMode on its
+// metrics address, 127.0.0.1:10249 in the node's namespace).
+func proxyModeOn(t *testing.T, c *cluster, n *lab.Node) string {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: n.DialContext}}
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, "http://127.0.0.1:10249/proxyMode", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(body))
 }
 
 // checkHostWithoutProxyRules fails t if the host's own namespace has any of
