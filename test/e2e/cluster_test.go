@@ -204,13 +204,14 @@ func (c *cluster) backendService(t *testing.T, name, pool string, edit func(*cor
 // their nodes' network namespaces; then a LoadBalancer Service in front of
 // the backend answers the local client over layer 2, and a second one the
 // remote client through the router over BGP, each answer from a pod
-// through kube-proxy's DNAT.
+// through kube-proxy's DNAT, in the cluster's proxy mode (checkProxyRules).
 func clusterHelmInstall(t *testing.T, c *cluster) {
 	l, ctx := c.lab, c.ctx
 	speakers := checkSpeakerPods(ctx, t, l)
 	created := time.Now()
 	l2IP := c.backendService(t, "backend-lab", "lab", nil)
 	bgpIP := c.backendService(t, "backend-bgp", "bgp", nil)
+	c.checkProxyRules(t, l2IP, bgpIP)
 	podNames := c.backendPods(t)
 
 	// Layer 2: one node answers ARP for the address, and the answer to
