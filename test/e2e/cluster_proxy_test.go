@@ -94,7 +94,7 @@ func (c *cluster) checkProxyRules(t *testing.T, ips ...netip.Addr) {
 				}
 			}
 			if n == c.lab.Nodes[0] {
-				t.Logf("%s: nftables tables %q; %d iptables KUBE-SERVICES rules", n.Name, strings.Fields(string(tables)), strings.Count(string(saved), "-A KUBE-SERVICES "))
+				t.Logf("%s: nftables tables %q; %d iptables KUBE-SERVICES rules", n.Name, strings.Split(strings.TrimSpace(string(tables)), "\n"), strings.Count(string(saved), "-A KUBE-SERVICES "))
 			}
 			return true, ""
 		})
