@@ -3,8 +3,9 @@
 # machine lacks to build pylon and to run its network lab (test/lab): make,
 # git, flock, iproute2, nftables, procps, arping, ndisc6 and FRR, and for the
 # lab's node stack (hack/node-assets.sh) gcc and libseccomp-dev (runc's
-# build), the CNI plugins (containernetworking-plugins, in /usr/lib/cni) and
-# conntrack (kube-proxy flushes conntrack entries with it). It installs
+# build), the CNI plugins (containernetworking-plugins, in /usr/lib/cni),
+# conntrack (kube-proxy flushes conntrack entries with it) and iptables
+# (kube-proxy in iptables mode, a variant the suite runs). It installs
 # only what is missing, so on a prepared machine it does nothing. `.ci/run`
 # and `make demo` call it. Go itself is not installed here: pylon needs Go
 # 1.26 (see README.md).
@@ -24,11 +25,14 @@ command -v sysctl >/dev/null || missing+=(procps)
 command -v arping >/dev/null || missing+=(arping)
 command -v ndisc6 >/dev/null || missing+=(ndisc6)
 # The lab's node stack: runc is built with cgo and seccomp; the kubelet's pods
-# are wired by the CNI plugins; kube-proxy calls conntrack.
+# are wired by the CNI plugins; kube-proxy calls conntrack, and in iptables
+# mode iptables-restore (Debian's iptables, nf_tables backend; in /usr/sbin,
+# which a non-root PATH may lack).
 command -v gcc >/dev/null || missing+=(gcc)
 [[ -f /usr/include/seccomp.h ]] || missing+=(libseccomp-dev)
 (for p in bridge host-local loopback portmap; do [[ -x /usr/lib/cni/$p ]] || exit 1; done) || missing+=(containernetworking-plugins)
 command -v conntrack >/dev/null || missing+=(conntrack)
+{ command -v iptables-restore || [[ -x /usr/sbin/iptables-restore ]]; } >/dev/null || missing+=(iptables)
 { [[ -x /usr/lib/frr/bgpd && -x /usr/lib/frr/zebra ]] && command -v vtysh >/dev/null; } || missing+=(frr)
 
 if ((${#missing[@]} == 0)); then

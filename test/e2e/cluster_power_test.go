@@ -345,7 +345,7 @@ func addressOwnedBy(t testing.TB, c *cluster, node string) (netip.Addr, []string
 func BenchmarkNodePowerLoss(b *testing.B) {
 	trials := knob(b, "PYLON_BENCH_TRIALS", 10)
 	for b.Loop() {
-		c := startCluster(b)
+		c := startCluster(b, lab.NodeStack{})
 		pl := newOwnedService(b, c, "power")
 		var took []time.Duration
 		var trialLog []string

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -30,7 +31,7 @@ import (
 // Ready) unless it says otherwise and comes last; when one fails, the rest
 // do not run (they would start from an unknown state).
 func TestCluster(t *testing.T) {
-	c := startCluster(t)
+	c := startCluster(t, lab.NodeStack{})
 	for _, s := range clusterScenarios() {
 		if !t.Run(s.name, func(t *testing.T) { s.run(t, c) }) {
 			t.Fatalf("scenario %s failed: the later ones start from its state and do not run", s.name)
@@ -75,22 +76,25 @@ type cluster struct {
 	// beforeInstall is every object of the cluster just before helm
 	// install (the namespace made, the lab's CRDs removed).
 	beforeInstall inventory
+	// proxyMode is kube-proxy's mode on every node.
+	proxyMode string
 }
 
 // startCluster brings up a podLab of three real nodes with the backend's
-// image too, installs pylon there (installPylon: Helm, everything Ready,
-// every speaker seeing every node), then creates the pools "lab" (layer 2)
-// and "bgp" and the backend Deployment, and waits for its pods.
-func startCluster(t testing.TB) *cluster {
+// image too, kube-proxy as ns says (its ProxyMode and StrictARP), installs
+// pylon there (Helm, everything Ready, every speaker seeing every node),
+// then creates the pools "lab" (layer 2) and "bgp" and the backend
+// Deployment, and waits for its pods.
+func startCluster(t testing.TB, ns lab.NodeStack) *cluster {
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancelBuild()
-	l := podLab(t, lab.Options{NodeASN: nodeASN}, buildBackendImage(build, t))
+	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns}, buildBackendImage(build, t))
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	t.Cleanup(cancel)
 	t.Logf("lab with its node stack up in %v (%v after the test began)", l.BringUp.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
-	c := &cluster{lab: l, ctx: ctx}
+	c := &cluster{lab: l, ctx: ctx, proxyMode: cmp.Or(ns.ProxyMode, lab.ProxyNftables)}
 	prepareInstall(ctx, t, l)
 	c.beforeInstall = takeInventory(ctx, t, l)
 	c.release, c.installed = helmInstallReady(ctx, t, l)
@@ -194,13 +198,14 @@ func (c *cluster) backendService(t testing.TB, name, pool string, edit func(*cor
 // their nodes' network namespaces; then a LoadBalancer Service in front of
 // the backend answers the local client over layer 2, and a second one the
 // remote client through the router over BGP, each answer from a pod
-// through kube-proxy's DNAT.
+// through kube-proxy's DNAT, in the cluster's proxy mode (checkProxyRules).
 func clusterHelmInstall(t *testing.T, c *cluster) {
 	l, ctx := c.lab, c.ctx
 	speakers := checkSpeakerPods(ctx, t, l)
 	created := time.Now()
 	l2IP := c.backendService(t, "backend-lab", "lab", nil)
 	bgpIP := c.backendService(t, "backend-bgp", "bgp", nil)
+	c.checkProxyRules(t, l2IP, bgpIP)
 	podNames := c.backendPods(t)
 
 	// Layer 2: one node answers ARP for the address, and the answer to

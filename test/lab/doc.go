@@ -85,8 +85,15 @@
 //	                masquerading); its API on the node's address, anonymous
 //	                and AlwaysAllow (so the API server's log and exec
 //	                requests need no kubelet client certificate)
-//	kube-proxy-nK   nftables mode, user system:kube-proxy, cluster CIDR
-//	                ClusterCIDR (198.19.0.0/18)
+//	kube-proxy-nK   NodeStack.ProxyMode: nftables (default), iptables
+//	                (iptables-restore, nf_tables backend) or ipvs (strictARP
+//	                from NodeStack.StrictARP; needs IPVSAvailable); user
+//	                system:kube-proxy, cluster CIDR ClusterCIDR (198.19.0.0/18)
+//
+// kube-proxy's rules, in any mode, live in the node's namespace and go with
+// it. In ipvs mode without StrictARP a node has the kernel's ARP defaults
+// (arp_ignore=0, arp_announce=0), not the lab's, as a real node has them:
+// its kernel then answers ARP for kube-ipvs0's addresses.
 //
 // Every node forwards and routes the other nodes' pod ranges to them; the
 // host routes every pod range to its node. New waits until every Node is

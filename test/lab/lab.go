@@ -29,10 +29,10 @@ type Options struct {
 	// built with `go build` into the lab's directory.
 	BackendBinary string
 	// NodeStack shapes the node stack every lab's nodes run: containerd,
-	// kubelet and kube-proxy (nftables) in every node namespace,
-	// kube-controller-manager and kube-scheduler next to the API server.
-	// nil, or an empty Assets: the binaries in $PYLON_NODE_ASSETS
-	// (hack/node-assets.sh) and only the pause image.
+	// kubelet and kube-proxy (NodeStack.ProxyMode, nftables by default) in
+	// every node namespace, kube-controller-manager and kube-scheduler next
+	// to the API server. nil, or an empty Assets: the binaries in
+	// $PYLON_NODE_ASSETS (hack/node-assets.sh) and only the pause image.
 	NodeStack *NodeStack
 	// LockWait bounds the wait for another lab on this machine to end; 0
 	// means 15 minutes (in `make test` the lab and e2e packages run at the

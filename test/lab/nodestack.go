@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -27,6 +28,49 @@ type NodeStack struct {
 	Assets string
 	// Images are imported into every node's containerd besides PauseImage.
 	Images []images.Image
+	// ProxyMode is kube-proxy's mode: "" or ProxyNftables (the default),
+	// ProxyIptables (needs iptables-restore: Debian's iptables) or
+	// ProxyIPVS (needs IPVSAvailable).
+	ProxyMode string
+	// StrictARP is kube-proxy's ipvs.strictARP; only with ProxyIPVS. Without
+	// it an IPVS node keeps the kernel's ARP defaults (arp_ignore=0,
+	// arp_announce=0) instead of the lab's, as a real node has them.
+	StrictARP bool
+}
+
+// kube-proxy's modes (KubeProxyConfiguration.mode).
+const (
+	ProxyNftables = "nftables"
+	ProxyIptables = "iptables"
+	ProxyIPVS     = "ipvs"
+)
+
+// proxyMode is ns's kube-proxy mode, or why the lab cannot run it here.
+func (ns *NodeStack) proxyMode() (string, error) {
+	mode := ns.ProxyMode
+	if mode == "" {
+		mode = ProxyNftables
+	}
+	if ns.StrictARP && mode != ProxyIPVS {
+		return "", fmt.Errorf("node stack: StrictARP is an IPVS setting, and the proxy mode is %s", mode)
+	}
+	switch mode {
+	case ProxyNftables:
+		return mode, nil
+	case ProxyIptables:
+		for _, b := range []string{"iptables", "iptables-save", "iptables-restore"} {
+			if _, err := exec.LookPath(b); err != nil {
+				return "", fmt.Errorf("node stack: kube-proxy in iptables mode needs %s: apt-get install -y iptables (hack/install-deps.sh does)", b)
+			}
+		}
+		return mode, nil
+	case ProxyIPVS:
+		if err := IPVSAvailable(); err != nil {
+			return "", fmt.Errorf("node stack: kube-proxy in ipvs mode: %w", err)
+		}
+		return mode, nil
+	}
+	return "", fmt.Errorf("node stack: unknown proxy mode %q (want %s, %s or %s)", ns.ProxyMode, ProxyNftables, ProxyIptables, ProxyIPVS)
 }
 
 // nodeStackOf is o with the defaults filled in: the binaries from
@@ -89,6 +133,10 @@ func (n *Node) PodCIDR() netip.Prefix {
 // node's containerd, kubelet and kube-proxy, and waits until every Node is
 // Ready.
 func (l *Lab) startNodeStack(ctx context.Context) error {
+	mode, err := l.opts.NodeStack.proxyMode()
+	if err != nil {
+		return err
+	}
 	began := time.Now()
 	tarball, err := l.writeImages(ctx)
 	if err != nil {
@@ -121,7 +169,7 @@ func (l *Lab) startNodeStack(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := l.startNode(ctx, n, proxyKC, tarball); err != nil {
+			if err := l.startNode(ctx, n, mode, proxyKC, tarball); err != nil {
 				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
 			}
 		}()
@@ -187,21 +235,28 @@ func (l *Lab) startControllers(ca string) error {
 
 // startNode writes one node's configurations, routes and kubelet
 // credentials, then starts its daemons (startNodeDaemons) with the images
-// imported.
-func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) error {
-	assets := l.opts.NodeStack.Assets
+// imported; kube-proxy runs in mode.
+func (l *Lab) startNode(ctx context.Context, n *Node, mode, proxyKC, tarball string) error {
+	ns := l.opts.NodeStack
+	assets := ns.Assets
 	c := nodeConfig{
 		nodeFiles: newNodeFiles(l.Dir, n), Node: n.Name, NodeIP: n.IPv4,
 		PodCIDR: n.PodCIDR(), ClusterCIDR: ClusterCIDR, PauseImage: PauseImage,
 		Runc: filepath.Join(assets, "runc"), CNIBinDir: CNIBinDir, KubeProxyKubeconfig: proxyKC,
-		NodeLeaseSeconds: NodeLeaseSeconds,
+		NodeLeaseSeconds: NodeLeaseSeconds, ProxyMode: mode, StrictARP: ns.StrictARP,
 	}
 	if err := writeNodeConfigs(c); err != nil {
 		return err
 	}
 	// The node forwards between its pods and the segment, and routes to
 	// the other nodes' pods.
-	if err := sysctl(ctx, n.Netns, "net.ipv4.ip_forward=1"); err != nil {
+	kv := []string{"net.ipv4.ip_forward=1"}
+	if mode == ProxyIPVS && !ns.StrictARP {
+		// A real node's defaults: kube-ipvs0's addresses are then answered
+		// on eth0 (what strictARP prevents, by setting the lab's values).
+		kv = append(kv, "net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0")
+	}
+	if err := sysctl(ctx, n.Netns, kv...); err != nil {
 		return err
 	}
 	var routes []string

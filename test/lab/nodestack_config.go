@@ -54,6 +54,9 @@ type nodeConfig struct {
 	KubeProxyKubeconfig string
 	// NodeLeaseSeconds is the kubelet's nodeLeaseDurationSeconds.
 	NodeLeaseSeconds int
+	// ProxyMode and StrictARP are NodeStack's, ProxyMode never empty.
+	ProxyMode string
+	StrictARP bool
 }
 
 // containerdTemplate is containerd v2's configuration (version 3) for one
@@ -161,12 +164,17 @@ authorization:
   mode: AlwaysAllow
 `))
 
-// proxyTemplate is the node's KubeProxyConfiguration: nftables, the
-// cluster's pod range, conntrack left as the kernel has it, metrics and
-// health on the node namespace's loopback.
+// proxyTemplate is the node's KubeProxyConfiguration: the NodeStack's
+// mode (and strictARP in ipvs mode), the cluster's pod range, conntrack
+// left as the kernel has it, metrics and health on the node namespace's
+// loopback.
 var proxyTemplate = template.Must(template.New("kube-proxy").Parse(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
-mode: nftables
+mode: {{.ProxyMode}}
+{{- if eq .ProxyMode "ipvs"}}
+ipvs:
+  strictARP: {{.StrictARP}}
+{{- end}}
 clusterCIDR: {{.ClusterCIDR}}
 hostnameOverride: {{.Node}}
 clientConnection:
