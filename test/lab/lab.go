@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -321,7 +322,13 @@ func (l *Lab) procRecords() []procRecord {
 		}
 	}
 	if l.API != nil {
-		recs = append(recs, childrenNaming(l.API.Dir())...)
+		// etcd and the API server; kube-controller-manager's command line
+		// names the API server's directory too, and is already listed.
+		for _, r := range childrenNaming(l.API.Dir()) {
+			if !slices.ContainsFunc(recs, func(o procRecord) bool { return o.PID == r.PID }) {
+				recs = append(recs, r)
+			}
+		}
 	}
 	return recs
 }

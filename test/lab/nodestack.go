@@ -248,9 +248,10 @@ func (l *Lab) startNode(ctx context.Context, n *Node, mode, proxyKC, tarball str
 	if err := writeNodeConfigs(c); err != nil {
 		return err
 	}
-	// The node forwards between its pods and the segment, and routes to
-	// the other nodes' pods.
-	kv := []string{"net.ipv4.ip_forward=1"}
+	// The node forwards between its pods and the segment, routes to the
+	// other nodes' pods, and forwards what kube-proxy DNATs to an
+	// endpoint on another node, in both families.
+	kv := []string{"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}
 	if mode == ProxyIPVS && !ns.StrictARP {
 		// A real node's defaults: kube-ipvs0's addresses are then answered
 		// on eth0 (what strictARP prevents, by setting the lab's values).
