@@ -87,6 +87,13 @@
 //	kube-proxy-nK   nftables mode, user system:kube-proxy, cluster CIDR
 //	                ClusterCIDR (198.19.0.0/18)
 //
+// BuildBackendImage makes the nodes' HTTP backend an image (BackendImage)
+// for NodeStack.Images; BackendDeployment is a Deployment of it (a pod a
+// node, each answering with its pod's name). KillContainer SIGKILLs a
+// container through its node's containerd (`ctr tasks kill`), as a crash
+// of that process; the kubelet restarts it. NodeStackOnHost counts what a
+// lab's node stack has on the host (`pylonlab status` prints it).
+//
 // Every node forwards and routes the other nodes' pod ranges to them; the
 // host routes every pod range to its node. New waits until every Node is
 // Ready (registered by its kubelet: the lab writes no Nodes) and there is

@@ -64,6 +64,22 @@ func findNodeStack(labDir string) (nodeStackLeft, error) {
 	return left, err
 }
 
+// NodeStackOnHost says what the node stack of the lab in labDir has on
+// the host, as counts ("2 containers (6 cgroups), 2 shim sockets, 4
+// mounts"), or "" when it has nothing there. Down (or the next lab)
+// removes it once the lab no longer runs.
+func NodeStackOnHost(labDir string) string {
+	left, err := findNodeStack(labDir)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	cgroups := containerCgroups(left.IDs)
+	if len(left.IDs)+len(left.Sockets)+len(left.Mounts)+len(cgroups) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d containers (%d cgroups), %d shim sockets, %d mounts", len(left.IDs), len(cgroups), len(left.Sockets), len(left.Mounts))
+}
+
 // containerCgroups lists the cgroup directories of the containers, in
 // every hierarchy.
 func containerCgroups(ids []string) []string {
