@@ -177,32 +177,32 @@ func (d *demo) labUp(ctx context.Context) ([]string, error) {
 	return lines, nil
 }
 
-// crdsServed checks that the API server serves pylon's kinds.
+// crdsServed waits until the API server serves every kind of pylon's
+// CRDs (the chart created them; each is served once Established).
 func (d *demo) crdsServed(ctx context.Context) ([]string, error) {
-	var list apiextensionsv1.CustomResourceDefinitionList
-	if err := d.lab.Client.List(ctx, &list); err != nil {
-		return nil, err
-	}
 	var names []string
-	for _, c := range list.Items {
-		if c.Spec.Group == v1alpha1.GroupVersion().Group {
-			names = append(names, c.Name)
+	var out []byte
+	err := until(ctx, "the API server to serve pylon's kinds", func(ctx context.Context) (bool, string, error) {
+		var list apiextensionsv1.CustomResourceDefinitionList
+		if err := d.lab.Client.List(ctx, &list); err != nil {
+			return false, err.Error(), nil
 		}
-	}
-	slices.Sort(names)
-	if len(names) == 0 {
-		return nil, errors.New("the chart installed no CRDs of pylon's")
-	}
-	out, err := d.lab.API.Kubectl(ctx, "api-resources", "--api-group=pylonlb.io")
-	if err != nil {
-		return nil, fmt.Errorf("kubectl api-resources: %w: %s", err, out)
-	}
+		names = nil
+		for _, c := range list.Items {
+			if c.Spec.Group == v1alpha1.GroupVersion().Group {
+				names = append(names, c.Name)
+			}
+		}
+		slices.Sort(names)
+		var err error
+		if out, err = d.lab.API.Kubectl(ctx, "api-resources", "--api-group=pylonlb.io"); err != nil {
+			return false, fmt.Sprintf("kubectl api-resources: %v: %s", err, out), nil
+		}
+		served := len(indent(string(out))) - 1
+		return len(names) > 0 && served == len(names), fmt.Sprintf("%d CRDs of pylon's, %d kinds served", len(names), served), nil
+	})
 	lines := []string{fmt.Sprintf("CRDs from the chart: %s", strings.Join(names, ", ")), "$ kubectl api-resources --api-group=pylonlb.io"}
-	lines = append(lines, indent(string(out))...)
-	if got := len(indent(string(out))) - 1; got != len(names) {
-		return lines, fmt.Errorf("the API server serves %d pylon kinds, want %d", got, len(names))
-	}
-	return lines, nil
+	return append(lines, indent(string(out))...), err
 }
 
 // indent splits command output into lines for a step's detail.
