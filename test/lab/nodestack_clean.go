@@ -65,19 +65,19 @@ func findNodeStack(labDir string) (nodeStackLeft, error) {
 }
 
 // NodeStackOnHost says what the node stack of the lab in labDir has on
-// the host, as counts ("2 containers (6 cgroups), 2 shim sockets, 4
-// mounts"), or "" when it has nothing there. Down (or the next lab)
-// removes it once the lab no longer runs.
+// the host outside that directory's files, as counts ("6 container
+// cgroups, 2 shim sockets, 4 mounts"), or "" when nothing. Down (or the
+// next lab) removes it once the lab no longer runs.
 func NodeStackOnHost(labDir string) string {
 	left, err := findNodeStack(labDir)
 	if err != nil {
 		return "unknown: " + err.Error()
 	}
 	cgroups := containerCgroups(left.IDs)
-	if len(left.IDs)+len(left.Sockets)+len(left.Mounts)+len(cgroups) == 0 {
+	if len(cgroups)+len(left.Sockets)+len(left.Mounts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d containers (%d cgroups), %d shim sockets, %d mounts", len(left.IDs), len(cgroups), len(left.Sockets), len(left.Mounts))
+	return fmt.Sprintf("%d container cgroups, %d shim sockets, %d mounts", len(cgroups), len(left.Sockets), len(left.Mounts))
 }
 
 // containerCgroups lists the cgroup directories of the containers, in

@@ -82,7 +82,7 @@ func TestCleanNodeStack(t *testing.T) {
 	shim := start("tail", "-f", filepath.Join(node, "containerd.sock"))
 
 	// What `pylonlab status` shows of it.
-	if got, want := NodeStackOnHost(dir), "1 containers (1 cgroups), 1 shim sockets, 1 mounts"; got != want {
+	if got, want := NodeStackOnHost(dir), "1 container cgroups, 1 shim sockets, 1 mounts"; got != want {
 		t.Errorf("NodeStackOnHost before: %q, want %q", got, want)
 	}
 	removed, killed, err := cleanNodeStack(dir)
