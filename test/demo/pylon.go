@@ -241,15 +241,6 @@ func (d *demo) nodeNames(addrs []netip.Addr) []string {
 	return out
 }
 
-// tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // waitMembers waits until every speaker runs and its SpeakerStatus shows
 // every node alive in memberlist.
 func (d *demo) waitMembers(ctx context.Context, what string) error {
