@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,7 +217,11 @@ func (d *demo) logPaths(names []string) []string {
 	var out []string
 	for _, n := range names {
 		matches, _ := filepath.Glob(filepath.Join(d.lab.Dir, n))
-		out = append(out, matches...)
+		for _, m := range matches {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -52,12 +53,24 @@ func (d *demo) helmInstall(ctx context.Context) ([]string, error) {
 	}
 	lines := []string{
 		fmt.Sprintf("namespace %s, labelled pod-security.kubernetes.io/enforce=privileged (the speaker uses host network and NET_RAW)", pylonNamespace),
-		fmt.Sprintf("helm install %s %s --namespace %s --set image.controller=%s/pylon-controller,image.speaker=%s/pylon-speaker,image.tag=%s,image.pullPolicy=Never",
-			chart.Release, chart.Dir, pylonNamespace, imageRepo, imageRepo, imageTag),
+		fmt.Sprintf("helm install %s %s --namespace %s --set %s", chart.Release, chart.Dir, pylonNamespace, setFlags("", vals)),
 		fmt.Sprintf("release %s revision %d %s in %v (the lab's own copy of pylon's CRDs removed first: Helm installs them)", rel.Name, rel.Version, rel.Info.Status, round(d.sum.Helm)),
 	}
 	more, err := d.crdsServed(ctx)
 	return append(lines, more...), err
+}
+
+// setFlags writes chart values as `helm --set` does: a.b=c, sorted.
+func setFlags(prefix string, vals map[string]any) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		if m, ok := vals[k].(map[string]any); ok {
+			out = append(out, setFlags(prefix+k+".", m))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s%s=%v", prefix, k, vals[k]))
+	}
+	return strings.Join(out, ",")
 }
 
 // waitPylon waits until the chart's controller and speakers are Ready and

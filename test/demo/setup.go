@@ -31,7 +31,7 @@ const (
 
 // steps lists the demo in order.
 func (d *demo) steps() []step {
-	speakers := []string{"logs/kubelet-*.log", "nodes/*/pods/" + pylonNamespace + "_*speaker*/*/*.log"}
+	speakers := []string{"nodes/*/pods/" + pylonNamespace + "_*speaker*/*/*.log"}
 	controller := []string{"nodes/*/pods/" + pylonNamespace + "_*controller*/*/*.log"}
 	return []step{
 		{name: "checks: root, the lab's tools, the test API server, the node binaries", timeout: 10 * time.Second, run: d.preflight},
