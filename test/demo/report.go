@@ -52,23 +52,24 @@ func printKeep(w io.Writer, d *demo) {
 	fmt.Fprintf(w, `
 The lab stays up (KEEP=1). In another shell, as root:
 
-  export KUBECONFIG=%s
-  alias kubectl=%s   # the test API server's own kubectl
+  export KUBECONFIG=%[1]s
+  alias kubectl=%[2]s   # the test API server's own kubectl
   kubectl get nodes -o wide
-  kubectl -n pylon-system get pods -o wide
+  kubectl -n %[3]s get pods -o wide
+  kubectl -n %[3]s logs daemonset/pylon-speaker --tail 20   # a speaker's log, from its kubelet
   kubectl get ippools,l2advertisements,bgppeers,bgpadvertisements
   kubectl get speakerstatuses
-  kubectl -n %s get pods,services -o wide
-  ip netns exec %s curl -s http://%s/   # the local client: layer 2
-  ip netns exec %s curl -s http://%s/   # the remote client: through the router
-  ip netns exec %s vtysh --vty_socket %s -c 'show bgp ipv4 unicast'
-  ip netns exec %s bash                      # a shell on node n1
-  %s --address %s -n k8s.io containers list   # n1's containerd
-  logs: %s
+  kubectl -n %[4]s get pods,services -o wide
+  ip netns exec %[5]s curl -s http://%[6]s/   # the local client: layer 2
+  ip netns exec %[7]s curl -s http://%[8]s/   # the remote client: through the router
+  ip netns exec %[9]s vtysh --vty_socket %[10]s -c 'show bgp ipv4 unicast'
+  ip netns exec %[11]s bash                      # a shell on node n1
+  %[12]s --address %[13]s -n k8s.io tasks list   # n1's containerd
+  logs: %[14]s
 
-Tear it down: Ctrl-C here (or kill -INT %d). Should this process die
+Tear it down: Ctrl-C here (or kill -INT %[15]d). Should this process die
 without tearing down, `+"`go run ./cmd/pylonlab down`"+` removes what it left.
-`, l.Kubeconfig, l.API.KubectlPath, demoNamespace,
+`, l.Kubeconfig, l.API.KubectlPath, pylonNamespace, demoNamespace,
 		l.LocalClient.Netns, d.sum.L2.IP, l.RemoteClient.Netns, d.sum.BGP.IP,
 		l.Router.Netns, l.Router.Dir, l.Nodes[0].Netns, filepath.Join(d.nodeAssets, "ctr"), filepath.Join(l.Dir, "nodes", l.Nodes[0].Name, "containerd.sock"),
 		l.Dir+"/logs", os.Getpid())
