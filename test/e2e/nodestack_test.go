@@ -37,11 +37,14 @@ import (
 func TestNodeStack(t *testing.T) {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
+	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancelBuild()
+	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
+		Assets: assets, Images: []images.Image{buildBackendImage(build, t)},
+	}})
+	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: []images.Image{buildBackendImage(ctx, t)},
-	}})
 	// With the machine's lab lock held: no other lab changes these now.
 	before := hostShared(t)
 
