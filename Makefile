@@ -71,9 +71,10 @@ test:
 	wait $$pid; rc=$$?; cat "$$e2e"; \
 	[ $$rest = 0 ] && [ $$rc = 0 ]
 
-## demo: pylon in a network lab on this machine, step by step with a timing each, then a
-## summary and teardown (docs/demo.md). Needs root; installs what is missing
-## (hack/install-deps.sh) and builds the test API server on first use.
+## demo: pylon installed by Helm on a cluster of real nodes (containerd, kubelet,
+## kube-proxy) in a network lab on this machine, step by step with a timing each, then
+## a summary and teardown (docs/demo.md). Needs root; installs what is missing
+## (hack/install-deps.sh) and builds the test API server and the node stack on first use.
 ## KEEP=1: after the summary, leave the lab running until Ctrl-C, and say how to reach it.
 demo:
 	@if [ "$$(id -u)" != 0 ]; then \
@@ -81,4 +82,5 @@ demo:
 	@hack/install-deps.sh
 	@command -v $(GO) >/dev/null || { echo "make demo: no Go on root's PATH; pylon needs Go 1.26 (sudo env \"PATH=\$$PATH\" make demo keeps yours)" >&2; exit 1; }
 	@assets=$$(hack/envtest-assets.sh) || { echo "make demo: could not build the test API server (see above)" >&2; exit 1; }; \
-	KUBEBUILDER_ASSETS=$$assets $(GO) run ./cmd/pylonlab demo $(if $(filter 1,$(KEEP)),-keep)
+	node=$$(hack/node-assets.sh) || { echo "make demo: could not build the node binaries (see above)" >&2; exit 1; }; \
+	KUBEBUILDER_ASSETS=$$assets PYLON_NODE_ASSETS=$$node $(GO) run ./cmd/pylonlab demo $(if $(filter 1,$(KEEP)),-keep)

@@ -8,7 +8,9 @@ import (
 )
 
 const usage = `usage:
-  pylonlab up [-nodes N] [-node-asn ASN]   build a lab; runs until interrupted, then tears it down
+  pylonlab up [-nodes N] [-node-asn ASN] [-node-stack]
+                                           build a lab; runs until interrupted, then tears it down;
+                                           -node-stack: real nodes (containerd, kubelet, kube-proxy)
   pylonlab status                          labs, records and leftovers on this machine
   pylonlab down                            remove what crashed labs left behind
   pylonlab demo [-keep]                    pylon in a lab, step by step (make demo); -keep: stay up until interrupted
@@ -20,6 +22,8 @@ type options struct {
 	nodes   int
 	nodeASN uint
 	keep    bool
+	// nodeStack makes `up` build real nodes (lab.Options.NodeStack).
+	nodeStack bool
 }
 
 func parseArgs(args []string) (options, error) {
@@ -33,6 +37,7 @@ func parseArgs(args []string) (options, error) {
 	case "up":
 		fs.IntVar(&o.nodes, "nodes", 3, "node namespaces (1 to 50)")
 		fs.UintVar(&o.nodeASN, "node-asn", 0, "AS the router expects the nodes in; 0: any but its own (eBGP)")
+		fs.BoolVar(&o.nodeStack, "node-stack", false, "real nodes: containerd, kubelet and kube-proxy in every node namespace")
 	case "demo":
 		fs.BoolVar(&o.keep, "keep", false, "after the summary, leave the lab running until interrupted")
 	case "down", "status":

@@ -10,6 +10,8 @@ func TestParseArgs(t *testing.T) {
 	}{
 		{[]string{"up"}, options{command: "up", nodes: 3}, false},
 		{[]string{"up", "-nodes", "5", "-node-asn", "64512"}, options{command: "up", nodes: 5, nodeASN: 64512}, false},
+		{[]string{"up", "-node-stack"}, options{command: "up", nodes: 3, nodeStack: true}, false},
+		{[]string{"demo", "-node-stack"}, options{}, true},
 		{[]string{"status"}, options{command: "status"}, false},
 		{[]string{"down"}, options{command: "down"}, false},
 		{[]string{"demo"}, options{command: "demo"}, false},

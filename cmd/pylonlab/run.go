@@ -12,6 +12,7 @@ import (
 
 	"github.com/pylonlb/pylon/test/demo"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -37,7 +38,10 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		// Not root: the demo's first step says so before anything is
 		// built, so the API server binaries are not built for nothing.
 		if os.Geteuid() == 0 {
-			if err := ensureAssets(ctx); err != nil {
+			if err := ensureAssets(ctx, envtest.AssetsEnv, "envtest-assets.sh"); err != nil {
+				return err
+			}
+			if err := ensureAssets(ctx, images.NodeAssetsEnv, "node-assets.sh"); err != nil {
 				return err
 			}
 		}
@@ -48,13 +52,29 @@ func run(ctx context.Context, o options, w io.Writer) error {
 }
 
 func up(ctx context.Context, o options, w io.Writer) error {
-	if err := ensureAssets(ctx); err != nil {
+	if err := ensureAssets(ctx, envtest.AssetsEnv, "envtest-assets.sh"); err != nil {
 		return err
 	}
-	l, err := lab.New(ctx, lab.Options{
+	lo := lab.Options{
 		Nodes: o.nodes, NodeASN: uint32(o.nodeASN),
 		Logf: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) },
-	})
+	}
+	if o.nodeStack {
+		if err := ensureAssets(ctx, images.NodeAssetsEnv, "node-assets.sh"); err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "pylonlab-images-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		backend, err := lab.BuildBackendImage(ctx, dir)
+		if err != nil {
+			return err
+		}
+		lo.NodeStack = &lab.NodeStack{Assets: os.Getenv(images.NodeAssetsEnv), Images: []images.Image{backend}}
+	}
+	l, err := lab.New(ctx, lo)
 	if err != nil {
 		return err
 	}
@@ -64,10 +84,10 @@ func up(ctx context.Context, o options, w io.Writer) error {
 	return l.Close()
 }
 
-// ensureAssets points KUBEBUILDER_ASSETS at the test API server binaries,
-// building them with hack/envtest-assets.sh when unset.
-func ensureAssets(ctx context.Context) error {
-	if os.Getenv(envtest.AssetsEnv) != "" {
+// ensureAssets points env (KUBEBUILDER_ASSETS, PYLON_NODE_ASSETS) at the
+// binaries hack/<script> builds (or finds cached) when it is unset.
+func ensureAssets(ctx context.Context, env, script string) error {
+	if os.Getenv(env) != "" {
 		return nil
 	}
 	wd, err := os.Getwd()
@@ -76,15 +96,15 @@ func ensureAssets(ctx context.Context) error {
 	}
 	root, err := envtest.RepoRoot(wd)
 	if err != nil {
-		return fmt.Errorf("run pylonlab in the pylon repository, or set %s: %w", envtest.AssetsEnv, err)
+		return fmt.Errorf("run pylonlab in the pylon repository, or set %s: %w", env, err)
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "envtest-assets.sh"))
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", script))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("hack/envtest-assets.sh: %w", err)
+		return fmt.Errorf("hack/%s: %w", script, err)
 	}
-	return os.Setenv(envtest.AssetsEnv, strings.TrimSpace(string(out)))
+	return os.Setenv(env, strings.TrimSpace(string(out)))
 }
 
 func printLab(w io.Writer, l *lab.Lab) {
@@ -101,6 +121,9 @@ func printLab(w io.Writer, l *lab.Lab) {
 	fmt.Fprintf(w, "router       ip netns exec %s vtysh --vty_socket %s\n", l.Router.Netns, l.Router.Dir)
 	fmt.Fprintf(w, "a shell      ip netns exec %s bash\n", l.LocalClient.Netns)
 	fmt.Fprintf(w, "kubectl      %s --kubeconfig %s get nodes\n", l.API.KubectlPath, l.Kubeconfig)
+	if l.Nodes[0].KubeletKubeconfig != "" {
+		fmt.Fprintf(w, "node stack   containerd, kubelet and kube-proxy on every node; image %s imported (lab.BackendDeployment's)\n", lab.BackendImage)
+	}
 	fmt.Fprintf(w, "logs         %s\n", l.Dir)
 }
 
@@ -112,6 +135,9 @@ func printStatus(w io.Writer, st lab.MachineStatus) {
 	}
 	for _, r := range st.Records {
 		fmt.Fprintf(w, "record %s (owner pid %d, dir %s): live processes %v\n", r.Prefix, r.Owner, r.Dir, r.Alive)
+		if r.NodeStack != "" {
+			fmt.Fprintf(w, "  its node stack on the host: %s\n", r.NodeStack)
+		}
 	}
 	fmt.Fprintf(w, "namespaces %v\nhost links %v\n", st.Namespaces, st.Links)
 }

@@ -8,9 +8,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -22,8 +26,8 @@ type Options struct {
 	// Examples is the directory whose *.yaml files are applied; empty:
 	// docs/examples of the repository.
 	Examples string
-	// BinDir receives the built binaries; empty: a temporary directory
-	// that Run removes.
+	// BinDir receives the binaries the images are built from; empty: a
+	// temporary directory that Run removes.
 	BinDir string
 	// LockWait bounds the wait for another lab on this machine to end; 0
 	// means 5 minutes.
@@ -46,6 +50,9 @@ type Summary struct {
 	Failover Failover
 	// Return is the failed node coming back.
 	Return Return
+	// Helm is the helm install call; Ready from its return to pylon's
+	// pods Ready and every speaker seeing every node in memberlist.
+	Helm, Ready time.Duration
 	// Total is from the start to the summary, of which Build went to
 	// building the binaries and LockWait to waiting for another lab on
 	// the machine to end; Teardown is how long the lab took to go.
@@ -70,9 +77,9 @@ type ServiceResult struct {
 	// from; Advertisement the one that announces that pool.
 	Service, Pool, Advertisement string
 	IP                           netip.Addr
-	// Client is the lab client that fetched it; Answered the node whose
-	// backend answered.
-	Client, Answered string
+	// Client is the lab client that fetched it; Answered the backend pod
+	// that answered, AnsweredOn its node.
+	Client, Answered, AnsweredOn string
 	// Owner is, for layer 2, the node whose MAC answered ARP.
 	Owner string
 	// NextHops are, for BGP, the nodes the router forwards to, sorted.
@@ -92,14 +99,16 @@ type Failover struct {
 	BGPWithdrawn  time.Duration // failure to the router no longer forwarding to Owner
 	BGPNextHops   []string      // the router's next hops for the BGP address after
 	RemoteGap     time.Duration // the longest gap the remote client saw
-	RemoteAnswers []string      // the nodes that answered the remote client, in order of change
+	RemoteAnswers []string      // the pods that answered the remote client, in order of change
 }
 
 // Return is the failed node coming back.
 type Return struct {
-	// Rejoined is from restarting the speaker to every speaker seeing all
+	// Restarted is from healing the link to the kubelet having the
+	// speaker's container running again (it restarts it on its own, as
+	// the pod's restartPolicy says); Rejoined to every speaker seeing all
 	// members; Routed to the router forwarding to every node again.
-	Rejoined, Routed time.Duration
+	Restarted, Rejoined, Routed time.Duration
 	// Owner is the layer-2 address's owner afterwards.
 	Owner string
 }
@@ -122,14 +131,19 @@ type demo struct {
 	w    io.Writer
 	sum  Summary
 
-	root    string // the repository
-	ex      *examples
-	binDir  string
-	ownBins bool
-	bins    binaries
-	lab     *lab.Lab
-	pylon   pylon
-	began   time.Time
+	root       string // the repository
+	nodeAssets string // the node stack's binaries
+	ex         *examples
+	binDir     string
+	ownBins    bool
+	images     []images.Image
+	lab        *lab.Lab
+	// backends maps the backend's pods to their nodes.
+	backends map[string]string
+	// speakerBefore is the failed node's speaker pod before the failure.
+	speakerBefore *corev1.Pod
+	// installed is when helm install returned.
+	installed, began time.Time
 }
 
 // Run runs the demo, printing to w, and returns what it saw. It fails on
@@ -203,7 +217,11 @@ func (d *demo) logPaths(names []string) []string {
 	var out []string
 	for _, n := range names {
 		matches, _ := filepath.Glob(filepath.Join(d.lab.Dir, n))
-		out = append(out, matches...)
+		for _, m := range matches {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
 	}
 	return out
 }
@@ -216,7 +234,7 @@ func (d *demo) cleanup(keepLogs bool) error {
 		if keepLogs {
 			d.lab.KeepDir()
 		}
-		fmt.Fprintf(d.w, "\nteardown: processes, namespaces, the API server ... ")
+		fmt.Fprintf(d.w, "\nteardown: pods, node stack, processes, namespaces, the API server ... ")
 		began := time.Now()
 		err := d.lab.Close()
 		d.sum.Teardown = time.Since(began)

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -28,13 +31,18 @@ const settle = 500 * time.Millisecond
 func (d *demo) failover(ctx context.Context) ([]string, error) {
 	l := d.lab
 	ownerName, ip, bgpIP := d.sum.L2.Owner, d.sum.L2.IP, d.sum.BGP.IP
-	owner, speaker := l.Node(ownerName), d.pylon.speakers[ownerName]
-	if owner == nil || speaker == nil {
+	owner := l.Node(ownerName)
+	if owner == nil {
 		return nil, fmt.Errorf("no owner of %s known (%q)", ip, ownerName)
 	}
+	speaker, err := d.speakerOn(ctx, ownerName)
+	if err != nil {
+		return nil, err
+	}
+	d.speakerBefore = speaker
 	f := &d.sum.Failover
 	f.Owner = ownerName
-	f.How = fmt.Sprintf("SIGKILL its speaker (pid %d) and cut it off the segment (the bridge drops its frames, as if it lost power)", speaker.PID())
+	f.How = fmt.Sprintf("cut it off the segment (the bridge drops its frames, as if it lost power) and SIGKILL its speaker's container (pod %s, ctr tasks kill)", speaker.Name)
 	local := l.LocalClient.StartSampler(ctx, ip, servicePort)
 	remote := l.RemoteClient.StartSampler(ctx, bgpIP, servicePort)
 	stopSamplers := func() (lab.SampleReport, lab.SampleReport) {
@@ -48,7 +56,7 @@ func (d *demo) failover(ctx context.Context) ([]string, error) {
 	}
 	remoteBefore := remote.Snapshot()
 	failed := time.Now()
-	err := errors.Join(l.Cut(ctx, owner), speaker.Kill())
+	err = errors.Join(l.Cut(ctx, owner), l.KillContainer(ctx, owner, speaker.Status.ContainerStatuses[0].ContainerID))
 	lines := []string{fmt.Sprintf("%s owns %s; now: %s", ownerName, ip, f.How)}
 	if err != nil {
 		stopSamplers()
@@ -74,19 +82,20 @@ func (d *demo) failover(ctx context.Context) ([]string, error) {
 	lr, rr := stopSamplers()
 	f.Next, f.Gap, f.Probes, f.Lost = next, lr.LongestGap, lr.Samples, lr.Failures
 	f.RemoteGap, f.RemoteAnswers = rr.LongestGap, answerOrder(rr)
-	if lr.Answers[next] == 0 {
-		return lines, fmt.Errorf("the local client was never answered by %s: %v", next, lr)
+	nextPod := d.podOn(next)
+	if lr.Answers[nextPod] == 0 {
+		return lines, fmt.Errorf("the local client was never answered by %s: %v", d.who(nextPod), lr)
 	}
-	if last := lastAnswer(lr); last != next {
-		return lines, fmt.Errorf("the local client's last answer came from %s, not the new owner %s: %v", last, next, lr)
+	if last := lastAnswer(lr); last != nextPod {
+		return lines, fmt.Errorf("the local client's last answer came from %s, not the new owner's pod %s: %v", d.who(last), d.who(nextPod), lr)
 	}
 	lines = append(lines,
 		fmt.Sprintf("layer 2: %s took %s over %v after the failure (memberlist noticed, %s sent gratuitous ARP)", next, ip, round(f.TakenOverIn), next),
 		fmt.Sprintf("failover time: the local client, probing every %v, went %v without an answer (%d of %d probes unanswered); then %s answered",
-			lab.SampleEvery, round(f.Gap), f.Lost, f.Probes, next),
+			lab.SampleEvery, round(f.Gap), f.Lost, f.Probes, d.who(nextPod)),
 		fmt.Sprintf("BGP: the router dropped %s as a next hop of %s after %v (its hold timer: no keepalives from a dead node); now %s",
 			ownerName, bgpIP, round(f.BGPWithdrawn), strings.Join(hops, ", ")),
-		fmt.Sprintf("remote client: longest gap %v, answered by %s (%s)", round(f.RemoteGap), strings.Join(f.RemoteAnswers, " then "), remoteNote(remoteBefore, ownerName)))
+		fmt.Sprintf("remote client: longest gap %v, answered by %s (%s)", round(f.RemoteGap), strings.Join(f.RemoteAnswers, " then "), d.remoteNote(remoteBefore, ownerName)))
 	return lines, nil
 }
 
@@ -112,10 +121,10 @@ func (d *demo) waitTakeover(ctx context.Context, ip netip.Addr, old string) (str
 			return false, fmt.Sprintf("ARP answered by %v", who), nil
 		}
 		got, err := l.LocalClient.Get(ctx, ip, servicePort, 500*time.Millisecond)
-		if err != nil || got != who[0] {
-			return false, fmt.Sprintf("ARP answered by %s; GET: %q %v", who[0], got, err), nil
+		if err != nil || d.backends[got] != who[0] {
+			return false, fmt.Sprintf("ARP answered by %s; GET: %q %v", who[0], d.who(got), err), nil
 		}
-		next = got
+		next = who[0]
 		return true, "", nil
 	})
 	return next, err
@@ -123,14 +132,14 @@ func (d *demo) waitTakeover(ctx context.Context, ip netip.Addr, old string) (str
 
 // remoteNote explains the remote client's figure: the router hashes the
 // client's flows to one next hop, which may or may not be the failed node.
-func remoteNote(before lab.SampleReport, failed string) string {
-	if before.Answers[failed] > 0 {
+func (d *demo) remoteNote(before lab.SampleReport, failed string) string {
+	if before.Answers[d.podOn(failed)] > 0 {
 		return "the router had hashed its flow to " + failed + ": it waited for the hold timer"
 	}
 	return "the router had hashed its flow to another node: the failure did not touch it"
 }
 
-// answerOrder lists the nodes that answered, in order, each once per run.
+// answerOrder lists the pods that answered, in order, each once per run.
 func answerOrder(r lab.SampleReport) []string {
 	if len(r.Changes) == 0 {
 		return slices.Sorted(maps.Keys(r.Answers))
@@ -142,8 +151,8 @@ func answerOrder(r lab.SampleReport) []string {
 	return out
 }
 
-// lastAnswer is the node that answered last: the last change's target, or
-// the only node that answered.
+// lastAnswer is the pod that answered last: the last change's target, or
+// the only pod that answered.
 func lastAnswer(r lab.SampleReport) string {
 	if len(r.Changes) > 0 {
 		return r.Changes[len(r.Changes)-1].To
@@ -154,10 +163,25 @@ func lastAnswer(r lab.SampleReport) string {
 	return ""
 }
 
-// comeBack heals the failed node's link and starts its speaker again.
+// speakerOn is the speaker's pod on node, with its one container's status.
+func (d *demo) speakerOn(ctx context.Context, node string) (*corev1.Pod, error) {
+	var pods corev1.PodList
+	if err := d.lab.Client.List(ctx, &pods, client.InNamespace(pylonNamespace), client.MatchingLabels{"app.kubernetes.io/component": "speaker"}); err != nil {
+		return nil, err
+	}
+	for i, p := range pods.Items {
+		if p.Spec.NodeName == node && len(p.Status.ContainerStatuses) == 1 {
+			return &pods.Items[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no speaker pod with a container status on %s", node)
+}
+
+// comeBack heals the failed node's link; its kubelet restarts the
+// speaker's container on its own (restartPolicy Always).
 func (d *demo) comeBack(ctx context.Context) ([]string, error) {
 	l, name := d.lab, d.sum.Failover.Owner
-	n, speaker := l.Node(name), d.pylon.speakers[name]
+	n := l.Node(name)
 	// First, the survivors must have noticed the failure in their
 	// SpeakerStatus, or "all see three" below could be their old view.
 	err := until(ctx, "the other speakers to report two members alive", func(ctx context.Context) (bool, string, error) {
@@ -179,14 +203,27 @@ func (d *demo) comeBack(ctx context.Context) ([]string, error) {
 	if err := l.Heal(ctx, n); err != nil {
 		return nil, fmt.Errorf("heal %s: %w", name, err)
 	}
-	if err := speaker.Start(); err != nil {
-		return nil, fmt.Errorf("start %s's speaker again: %w", name, err)
+	r := &d.sum.Return
+	before := d.speakerBefore.Status.ContainerStatuses[0]
+	var restarts int32
+	err = until(ctx, "the kubelet on "+name+" to run the speaker's container again", func(ctx context.Context) (bool, string, error) {
+		p, err := d.speakerOn(ctx, name)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		c := p.Status.ContainerStatuses[0]
+		restarts = c.RestartCount
+		return p.UID == d.speakerBefore.UID && c.RestartCount > before.RestartCount && c.State.Running != nil && c.ContainerID != before.ContainerID,
+			fmt.Sprintf("pod %s: restarts %d (were %d), running %t", p.Name, c.RestartCount, before.RestartCount, c.State.Running != nil), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	lines := []string{fmt.Sprintf("%s back on the segment; its speaker started again (pid %d)", name, speaker.PID())}
+	r.Restarted = time.Since(began)
+	lines := []string{fmt.Sprintf("%s back on the segment; its kubelet runs the speaker's container again (pod %s, restart %d) %v later", name, d.speakerBefore.Name, restarts, round(r.Restarted))}
 	if err := d.waitMembers(ctx, "every speaker to see all three members again"); err != nil {
 		return lines, err
 	}
-	r := &d.sum.Return
 	r.Rejoined = time.Since(began)
 	if _, err := d.waitNextHops(ctx, d.sum.BGP.IP, d.nodes()); err != nil {
 		return lines, err

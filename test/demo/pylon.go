@@ -3,67 +3,141 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
-// pylon is pylon's processes in the lab.
-type pylon struct {
-	controller *lab.Process
-	speakers   map[string]*lab.Process
-}
-
-// commonFlags are the controller's and speakers' flags in the lab: no
-// metrics or probe ports (the controller shares the host's namespace with
-// whatever else runs there).
-func commonFlags() []string {
-	return []string{"--namespace=" + pylonNamespace, "--metrics-bind-address=0", "--health-probe-bind-address=0"}
-}
-
-func (d *demo) startPylon(ctx context.Context) ([]string, error) {
+// helmInstall installs pylon as docs/install.md does: the namespace
+// labelled for privileged pods, then the chart, with values that point at
+// the images the lab imported into every node.
+func (d *demo) helmInstall(ctx context.Context) ([]string, error) {
 	l := d.lab
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pylonNamespace}}
-	if err := l.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: pylonNamespace, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
+	}}
+	if err := l.Client.Create(ctx, ns); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", pylonNamespace, err)
 	}
-	var err error
-	d.pylon = pylon{speakers: map[string]*lab.Process{}}
-	if d.pylon.controller, err = l.StartController(d.bins.controller, commonFlags()...); err != nil {
+	// The lab's API server starts with pylon's CRDs; the chart installs
+	// them, and Helm does not adopt what it did not create.
+	if err := chart.RemoveCRDs(ctx, l.Client); err != nil {
 		return nil, err
 	}
-	lines := []string{fmt.Sprintf("controller: pid %d in the host's namespace, log %s", d.pylon.controller.PID(), d.pylon.controller.LogPath)}
-	for _, n := range l.Nodes {
-		sp, err := l.StartOnNode(n, "speaker", d.bins.speaker, append(commonFlags(), "--zap-log-level=info")...)
-		if err != nil {
-			return lines, err
-		}
-		d.pylon.speakers[n.Name] = sp
-		lines = append(lines, fmt.Sprintf("speaker on %s: pid %d in %s, log %s", n.Name, sp.PID(), n.Netns, sp.LogPath))
+	logPath := filepath.Join(l.Dir, "logs", "helm.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
 	}
-	if err := d.waitMembers(ctx, "every speaker to see all three members in memberlist"); err != nil {
-		return lines, err
+	defer log.Close()
+	vals := chart.ImageValues(imageRepo, imageTag)
+	began := time.Now()
+	rel, err := chart.Install(ctx, l.Kubeconfig, pylonNamespace, vals, func(format string, v ...any) { fmt.Fprintf(log, format+"\n", v...) })
+	d.sum.Helm = time.Since(began)
+	d.installed = time.Now()
+	if err != nil {
+		return nil, fmt.Errorf("%w (Helm's log: %s)", err, logPath)
 	}
-	return append(lines, "memberlist: every speaker sees 3 members alive (SpeakerStatus)"), nil
+	lines := []string{
+		fmt.Sprintf("namespace %s, labelled pod-security.kubernetes.io/enforce=privileged (the speaker uses host network and NET_RAW)", pylonNamespace),
+		fmt.Sprintf("helm install %s %s --namespace %s --set %s", chart.Release, chart.Dir, pylonNamespace, setFlags("", vals)),
+		fmt.Sprintf("release %s revision %d %s in %v (the lab's own copy of pylon's CRDs removed first: Helm installs them)", rel.Name, rel.Version, rel.Info.Status, round(d.sum.Helm)),
+	}
+	more, err := d.crdsServed(ctx)
+	return append(lines, more...), err
 }
 
-// running fails when the controller or a speaker has exited.
-func (d *demo) running() error {
-	procs := []*lab.Process{d.pylon.controller}
-	for _, n := range d.lab.Nodes {
-		procs = append(procs, d.pylon.speakers[n.Name])
+// setFlags writes chart values as `helm --set` does: a.b=c, sorted.
+func setFlags(prefix string, vals map[string]any) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		if m, ok := vals[k].(map[string]any); ok {
+			out = append(out, setFlags(prefix+k+".", m))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s%s=%v", prefix, k, vals[k]))
 	}
-	for _, p := range procs {
-		if p != nil && !p.Running() {
-			return fmt.Errorf("%s %w (%v); the end of %s:\n%s", p.Spec.Name, errExited, p.ExitErr(), p.LogPath, tail(p.Log(), 10))
+	return strings.Join(out, ",")
+}
+
+// waitPylon waits until the chart's controller and speakers are Ready and
+// every speaker sees every node in memberlist.
+func (d *demo) waitPylon(ctx context.Context) ([]string, error) {
+	l := d.lab
+	err := until(ctx, "the controller's 2 pods and a speaker pod on each node Ready", func(ctx context.Context) (bool, string, error) {
+		if err := d.running(ctx); err != nil {
+			return false, "", err
+		}
+		ok, seen, err := chart.Ready(ctx, l.Client, pylonNamespace, 2, len(l.Nodes))
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return ok, seen, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.waitMembers(ctx, "every speaker to see all three members in memberlist"); err != nil {
+		return nil, err
+	}
+	d.sum.Ready = time.Since(d.installed)
+	lines := []string{fmt.Sprintf("$ kubectl -n %s get pods -o wide   (%v after helm install returned)", pylonNamespace, round(d.sum.Ready))}
+	if out, err := l.API.Kubectl(ctx, "-n", pylonNamespace, "get", "pods", "-o", "wide"); err == nil {
+		lines = append(lines, indent(string(out))...)
+	}
+	return append(lines,
+		"the controller Deployment (2 replicas, one leader) and the speaker DaemonSet (host network: each speaker in its node's network namespace)",
+		"memberlist: every speaker sees 3 members alive (SpeakerStatus)"), nil
+}
+
+// stuck reports whether a container waiting for reason does not get out
+// of it by waiting.
+func stuck(reason string) bool {
+	switch reason {
+	case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+		"CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff":
+		return true
+	}
+	return false
+}
+
+// running fails when a pod of pylon's or of the backend's cannot run: an
+// image the node does not have, a container that keeps crashing (except
+// the speaker on the node the failover took down: the kubelet restarts it
+// with a back-off).
+func (d *demo) running(ctx context.Context) error {
+	var pods corev1.PodList
+	for _, ns := range []string{pylonNamespace, demoNamespace} {
+		var list corev1.PodList
+		if err := d.lab.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return nil // the API server may be slow; the caller's wait goes on
+		}
+		pods.Items = append(pods.Items, list.Items...)
+	}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			w := c.State.Waiting
+			if w == nil || !stuck(w.Reason) {
+				continue
+			}
+			if w.Reason == "CrashLoopBackOff" && p.Spec.NodeName == d.sum.Failover.Owner {
+				continue
+			}
+			return fmt.Errorf("pod %s/%s on %s cannot run: container %s (image %s) is waiting: %s: %s",
+				p.Namespace, p.Name, p.Spec.NodeName, c.Name, c.Image, w.Reason, w.Message)
 		}
 	}
 	return nil
@@ -114,7 +188,7 @@ func (d *demo) apply(ctx context.Context) ([]string, error) {
 	want := peers * len(l.Nodes)
 	var up []lab.Session
 	err := until(ctx, fmt.Sprintf("%d Established BGP sessions on the router (%d per node)", want, peers), func(ctx context.Context) (bool, string, error) {
-		if err := d.running(); err != nil {
+		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
 		v, err := l.Router.View(ctx)
@@ -180,21 +254,12 @@ func (d *demo) nodeNames(addrs []netip.Addr) []string {
 	return out
 }
 
-// tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // waitMembers waits until every speaker runs and its SpeakerStatus shows
 // every node alive in memberlist.
 func (d *demo) waitMembers(ctx context.Context, what string) error {
 	n := len(d.lab.Nodes)
 	return until(ctx, what, func(ctx context.Context) (bool, string, error) {
-		if err := d.running(); err != nil {
+		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
 		alive, err := d.membersAlive(ctx)

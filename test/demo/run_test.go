@@ -78,3 +78,12 @@ func TestPrintSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestSetFlags: chart values as the --set flag of the command line the
+// demo prints.
+func TestSetFlags(t *testing.T) {
+	got := setFlags("", map[string]any{"image": map[string]any{"tag": "demo", "controller": "r/c"}, "logLevel": "info"})
+	if want := "image.controller=r/c,image.tag=demo,logLevel=info"; got != want {
+		t.Errorf("setFlags: %q, want %q", got, want)
+	}
+}

@@ -3,11 +3,13 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,12 +25,28 @@ const (
 	bgpService = "web-bgp"
 )
 
+// backendName names the backend's Deployment, its pods' app label and
+// the Services' selector.
+const backendName = "web"
+
 func (d *demo) services(ctx context.Context) ([]string, error) {
 	l := d.lab
 	if err := l.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", demoNamespace, err)
 	}
-	var lines []string
+	// A backend pod on every node: each answers HTTP with its pod's name.
+	dep := lab.BackendDeployment(demoNamespace, backendName, int32(len(l.Nodes)))
+	if err := l.Client.Create(ctx, dep); err != nil {
+		return nil, fmt.Errorf("create Deployment %s/%s: %w", demoNamespace, backendName, err)
+	}
+	began := time.Now()
+	if err := d.waitBackends(ctx, dep); err != nil {
+		return nil, err
+	}
+	lines := []string{fmt.Sprintf("Deployment %s/%s (image %s, one pod a node) Ready after %v:", demoNamespace, backendName, lab.BackendImage, round(time.Since(began)))}
+	for _, n := range d.nodes() {
+		lines = append(lines, fmt.Sprintf("  on %s: pod %s", n, d.podOn(n)))
+	}
 	for _, s := range []struct {
 		name, adv string
 		pool      *config.Pool
@@ -38,6 +56,10 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 		{bgpService, "BGPAdvertisement " + d.ex.bgpAdv, d.ex.bgpPool, &d.sum.BGP},
 	} {
 		svc := lab.LoadBalancerService(demoNamespace, s.name, servicePort)
+		svc.Spec.Selector = dep.Spec.Selector.MatchLabels
+		// Local: a node serves with its own pod, so the pod that answers
+		// tells which node took the traffic (see docs/demo.md).
+		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		how := "no annotation: pylon picks an autoAssign pool"
 		if !s.pool.AutoAssign {
 			svc.Annotations = map[string]string{controller.AnnotationPool: s.pool.Name}
@@ -45,11 +67,6 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 		}
 		if err := l.Client.Create(ctx, svc); err != nil {
 			return lines, fmt.Errorf("create Service %s/%s: %w", demoNamespace, s.name, err)
-		}
-		// No kube-controller-manager in the lab: the demo says where the
-		// Service's pods are, a ready one on every node.
-		if err := l.SetEndpoints(ctx, svc, lab.ReadyOn(d.nodes()...)...); err != nil {
-			return lines, err
 		}
 		ip, err := d.waitIngress(ctx, svc)
 		if err != nil {
@@ -59,10 +76,9 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 			return lines, fmt.Errorf("the Service %s/%s got %s, which is not in IPPool %s", demoNamespace, s.name, ip, s.pool.Name)
 		}
 		*s.res = ServiceResult{Service: demoNamespace + "/" + s.name, IP: ip, Pool: s.pool.Name, Advertisement: s.adv}
-		lines = append(lines, fmt.Sprintf("%s/%s (%s) got %s from IPPool %s, announced by %s",
+		lines = append(lines, fmt.Sprintf("%s/%s (%s; externalTrafficPolicy Local) got %s from IPPool %s, announced by %s",
 			demoNamespace, s.name, how, ip, s.pool.Name, s.adv))
 	}
-	lines = append(lines, fmt.Sprintf("(endpoints: a ready backend on each of %s, written by the demo: the lab has no kube-controller-manager)", strings.Join(d.nodes(), ", ")))
 	out, err := l.API.Kubectl(ctx, "get", "ippools")
 	if err != nil {
 		return lines, fmt.Errorf("kubectl get ippools: %w: %s", err, out)
@@ -71,11 +87,57 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 	return append(lines, indent(string(out))...), nil
 }
 
+// waitBackends waits until the backend Deployment has a Ready pod on
+// every node, and records which pod is on which node.
+func (d *demo) waitBackends(ctx context.Context, dep *appsv1.Deployment) error {
+	l := d.lab
+	return until(ctx, fmt.Sprintf("the Deployment %s/%s's %d pods Ready", dep.Namespace, dep.Name, len(l.Nodes)), func(ctx context.Context) (bool, string, error) {
+		if err := d.running(ctx); err != nil {
+			return false, "", err
+		}
+		var pods corev1.PodList
+		if err := l.Client.List(ctx, &pods, client.InNamespace(dep.Namespace), client.MatchingLabels(dep.Spec.Selector.MatchLabels)); err != nil {
+			return false, err.Error(), nil
+		}
+		d.backends = map[string]string{}
+		var seen []string
+		for _, p := range pods.Items {
+			ready := p.DeletionTimestamp == nil && slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+				return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+			})
+			seen = append(seen, fmt.Sprintf("%s on %q ready %t", p.Name, p.Spec.NodeName, ready))
+			if ready {
+				d.backends[p.Name] = p.Spec.NodeName
+			}
+		}
+		nodes := slices.Sorted(maps.Values(d.backends))
+		return slices.Equal(slices.Compact(nodes), d.nodes()) && len(nodes) == len(l.Nodes), strings.Join(seen, "; "), nil
+	})
+}
+
+// podOn names the backend's pod on node n.
+func (d *demo) podOn(n string) string {
+	for p, on := range d.backends {
+		if on == n {
+			return p
+		}
+	}
+	return ""
+}
+
+// who says which pod answered and where it runs: "web-… on n2".
+func (d *demo) who(pod string) string {
+	if n, ok := d.backends[pod]; ok {
+		return pod + " on " + n
+	}
+	return pod
+}
+
 // waitIngress waits for svc's first ingress address.
 func (d *demo) waitIngress(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
 	var ip netip.Addr
 	err := until(ctx, "an address for Service "+svc.Namespace+"/"+svc.Name, func(ctx context.Context) (bool, string, error) {
-		if err := d.running(); err != nil {
+		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
 		var cur corev1.Service
@@ -124,16 +186,16 @@ func (d *demo) layer2(ctx context.Context) ([]string, error) {
 			return false, fmt.Sprintf("ARP: %s; GET: %v", n.Name, err), nil
 		}
 		mac, owner, served = macs[0].String(), n.Name, got
-		return got == n.Name, fmt.Sprintf("ARP: %s, HTTP answered by %s", n.Name, got), nil
+		return d.backends[got] == n.Name, fmt.Sprintf("ARP: %s, HTTP answered by %s", n.Name, d.who(got)), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.sum.L2.Client, d.sum.L2.Owner, d.sum.L2.Answered = l.LocalClient.Name, owner, served
+	d.sum.L2.Client, d.sum.L2.Owner, d.sum.L2.Answered, d.sum.L2.AnsweredOn = l.LocalClient.Name, owner, served, d.backends[served]
 	neigh, _ := l.LocalClient.Run(ctx, "ip", "neigh", "show", ip.String())
 	lines := []string{
 		fmt.Sprintf("c1 (%s, on the segment) asks ARP who-has %s: answered by %s, which is %s", l.LocalClient.IPv4, ip, mac, owner),
-		fmt.Sprintf("c1 GET http://%s/ -> answered by %s (its backend, through its kube-proxy stand-in)", ip, served),
+		fmt.Sprintf("c1 GET http://%s/ -> answered by pod %s (the owner's kube-proxy DNATs to its own pod: externalTrafficPolicy Local)", ip, d.who(served)),
 	}
 	if n := strings.TrimSpace(string(neigh)); n != "" {
 		lines = append(lines, "$ ip neigh show "+ip.String()+"   (in c1)", "  "+n)
@@ -156,13 +218,13 @@ func (d *demo) bgp(ctx context.Context) ([]string, error) {
 			return false, err.Error(), nil
 		}
 		served = got
-		return slices.Contains(all, got), "answered by " + got, nil
+		return slices.Contains(all, d.backends[got]), "answered by " + d.who(got), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.sum.BGP.Client, d.sum.BGP.Answered = l.RemoteClient.Name, served
-	lines := []string{fmt.Sprintf("c2 (%s, behind the router) GET http://%s/ -> answered by %s", l.RemoteClient.IPv4, ip, served)}
+	d.sum.BGP.Client, d.sum.BGP.Answered, d.sum.BGP.AnsweredOn = l.RemoteClient.Name, served, d.backends[served]
+	lines := []string{fmt.Sprintf("c2 (%s, behind the router) GET http://%s/ -> answered by pod %s", l.RemoteClient.IPv4, ip, d.who(served))}
 	prefix := netip.PrefixFrom(ip, ip.BitLen())
 	if v, err := l.Router.View(ctx); err == nil {
 		lines = append(lines, fmt.Sprintf("router's BGP table for %s:", prefix))

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -39,6 +38,3 @@ func until(ctx context.Context, what string, cond func(ctx context.Context) (boo
 		}
 	}
 }
-
-// errExited is a process of the demo that exited when it should run.
-var errExited = errors.New("exited")

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -52,7 +53,7 @@ func clusterHelmUpgrade(t *testing.T, c *cluster) {
 		old[p.UID] = true
 	}
 
-	vals := clusterValues()
+	vals := chart.ImageValues(clusterRepo, clusterTag)
 	vals["logLevel"] = upgradeLogLevel
 	vals["controller"] = map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": upgradeControllerMemory}}}
 	vals["speaker"] = map[string]any{"resources": map[string]any{"requests": map[string]any{"cpu": upgradeSpeakerCPU}}}

@@ -13,13 +13,12 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -102,18 +101,10 @@ func startCluster(t testing.TB, ns lab.NodeStack) *cluster {
 	// Layer 2 from pool "lab", BGP from pool "bgp".
 	labPool(t, l)
 	bgpPool(t, l)
-	c.backend = backendDeployment("default", "backend", 2)
+	c.backend = lab.BackendDeployment("default", "backend", 2)
 	create(t, l.Client, c.backend)
 	waitBackendReady(t, c)
 	return c
-}
-
-// clusterValues are the chart values of the lab's images.
-func clusterValues() map[string]any {
-	return map[string]any{"image": map[string]any{
-		"controller": clusterRepo + "/pylon-controller", "speaker": clusterRepo + "/pylon-speaker",
-		"tag": clusterTag, "pullPolicy": string(corev1.PullNever),
-	}}
 }
 
 // waitPylonReady waits until the controller Deployment has its two pods
@@ -127,21 +118,12 @@ func waitPylonReady(t testing.TB, c *cluster, timeout time.Duration) {
 // waitWorkloadsReady is waitPylonReady for any lab.
 func waitWorkloadsReady(ctx context.Context, t testing.TB, l *lab.Lab, timeout time.Duration) {
 	t.Helper()
-	ctrl := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-controller"}}
-	spk := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "pylon-speaker"}}
 	eventually(t, timeout, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
-		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(ctrl), ctrl); err != nil {
+		ok, seen, err := chart.Ready(ctx, l.Client, pylonNS, 2, len(l.Nodes))
+		if err != nil {
 			return false, err.Error()
 		}
-		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(spk), spk); err != nil {
-			return false, err.Error()
-		}
-		n := int32(len(l.Nodes))
-		return ctrl.Status.ReadyReplicas == 2 && ctrl.Status.UpdatedReplicas == 2 && ctrl.Status.Replicas == 2 &&
-				spk.Status.NumberReady == n && spk.Status.UpdatedNumberScheduled == n,
-			fmt.Sprintf("controller %d ready %d updated of %d; speaker %d ready %d updated of %d scheduled",
-				ctrl.Status.ReadyReplicas, ctrl.Status.UpdatedReplicas, ctrl.Status.Replicas,
-				spk.Status.NumberReady, spk.Status.UpdatedNumberScheduled, spk.Status.DesiredNumberScheduled)
+		return ok, seen
 	})
 }
 
@@ -367,30 +349,4 @@ func checkPodsNotRefused(ctx context.Context, t testing.TB, l *lab.Lab, pods ...
 			t.Errorf("%s was refused something its code does (shipped RBAC too narrow?): %.600s", p.Name, line)
 		}
 	}
-}
-
-// removeCRDs deletes pylon's CRDs and waits until they are gone. The lab's
-// API server starts with them, but the chart installs them itself
-// (crds.install) and Helm refuses to take over objects it did not create:
-// without them the cluster is one pylon was never installed on.
-func removeCRDs(ctx context.Context, t testing.TB, l *lab.Lab) {
-	t.Helper()
-	ours := func() []apiextensionsv1.CustomResourceDefinition {
-		var list apiextensionsv1.CustomResourceDefinitionList
-		if err := l.Client.List(ctx, &list); err != nil {
-			t.Fatal(err)
-		}
-		return slices.DeleteFunc(list.Items, func(c apiextensionsv1.CustomResourceDefinition) bool {
-			return c.Spec.Group != v1alpha1.GroupVersion().Group
-		})
-	}
-	for _, c := range ours() {
-		if err := l.Client.Delete(ctx, &c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, 30*time.Second, "pylon's CRDs gone", func() (bool, string) {
-		left := ours()
-		return len(left) == 0, fmt.Sprintf("%d left", len(left))
-	})
 }

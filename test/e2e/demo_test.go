@@ -41,14 +41,15 @@ func TestDemo(t *testing.T) {
 	if !lab.PoolV4.Contains(l2.IP) || l2.Pool != "default" || l2.Service != "demo/web-l2" {
 		t.Errorf("layer-2 Service %+v: want an address of IPPool default in %v", l2, lab.PoolV4)
 	}
-	if !slices.Contains(nodes, l2.Owner) || l2.Answered != l2.Owner || l2.Client != "c1" {
-		t.Errorf("layer 2: ARP owner %q, HTTP answered by %q for %q; want one node, the same", l2.Owner, l2.Answered, l2.Client)
+	// externalTrafficPolicy Local: the owner's own pod answers.
+	if !slices.Contains(nodes, l2.Owner) || l2.AnsweredOn != l2.Owner || !strings.HasPrefix(l2.Answered, "web-") || l2.Client != "c1" {
+		t.Errorf("layer 2: ARP owner %q, HTTP answered by pod %q on %q for %q; want one node, and a pod of web on it", l2.Owner, l2.Answered, l2.AnsweredOn, l2.Client)
 	}
 	if !lab.PoolV4Alt.Contains(bgp.IP) || bgp.Pool != "bgp" || bgp.IP.As4()[3] == 0 {
 		t.Errorf("BGP Service %+v: want an address of IPPool bgp in %v, not .0 (avoidBuggyIPs)", bgp, lab.PoolV4Alt)
 	}
-	if !slices.Equal(bgp.NextHops, nodes) || !slices.Contains(nodes, bgp.Answered) || bgp.Client != "c2" {
-		t.Errorf("BGP: next hops %v, remote client answered by %q; want %v and one of them", bgp.NextHops, bgp.Answered, nodes)
+	if !slices.Equal(bgp.NextHops, nodes) || !slices.Contains(nodes, bgp.AnsweredOn) || !strings.HasPrefix(bgp.Answered, "web-") || bgp.Client != "c2" {
+		t.Errorf("BGP: next hops %v, remote client answered by pod %q on %q; want %v and a pod of web on one of them", bgp.NextHops, bgp.Answered, bgp.AnsweredOn, nodes)
 	}
 	if len(sum.Sessions) != 3 {
 		t.Errorf("BGP sessions %v, want one Established from each node", sum.Sessions)
@@ -67,7 +68,10 @@ func TestDemo(t *testing.T) {
 	if !slices.Equal(f.BGPNextHops, survivors) || f.BGPWithdrawn <= 0 || f.BGPWithdrawn > 15*time.Second {
 		t.Errorf("BGP after the failure: next hops %v after %v; want %v within the 9 s hold time and some slack", f.BGPNextHops, f.BGPWithdrawn, survivors)
 	}
-	if r := sum.Return; !slices.Contains(nodes, r.Owner) || r.Rejoined <= 0 || r.Routed < r.Rejoined {
+	if sum.Helm <= 0 || sum.Ready <= 0 {
+		t.Errorf("helm install %v, Ready %v later", sum.Helm, sum.Ready)
+	}
+	if r := sum.Return; !slices.Contains(nodes, r.Owner) || r.Restarted <= 0 || r.Rejoined < r.Restarted || r.Routed < r.Rejoined {
 		t.Errorf("the node's return: %+v", r)
 	}
 
@@ -85,8 +89,8 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(string(ns), sum.Lab+"-") {
 		t.Errorf("namespaces of lab %s are left:\n%s", sum.Lab, ns)
 	}
-	t.Logf("figures: layer-2 failover %s -> %s, longest gap %v (%d of %d probes lost); BGP withdrawal %v; total %v, teardown %v",
-		f.Owner, f.Next, f.Gap, f.Lost, f.Probes, f.BGPWithdrawn, sum.Total, sum.Teardown)
+	t.Logf("figures: helm install %v, Ready %v later; layer-2 failover %s -> %s, longest gap %v (%d of %d probes lost); BGP withdrawal %v; speaker back %v; total %v (lock wait %v), teardown %v",
+		sum.Helm, sum.Ready, f.Owner, f.Next, f.Gap, f.Lost, f.Probes, f.BGPWithdrawn, sum.Return.Restarted, sum.Total, sum.LockWait, sum.Teardown)
 }
 
 // lineLog writes each complete line it is given to the test's log.

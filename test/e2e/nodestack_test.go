@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,9 +24,6 @@ import (
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
-
-// backendImage is the lab's HTTP backend as an image.
-const backendImage = "pylon.local/backend:dev"
 
 // TestNodeStack brings up a lab whose nodes run the real node stack
 // (containerd, kubelet, kube-proxy in nftables mode) and checks it as a
@@ -94,7 +90,7 @@ func TestNodeStack(t *testing.T) {
 
 	const ns, name = "default", "backend"
 	labels := map[string]string{"app": name}
-	dep := backendDeployment(ns, name, 2)
+	dep := lab.BackendDeployment(ns, name, 2)
 	create(t, l.Client, dep)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -228,49 +224,13 @@ func hostShared(t *testing.T) []string {
 	return all
 }
 
-// buildBackendImage builds the lab's HTTP backend (test/lab/backend) as
-// the image backendImage, listening on lab.BackendPort.
+// buildBackendImage builds the backend image (lab.BuildBackendImage) into
+// a directory of t's.
 func buildBackendImage(ctx context.Context, t testing.TB) images.Image {
 	t.Helper()
-	backend, err := images.BuildStatic(ctx, "./test/lab/backend", t.TempDir(), "dev")
+	img, err := lab.BuildBackendImage(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return images.Image{Ref: backendImage, Binary: backend, Entrypoint: []string{"/backend", fmt.Sprintf("--listen=:%d", lab.BackendPort)}}
-}
-
-// backendDeployment is a Deployment of backendImage, pods labelled
-// app=name, at most one a node, each answering HTTP with its pod's name and
-// Ready once it answers.
-func backendDeployment(ns, name string, replicas int32) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					// One pod a node, so the Service's answers come from several.
-					Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-						RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-							LabelSelector: &metav1.LabelSelector{MatchLabels: labels}, TopologyKey: corev1.LabelHostname,
-						}},
-					}},
-					Containers: []corev1.Container{{
-						Name: name, Image: backendImage, ImagePullPolicy: corev1.PullNever,
-						// The backend answers with its pod's name.
-						Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
-							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
-						}}},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(lab.BackendPort)}},
-							PeriodSeconds: 1,
-						},
-					}},
-				},
-			},
-		},
-	}
+	return img
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -69,16 +70,18 @@ func prepareInstall(ctx context.Context, t testing.TB, l *lab.Lab) {
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: pylonNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"},
 	}})
-	removeCRDs(ctx, t, l)
+	if err := chart.RemoveCRDs(ctx, l.Client); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // helmInstallReady runs `helm install` of deploy/charts/pylon with the
-// lab's images (clusterValues) and waits until the controller's two pods
+// lab's images (chart.ImageValues) and waits until the controller's two pods
 // and a speaker a node are Ready and every speaker sees every node alive.
 // It returns the release and when helm install returned.
 func helmInstallReady(ctx context.Context, t testing.TB, l *lab.Lab) (*release.Release, time.Time) {
 	t.Helper()
-	rel := helmInstall(ctx, t, l.Kubeconfig, pylonNS, clusterValues())
+	rel := helmInstall(ctx, t, l.Kubeconfig, pylonNS, chart.ImageValues(clusterRepo, clusterTag))
 	installed := time.Now()
 	t.Logf("helm install: release %s revision %d %s", rel.Name, rel.Version, rel.Info.Status)
 	waitWorkloadsReady(ctx, t, l, 90*time.Second)

@@ -26,6 +26,9 @@ type RecordStatus struct {
 	Owner       int
 	// Alive are the recorded processes still running.
 	Alive []string
+	// NodeStack says what the lab's node stack has on the host (see
+	// NodeStackOnHost); empty without one.
+	NodeStack string
 }
 
 // Status reports the labs on this machine without changing anything.
@@ -58,6 +61,7 @@ func Status(ctx context.Context) (MachineStatus, error) {
 				rs.Alive = append(rs.Alive, fmt.Sprintf("%s (pid %d)", p.Name, p.PID))
 			}
 		}
+		rs.NodeStack = NodeStackOnHost(r.Dir)
 		st.Records = append(st.Records, rs)
 	}
 	var err error

@@ -95,6 +95,13 @@
 // (arp_ignore=0, arp_announce=0), not the lab's, as a real node has them:
 // its kernel then answers ARP for kube-ipvs0's addresses.
 //
+// BuildBackendImage makes the nodes' HTTP backend an image (BackendImage)
+// for NodeStack.Images; BackendDeployment is a Deployment of it (a pod a
+// node, each answering with its pod's name). KillContainer SIGKILLs a
+// container through its node's containerd (`ctr tasks kill`), as a crash
+// of that process; the kubelet restarts it. NodeStackOnHost counts what a
+// lab's node stack has on the host (`pylonlab status` prints it).
+//
 // Every node forwards and routes the other nodes' pod ranges to them; the
 // host routes every pod range to its node. New waits until every Node is
 // Ready. No cluster DNS: pods

@@ -33,7 +33,8 @@ type nodeStackLeft struct {
 }
 
 // findNodeStack lists what the node stack of the node directories
-// nodeDirs has on the host, with the mounts under mountRoot. The container IDs are the task bundles' and runc states' names; the
+// nodeDirs has on the host, with the mounts under mountRoot. The container
+// IDs are the task bundles' and runc states' names; the
 // shim sockets follow from them (containerd v2 listens on
 // ShimSocketDir/sha256(<containerd socket>/<namespace>/<id>), one shim a
 // pod, named after its sandbox).
@@ -61,6 +62,23 @@ func findNodeStack(nodes []string, mountRoot string) (nodeStackLeft, error) {
 	var err error
 	left.Mounts, err = mountsUnder(mountRoot)
 	return left, err
+}
+
+// NodeStackOnHost says what the node stack of the lab in labDir has on
+// the host outside that directory's files, as counts ("6 container
+// cgroups, 2 shim sockets, 4 mounts"), or "" when nothing. Down (or the
+// next lab) removes it once the lab no longer runs.
+func NodeStackOnHost(labDir string) string {
+	nodes, _ := filepath.Glob(filepath.Join(labDir, "nodes", "*"))
+	left, err := findNodeStack(nodes, labDir)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	cgroups := containerCgroups(left.IDs)
+	if len(cgroups)+len(left.Sockets)+len(left.Mounts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d container cgroups, %d shim sockets, %d mounts", len(cgroups), len(left.Sockets), len(left.Mounts))
 }
 
 // containerCgroups lists the cgroup directories of the containers, in

@@ -81,6 +81,10 @@ func TestCleanNodeStack(t *testing.T) {
 	}
 	shim := start("tail", "-f", filepath.Join(node, "containerd.sock"))
 
+	// What `pylonlab status` shows of it.
+	if got, want := NodeStackOnHost(dir), "1 container cgroups, 1 shim sockets, 1 mounts"; got != want {
+		t.Errorf("NodeStackOnHost before: %q, want %q", got, want)
+	}
 	removed, killed, err := cleanNodeStack(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -115,5 +119,8 @@ func TestCleanNodeStack(t *testing.T) {
 	}
 	if _, err := os.Stat(otherCg); err != nil {
 		t.Errorf("another container's cgroup %s was removed: %v", otherCg, err)
+	}
+	if got := NodeStackOnHost(dir); got != "" {
+		t.Errorf("NodeStackOnHost after: %q, want nothing", got)
 	}
 }

@@ -1,0 +1,13 @@
+// Package chart installs pylon's Helm chart (deploy/charts/pylon, loaded
+// from the repository's root) with the Helm SDK, as `helm install` does,
+// for `make demo` (test/demo) and the end-to-end tests (test/e2e): Install,
+// Upgrade and Uninstall,
+// the values that point the chart at the lab's images (ImageValues),
+// RemoveCRDs (the lab's API server starts with pylon's CRDs, which Helm
+// refuses to adopt) and Ready (the controller's pods and a speaker a node
+// Ready).
+//
+// It may import Helm's SDK, Kubernetes' API types and client libraries,
+// pylon's api/ and test/envtest (for the repository root); nothing in
+// pylon's commands or components may import it.
+package chart
