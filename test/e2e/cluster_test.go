@@ -49,6 +49,8 @@ type clusterScenario struct {
 func clusterScenarios() []clusterScenario {
 	return []clusterScenario{
 		{"HelmInstall", clusterHelmInstall},
+		{"ExternalTrafficPolicyLocal", clusterETPLocal},
+		{"RollingSpeakerUpdate", clusterRollingSpeakerUpdate},
 	}
 }
 

@@ -202,7 +202,7 @@ func (l *Lab) startNode(ctx context.Context, n *Node, proxyKC, tarball string) e
 	if err := waitFile(ctx, containerd, c.ContainerdSock); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "", filepath.Join(assets, "ctr"), "--address="+c.ContainerdSock, "--namespace=k8s.io", "images", "import", tarball); err != nil {
+	if err := l.importTarball(ctx, n, tarball); err != nil {
 		return err
 	}
 	if _, err := start("kubelet", "--config="+c.KubeletConfig, "--kubeconfig="+kubeletKC,
