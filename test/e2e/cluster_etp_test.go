@@ -49,10 +49,16 @@ func clusterETPLocal(t *testing.T, c *cluster) {
 	waitNextHops(t, l, bgpIP, 30*time.Second, podNodes(pods)...)
 	t.Logf("%s owned by %s, %s routed over %v: the nodes with a ready pod %v", l2IP, owner, bgpIP, podNodes(pods), pods)
 
-	arp := watchARP(ctx, l, l2IP, func(ctx context.Context) map[string]bool {
-		return endpointNodes(ctx, l, c.backend.Namespace, l2Name)
-	})
-	defer arp.stop()
+	// Three watchers at once: one probe takes about 300 ms.
+	var arp []*arpWatcher
+	for range 3 {
+		w := watchARP(ctx, l, l2IP, func(ctx context.Context) map[string]bool {
+			return endpointNodes(ctx, l, c.backend.Namespace, l2Name)
+		})
+		defer w.stop()
+		arp = append(arp, w)
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Layer 2: the owner's pod goes.
 	pods = c.reschedule(t, "layer 2, local client", l.LocalClient, l2IP, podOn(pods, owner), func(pods map[string]string) {
@@ -61,14 +67,23 @@ func clusterETPLocal(t *testing.T, c *cluster) {
 	})
 	waitNextHops(t, l, bgpIP, 30*time.Second, podNodes(pods)...)
 
-	// BGP: a pod on an announcing node goes (the first by name).
-	victim := slices.Sorted(maps.Keys(pods))[0]
+	// BGP: the pod the remote client's traffic reaches goes (the router
+	// hashes a flow's addresses onto one next hop: always the same node).
+	victim, err := l.RemoteClient.Get(ctx, bgpIP, 80, time.Second)
+	if err != nil || pods[victim] == "" {
+		t.Fatalf("the remote client's answer from %s: %q (%v), want a pod of %v", bgpIP, victim, err, pods)
+	}
 	pods = c.reschedule(t, "BGP, remote client", l.RemoteClient, bgpIP, victim, func(pods map[string]string) {
 		took := waitNextHops(t, l, bgpIP, localGapMax, podNodes(pods)...)
 		t.Logf("the router routes %s over %v %v after the new pod was Ready", bgpIP, podNodes(pods), took.Round(time.Millisecond))
 	})
 	t.Logf("%s owned by %s after both reschedules", l2IP, c.waitLocalOwner(t, l2IP, pods))
-	checkLocalARP(t, l2IP, arp.stop())
+	var probes []arpProbe
+	for _, w := range arp {
+		probes = append(probes, w.stop()...)
+	}
+	slices.SortFunc(probes, func(a, b arpProbe) int { return a.start.Compare(b.start) })
+	checkLocalARP(t, l2IP, probes)
 }
 
 // reschedule deletes the backend's pod victim while client probes ip every
