@@ -49,16 +49,10 @@ func clusterETPLocal(t *testing.T, c *cluster) {
 	waitNextHops(t, l, bgpIP, 30*time.Second, podNodes(pods)...)
 	t.Logf("%s owned by %s, %s routed over %v: the nodes with a ready pod %v", l2IP, owner, bgpIP, podNodes(pods), pods)
 
-	// Three watchers at once: one probe takes about 300 ms.
-	var arp []*arpWatcher
-	for range 3 {
-		w := watchARP(ctx, l, l2IP, func(ctx context.Context) map[string]bool {
-			return endpointNodes(ctx, l, c.backend.Namespace, l2Name)
-		})
-		defer w.stop()
-		arp = append(arp, w)
-		time.Sleep(100 * time.Millisecond)
-	}
+	arp := watchARP(ctx, l, l2IP, 3, func(ctx context.Context) map[string]bool {
+		return endpointNodes(ctx, l, c.backend.Namespace, l2Name)
+	})
+	defer arp.stop()
 
 	// Layer 2: the owner's pod goes.
 	pods = c.reschedule(t, "layer 2, local client", l.LocalClient, l2IP, podOn(pods, owner), func(pods map[string]string) {
@@ -78,12 +72,7 @@ func clusterETPLocal(t *testing.T, c *cluster) {
 		t.Logf("the router routes %s over %v %v after the new pod was Ready", bgpIP, podNodes(pods), took.Round(time.Millisecond))
 	})
 	t.Logf("%s owned by %s after both reschedules", l2IP, c.waitLocalOwner(t, l2IP, pods))
-	var probes []arpProbe
-	for _, w := range arp {
-		probes = append(probes, w.stop()...)
-	}
-	slices.SortFunc(probes, func(a, b arpProbe) int { return a.start.Compare(b.start) })
-	checkLocalARP(t, l2IP, probes)
+	checkLocalARP(t, l2IP, arp.stop())
 }
 
 // reschedule deletes the backend's pod victim while client probes ip every

@@ -70,7 +70,7 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 		watchers := make([]*arpWatcher, len(vips))
 		for i, vip := range vips {
 			samplers[i] = l.LocalClient.StartSampler(ctx, vip, 80)
-			watchers[i] = watchARP(ctx, l, vip, nil)
+			watchers[i] = watchARP(ctx, l, vip, 3, nil)
 		}
 		time.Sleep(500 * time.Millisecond)
 		took := c.rollSpeakers(t, image)
