@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -87,4 +89,72 @@ func (w *arpWatcher) stop() []arpProbe {
 	defer w.mu.Unlock()
 	slices.SortFunc(w.probes, func(a, b arpProbe) int { return a.start.Compare(b.start) })
 	return slices.Clone(w.probes)
+}
+
+// neighWatchEvery is how often a neighWatcher reads the client's table.
+const neighWatchEvery = 20 * time.Millisecond
+
+// neighWatcher reads the local client's neighbour table every
+// neighWatchEvery until stopped and counts, per address, the reads that
+// show each node's MAC for it: where the client sends its traffic, moved
+// by the ARP answers and the gratuitous ARP it takes in.
+type neighWatcher struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	reads  int
+	errs   int
+	seen   map[netip.Addr]map[string]int
+}
+
+// watchNeighbours starts a neighWatcher for ips.
+func watchNeighbours(ctx context.Context, l *lab.Lab, ips ...netip.Addr) *neighWatcher {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &neighWatcher{cancel: cancel, done: make(chan struct{}), seen: map[netip.Addr]map[string]int{}}
+	for _, ip := range ips {
+		w.seen[ip] = map[string]int{}
+	}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(neighWatchEvery)
+		defer tick.Stop()
+		for {
+			out, err := l.LocalClient.Run(ctx, "ip", "-j", "neigh", "show")
+			var entries []struct {
+				Dst    string `json:"dst"`
+				LLAddr string `json:"lladdr"`
+			}
+			if err == nil {
+				err = json.Unmarshal(out, &entries)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			w.reads++
+			if err != nil {
+				w.errs++
+			}
+			for _, e := range entries {
+				ip, err1 := netip.ParseAddr(e.Dst)
+				mac, err2 := net.ParseMAC(e.LLAddr)
+				if err1 != nil || err2 != nil || w.seen[ip] == nil {
+					continue
+				}
+				w.seen[ip][nodeName(l, mac)]++
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch and returns, per address, how many reads showed
+// each node's MAC, and how many reads there were and failed.
+func (w *neighWatcher) stop() (seen map[netip.Addr]map[string]int, reads, errs int) {
+	w.cancel()
+	<-w.done
+	return w.seen, w.reads, w.errs
 }

@@ -116,7 +116,7 @@ func (c *cluster) reschedule(t *testing.T, label string, client *lab.Host, ip ne
 		t.Logf("%s: first answer from the new pod %v after it was Ready", label, first.Sub(ready).Round(time.Millisecond))
 	}
 	if r.Samples == 0 || r.LongestGap > localGapMax {
-		t.Errorf("%s: %v, want no gap over %v", label, r, localGapMax)
+		t.Errorf("%s: %d probes, longest gap %v, want none over %v", label, r.Samples, r.LongestGap.Round(time.Millisecond), localGapMax)
 	}
 	if r.Answers[victim] == 0 {
 		t.Errorf("%s: the deleted pod %s never answered: the probes did not go where the pod was", label, victim)

@@ -25,14 +25,16 @@ const clusterNextTag = "e2e-next"
 // another tag (built with that version and imported into every node's
 // containerd), as an upgrade does, and then back to clusterTag, while the
 // local client probes four layer-2 addresses (externalTrafficPolicy
-// Cluster) every 20 ms and asks, one probe after the other, which nodes
-// answer ARP for each. The chart rolls one node at a time (maxUnavailable
-// 1). Each address may lose at most one probe a roll, and only its owner,
-// or the next in its ranking while the owner's speaker is replaced, may
-// answer ARP for it: a new speaker must not claim addresses before it has
-// heard from the others. Each roll ends with every speaker pod on the
-// target image (its image ID, not only the name) and the DaemonSet fully
-// updated.
+// Cluster) every 20 ms, asks, in two staggered loops of one probe after
+// the other, which nodes answer ARP for each, and reads its neighbour
+// table every 20 ms (where ARP answers and gratuitous ARP put each
+// address). The chart rolls one node at a time (maxUnavailable 1). Each
+// address may lose at most one probe a roll, and only its owner, or the
+// next in its ranking while the owner's speaker is replaced, may answer
+// ARP for it or be in the client's neighbour entry: a new speaker must not
+// claim addresses before it has heard from the others. Each roll ends with
+// every speaker pod on the target image (its image ID, not only the name)
+// and the DaemonSet fully updated.
 func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 	l, ctx := c.lab, c.ctx
 	build, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -70,12 +72,18 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 		watchers := make([]*arpWatcher, len(vips))
 		for i, vip := range vips {
 			samplers[i] = l.LocalClient.StartSampler(ctx, vip, 80)
-			watchers[i] = watchARP(ctx, l, vip, 3, nil)
+			watchers[i] = watchARP(ctx, l, vip, 2, nil)
 		}
+		neigh := watchNeighbours(ctx, l, vips...)
 		time.Sleep(500 * time.Millisecond)
 		took := c.rollSpeakers(t, image)
 		time.Sleep(time.Second)
 		t.Logf("speakers rolled onto %s in %v", image, took.Round(time.Millisecond))
+		macs, reads, errs := neigh.stop()
+		t.Logf("the client's neighbour table read %d times (%d failed)", reads, errs)
+		if reads-errs < 100 {
+			t.Errorf("the client's neighbour table read %d times, %d failed: too few to judge", reads, errs)
+		}
 		for i, vip := range vips {
 			rep, _ := samplers[i].Stop()
 			probes := watchers[i].stop()
@@ -87,18 +95,23 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 					arpAnswers[w]++
 				}
 			}
-			t.Logf("%s (owner %s, then %s) rolling onto %s: %d probes, %d lost, longest gap %v; %d ARP probes, answers %v",
-				vip, ranked[0], ranked[1], tag, rep.Samples, rep.Failures, rep.LongestGap.Round(time.Millisecond), len(probes), arpAnswers)
+			t.Logf("%s (owner %s, then %s) rolling onto %s: %d probes, %d lost, longest gap %v; %d ARP probes, answers %v; the client's neighbour entry on %v",
+				vip, ranked[0], ranked[1], tag, rep.Samples, rep.Failures, rep.LongestGap.Round(time.Millisecond), len(probes), arpAnswers, macs[vip])
 			for node, n := range arpAnswers {
 				if !slices.Contains(allowed, node) {
 					t.Errorf("%s: ARP answered %d times by %s, which never owned it (allowed: %v)", vip, n, node, allowed)
+				}
+			}
+			for node, n := range macs[vip] {
+				if !slices.Contains(allowed, node) {
+					t.Errorf("%s: the client's neighbour entry pointed %d times to %s, which never owned it (allowed: %v)", vip, n, node, allowed)
 				}
 			}
 			if arpAnswers[ranked[0]] == 0 {
 				t.Errorf("%s: its owner %s never answered ARP: the watch saw nothing", vip, ranked[0])
 			}
 			if rep.Samples == 0 || rep.Failures > 1 {
-				t.Errorf("%s: %v, want at most one probe lost", vip, rep)
+				t.Errorf("%s: %d probes, %d lost, want at most one lost", vip, rep.Samples, rep.Failures)
 			}
 		}
 	}
