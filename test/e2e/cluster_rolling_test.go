@@ -101,7 +101,7 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 				}
 			}
 			// Not an assertion yet: on pylon as it is, a third node took
-			// the client for about a second in one roll of two (it does
+			// the client for about a second in one roll of four (it did
 			// not answer ARP requests then; see docs/reliability.md).
 			for node, n := range macs[vip] {
 				if !slices.Contains(allowed, node) {
