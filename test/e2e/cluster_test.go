@@ -48,6 +48,8 @@ type clusterScenario struct {
 func clusterScenarios() []clusterScenario {
 	return []clusterScenario{
 		{"HelmInstall", clusterHelmInstall},
+		{"ExternalTrafficPolicyLocal", clusterETPLocal},
+		{"RollingSpeakerUpdate", clusterRollingSpeakerUpdate},
 		{"DrainOwner", clusterDrainOwner},
 		{"NodePowerLoss", clusterNodePowerLoss},
 		// The lifecycle scenarios come last (cluster_lifecycle_test.go).

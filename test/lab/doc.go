@@ -77,7 +77,8 @@
 //	containerd-nK   containerd v2, own root, state, sockets and runc root
 //	                under Dir/nodes/nK; sandbox network namespaces under its
 //	                state directory; pause image PauseImage, built and
-//	                imported at bring-up with NodeStack.Images
+//	                imported at bring-up with NodeStack.Images;
+//	                ImportImages imports more into every node later
 //	kubelet-nK      user system:node:nK (group system:nodes), node IPs
 //	                both of the node's addresses, cgroupfs
 //	                without QoS cgroups, pods from 198.19.K.0/24

@@ -304,7 +304,7 @@ func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarbal
 		return err
 	}
 	if tarball != "" {
-		if _, err := l.ctr(ctx, n, "images", "import", tarball); err != nil {
+		if err := l.importTarball(ctx, n, tarball); err != nil {
 			return err
 		}
 	}

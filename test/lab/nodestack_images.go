@@ -7,35 +7,48 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pylonlb/pylon/test/images"
 )
 
-// ImportImages imports imgs into every node's containerd (namespace
-// k8s.io, where the kubelet looks), as the bring-up imports
-// NodeStack.Images: one tarball, `ctr images import` on each node.
+// ImportImages writes imgs into one tarball and imports it into every
+// node's containerd (namespace k8s.io, where the kubelet looks), as
+// bring-up does with NodeStack.Images: for images a test builds once the
+// lab is up (a second tag for a rolling update, the refs a manifest
+// names).
 func (l *Lab) ImportImages(ctx context.Context, imgs ...images.Image) error {
 	if l.opts.NodeStack == nil {
 		return errors.New("import images: the lab has no node stack")
 	}
-	f, err := os.CreateTemp(l.Dir, "images-*.tar")
+	dir, err := os.MkdirTemp(l.Dir, "images-")
 	if err != nil {
 		return err
 	}
-	path := f.Name()
-	if err := f.Close(); err != nil {
+	defer os.RemoveAll(dir)
+	tarball := filepath.Join(dir, "images.tar")
+	if err := images.WriteTarball(tarball, imgs...); err != nil {
 		return err
 	}
-	defer os.Remove(path)
-	if err := images.WriteTarball(path, imgs...); err != nil {
-		return err
+	errs := make([]error, len(l.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range l.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.importTarball(ctx, n, tarball); err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}()
 	}
-	for _, n := range l.Nodes {
-		if _, err := l.ctr(ctx, n, "images", "import", path); err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
-		}
-	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// importTarball imports an image tarball into n's containerd.
+func (l *Lab) importTarball(ctx context.Context, n *Node, tarball string) error {
+	_, err := l.ctr(ctx, n, "images", "import", tarball)
+	return err
 }
 
 // NodeContainers lists the containers in node n's containerd (namespace
@@ -59,7 +72,8 @@ func (l *Lab) NodeContainers(ctx context.Context, n *Node) (map[string]string, e
 	return got, nil
 }
 
-// ctr runs the node stack's ctr against node n's containerd.
+// ctr runs the node stack's ctr against node n's containerd, in the
+// kubelet's namespace k8s.io.
 func (l *Lab) ctr(ctx context.Context, n *Node, args ...string) ([]byte, error) {
 	sock := newNodeFiles(l.Dir, n).ContainerdSock
 	return run(ctx, "", filepath.Join(l.opts.NodeStack.Assets, "ctr"), append([]string{"--address=" + sock, "--namespace=k8s.io"}, args...)...)
