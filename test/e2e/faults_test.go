@@ -16,6 +16,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -91,6 +92,22 @@ func (f *faultLab) ready(t *testing.T) {
 		}
 	}
 	waitMembers(t, f.p)
+	// A fault that moved the layer-2 address may leave a Layer2Conflict
+	// condition True for a while (both nodes answered during the handback);
+	// it clears on its own, and must not clear inside the next fault's
+	// window, where a status write would count as caused by that fault.
+	eventually(t, 30*time.Second, "no Layer2Conflict condition True", func() (bool, string) {
+		var list v1alpha1.SpeakerStatusList
+		if err := f.l.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		for _, st := range list.Items {
+			if c := meta.FindStatusCondition(st.Status.Conditions, speaker.ConditionLayer2Conflict); c != nil && c.Status == metav1.ConditionTrue {
+				return false, st.Name + ": " + c.Message
+			}
+		}
+		return true, ""
+	})
 }
 
 // faultLab is the fault suite's lab: pylon with a layer-2 Service "l2"
