@@ -332,7 +332,7 @@ func shippedImages(t *testing.T, c *cluster, manifest string) []string {
 		t.Fatalf("%s: controller image %s, want <repo>/pylon-controller:<tag>", shippedManifest, refs[0])
 	}
 	began := time.Now()
-	imgs, err := images.Pylon(c.ctx, t.TempDir(), repo, tag)
+	imgs, err := images.Pylon(c.ctx, buildDir(t, "images-"+tag), repo, tag)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,16 +173,19 @@ func (pl *ownedService) powerOff(t testing.TB, untilNotReady bool) time.Duration
 const handoffProbes = 3
 
 // checkWindow fails t unless every HTTP probe that started in [from, to)
-// was answered and every ARP probe in it was answered by exactly one of
-// owners, but for handoffProbes a move (moves moves) that found two of
-// them or none. It returns the moves between single owners.
+// was answered but one a move (moves moves: a connection that began at the
+// previous owner is reset by the next) and every ARP probe in it was
+// answered by exactly one of owners, but for handoffProbes a move that
+// found two of them or none. It returns the moves between single owners.
 func checkWindow(t testing.TB, httpS, arpS *lab.Sampler, from, to time.Time, what string, moves int, owners ...string) []lab.Change {
 	t.Helper()
 	in := func(s lab.Sample) bool { return !s.At.Before(from) && s.At.Before(to) }
 	h := windowOf(httpS, in)
 	a := windowOf(arpS, in)
-	if h.Samples == 0 || h.Failures > 0 {
-		t.Errorf("HTTP %s: %v, want every probe answered; unanswered: %s", what, h, failureRuns(httpS, from, in))
+	// A move may cost the one probe whose connection the previous owner
+	// took and the new one, without its state, resets.
+	if h.Samples == 0 || h.Failures > moves {
+		t.Errorf("HTTP %s: %v, want every probe answered but %d (one a move); unanswered: %s", what, h, moves, failureRuns(httpS, from, in))
 	}
 	if a.Samples == 0 || a.Failures > handoffProbes*moves {
 		t.Errorf("ARP %s: %v, want an answer to all but %d probes; unanswered: %s", what, a, handoffProbes*moves, failureRuns(arpS, from, in))

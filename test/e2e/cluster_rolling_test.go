@@ -41,7 +41,7 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 	build, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	began := time.Now()
-	imgs, err := images.Pylon(build, t.TempDir(), clusterRepo, clusterNextTag)
+	imgs, err := images.Pylon(build, buildDir(t, "images-"+clusterNextTag), clusterRepo, clusterNextTag)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -228,7 +228,7 @@ func hostShared(t *testing.T) []string {
 // a directory of t's.
 func buildBackendImage(ctx context.Context, t testing.TB) images.Image {
 	t.Helper()
-	img, err := lab.BuildBackendImage(ctx, t.TempDir())
+	img, err := lab.BuildBackendImage(ctx, buildDir(t, "backend-image"))
 	if err != nil {
 		t.Fatal(err)
 	}

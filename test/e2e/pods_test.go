@@ -22,7 +22,7 @@ func podLab(t testing.TB, o lab.Options, extra ...images.Image) *lab.Lab {
 	assets := images.NodeAssets(t)
 	build, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	imgs, err := images.Pylon(build, t.TempDir(), clusterRepo, clusterTag)
+	imgs, err := images.Pylon(build, buildDir(t, "images-"+clusterTag), clusterRepo, clusterTag)
 	if err != nil {
 		t.Fatal(err)
 	}

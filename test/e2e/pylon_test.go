@@ -20,11 +20,11 @@ import (
 // pylonNS is where the lab's pylon runs.
 const pylonNS = "pylon-system"
 
-// buildPylon builds the controller and the speaker into a test directory
-// (go's build cache makes every build after the first a link).
+// buildPylon builds the controller and the speaker into buildDir "bin"
+// (after the first, go build finds them up to date).
 func buildPylon(t testing.TB) (controller, speaker string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := buildDir(t, "bin")
 	var err error
 	if controller, err = lab.BuildCommand(t.Context(), "./cmd/controller", dir); err != nil {
 		t.Fatalf("building the controller: %v", err)
