@@ -111,8 +111,12 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 			if arpAnswers[ranked[0]] == 0 {
 				t.Errorf("%s: its owner %s never answered ARP: the watch saw nothing", vip, ranked[0])
 			}
-			if rep.Samples == 0 || rep.Failures > 1 {
-				t.Errorf("%s: %d probes, %d lost, want at most one lost", vip, rep.Samples, rep.Failures)
+			// The address moves twice: to the successor while the owner's
+			// speaker is replaced, and back. Each move may cost the one
+			// probe whose connection began at the previous holder (the
+			// next one has no conntrack entry for it).
+			if rep.Samples == 0 || rep.Failures > 2 {
+				t.Errorf("%s: %d probes, %d lost, want at most one a move (two)", vip, rep.Samples, rep.Failures)
 			}
 		}
 	}
