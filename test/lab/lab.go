@@ -85,6 +85,8 @@ type Lab struct {
 
 	cutMu sync.Mutex
 	cut   map[string]string
+
+	recordMu sync.Mutex
 }
 
 // New builds a lab: it waits for the machine's lab lock, removes what
@@ -336,6 +338,10 @@ func (l *Lab) procRecords() []procRecord {
 // recordProcs writes the lab's record for a later run to clean up after
 // a crash of this one.
 func (l *Lab) recordProcs() {
+	// Nodes start their processes concurrently: one writer at a time, or
+	// two would rename the same temporary file.
+	l.recordMu.Lock()
+	defer l.recordMu.Unlock()
 	r := record{Prefix: l.Prefix, Owner: os.Getpid(), Dir: l.Dir, Procs: l.procRecords()}
 	if err := writeRecord(r); err != nil {
 		l.logf("write the lab's record: %v", err)
