@@ -2,6 +2,8 @@ package speaker
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/netip"
 	"slices"
 	"sync"
@@ -124,6 +126,8 @@ type Reconciler struct {
 	// from the speakers it knows of (settling).
 	startedAt time.Time
 	settled   bool
+	// ready is settled for the readiness check, outside mu.
+	ready atomic.Bool
 	// bgp is the running BGP speaker, started with routerID; bgpClosed
 	// is set by CloseBGP.
 	bgp       BGPSpeaker
@@ -395,7 +399,22 @@ func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
 		}
 	}
 	r.settled = true
+	r.ready.Store(true)
 	return false
+}
+
+// Settled is the speaker's readiness check (/readyz): an error until the
+// speaker has settled (heard from the speakers it knows of, or settleMax
+// passed) and answers for what it owns. A DaemonSet's rolling update
+// replaces the next node's speaker only once this one is Ready: Ready at
+// start, as it was, the update could take the next node's speaker away
+// while the others did not yet count this one alive, and a third node,
+// seeing both gone, would claim their addresses (seen in the lab).
+func (r *Reconciler) Settled(*http.Request) error {
+	if !r.ready.Load() {
+		return errors.New("not settled: waiting to hear from the speakers it knows of")
+	}
+	return nil
 }
 
 func (s *snapshot) hasNode(name string) bool {

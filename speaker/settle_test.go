@@ -50,6 +50,10 @@ func TestSettling(t *testing.T) {
 				if got := r.settling(tc.snap, live); got != s.want {
 					t.Fatalf("step %d at %v, live %v: settling %v, want %v", i, s.at, s.live, got, s.want)
 				}
+				// Ready (the readiness check) exactly once settled.
+				if err := r.Settled(nil); (err == nil) == s.want {
+					t.Fatalf("step %d at %v: settling %v but the readiness check says %v", i, s.at, s.want, err)
+				}
 			}
 		})
 	}

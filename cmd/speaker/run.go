@@ -141,7 +141,9 @@ func run(ctx context.Context, o options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+	// Ready once settled: a rolling update moves on only when the other
+	// speakers count this one alive.
+	if err := mgr.AddReadyzCheck("settled", r.Settled); err != nil {
 		return err
 	}
 
