@@ -38,7 +38,7 @@ const clusterNextTag = "e2e-next"
 // and the DaemonSet fully updated.
 func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 	l, ctx := c.lab, c.ctx
-	build, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	build, cancel := context.WithTimeout(ctx, buildTimeout)
 	defer cancel()
 	began := time.Now()
 	imgs, err := images.Pylon(build, buildDir(t, "images-"+clusterNextTag), clusterRepo, clusterNextTag)

@@ -88,7 +88,7 @@ type cluster struct {
 // Deployment, and waits for its pods.
 func startCluster(t testing.TB, ns lab.NodeStack) *cluster {
 	began := time.Now()
-	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	build, cancelBuild := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancelBuild()
 	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns}, buildBackendImage(build, t))
 	// From here: lab.Start may have waited long for the machine's lab lock.

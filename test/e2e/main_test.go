@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestMain runs the tests, then removes what they built (buildDir).
@@ -15,6 +16,12 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// buildTimeout bounds building images and binaries for a lab: the first
+// build on a cold Go cache compiles the static binaries' dependencies
+// afresh, and took more than 2 minutes in a cold CI run while the other
+// packages' tests ran.
+const buildTimeout = 10 * time.Minute
 
 // buildRoot holds what this test binary builds: one directory a process.
 func buildRoot() string {

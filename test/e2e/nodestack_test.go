@@ -41,7 +41,7 @@ func TestNodeStack(t *testing.T) {
 	lab.Require(t)
 	assets := images.NodeAssets(t)
 	tablesBefore := rootTables(t)
-	build, cancelBuild := context.WithTimeout(t.Context(), 2*time.Minute)
+	build, cancelBuild := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancelBuild()
 	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
 		Assets: assets, Images: []images.Image{buildBackendImage(build, t)},

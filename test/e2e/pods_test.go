@@ -20,7 +20,7 @@ func podLab(t testing.TB, o lab.Options, extra ...images.Image) *lab.Lab {
 	t.Helper()
 	lab.Require(t)
 	assets := images.NodeAssets(t)
-	build, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	build, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
 	imgs, err := images.Pylon(build, buildDir(t, "images-"+clusterTag), clusterRepo, clusterTag)
 	if err != nil {
