@@ -163,20 +163,9 @@ func (l *Lab) startNodeStack(ctx context.Context) error {
 	if err := ipBatch(ctx, "", hostRoutes...); err != nil {
 		return fmt.Errorf("routes to the pods: %w", err)
 	}
-	errs := make([]error, len(l.Nodes))
-	var wg sync.WaitGroup
-	for i, n := range l.Nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.startNode(ctx, n, mode, proxyKC, tarball); err != nil {
-				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
+	err = l.onEveryNode(func(n *Node) error { return l.startNode(ctx, n, mode, proxyKC, tarball) })
 	l.recordProcs()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
 	l.logf("node stack started in %v", time.Since(began).Round(time.Millisecond))
@@ -357,4 +346,22 @@ func NodeReady(n *corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// onEveryNode runs f for every node at once and joins their errors, each
+// naming its node.
+func (l *Lab) onEveryNode(f func(n *Node) error) error {
+	errs := make([]error, len(l.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range l.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(n); err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

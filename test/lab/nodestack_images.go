@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/pylonlb/pylon/test/images"
 )
@@ -30,19 +29,7 @@ func (l *Lab) ImportImages(ctx context.Context, imgs ...images.Image) error {
 	if err := images.WriteTarball(tarball, imgs...); err != nil {
 		return err
 	}
-	errs := make([]error, len(l.Nodes))
-	var wg sync.WaitGroup
-	for i, n := range l.Nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.importTarball(ctx, n, tarball); err != nil {
-				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return l.onEveryNode(func(n *Node) error { return l.importTarball(ctx, n, tarball) })
 }
 
 // importTarball imports an image tarball into n's containerd.
