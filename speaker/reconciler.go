@@ -123,11 +123,10 @@ type Reconciler struct {
 	// gate staggers BGPPeer changes that restart sessions.
 	gate resetGate
 	// startedAt is this process's first pass; settled says it has heard
-	// from the speakers it knows of (settling).
+	// from the speakers it knows of (settling), atomic because the
+	// readiness check (Settled) reads it outside mu.
 	startedAt time.Time
-	settled   bool
-	// ready is settled for the readiness check, outside mu.
-	ready atomic.Bool
+	settled   atomic.Bool
 	// bgp is the running BGP speaker, started with routerID; bgpClosed
 	// is set by CloseBGP.
 	bgp       BGPSpeaker
@@ -385,7 +384,7 @@ const (
 // what it owns. A speaker alone in a fresh cluster knows of nobody and
 // answers at once.
 func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
-	if r.settled {
+	if r.settled.Load() {
 		return false
 	}
 	if r.startedAt.IsZero() {
@@ -398,8 +397,7 @@ func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
 			}
 		}
 	}
-	r.settled = true
-	r.ready.Store(true)
+	r.settled.Store(true)
 	return false
 }
 
@@ -411,7 +409,7 @@ func (r *Reconciler) settling(snap *snapshot, live map[string]bool) bool {
 // while the others did not yet count this one alive, and a third node,
 // seeing both gone, would claim their addresses (seen in the lab).
 func (r *Reconciler) Settled(*http.Request) error {
-	if !r.ready.Load() {
+	if !r.settled.Load() {
 		return errors.New("not settled: waiting to hear from the speakers it knows of")
 	}
 	return nil

@@ -273,27 +273,6 @@ func startARPSampling(ctx context.Context, l *lab.Lab, ip netip.Addr) *lab.Sampl
 	})
 }
 
-// waitClusterOwner waits until exactly one node, none of not, answers ARP
-// for ip and a backend pod answers HTTP there; it returns the node.
-func waitClusterOwner(t testing.TB, c *cluster, ip netip.Addr, timeout time.Duration, not ...string) string {
-	t.Helper()
-	pods := c.backendPods(t)
-	var owner string
-	eventually(t, timeout, "one node to own "+ip.String()+" and a pod to answer", func() (bool, string) {
-		who := answering(t, c.lab, ip)
-		if len(who) != 1 || slices.Contains(not, who[0]) {
-			return false, fmt.Sprintf("answering ARP: %v", who)
-		}
-		got, err := c.lab.LocalClient.Get(c.ctx, ip, 80, time.Second)
-		if err != nil || !slices.Contains(pods, got) {
-			return false, fmt.Sprintf("ARP says %s; HTTP answer %q (%v), want one of %v", who[0], got, err, pods)
-		}
-		owner = who[0]
-		return true, ""
-	})
-	return owner
-}
-
 // podlessNode is the node that runs no backend pod (two pods, at most one
 // a node, three nodes).
 func podlessNode(t testing.TB, c *cluster) string {

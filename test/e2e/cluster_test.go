@@ -176,6 +176,27 @@ func (c *cluster) backendService(t testing.TB, name, pool string, edit func(*cor
 	return netip.MustParseAddr(svc.Status.LoadBalancer.Ingress[0].IP)
 }
 
+// waitClusterOwner waits until exactly one node, none of not, answers ARP
+// for ip and a backend pod answers HTTP there; it returns the node.
+func waitClusterOwner(t testing.TB, c *cluster, ip netip.Addr, timeout time.Duration, not ...string) string {
+	t.Helper()
+	pods := c.backendPods(t)
+	var owner string
+	eventually(t, timeout, "one node to own "+ip.String()+" and a pod to answer", func() (bool, string) {
+		who := answering(t, c.lab, ip)
+		if len(who) != 1 || slices.Contains(not, who[0]) {
+			return false, fmt.Sprintf("answering ARP: %v", who)
+		}
+		got, err := c.lab.LocalClient.Get(c.ctx, ip, 80, time.Second)
+		if err != nil || !slices.Contains(pods, got) {
+			return false, fmt.Sprintf("ARP says %s; HTTP answer %q (%v), want one of %v", who[0], got, err, pods)
+		}
+		owner = who[0]
+		return true, ""
+	})
+	return owner
+}
+
 // clusterHelmInstall checks what startCluster installed: the controller
 // Deployment and the speaker DaemonSet from pylon's own images Ready under
 // the shipped RBAC with the tokens the kubelets project, the speakers in
@@ -194,19 +215,7 @@ func clusterHelmInstall(t *testing.T, c *cluster) {
 
 	// Layer 2: one node answers ARP for the address, and the answer to
 	// HTTP is a pod's (kube-proxy's DNAT on the owner).
-	var owner string
-	eventually(t, 30*time.Second, "one node to own "+l2IP.String()+" and a pod to answer", func() (bool, string) {
-		who := answering(t, l, l2IP)
-		if len(who) != 1 {
-			return false, fmt.Sprintf("answering ARP: %v", who)
-		}
-		got, err := l.LocalClient.Get(ctx, l2IP, 80, time.Second)
-		if err != nil || !slices.Contains(podNames, got) {
-			return false, fmt.Sprintf("ARP says %s; HTTP answer %q (%v), want one of %v", who[0], got, err, podNames)
-		}
-		owner = who[0]
-		return true, ""
-	})
+	owner := waitClusterOwner(t, c, l2IP, 30*time.Second)
 	t.Logf("%s owned by %s and answered by a pod %v after the Services were created", l2IP, owner, time.Since(created).Round(time.Millisecond))
 
 	// BGP: the router routes the address over every node (ETP=Cluster).

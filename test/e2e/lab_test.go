@@ -59,11 +59,7 @@ func testNodes(ctx context.Context, t *testing.T, l *lab.Lab) {
 		if want := []string{n.IPv4.String(), n.IPv6.String()}; !slices.Equal(ips, want) {
 			t.Errorf("node %s: InternalIPs %v, want %v", n.Name, ips, want)
 		}
-		ready := false
-		for _, c := range node.Status.Conditions {
-			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-		}
-		if !ready {
+		if !lab.NodeReady(&node) {
 			t.Errorf("node %s is not Ready: %v", n.Name, node.Status.Conditions)
 		}
 		// The node's own kubeconfig reaches the API server from inside

@@ -39,12 +39,11 @@ import (
 // shim sockets, network namespaces, mounts).
 func TestNodeStack(t *testing.T) {
 	lab.Require(t)
-	assets := images.NodeAssets(t)
 	tablesBefore := rootTables(t)
 	build, cancelBuild := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancelBuild()
 	l := lab.Start(t, lab.Options{Nodes: 2, NodeStack: &lab.NodeStack{
-		Assets: assets, Images: []images.Image{buildBackendImage(build, t)},
+		Images: []images.Image{buildBackendImage(build, t)},
 	}})
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -60,10 +59,7 @@ func TestNodeStack(t *testing.T) {
 		t.Fatalf("%d Nodes, want %d", len(nodes.Items), len(l.Nodes))
 	}
 	for _, n := range nodes.Items {
-		ready := false
-		for _, c := range n.Status.Conditions {
-			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-		}
+		ready := lab.NodeReady(&n)
 		// Registered by its kubelet (the lab writes no Nodes here).
 		if !ready || n.Status.NodeInfo.KubeletVersion == "" || !strings.HasPrefix(n.Status.NodeInfo.ContainerRuntimeVersion, "containerd://") {
 			t.Errorf("node %s: ready %v, kubelet %q, runtime %q", n.Name, ready, n.Status.NodeInfo.KubeletVersion, n.Status.NodeInfo.ContainerRuntimeVersion)

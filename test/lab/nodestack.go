@@ -84,13 +84,8 @@ func nodeStackOf(o *NodeStack) (*NodeStack, error) {
 	if ns.Assets == "" {
 		ns.Assets = os.Getenv(images.NodeAssetsEnv)
 	}
-	if ns.Assets == "" {
-		return nil, fmt.Errorf("%w: %s is unset (`make test` sets it; or %s=$(hack/node-assets.sh))", ErrNoNodeAssets, images.NodeAssetsEnv, images.NodeAssetsEnv)
-	}
-	for _, b := range images.NodeBinaries() {
-		if _, err := os.Stat(filepath.Join(ns.Assets, b)); err != nil {
-			return nil, fmt.Errorf("%w: %s (hack/node-assets.sh builds it): %w", ErrNoNodeAssets, b, err)
-		}
+	if err := images.CheckNodeAssets(ns.Assets); err != nil {
+		return nil, fmt.Errorf("%w: %w (`make test` sets %s; or %s=$(hack/node-assets.sh))", ErrNoNodeAssets, err, images.NodeAssetsEnv, images.NodeAssetsEnv)
 	}
 	return &ns, nil
 }

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +16,6 @@ import (
 // lab is up (a second tag for a rolling update, the refs a manifest
 // names).
 func (l *Lab) ImportImages(ctx context.Context, imgs ...images.Image) error {
-	if l.opts.NodeStack == nil {
-		return errors.New("import images: the lab has no node stack")
-	}
 	dir, err := os.MkdirTemp(l.Dir, "images-")
 	if err != nil {
 		return err
@@ -41,9 +37,6 @@ func (l *Lab) importTarball(ctx context.Context, n *Node, tarball string) error 
 // NodeContainers lists the containers in node n's containerd (namespace
 // k8s.io: the kubelet's, pod sandboxes included), container ID to image.
 func (l *Lab) NodeContainers(ctx context.Context, n *Node) (map[string]string, error) {
-	if l.opts.NodeStack == nil {
-		return nil, errors.New("node containers: the lab has no node stack")
-	}
 	out, err := l.ctr(ctx, n, "containers", "list")
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", n.Name, err)
