@@ -152,6 +152,24 @@ func TestNodeStack(t *testing.T) {
 		}
 	}
 
+	// What a failed test leaves for diagnosis: each node's rules, with
+	// kube-proxy's table and the Service's ClusterIP in it.
+	paths, err := l.RecordNetState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"## nft list ruleset", "table ip kube-proxy", clusterIP.String(), "## conntrack -S", "cpu=0"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %q", p, want)
+			}
+		}
+	}
+
 	running := hostShared(t)
 	if len(running) == len(before) {
 		t.Errorf("no container cgroup, shim socket or sandbox namespace on the host while pods run: %v", running)

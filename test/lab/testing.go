@@ -11,7 +11,8 @@ import (
 
 // Start builds a lab for a test and tears it down when the test ends,
 // whether it passes, fails or panics; after a failure the lab's directory
-// (every process's log) is kept and its path logged.
+// (every process's log, and each node's network state: RecordNetState) is
+// kept and its path logged.
 //
 // Not root: the test is skipped, loudly. Tools or the test API server
 // missing: skipped too, or failed when PYLON_REQUIRE_ENVTEST=1 (as `make
@@ -29,7 +30,10 @@ func Start(t testing.TB, o Options) *Lab {
 	t.Cleanup(func() {
 		if t.Failed() {
 			l.KeepDir()
-			t.Logf("lab %s failed: logs kept in %s", l.Prefix, l.Dir)
+			if _, err := l.RecordNetState(context.Background()); err != nil {
+				t.Logf("record the nodes' network state: %v", err)
+			}
+			t.Logf("lab %s failed: logs and each node's network state (netstate-NODE.txt) kept in %s", l.Prefix, l.Dir)
 		}
 		if err := l.Close(); err != nil {
 			t.Errorf("tear the lab down: %v", err)
