@@ -28,7 +28,7 @@ func NewMetrics(state *State) *Metrics {
 			Name: "pylon_controller_step_failures_total",
 			Help: "Failed steps of the configuration pass (key-secret, write-status), each retried with backoff.",
 		}, []string{"step"}),
-		total: prometheus.NewDesc("pylon_pool_addresses_total",
+		total: prometheus.NewDesc("pylon_pool_addresses",
 			"Usable addresses in an IPPool, per family (float: IPv6 pools exceed int64).", []string{"pool", "family"}, nil),
 		inUse: prometheus.NewDesc("pylon_pool_addresses_in_use",
 			"Addresses of an IPPool held by Services, per family.", []string{"pool", "family"}, nil),

@@ -3,9 +3,12 @@ package controller_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -262,9 +265,9 @@ func TestController(t *testing.T) {
 			t.Errorf("PoolExhausted counted %v times for one waiting Service, want 1 (on change, not per retry)", d)
 		}
 		want := map[string]float64{
-			"pylon_pool_addresses_total,family=ipv4,pool=metrics":       8,
+			"pylon_pool_addresses,family=ipv4,pool=metrics":             8,
 			"pylon_pool_addresses_in_use,family=ipv4,pool=metrics":      1,
-			"pylon_pool_addresses_total,family=ipv6,pool=metrics":       18446744073709551616,
+			"pylon_pool_addresses,family=ipv6,pool=metrics":             18446744073709551616,
 			"pylon_pool_addresses_in_use,family=ipv6,pool=metrics":      0,
 			"pylon_pool_addresses_in_use,family=ipv4,pool=metrics-tiny": 1,
 		}
@@ -272,6 +275,23 @@ func TestController(t *testing.T) {
 			if got[k] != v {
 				t.Errorf("%s = %v, want %v", k, got[k], v)
 			}
+		}
+		// Names and types by Prometheus' conventions (promlint): counters
+		// end in _total, nothing else does.
+		families, err := ctl.registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		families = slices.DeleteFunc(families, func(mf *dto.MetricFamily) bool { return !strings.HasPrefix(mf.GetName(), "pylon_") })
+		if len(families) < 3 {
+			t.Fatalf("%d pylon metric families gathered, want at least 3", len(families))
+		}
+		problems, err := promlint.NewWithMetricFamilies(families).Lint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("promlint: %v", problems)
 		}
 	})
 }

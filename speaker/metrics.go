@@ -1,6 +1,9 @@
 package speaker
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pylonlb/pylon/speaker/bgp"
@@ -11,12 +14,25 @@ import (
 type Metrics struct {
 	owned, members prometheus.Gauge
 	conflicts      prometheus.Counter
-	// layer-2 counters by protocol and kind, copied from the Announcer's.
-	l2 *prometheus.GaugeVec
 	// per BGP peer.
-	sessionUp, prefixes, updates *prometheus.GaugeVec
+	sessionUp, prefixes *prometheus.GaugeVec
 	// bgpAnnounced counts addresses with an Established session.
 	bgpAnnounced prometheus.Gauge
+	// counts are cumulative counts kept elsewhere (the Announcer's
+	// packets, GoBGP's UPDATE messages), exported as counters.
+	counts *countsCollector
+}
+
+// countsCollector exports the last observed cumulative counts as
+// counters: their owners count, Collect copies. A count that starts again
+// from zero (a peer configured anew) is a counter reset, which rate()
+// handles.
+type countsCollector struct {
+	packets, updates *prometheus.Desc
+
+	mu       sync.Mutex
+	l2       layer2.Stats
+	sessions []bgp.Session
 }
 
 // NewMetrics creates the metrics; Register adds them to a registry.
@@ -25,26 +41,24 @@ func NewMetrics() *Metrics {
 		owned:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "pylon_speaker_layer2_owned_ips", Help: "Addresses this node answers ARP/NDP for."}),
 		members:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "pylon_speaker_members_alive", Help: "Speakers alive in memberlist, this one included."}),
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "pylon_speaker_layer2_conflicts_total", Help: "Conflict episodes: another MAC answering for an address this node owns."}),
-		l2: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pylon_speaker_layer2_packets",
-			Help: "ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).",
-		}, []string{"protocol", "kind"}),
 		bgpAnnounced: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pylon_speaker_bgp_announced_ips",
 			Help: "Addresses this node announces over BGP on at least one Established session.",
 		}),
 		sessionUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_session_up", Help: "1 when the BGP session with the peer is established."}, []string{"peer"}),
 		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
-		updates: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pylon_speaker_bgp_updates",
-			Help: "BGP UPDATE messages exchanged with the peer since it was configured, by direction (sent, received).",
-		}, []string{"peer", "direction"}),
+		counts: &countsCollector{
+			packets: prometheus.NewDesc("pylon_speaker_layer2_packets_total",
+				"ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).", []string{"protocol", "kind"}, nil),
+			updates: prometheus.NewDesc("pylon_speaker_bgp_updates_total",
+				"BGP UPDATE messages exchanged with the peer since it was configured, by direction (sent, received).", []string{"peer", "direction"}, nil),
+		},
 	}
 }
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.l2, m.sessionUp, m.prefixes, m.updates, m.bgpAnnounced} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.counts, m.sessionUp, m.prefixes, m.bgpAnnounced} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -55,20 +69,15 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 func (m *Metrics) observe(owned, members int, s layer2.Stats) {
 	m.owned.Set(float64(owned))
 	m.members.Set(float64(members))
-	for proto, c := range map[string]layer2.Counters{"arp": s.ARP, "ndp": s.NDP} {
-		m.l2.WithLabelValues(proto, "requests").Set(float64(c.Requests))
-		m.l2.WithLabelValues(proto, "replies").Set(float64(c.Replies))
-		m.l2.WithLabelValues(proto, "gratuitous").Set(float64(c.Gratuitous))
-		m.l2.WithLabelValues(proto, "probes").Set(float64(c.Probes))
-		m.l2.WithLabelValues(proto, "conflicting").Set(float64(c.Conflicts))
-	}
+	m.counts.mu.Lock()
+	m.counts.l2 = s
+	m.counts.mu.Unlock()
 }
 
 func (m *Metrics) observeBGP(sessions []bgp.Session, announced int) {
 	m.bgpAnnounced.Set(float64(announced))
 	m.sessionUp.Reset()
 	m.prefixes.Reset()
-	m.updates.Reset()
 	for _, s := range sessions {
 		up := 0.0
 		if s.State == bgp.StateEstablished {
@@ -76,7 +85,36 @@ func (m *Metrics) observeBGP(sessions []bgp.Session, announced int) {
 		}
 		m.sessionUp.WithLabelValues(s.Peer).Set(up)
 		m.prefixes.WithLabelValues(s.Peer).Set(float64(s.PrefixesSent))
-		m.updates.WithLabelValues(s.Peer, "sent").Set(float64(s.UpdatesSent))
-		m.updates.WithLabelValues(s.Peer, "received").Set(float64(s.UpdatesReceived))
+	}
+	m.counts.mu.Lock()
+	m.counts.sessions = slices.Clone(sessions)
+	m.counts.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.packets
+	ch <- c.updates
+}
+
+// Collect implements prometheus.Collector.
+func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	l2, sessions := c.l2, c.sessions
+	c.mu.Unlock()
+	for _, p := range []struct {
+		proto string
+		c     layer2.Counters
+	}{{"arp", l2.ARP}, {"ndp", l2.NDP}} {
+		for _, k := range []struct {
+			kind string
+			n    uint64
+		}{{"requests", p.c.Requests}, {"replies", p.c.Replies}, {"gratuitous", p.c.Gratuitous}, {"probes", p.c.Probes}, {"conflicting", p.c.Conflicts}} {
+			ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(k.n), p.proto, k.kind)
+		}
+	}
+	for _, s := range sessions {
+		ch <- prometheus.MustNewConstMetric(c.updates, prometheus.CounterValue, float64(s.UpdatesSent), s.Peer, "sent")
+		ch <- prometheus.MustNewConstMetric(c.updates, prometheus.CounterValue, float64(s.UpdatesReceived), s.Peer, "received")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
+	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/controller"
 )
 
@@ -59,6 +60,9 @@ func run(ctx context.Context, o options) error {
 		Class: o.loadBalancerClass, Namespace: o.namespace, Workers: o.workers, Registerer: metrics.Registry, KeySecret: o.keySecret,
 		ServiceCIDRs: o.serviceCIDRs,
 	}); err != nil {
+		return err
+	}
+	if err := metrics.Registry.Register(version.Get().BuildInfo("controller")); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
+	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -115,6 +116,9 @@ func run(ctx context.Context, o options) error {
 	}
 	m := speaker.NewMetrics()
 	if err := m.Register(metrics.Registry); err != nil {
+		return err
+	}
+	if err := metrics.Registry.Register(version.Get().BuildInfo("speaker")); err != nil {
 		return err
 	}
 	// A changed interface (made again, new index and MAC) is reopened by

@@ -1,5 +1,5 @@
 // Package version says which build of pylon a binary is, for the commands'
-// --version flag and their start-up log line.
+// --version flag, their start-up log line and the pylon_build_info metric.
 //
 // The release version and commit are set at link time (the Dockerfile
 // passes -ldflags "-X github.com/pylonlb/pylon/cmd/internal/version.version=v0.1.0
@@ -9,5 +9,6 @@
 // two linker variables are the package's only package-level variables and
 // nothing writes them at run time.
 //
-// It imports only the standard library; only cmd/ may import it.
+// It imports the standard library and the Prometheus client (for
+// pylon_build_info); only cmd/ may import it.
 package version

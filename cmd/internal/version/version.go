@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // version and revision are set by the linker (-X); see the package doc.
@@ -75,4 +77,19 @@ func (i Info) String(command string) string {
 		rev = "unknown revision"
 	}
 	return fmt.Sprintf("%s %s (%s, %s, %s)", command, i.Version, rev, i.GoVersion, i.Platform)
+}
+
+// BuildInfo is the gauge pylon_build_info{component,version,revision,goversion}
+// = 1: which build of a component a Prometheus target runs (join it with
+// other series on the target's labels).
+func (i Info) BuildInfo(component string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "pylon_build_info",
+		Help: "Always 1; its labels say which build of pylon the component runs.",
+		ConstLabels: prometheus.Labels{
+			"component": component, "version": i.Version, "revision": i.Revision, "goversion": i.GoVersion,
+		},
+	})
+	g.Set(1)
+	return g
 }

@@ -4,6 +4,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestFrom(t *testing.T) {
@@ -40,5 +43,24 @@ func TestString(t *testing.T) {
 	i.Revision = "abc"
 	if got := i.String("controller"); !strings.HasPrefix(got, "controller v0.1.0 (abc,") {
 		t.Errorf("String = %q", got)
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	i := Info{Version: "v9.8.7", Revision: "abc123", GoVersion: "go1.26.8"}
+	if err := reg.Register(i.BuildInfo("speaker")); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP pylon_build_info Always 1; its labels say which build of pylon the component runs.
+# TYPE pylon_build_info gauge
+pylon_build_info{component="speaker",goversion="go1.26.8",revision="abc123",version="v9.8.7"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("promlint: %v %v", problems, err)
 	}
 }
