@@ -14,6 +14,7 @@ type Metrics struct {
 	steps    *prometheus.CounterVec
 	total    *prometheus.Desc
 	inUse    *prometheus.Desc
+	problems *prometheus.Desc
 }
 
 // NewMetrics builds the metrics for state; register them with Register.
@@ -32,6 +33,8 @@ func NewMetrics(state *State) *Metrics {
 			"Usable addresses in an IPPool, per family (float: IPv6 pools exceed int64).", []string{"pool", "family"}, nil),
 		inUse: prometheus.NewDesc("pylon_pool_addresses_in_use",
 			"Addresses of an IPPool held by Services, per family.", []string{"pool", "family"}, nil),
+		problems: prometheus.NewDesc("pylon_config_problems",
+			"Problems of the pylon objects in the configuration in force (the objects' Invalid and Overlapping conditions), by object kind and reason.", []string{"kind", "reason"}, nil),
 	}
 }
 
@@ -50,11 +53,24 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.total
 	ch <- m.inUse
+	ch <- m.problems
 }
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range m.state.config().Pools {
+	cfg := m.state.config()
+	if cfg == nil {
+		return
+	}
+	type kindReason struct{ kind, reason string }
+	problems := map[kindReason]int{}
+	for _, p := range cfg.Problems {
+		problems[kindReason{string(p.Kind), p.Reason}]++
+	}
+	for k, n := range problems {
+		ch <- prometheus.MustNewConstMetric(m.problems, prometheus.GaugeValue, float64(n), k.kind, k.reason)
+	}
+	for _, p := range cfg.Pools {
 		v4, v6 := m.state.counts(p.Name)
 		for fam, c := range map[string]struct {
 			total float64

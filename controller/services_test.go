@@ -276,6 +276,24 @@ func TestController(t *testing.T) {
 				t.Errorf("%s = %v, want %v", k, got[k], v)
 			}
 		}
+		// A configuration problem is counted while it lasts.
+		const overlapping = "pylon_config_problems,kind=IPPool,reason=Overlapping"
+		if n := gather()[overlapping]; n != 0 {
+			t.Fatalf("%s = %v before any overlap", overlapping, n)
+		}
+		over := createPool(t, c, "metrics-overlap", []string{"203.0.113.28/30"}, onlyNamespaces(ns))
+		eventually(t, 10*time.Second, overlapping+" = 1", func() (bool, string) {
+			n := gather()[overlapping]
+			return n == 1, fmt.Sprint(n)
+		})
+		if err := c.Delete(t.Context(), over); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, overlapping+" gone", func() (bool, string) {
+			n, ok := gather()[overlapping]
+			return !ok, fmt.Sprint(n)
+		})
+
 		// Names and types by Prometheus' conventions (promlint): counters
 		// end in _total, nothing else does.
 		families, err := ctl.registry.Gather()
