@@ -52,7 +52,7 @@ func render(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	if meta.AppVersion != "v"+meta.Version {
-		return nil, fmt.Errorf("Chart.yaml: appVersion %q is not version %q with a leading v", meta.AppVersion, meta.Version)
+		return nil, fmt.Errorf("the chart's appVersion %q is not its version %q with a leading v (Chart.yaml)", meta.AppVersion, meta.Version)
 	}
 	out, err := chart.Render(dir, namespace, nil, kubeVersion)
 	if err != nil {
