@@ -11,15 +11,16 @@ export GOTOOLCHAIN ?= local
 all: generate lint build test
 
 ## generate: CRD manifests (deploy/crds) and deepcopy functions from the api/ markers,
-## RBAC roles (deploy/rbac) from the +kubebuilder:rbac markers in controller/ and speaker/,
-## then the install manifests from them (hack/render: deploy/pylon.yaml, deploy/kustomize,
-## deploy/charts/pylon).
+## RBAC roles (deploy/rbac) from the +kubebuilder:rbac markers in controller/ and speaker/;
+## then hack/manifests copies the CRDs and roles into the Helm chart's files/ (the chart
+## itself, deploy/charts/pylon, is written by hand) and renders deploy/pylon.yaml and
+## deploy/kustomize from the chart.
 generate:
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd paths=./api/... output:crd:artifacts:config=deploy/crds
 	$(GO) tool controller-gen rbac:roleName=pylon-controller paths=./controller/... output:rbac:artifacts:config=deploy/rbac/controller
 	$(GO) tool controller-gen rbac:roleName=pylon-speaker paths=./speaker/... output:rbac:artifacts:config=deploy/rbac/speaker
-	$(GO) run ./hack/render -crds deploy/crds -rbac deploy/rbac -out deploy
+	$(GO) run ./hack/manifests -crds deploy/crds -rbac deploy/rbac -chart deploy/charts/pylon -out deploy
 	gofmt -w api
 
 ## lint: gofmt, go vet and staticcheck; fails on any finding.
@@ -34,9 +35,10 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## images: the controller and speaker images from the Dockerfile (needs a docker daemon
-## with BuildKit). VERSION defaults to the release hack/render writes into the manifests.
+## with BuildKit). VERSION defaults to the chart's appVersion (deploy/charts/pylon/Chart.yaml),
+## the tag the manifests install.
 IMAGE_REPO ?= ghcr.io/pylonlb
-VERSION ?= v$(shell sed -n 's/^const Release = "\(.*\)"/\1/p' hack/render/values.go)
+VERSION ?= $(shell sed -n 's/^appVersion: *//p' deploy/charts/pylon/Chart.yaml)
 images:
 	for c in controller speaker; do \
 		docker build --target $$c --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \

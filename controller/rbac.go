@@ -2,8 +2,9 @@ package controller
 
 // The controller's rights, as controller-gen RBAC markers. `make generate`
 // turns them into deploy/rbac/controller/role.yaml (a ClusterRole and a Role
-// in pylon-system, both named pylon-controller); hack/render binds them to
-// the ServiceAccount pylon-controller. Each group names the code that needs
+// in pylon-system, both named pylon-controller), which it copies into the
+// Helm chart; the chart's templates/rbac.yaml binds their rules to the
+// ServiceAccount pylon-controller. Each group names the code that needs
 // it. Reads go through the manager's cache, which lists and watches: no
 // read here needs `get`, except the leader lease, read directly.
 // test/deploy proves the set is enough (the reconcilers run under exactly

@@ -2,17 +2,19 @@ package speaker
 
 // The speaker's rights, as controller-gen RBAC markers. `make generate`
 // turns them into deploy/rbac/speaker/role.yaml (a ClusterRole and a Role in
-// pylon-system, both named pylon-speaker); hack/render binds them to the
+// pylon-system, both named pylon-speaker), which it copies into the Helm
+// chart; the chart's templates/rbac.yaml binds their rules to the
 // ServiceAccount pylon-speaker. Each group names the code that needs it.
 // Reads go through the manager's cache (list and watch) unless said.
 //
 // What RBAC cannot say: a speaker may create and patch SpeakerStatuses, but
 // RBAC can neither limit create to one name nor tie a name to the node the
 // speaker runs on. The ValidatingAdmissionPolicy
-// pylon-speaker-own-speakerstatus (written by hack/render) does: a write by
-// the speaker's ServiceAccount is refused unless the SpeakerStatus is named
-// after the node in the token's authentication.kubernetes.io/node-name
-// extra. test/deploy proves both halves.
+// pylon-speaker-own-speakerstatus (the chart's templates/admission.yaml)
+// does: a write by the speaker's ServiceAccount is refused unless the
+// SpeakerStatus is named after the node in the token's
+// authentication.kubernetes.io/node-name extra. test/deploy proves both
+// halves.
 
 // Services and EndpointSlices: which Services this node serves and, for
 // externalTrafficPolicy: Local, where their ready endpoints are

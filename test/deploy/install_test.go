@@ -117,8 +117,8 @@ func TestDeploy(t *testing.T) {
 	})
 	t.Run("ChartDefaultsArePylonYAML", func(t *testing.T) {
 		m, notes := renderChart(t, root, pylonNS, nil)
-		chart := decode(t, m)
-		for _, o := range chart {
+		fromChart := decode(t, m)
+		for _, o := range fromChart {
 			if o["kind"] == "CustomResourceDefinition" {
 				if a, _ := o.meta()["annotations"].(map[string]any); a["helm.sh/resource-policy"] != "keep" {
 					t.Errorf("chart CRD %s is not kept on uninstall", o.name())
@@ -127,7 +127,7 @@ func TestDeploy(t *testing.T) {
 			}
 		}
 		// Helm installs into a namespace it is given; pylon.yaml makes it.
-		sameObjects(t, "pylon.yaml", plain, "helm template (defaults)", chart, "v1/Namespace")
+		sameObjects(t, "pylon.yaml", plain, "helm template (defaults)", fromChart, "v1/Namespace")
 		if !strings.Contains(notes, "pod-security.kubernetes.io/enforce=privileged") {
 			t.Errorf("NOTES.txt does not say how to label the namespace:\n%s", notes)
 		}

@@ -14,13 +14,13 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pylonlb/pylon/test/chart"
 )
 
 // kubeVersion is the test API server's version (hack/envtest-assets.sh).
@@ -158,12 +158,13 @@ func sameObjects(t *testing.T, wantLabel string, want []object, gotLabel string,
 }
 
 // renderChart renders deploy/charts/pylon with the Helm SDK as `helm
-// install pylon --namespace ns` would, with vals over values.yaml, after
-// Helm's own linter passes it without a warning. It returns the templates'
-// output joined into one YAML stream (NOTES.txt left out) and NOTES.txt.
+// install pylon --namespace ns` would (chart.Render), with vals over
+// values.yaml, after Helm's own linter passes it without a warning. It
+// returns the templates' output joined into one YAML stream (NOTES.txt left
+// out) and NOTES.txt.
 func renderChart(t *testing.T, root, ns string, vals map[string]any) (manifest []byte, notes string) {
 	t.Helper()
-	dir := filepath.Join(root, "deploy", "charts", "pylon")
+	dir := filepath.Join(root, chart.Dir)
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		t.Fatal(err)
@@ -174,22 +175,9 @@ func renderChart(t *testing.T, root, ns string, vals map[string]any) (manifest [
 			t.Errorf("helm lint: %s", m)
 		}
 	}
-	ch, err := loader.Load(dir)
+	out, err := chart.Render(dir, ns, vals, kubeVersion)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, kubeVersion) {
-		t.Fatalf("Chart.yaml kubeVersion %q excludes the test API server %s", ch.Metadata.KubeVersion, kubeVersion)
-	}
-	caps := chartutil.DefaultCapabilities.Copy()
-	caps.KubeVersion = *kv
-	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: "pylon", Namespace: ns, Revision: 1, IsInstall: true}, caps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := engine.Engine{Strict: true}.Render(ch, rv)
-	if err != nil {
-		t.Fatalf("helm template: %v", err)
 	}
 	var names []string
 	for n := range out {

@@ -12,10 +12,11 @@ import (
 )
 
 // TestDeployIsCurrent regenerates the RBAC roles (controller-gen rbac from
-// controller/rbac.go and speaker/rbac.go) and the install manifests
-// (hack/render: deploy/pylon.yaml, deploy/kustomize, deploy/charts/pylon)
-// into a scratch directory, and fails if what is committed differs or if
-// the generator no longer writes a committed file.
+// controller/rbac.go and speaker/rbac.go) into a scratch directory, then
+// runs hack/manifests on a scratch copy of the chart: it copies those roles
+// and the committed CRDs into the chart's files/ and renders
+// deploy/pylon.yaml and deploy/kustomize from the chart. It fails if what
+// is committed differs, or if a committed file is no longer written.
 func TestDeployIsCurrent(t *testing.T) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -28,10 +29,14 @@ func TestDeployIsCurrent(t *testing.T) {
 	scratch := t.TempDir()
 	rbac := filepath.Join(scratch, "rbac")
 	out := filepath.Join(scratch, "deploy")
+	chart := filepath.Join(out, "charts", "pylon")
+	if err := os.CopyFS(chart, os.DirFS(filepath.Join(root, "deploy", "charts", "pylon"))); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"tool", "controller-gen", "rbac:roleName=pylon-controller", "paths=./controller/...", "output:rbac:artifacts:config=" + filepath.Join(rbac, "controller")},
 		{"tool", "controller-gen", "rbac:roleName=pylon-speaker", "paths=./speaker/...", "output:rbac:artifacts:config=" + filepath.Join(rbac, "speaker")},
-		{"run", "./hack/render", "-crds", filepath.Join(root, "deploy", "crds"), "-rbac", rbac, "-out", out},
+		{"run", "./hack/manifests", "-crds", filepath.Join(root, "deploy", "crds"), "-rbac", rbac, "-chart", chart, "-out", out},
 	} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = root
@@ -41,7 +46,7 @@ func TestDeployIsCurrent(t *testing.T) {
 	}
 	compareTrees(t, rbac, filepath.Join(root, "deploy", "rbac"), "deploy/rbac")
 	compareTrees(t, out, filepath.Join(root, "deploy"), "deploy",
-		"kustomize", "charts/pylon", "pylon.yaml")
+		"kustomize", "charts/pylon/files", "pylon.yaml")
 }
 
 // compareTrees checks that every file under fresh is committed, byte for
