@@ -24,6 +24,8 @@
 // and speaker/rbac.go). `make generate` runs controller-gen, then this
 // command; test/generated fails when any output is stale.
 //
+// It imports nothing of pylon's: the CRDs and the roles it reads are files.
+//
 // Usage:
 //
 //	go run ./hack/render -crds deploy/crds -rbac deploy/rbac -out deploy

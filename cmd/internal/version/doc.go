@@ -9,5 +9,6 @@
 // two linker variables are the package's only package-level variables and
 // nothing writes them at run time.
 //
-// It imports only the standard library; only cmd/ may import it.
+// It imports only the standard library; only cmd/ may import it (Go's
+// internal rule).
 package version
