@@ -25,6 +25,8 @@
 // password Secrets that are missing or lack their key, aggregation lengths
 // that would announce addresses outside a pool, localPref on eBGP sessions.
 //
-// This package imports only api/v1alpha1 and Kubernetes' apimachinery and
-// core API types: no client, no controller-runtime, no clock, no goroutines.
+// This package imports only api/v1alpha1, Kubernetes' apimachinery and core
+// API types, and sigs.k8s.io/yaml (Decode reads the objects from YAML for
+// pylonctl): no client, no controller-runtime, no clock, no goroutines, and
+// nothing of the controller, the speaker or the commands, which all use it.
 package config

@@ -27,6 +27,10 @@
 // move only on a Service's own request (another pool or address asked
 // for); a pool edit never renumbers. See docs/controller.md.
 //
-// The pure allocation state is in controller/allocator. This package may
-// import api/v1alpha1, config and controller-runtime, and never speaker.
+// The pure allocation state is in controller/allocator. Of pylon's, this
+// package imports api/v1alpha1, config, controller/allocator and
+// memberlistkey (the key Secret's format, which the speakers share);
+// besides, the standard library, Kubernetes' libraries, controller-runtime
+// and Prometheus's client. It never imports speaker or its subpackages, so
+// that the controller's binary links neither memberlist nor GoBGP.
 package controller

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
-	"github.com/pylonlb/pylon/speaker/membership"
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 // Events about the memberlist key Secret, on pylon's Namespace.
@@ -39,7 +39,7 @@ const (
 //     the Secret was deleted, or an earlier install's leftovers), then with
 //     a Warning event. Running speakers take a new key as they take any
 //     edit of the Secret, in steps that keep every member readable by every
-//     other (membership.Rollover), so an unknown key partitions nobody.
+//     other (speaker/membership's Rollover), so an unknown key partitions nobody.
 //
 // A Secret it creates is owned by the controller's own ServiceAccount
 // (keySecretOwner), so that uninstalling pylon, which deletes the
@@ -60,7 +60,7 @@ func (r *ConfigReconciler) ensureKeySecret(ctx context.Context, secrets []corev1
 		if err := r.Client.List(ctx, &speakers); err != nil {
 			return fmt.Errorf("list SpeakerStatuses: %w", err)
 		}
-		data, reason = map[string][]byte{membership.KeyPrimary: membership.NewKey()}, ""
+		data, reason = map[string][]byte{memberlistkey.DataPrimary: memberlistkey.New()}, ""
 		if n := len(speakers.Items); n > 0 {
 			reason, note = ReasonKeySecretCreated, fmt.Sprintf("%d SpeakerStatuses exist and this controller never saw their keys: written with a new key, which running speakers roll over to", n)
 		}

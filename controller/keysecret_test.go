@@ -10,7 +10,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
-	"github.com/pylonlb/pylon/speaker/membership"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
@@ -28,7 +28,7 @@ func TestMemberlistKeySecret(t *testing.T) {
 		err := c.Get(t.Context(), key, &s)
 		return err == nil, errString(err)
 	})
-	keys, err := membership.KeysFromSecret(s.Data)
+	keys, err := memberlistkey.FromSecret(s.Data)
 	if err != nil || len(keys.Primary) != 32 {
 		t.Fatalf("created Secret unusable: %v (key of %d bytes)", err, len(keys.Primary))
 	}
@@ -40,7 +40,7 @@ func TestMemberlistKeySecret(t *testing.T) {
 	if err := c.Get(t.Context(), key, &again); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(again.Data[membership.KeyPrimary], keys.Primary) || again.ResourceVersion != s.ResourceVersion {
+	if !bytes.Equal(again.Data[memberlistkey.DataPrimary], keys.Primary) || again.ResourceVersion != s.ResourceVersion {
 		t.Fatal("the controller replaced an existing key Secret")
 	}
 }
@@ -84,7 +84,7 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 		if err := c.Get(t.Context(), key, &again); err != nil {
 			return false, err.Error()
 		}
-		return again.UID != s.UID && bytes.Equal(again.Data[membership.KeyPrimary], s.Data[membership.KeyPrimary]), "a different key"
+		return again.UID != s.UID && bytes.Equal(again.Data[memberlistkey.DataPrimary], s.Data[memberlistkey.DataPrimary]), "a different key"
 	})
 	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretRestored, "the keys the speakers use")
 
@@ -99,7 +99,7 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	if err := c.Get(t.Context(), key, &fresh); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Equal(fresh.Data[membership.KeyPrimary], s.Data[membership.KeyPrimary]) {
+	if bytes.Equal(fresh.Data[memberlistkey.DataPrimary], s.Data[memberlistkey.DataPrimary]) {
 		t.Fatal("a controller that never saw the key cannot have written it")
 	}
 }

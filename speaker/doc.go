@@ -22,6 +22,8 @@
 // (events.go, docs/speaker.md "Service events"). Every policy time comes
 // from the injected Reconciler.Clock.
 //
-// It may import api/v1alpha1, config, the speaker leaves and
-// controller-runtime; it must never import controller.
+// It may import api/v1alpha1, config, memberlistkey, its leaves
+// (speaker/bgp, speaker/election, speaker/layer2, speaker/membership),
+// Kubernetes' libraries, controller-runtime, Prometheus's client and logr;
+// it and its leaves must never import controller or its subpackages.
 package speaker

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -37,7 +38,7 @@ type Membership interface {
 	Live() []string
 	Members() []membership.Member
 	Join([]string) (int, error)
-	SetKeys(membership.Keys) error
+	SetKeys(memberlistkey.Keys) error
 }
 
 // Event reasons on Services and on the SpeakerStatus.
@@ -113,7 +114,7 @@ type Reconciler struct {
 	// keys are the memberlist keys in use; rollover takes them to the key
 	// Secret's, step by step; keySecretMissing remembers that the Secret
 	// was gone at the last pass (said once).
-	keys             membership.Keys
+	keys             memberlistkey.Keys
 	rollover         membership.Rollover
 	keySecretMissing bool
 	last             lastWritten
@@ -309,7 +310,7 @@ func (r *Reconciler) updateKeys(ctx context.Context, snap *snapshot) time.Durati
 			continue
 		}
 		found = true
-		keys, err := membership.KeysFromSecret(s.Data)
+		keys, err := memberlistkey.FromSecret(s.Data)
 		if err != nil {
 			logger.Error(err, "memberlist key Secret unusable; keeping the current keys", "secret", r.Namespace+"/"+r.KeySecret)
 			break

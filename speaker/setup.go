@@ -22,8 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker/layer2"
-	"github.com/pylonlb/pylon/speaker/membership"
 )
 
 // retryMax bounds the wait before a failed pass is tried again. A pass
@@ -51,7 +51,7 @@ type Options struct {
 	Members  Membership
 	// Keys are the memberlist keys Members started with; later changes of
 	// the key Secret roll over from them (membership.Rollover).
-	Keys membership.Keys
+	Keys memberlistkey.Keys
 	// Changes signals memberlist changes (membership.List.Changes).
 	Changes <-chan struct{}
 	// LinkChanges signals changes of the node's links and addresses

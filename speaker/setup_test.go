@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -128,8 +129,8 @@ func (m *fakeMembers) Members() []membership.Member {
 	return out
 }
 
-func (m *fakeMembers) Join([]string) (int, error)    { return 0, nil }
-func (m *fakeMembers) SetKeys(membership.Keys) error { return nil }
+func (m *fakeMembers) Join([]string) (int, error)       { return 0, nil }
+func (m *fakeMembers) SetKeys(memberlistkey.Keys) error { return nil }
 
 // setLive makes exactly these nodes live and wakes the reconciler.
 func (m *fakeMembers) setLive(live ...string) {

@@ -8,9 +8,11 @@
 // object (overlapping pools, advertisements naming missing pools) live in
 // package config, not here.
 //
-// This package owns the wire format only. It imports nothing of pylon's and
-// must not import controller-runtime; the generated deepcopy functions and the
-// CRD manifests in deploy/crds come from `make generate`.
+// This package owns the wire format only. It imports Kubernetes'
+// apimachinery and the standard library, nothing of pylon's (config, the
+// controller and the speaker import it, never the other way), and links no
+// Kubernetes client and no controller-runtime. The generated deepcopy
+// functions and the CRD manifests in deploy/crds come from `make generate`.
 //
 // +kubebuilder:object:generate=true
 // +groupName=pylonlb.io

@@ -1,6 +1,3 @@
-// Command controller is pylon's controller: it assigns external addresses
-// from IPPools to Services of type LoadBalancer. Run two replicas with
-// --leader-elect; the one holding the lease does the work.
 package main
 
 import (

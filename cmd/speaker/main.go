@@ -1,6 +1,3 @@
-// Command speaker is pylon's speaker: one per node (a DaemonSet), it makes
-// the node answer ARP/NDP for the Service addresses it owns, choosing owners
-// with every other speaker alike, and hands them over on SIGTERM.
 package main
 
 import (

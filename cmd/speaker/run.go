@@ -23,6 +23,7 @@ import (
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
 	"github.com/pylonlb/pylon/cmd/internal/version"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -214,24 +215,24 @@ func waitNodeAddress(ctx context.Context, c client.Client, name string, deadline
 // waitKeys reads the memberlist keys, waiting until deadline for the
 // controller to create the Secret on a fresh install, or for the API
 // server to answer.
-func waitKeys(ctx context.Context, c client.Client, o options, deadline time.Time, info func(string, ...any)) (membership.Keys, error) {
+func waitKeys(ctx context.Context, c client.Client, o options, deadline time.Time, info func(string, ...any)) (memberlistkey.Keys, error) {
 	for {
 		var s corev1.Secret
 		err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.keySecret}, &s)
 		if err == nil {
-			keys, err := membership.KeysFromSecret(s.Data)
+			keys, err := memberlistkey.FromSecret(s.Data)
 			if err != nil {
 				return keys, fmt.Errorf("secret %s/%s: %w", o.namespace, o.keySecret, err)
 			}
 			return keys, nil
 		}
 		if time.Now().After(deadline) {
-			return membership.Keys{}, fmt.Errorf("memberlist key secret %s/%s: %w (the controller creates it; is it running?)", o.namespace, o.keySecret, err)
+			return memberlistkey.Keys{}, fmt.Errorf("memberlist key secret %s/%s: %w (the controller creates it; is it running?)", o.namespace, o.keySecret, err)
 		}
 		info("waiting for the memberlist key Secret", "secret", o.namespace+"/"+o.keySecret, "error", err.Error())
 		select {
 		case <-ctx.Done():
-			return membership.Keys{}, errors.New("stopped while waiting for the memberlist key Secret")
+			return memberlistkey.Keys{}, errors.New("stopped while waiting for the memberlist key Secret")
 		case <-time.After(time.Second):
 		}
 	}

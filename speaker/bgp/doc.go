@@ -30,8 +30,8 @@
 // router-ID change, so this is bounded in practice; TestCloseStopsGoroutines
 // pins it at exactly one.
 //
-// The package imports config and GoBGP. It must not import
-// controller-runtime, a Kubernetes client, or Prometheus: the speaker's
-// reconciler owns the API, SpeakerStatus and the metrics, and calls this
-// package with plain values.
+// The package imports config, GoBGP, logr and Kubernetes' apimachinery
+// labels. It must not import controller-runtime, a Kubernetes client, or
+// Prometheus: the speaker's reconciler owns the API, SpeakerStatus and the
+// metrics, and calls this package with plain values.
 package bgp

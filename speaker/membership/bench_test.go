@@ -3,6 +3,8 @@ package membership
 import (
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 // BenchmarkDetection measures, with LANProfile on loopback, how long the
@@ -13,9 +15,9 @@ import (
 func BenchmarkDetection(b *testing.B) {
 	var crash, leave time.Duration
 	for b.Loop() {
-		ls := cluster(b, 3, &Keys{Primary: NewKey()})
+		ls := cluster(b, 3, &memberlistkey.Keys{Primary: memberlistkey.New()})
 		crash += gone(b, ls, func() { _ = ls[2].Shutdown() })
-		ls = cluster(b, 3, &Keys{Primary: NewKey()})
+		ls = cluster(b, 3, &memberlistkey.Keys{Primary: memberlistkey.New()})
 		leave += gone(b, ls, func() { _ = ls[2].Leave(time.Second); _ = ls[2].Shutdown() })
 	}
 	b.ReportMetric(float64(crash.Milliseconds())/float64(b.N), "crash-ms/op")

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 // DefaultPort is the memberlist port, TCP and UDP.
@@ -33,7 +35,7 @@ type Config struct {
 	Profile       Profile
 	// Keys encrypt and authenticate every message; nil leaves traffic in
 	// the clear (tests only: the speaker always sets them).
-	Keys *Keys
+	Keys *memberlistkey.Keys
 	// LogOutput receives memberlist's own log lines; nil discards them.
 	LogOutput io.Writer
 }
@@ -194,11 +196,11 @@ func (l *List) Changes() <-chan struct{} { return l.changes }
 // primary switched, keys no longer listed removed. Rotation is three
 // Secret edits (docs/speaker-layer2.md): add the new key as key-next, make
 // it the primary, drop the old one.
-func (l *List) SetKeys(k Keys) error {
+func (l *List) SetKeys(k memberlistkey.Keys) error {
 	if l.keyring == nil {
 		return errors.New("membership: started without encryption; keys can only be changed on an encrypted list")
 	}
-	for _, key := range k.all() {
+	for _, key := range k.All() {
 		if err := l.keyring.AddKey(key); err != nil {
 			return fmt.Errorf("membership: add key: %w", err)
 		}
@@ -207,7 +209,7 @@ func (l *List) SetKeys(k Keys) error {
 		return fmt.Errorf("membership: use key: %w", err)
 	}
 	for _, old := range l.keyring.GetKeys() {
-		if !slices.ContainsFunc(k.all(), func(x []byte) bool { return bytes.Equal(x, old) }) {
+		if !slices.ContainsFunc(k.All(), func(x []byte) bool { return bytes.Equal(x, old) }) {
 			if err := l.keyring.RemoveKey(old); err != nil {
 				return fmt.Errorf("membership: remove key: %w", err)
 			}

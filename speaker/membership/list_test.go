@@ -6,10 +6,12 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 // start starts a member on loopback with a port of the kernel's choosing.
-func start(t testing.TB, name string, keys *Keys) *List {
+func start(t testing.TB, name string, keys *memberlistkey.Keys) *List {
 	t.Helper()
 	l, err := Start(Config{Name: name, BindAddr: "127.0.0.1", Profile: LANProfile(), Keys: keys})
 	if err != nil {
@@ -20,7 +22,7 @@ func start(t testing.TB, name string, keys *Keys) *List {
 }
 
 // cluster starts n members named n1.. and joins them through the first.
-func cluster(t testing.TB, n int, keys *Keys) []*List {
+func cluster(t testing.TB, n int, keys *memberlistkey.Keys) []*List {
 	t.Helper()
 	var ls []*List
 	for i := range n {
@@ -70,7 +72,7 @@ func member(l *List, name string) Member {
 }
 
 func TestCrashAndLeaveAreNoticed(t *testing.T) {
-	k := &Keys{Primary: NewKey()}
+	k := &memberlistkey.Keys{Primary: memberlistkey.New()}
 	ls := cluster(t, 4, k)
 	select {
 	case <-ls[0].Changes():
@@ -124,8 +126,8 @@ func TestJoinSkipsKnownMembers(t *testing.T) {
 }
 
 func TestWrongKeyStaysOut(t *testing.T) {
-	ls := cluster(t, 2, &Keys{Primary: NewKey()})
-	stranger := start(t, "n3", &Keys{Primary: NewKey()})
+	ls := cluster(t, 2, &memberlistkey.Keys{Primary: memberlistkey.New()})
+	stranger := start(t, "n3", &memberlistkey.Keys{Primary: memberlistkey.New()})
 	if _, err := stranger.Join([]string{ls[0].Address()}); err == nil {
 		t.Fatal("a member with another key joined")
 	}
@@ -142,9 +144,9 @@ func TestWrongKeyStaysOut(t *testing.T) {
 // with only the new key gets in at the end, and one with only the old key
 // no longer does.
 func TestKeyRotation(t *testing.T) {
-	oldKey, newKey := NewKey(), NewKey()
-	ls := cluster(t, 3, &Keys{Primary: oldKey})
-	for _, step := range []Keys{
+	oldKey, newKey := memberlistkey.New(), memberlistkey.New()
+	ls := cluster(t, 3, &memberlistkey.Keys{Primary: oldKey})
+	for _, step := range []memberlistkey.Keys{
 		{Primary: oldKey, Others: [][]byte{newKey}},
 		{Primary: newKey, Others: [][]byte{oldKey}},
 		{Primary: newKey},
@@ -162,11 +164,11 @@ func TestKeyRotation(t *testing.T) {
 	if keys := ls[0].keyring.GetKeys(); len(keys) != 1 || !bytes.Equal(keys[0], newKey) {
 		t.Fatalf("keyring after rotation holds %d keys", len(keys))
 	}
-	stale := start(t, "n5", &Keys{Primary: oldKey})
+	stale := start(t, "n5", &memberlistkey.Keys{Primary: oldKey})
 	if _, err := stale.Join([]string{ls[0].Address()}); err == nil {
 		t.Fatal("a member with the retired key joined")
 	}
-	fresh := start(t, "n4", &Keys{Primary: newKey})
+	fresh := start(t, "n4", &memberlistkey.Keys{Primary: newKey})
 	if _, err := fresh.Join([]string{ls[0].Address()}); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestKeyRotation(t *testing.T) {
 
 func TestSetKeysNeedsEncryption(t *testing.T) {
 	l := start(t, "n1", nil)
-	if err := l.SetKeys(Keys{Primary: NewKey()}); err == nil {
+	if err := l.SetKeys(memberlistkey.Keys{Primary: memberlistkey.New()}); err == nil {
 		t.Fatal("SetKeys on a clear-text list succeeded")
 	}
 }
@@ -184,7 +186,7 @@ func TestStartRejectsBadInput(t *testing.T) {
 	for _, c := range []Config{
 		{Profile: LANProfile()},
 		{Name: "a", Profile: Profile{ProbeInterval: time.Second, ProbeTimeout: time.Second, GossipInterval: time.Second, SuspicionMult: 1, RetransmitMult: 1}},
-		{Name: "a", BindAddr: "127.0.0.1", Profile: LANProfile(), Keys: &Keys{Primary: []byte("short")}},
+		{Name: "a", BindAddr: "127.0.0.1", Profile: LANProfile(), Keys: &memberlistkey.Keys{Primary: []byte("short")}},
 	} {
 		if l, err := Start(c); err == nil {
 			_ = l.Shutdown()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"time"
+
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 // Steps of an automatic key change (see Rollover).
@@ -34,27 +36,27 @@ const (
 //
 // A Rollover is a plain value: the caller passes the clock.
 type Rollover struct {
-	steps []Keys
+	steps []memberlistkey.Keys
 	ends  []time.Time
 }
 
 // NewRollover plans the change from cur to next starting at now, with steps
 // 1 and 2 lasting accept and keep (AcceptFirst and KeepOld in the speaker).
 // An empty cur (no keys yet) goes to next at once.
-func NewRollover(cur, next Keys, now time.Time, accept, keep time.Duration) Rollover {
+func NewRollover(cur, next memberlistkey.Keys, now time.Time, accept, keep time.Duration) Rollover {
 	var r Rollover
 	if len(cur.Primary) == 0 {
-		return Rollover{steps: []Keys{next}, ends: []time.Time{now}}
+		return Rollover{steps: []memberlistkey.Keys{next}, ends: []time.Time{now}}
 	}
 	at := now
-	if !holds(cur.all(), next.Primary) {
+	if !holds(cur.All(), next.Primary) {
 		at = at.Add(accept)
-		r.steps = append(r.steps, Keys{Primary: cur.Primary, Others: union(cur.Others, next.all(), cur.Primary)})
+		r.steps = append(r.steps, memberlistkey.Keys{Primary: cur.Primary, Others: union(cur.Others, next.All(), cur.Primary)})
 		r.ends = append(r.ends, at)
 	}
-	if dropped := slices.ContainsFunc(cur.all(), func(k []byte) bool { return !holds(next.all(), k) }); dropped {
+	if dropped := slices.ContainsFunc(cur.All(), func(k []byte) bool { return !holds(next.All(), k) }); dropped {
 		at = at.Add(keep)
-		r.steps = append(r.steps, Keys{Primary: next.Primary, Others: union(next.Others, cur.all(), next.Primary)})
+		r.steps = append(r.steps, memberlistkey.Keys{Primary: next.Primary, Others: union(next.Others, cur.All(), next.Primary)})
 		r.ends = append(r.ends, at)
 	}
 	r.steps = append(r.steps, next)
@@ -64,19 +66,19 @@ func NewRollover(cur, next Keys, now time.Time, accept, keep time.Duration) Roll
 
 // At returns the keyring to use at now, and how long until the next step
 // (0 when the change is complete).
-func (r Rollover) At(now time.Time) (Keys, time.Duration) {
+func (r Rollover) At(now time.Time) (memberlistkey.Keys, time.Duration) {
 	for i, end := range r.ends {
 		if i == len(r.steps)-1 || now.Before(end) {
 			return r.steps[i], max(end.Sub(now), 0)
 		}
 	}
-	return Keys{}, 0 // no steps: the zero Rollover
+	return memberlistkey.Keys{}, 0 // no steps: the zero Rollover
 }
 
 // Target is the keyring the change ends with.
-func (r Rollover) Target() Keys {
+func (r Rollover) Target() memberlistkey.Keys {
 	if len(r.steps) == 0 {
-		return Keys{}
+		return memberlistkey.Keys{}
 	}
 	return r.steps[len(r.steps)-1]
 }

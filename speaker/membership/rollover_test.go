@@ -6,10 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/memberlistkey"
 )
 
 func TestRolloverSteps(t *testing.T) {
-	k1, k2, k3 := NewKey(), NewKey(), NewKey()
+	k1, k2, k3 := memberlistkey.New(), memberlistkey.New(), memberlistkey.New()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	a, k := 10*time.Second, 30*time.Second
 	type step struct {
@@ -20,31 +22,31 @@ func TestRolloverSteps(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		cur, next Keys
+		cur, next memberlistkey.Keys
 		steps     []step
 	}{
-		{"a new primary in one edit: accept, switch, drop", Keys{Primary: k1}, Keys{Primary: k2}, []step{
+		{"a new primary in one edit: accept, switch, drop", memberlistkey.Keys{Primary: k1}, memberlistkey.Keys{Primary: k2}, []step{
 			{0, k1, [][]byte{k2}, a},
 			{a - time.Second, k1, [][]byte{k2}, time.Second},
 			{a, k2, [][]byte{k1}, k},
 			{a + k, k2, nil, 0},
 		}},
-		{"rotation step 1 (add the new key): at once", Keys{Primary: k1}, Keys{Primary: k1, Others: [][]byte{k2}}, []step{
+		{"rotation step 1 (add the new key): at once", memberlistkey.Keys{Primary: k1}, memberlistkey.Keys{Primary: k1, Others: [][]byte{k2}}, []step{
 			{0, k1, [][]byte{k2}, 0},
 		}},
-		{"rotation step 2 (switch, old kept): at once", Keys{Primary: k1, Others: [][]byte{k2}}, Keys{Primary: k2, Others: [][]byte{k1}}, []step{
+		{"rotation step 2 (switch, old kept): at once", memberlistkey.Keys{Primary: k1, Others: [][]byte{k2}}, memberlistkey.Keys{Primary: k2, Others: [][]byte{k1}}, []step{
 			{0, k2, [][]byte{k1}, 0},
 		}},
-		{"switch and drop in one edit: the old key is kept a while", Keys{Primary: k1, Others: [][]byte{k2}}, Keys{Primary: k2}, []step{
+		{"switch and drop in one edit: the old key is kept a while", memberlistkey.Keys{Primary: k1, Others: [][]byte{k2}}, memberlistkey.Keys{Primary: k2}, []step{
 			{0, k2, [][]byte{k1}, k},
 			{k, k2, nil, 0},
 		}},
-		{"a new primary while others stay", Keys{Primary: k1, Others: [][]byte{k3}}, Keys{Primary: k2, Others: [][]byte{k3}}, []step{
+		{"a new primary while others stay", memberlistkey.Keys{Primary: k1, Others: [][]byte{k3}}, memberlistkey.Keys{Primary: k2, Others: [][]byte{k3}}, []step{
 			{0, k1, [][]byte{k3, k2}, a},
 			{a, k2, [][]byte{k3, k1}, k},
 			{a + k, k2, [][]byte{k3}, 0},
 		}},
-		{"first keys: at once", Keys{}, Keys{Primary: k2}, []step{{0, k2, nil, 0}}},
+		{"first keys: at once", memberlistkey.Keys{}, memberlistkey.Keys{Primary: k2}, []step{{0, k2, nil, 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +56,7 @@ func TestRolloverSteps(t *testing.T) {
 			}
 			for _, s := range tt.steps {
 				got, next := r.At(t0.Add(s.at))
-				want := Keys{Primary: s.primary, Others: s.others}
+				want := memberlistkey.Keys{Primary: s.primary, Others: s.others}
 				if !got.Equal(want) || next != s.next {
 					t.Errorf("at +%v: keys %v (next %v), want %v (next %v)", s.at, got, next, want, s.next)
 				}
@@ -68,8 +70,8 @@ func TestRolloverSteps(t *testing.T) {
 // deliver it): with the rollover nobody is ever declared dead, and at the
 // end only the new key is in use.
 func TestOneEditKeyChangeKeepsEveryMember(t *testing.T) {
-	oldKey, newKey := NewKey(), NewKey()
-	ls := cluster(t, 3, &Keys{Primary: oldKey})
+	oldKey, newKey := memberlistkey.New(), memberlistkey.New()
+	ls := cluster(t, 3, &memberlistkey.Keys{Primary: oldKey})
 	const accept, keep, lag = 1500 * time.Millisecond, 1500 * time.Millisecond, 700 * time.Millisecond
 
 	var mu sync.Mutex
@@ -100,8 +102,8 @@ func TestOneEditKeyChangeKeepsEveryMember(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i) * lag)
-			r := NewRollover(Keys{Primary: oldKey}, Keys{Primary: newKey}, time.Now(), accept, keep)
-			var cur Keys
+			r := NewRollover(memberlistkey.Keys{Primary: oldKey}, memberlistkey.Keys{Primary: newKey}, time.Now(), accept, keep)
+			var cur memberlistkey.Keys
 			for {
 				k, next := r.At(time.Now())
 				if !k.Equal(cur) {

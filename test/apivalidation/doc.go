@@ -10,6 +10,6 @@
 //   - kubectl's server-side dry run accepts the CRDs and the examples and
 //     prints the field for bad objects.
 //
-// The package holds tests only. It needs KUBEBUILDER_ASSETS (see package
+// It has no non-test code. It needs KUBEBUILDER_ASSETS (see package
 // pylon/test/envtest): `make test` sets it; without it the tests are skipped.
 package apivalidation

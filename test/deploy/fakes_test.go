@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -40,8 +41,8 @@ func (m fakeMembers) Live() []string  { return []string{m.node} }
 func (m fakeMembers) Members() []membership.Member {
 	return []membership.Member{{Name: m.node, Address: m.addr, State: membership.Alive}}
 }
-func (m fakeMembers) Join([]string) (int, error)    { return 0, nil }
-func (m fakeMembers) SetKeys(membership.Keys) error { return nil }
+func (m fakeMembers) Join([]string) (int, error)       { return 0, nil }
+func (m fakeMembers) SetKeys(memberlistkey.Keys) error { return nil }
 
 // oneLink is a node with one Ethernet interface on prefix.
 func oneLink(prefix netip.Prefix) func() ([]layer2.Link, error) {

@@ -5,4 +5,6 @@
 //
 // The tests need root; without it they skip with a loud reason. `make
 // test` runs them (CI runs as root).
+//
+// It has no non-test code.
 package e2e

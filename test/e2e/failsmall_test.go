@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/lab"
 )
@@ -121,7 +122,7 @@ func keyChangeKeepsMembers(t *testing.T, l *lab.Lab, p *pylon) {
 		logged[name] = len(sp.Log())
 	}
 	patch := client.MergeFrom(sec.DeepCopy())
-	sec.Data = map[string][]byte{membership.KeyPrimary: membership.NewKey()}
+	sec.Data = map[string][]byte{memberlistkey.DataPrimary: memberlistkey.New()}
 	if err := l.Client.Patch(t.Context(), &sec, patch); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 // the +kubebuilder:rbac markers, the copies of the CRDs and roles in the
 // chart's files/, and deploy/pylon.yaml and deploy/kustomize rendered from
 // the chart by hack/manifests (TestDeployIsCurrent). Everything is
-// regenerated in a scratch directory, never in the work tree. It has no
-// non-test code.
+// regenerated in a scratch directory, never in the work tree.
+//
+// It has no non-test code.
 package generated

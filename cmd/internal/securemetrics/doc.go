@@ -8,5 +8,6 @@
 // ServiceAccount needs create on tokenreviews and subjectaccessreviews
 // (controller/rbac.go, speaker/rbac.go).
 //
-// Only cmd/ may import it.
+// It imports controller-runtime's metrics packages only; only cmd/ may
+// import it (Go's internal rule).
 package securemetrics

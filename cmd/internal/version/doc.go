@@ -10,5 +10,5 @@
 // nothing writes them at run time.
 //
 // It imports the standard library and the Prometheus client (for
-// pylon_build_info); only cmd/ may import it.
+// pylon_build_info); only cmd/ may import it (Go's internal rule).
 package version

@@ -1,19 +1,19 @@
-package membership
+package memberlistkey
 
 import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 )
 
-// Secret data keys. The Secret holds the primary key under KeyPrimary and,
-// during a rotation, other keys under names starting with KeyOtherPrefix.
+// Secret data keys. The Secret holds the primary key under DataPrimary and,
+// during a rotation, other keys under names starting with DataOtherPrefix.
 // Every speaker decrypts with all of them and encrypts with the primary.
 const (
-	KeyPrimary     = "key"
-	KeyOtherPrefix = "key-"
+	DataPrimary     = "key"
+	DataOtherPrefix = "key-"
 )
 
 // Keys is a keyring: the primary key, which encrypts, and others that are
@@ -23,25 +23,25 @@ type Keys struct {
 	Others  [][]byte
 }
 
-// KeysFromSecret reads a Secret's data. Entries other than KeyPrimary and
-// KeyOtherPrefix* are ignored; every key must be of a valid length.
-func KeysFromSecret(data map[string][]byte) (Keys, error) {
+// FromSecret reads a Secret's data. Entries other than DataPrimary and
+// DataOtherPrefix* are ignored; every key must be of a valid length.
+func FromSecret(data map[string][]byte) (Keys, error) {
 	var k Keys
-	p, ok := data[KeyPrimary]
+	p, ok := data[DataPrimary]
 	if !ok {
-		return k, fmt.Errorf("data[%s]: missing", KeyPrimary)
+		return k, fmt.Errorf("data[%s]: missing", DataPrimary)
 	}
 	if err := checkKey(p); err != nil {
-		return k, fmt.Errorf("data[%s]: %w", KeyPrimary, err)
+		return k, fmt.Errorf("data[%s]: %w", DataPrimary, err)
 	}
 	k.Primary = p
 	names := make([]string, 0, len(data))
 	for name := range data {
-		if len(name) > len(KeyOtherPrefix) && name[:len(KeyOtherPrefix)] == KeyOtherPrefix {
+		if len(name) > len(DataOtherPrefix) && strings.HasPrefix(name, DataOtherPrefix) {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, name := range names {
 		if err := checkKey(data[name]); err != nil {
 			return Keys{}, fmt.Errorf("data[%s]: %w", name, err)
@@ -53,8 +53,8 @@ func KeysFromSecret(data map[string][]byte) (Keys, error) {
 	return k, nil
 }
 
-// NewKey returns a fresh random 32-byte key.
-func NewKey() []byte {
+// New returns a fresh random 32-byte key.
+func New() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go ≥ 1.24)
 	return k
@@ -68,8 +68,8 @@ func checkKey(k []byte) error {
 	return fmt.Errorf("a key is 16, 24 or 32 bytes, not %d", len(k))
 }
 
-// all returns the primary first, then the others.
-func (k Keys) all() [][]byte { return append([][]byte{k.Primary}, k.Others...) }
+// All returns the primary first, then the others.
+func (k Keys) All() [][]byte { return append([][]byte{k.Primary}, k.Others...) }
 
 // Equal reports whether two keyrings hold the same keys with the same
 // primary.
