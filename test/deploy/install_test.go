@@ -21,6 +21,8 @@ const (
 	pylonNS = "pylon-system"
 	// otherNS is where the chart is rendered with non-default values.
 	otherNS = "lb-system"
+	// dashboardNS is where those values put the Grafana dashboard.
+	dashboardNS = "lb-dashboards"
 )
 
 // nonDefaults changes every value the chart has.
@@ -38,7 +40,9 @@ func nonDefaults() map[string]any {
 		"bgp":               map[string]any{"enabled": false},
 		"metrics": map[string]any{
 			"enabled": true, "secure": false,
-			"serviceMonitor": map[string]any{"enabled": true, "interval": "15s"},
+			"serviceMonitor":   map[string]any{"enabled": true, "interval": "15s"},
+			"prometheusRule":   map[string]any{"enabled": true, "additionalLabels": map[string]any{"role": "alert-rules"}},
+			"grafanaDashboard": map[string]any{"enabled": true, "labels": map[string]any{"dashboards": "pylon"}, "namespace": dashboardNS},
 		},
 		"controller": map[string]any{
 			"replicas":     3,
@@ -57,7 +61,8 @@ func nonDefaults() map[string]any {
 // minimal turns off what can be turned off.
 func minimal() map[string]any {
 	return map[string]any{
-		"metrics":    map[string]any{"enabled": false, "serviceMonitor": map[string]any{"enabled": true}},
+		"metrics": map[string]any{"enabled": false, "serviceMonitor": map[string]any{"enabled": true},
+			"prometheusRule": map[string]any{"enabled": true}, "grafanaDashboard": map[string]any{"enabled": true}},
 		"controller": map[string]any{"replicas": 1},
 	}
 }
@@ -71,8 +76,8 @@ func TestDeploy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	root := env.RepoRoot
-	installServiceMonitorCRD(ctx, t, env)
-	for _, ns := range []string{otherNS, "lb-minimal"} {
+	installMonitoringCRDs(ctx, t, env)
+	for _, ns := range []string{otherNS, dashboardNS, "lb-minimal"} {
 		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +93,7 @@ func TestDeploy(t *testing.T) {
 		objs := decode(t, m)
 		for _, o := range objs {
 			switch k := o["kind"]; k {
-			case "Service", "PodDisruptionBudget", "ServiceMonitor":
+			case "Service", "PodDisruptionBudget", "ServiceMonitor", "PrometheusRule", "ConfigMap":
 				t.Errorf("%s rendered with metrics off and one replica", o.key())
 			}
 		}
@@ -162,40 +167,44 @@ func apply(ctx context.Context, t *testing.T, env *envtest.Env, path string, dry
 	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
 }
 
-// installServiceMonitorCRD stands in for prometheus-operator's CRD, with
-// no schema: enough for the API server to take the chart's ServiceMonitor
-// (its content is checked in checkOtherValues).
-func installServiceMonitorCRD(ctx context.Context, t *testing.T, env *envtest.Env) {
+// installMonitoringCRDs stand in for prometheus-operator's ServiceMonitor
+// and PrometheusRule CRDs, with no schema: enough for the API server to
+// take the chart's objects (their content is checked in checkOtherValues
+// and TestAlertRules).
+func installMonitoringCRDs(ctx context.Context, t *testing.T, env *envtest.Env) {
 	t.Helper()
-	crd := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "servicemonitors.monitoring.coreos.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "monitoring.coreos.com", Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "servicemonitors", Singular: "servicemonitor", Kind: "ServiceMonitor", ListKind: "ServiceMonitorList"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type: "object", XPreserveUnknownFields: ptr(true),
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+		lower := strings.ToLower(kind)
+		crd := &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: lower + "s.monitoring.coreos.com"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: "monitoring.coreos.com", Scope: apiextensionsv1.NamespaceScoped,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: lower + "s", Singular: lower, Kind: kind, ListKind: kind + "List"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+					Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+						Type: "object", XPreserveUnknownFields: ptr(true),
+					}},
 				}},
-			}},
-		},
-	}
-	if err := env.Client.Create(ctx, crd); err != nil {
-		t.Fatal(err)
-	}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
-			return false, err
+			},
 		}
-		for _, c := range crd.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
+		if err := env.Client.Create(ctx, crd); err != nil {
+			t.Fatal(err)
+		}
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
+				return false, err
 			}
+			for _, c := range crd.Status.Conditions {
+				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("%s CRD not established: %v", kind, err)
 		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("ServiceMonitor CRD not established: %v", err)
 	}
 }
 

@@ -15,7 +15,7 @@ func checkOtherValues(t *testing.T, objs []object) {
 		if o["kind"] == "CustomResourceDefinition" {
 			t.Errorf("crds.install=false, yet the chart renders %s", o.key())
 		}
-		if ns := o.namespace(); ns != "" && ns != otherNS {
+		if ns := o.namespace(); ns != "" && ns != otherNS && o.key() != "v1/ConfigMap "+dashboardNS+"/pylon-grafana-dashboard" {
 			t.Errorf("%s is not in the release namespace %s", o.key(), otherNS)
 		}
 	}
@@ -72,6 +72,7 @@ func checkOtherValues(t *testing.T, objs []object) {
 	if ep["scheme"] != "http" || ep["interval"] != "15s" {
 		t.Errorf("ServiceMonitor endpoint %v", ep)
 	}
+	checkMonitoring(t, objs)
 	vap := find(t, objs, "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy", "pylon-speaker-own-speakerstatus")
 	mc := vap["spec"].(map[string]any)["matchConditions"].([]any)[0].(map[string]any)["expression"].(string)
 	if !strings.Contains(mc, "system:serviceaccount:"+otherNS+":pylon-speaker") {
