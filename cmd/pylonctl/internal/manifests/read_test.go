@@ -30,7 +30,7 @@ func TestRead(t *testing.T) {
 	for _, o := range objs {
 		got = append(got, o.GetName()+"@"+strings.TrimPrefix(o.Source, dir+"/"))
 	}
-	want := "a1@a.json document 1 item 1 a2@a.json document 1 item 2 b@b.yaml document 2 b2@b.yaml document 4 s@stdin document 1 item 1"
+	want := "a1@a.json document 1 item 1 a2@a.json document 1 item 2 b@b.yaml document 2 b2@b.yaml document 3 s@stdin document 1 item 1"
 	if strings.Join(got, " ") != want {
 		t.Errorf("read %v\nwant %s", got, want)
 	}

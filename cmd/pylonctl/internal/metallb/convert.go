@@ -107,8 +107,7 @@ func Convert(objs []manifests.Object, opts Options) *Result {
 	c.convertL2Advertisements()
 	c.convertBGPAdvertisements()
 	for _, s := range c.byKind[KindBFDProfile] {
-		s.out.note("", Unmapped, "pylon has no BFD: sessions detect a dead peer by the BGP hold timer only; every BGPPeer that named this profile is reported too")
-		s.track.use("spec")
+		s.track.unmapped("spec", "pylon has no BFD: sessions detect a dead peer by the BGP hold timer only; every BGPPeer that names this profile is reported too")
 	}
 	c.convertServices()
 	c.validate()
@@ -133,6 +132,7 @@ func Convert(objs []manifests.Object, opts Options) *Result {
 // sort files the objects read by kind. MetalLB's own status kinds and
 // metallb.io kinds this package does not know get an outcome that says so.
 func (c *converter) sort(objs []manifests.Object) {
+	defer c.order()
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
 		switch {
@@ -186,16 +186,29 @@ func (c *converter) addMetalLB(o manifests.Object, gvk schema.GroupVersionKind) 
 		c.res.Outcomes = append(c.res.Outcomes, *out)
 		return
 	}
-	for _, prev := range c.byKind[gvk.Kind] {
-		if prev.ref.Name == ref.Name {
-			out.note("", Unmapped, "%s %s was read already (from namespace %q): pylon's objects have no namespace, so only the first is converted", gvk.Kind, ref.Name, prev.ref.Namespace)
-			c.res.Outcomes = append(c.res.Outcomes, *out)
-			return
-		}
-	}
 	s := &source{ref: ref, version: gvk.Version, obj: o.Object, labels: o.GetLabels(), out: out}
 	s.track = newTracker(o.Object, out)
 	c.byKind[gvk.Kind] = append(c.byKind[gvk.Kind], s)
+}
+
+// order sorts each kind's objects by namespace and name, so that the same
+// objects in another order convert the same where the first of two wins (a
+// duplicate alias, a name made twice), and sets aside the second of two
+// objects of one kind and name: pylon's objects have no namespace.
+func (c *converter) order() {
+	for kind, list := range c.byKind {
+		slices.SortStableFunc(list, func(a, b *source) int { return compareRefs(a.ref, b.ref) })
+		var keep []*source
+		for _, s := range list {
+			if i := slices.IndexFunc(keep, func(k *source) bool { return k.ref.Name == s.ref.Name }); i >= 0 {
+				s.out.note("", Unmapped, "%s %s was read from namespace %q too: pylon's objects have no namespace, so only that one is converted", kind, s.ref.Name, keep[i].ref.Namespace)
+				c.res.Outcomes = append(c.res.Outcomes, *s.out)
+				continue
+			}
+			keep = append(keep, s)
+		}
+		c.byKind[kind] = keep
+	}
 }
 
 // isLegacyConfig reports whether a ConfigMap looks like MetalLB's

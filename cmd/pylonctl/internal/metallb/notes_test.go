@@ -13,7 +13,7 @@ import (
 // rewritten.)
 func TestUnmappedReported(t *testing.T) {
 	want := map[string][]string{
-		"config-bfd":                     {"BFDProfile metallb-system/testbfdprofile: ", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
+		"config-bfd":                     {"BFDProfile metallb-system/testbfdprofile: spec", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
 		"bgp-service-selectors":          {"BGPAdvertisement metallb-system/production-services: spec.serviceSelectors", "BGPAdvertisement metallb-system/staging-services: spec.serviceSelectors"},
 		"l2-service-selectors":           {"L2Advertisement metallb-system/backend-services: spec.serviceSelectors", "L2Advertisement metallb-system/frontend-services: spec.serviceSelectors"},
 		"l2-preferred-nodes":             {"L2Advertisement metallb-system/prefer-edge: spec.preferredNodeSelectors", "L2Advertisement metallb-system/tiered-zones: spec.preferredNodeSelectors", "L2Advertisement metallb-system/zone-boost: spec.preferredNodeSelectors"},
@@ -69,7 +69,7 @@ func TestUnmappedReported(t *testing.T) {
 // TestExactWhenNothingLost: a configuration pylon can express fully
 // converts without an unmapped or invalid note.
 func TestExactWhenNothingLost(t *testing.T) {
-	for _, name := range []string{"config-pool", "bgp-aggregation", "bgp-adv-node-selectors", "bgp-community-alias", "usage-example", "faq-l2-and-bgp", "pool-service-allocation"} {
+	for _, name := range []string{"config-pool", "config-layer2", "bgp-aggregation", "usage-example", "faq-l2-and-bgp", "pool-service-allocation", "crds-generated"} {
 		res, _, report := convertCase(t, name)
 		if !res.Exact() {
 			t.Errorf("%s: not exact:\n%s", name, report)

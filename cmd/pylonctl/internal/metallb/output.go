@@ -126,7 +126,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 		}
 	}
 	for _, s := range r.Services {
-		fmt.Fprintf(&b, "\nService %s/%s", s.Namespace, s.Name)
+		fmt.Fprintf(&b, "\n%s", Ref{Kind: "Service", Namespace: s.Namespace, Name: s.Name})
 		if len(s.Add) > 0 {
 			var kv []string
 			for _, k := range slices.Sorted(maps.Keys(s.Add)) {
