@@ -286,6 +286,9 @@ func metallbCRDs() []*apiextensionsv1.CustomResourceDefinition {
 
 func testFromCluster(t *testing.T, env *envtest.Env) {
 	ctx := context.Background()
+	if _, report, err := pylonctl([]string{"--kubeconfig", env.KubeconfigPath, "migrate", "metallb"}, ""); !errors.Is(err, metallb.ErrNoMetalLB) {
+		t.Errorf("without MetalLB's CRDs: %v\n%s", err, report)
+	}
 	for _, crd := range metallbCRDs() {
 		if err := env.Client.Create(ctx, crd); err != nil {
 			t.Fatal(err)
