@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -289,24 +287,8 @@ func testFromCluster(t *testing.T, env *envtest.Env) {
 	if _, report, err := pylonctl([]string{"--kubeconfig", env.KubeconfigPath, "migrate", "metallb"}, ""); !errors.Is(err, metallb.ErrNoMetalLB) {
 		t.Errorf("without MetalLB's CRDs: %v\n%s", err, report)
 	}
-	for _, crd := range metallbCRDs() {
-		if err := env.Client.Create(ctx, crd); err != nil {
-			t.Fatal(err)
-		}
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
-				return false, err
-			}
-			for _, c := range crd.Status.Conditions {
-				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s not established: %v", crd.Name, err)
-		}
+	if err := env.InstallCRDs(metallbCRDs()...); err != nil {
+		t.Fatal(err)
 	}
 	// MetalLB's documented examples, and a password Secret for the one
 	// that names it; the v1beta1 peers are created through v1beta1.

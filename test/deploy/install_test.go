@@ -11,8 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -71,7 +69,7 @@ func TestDeploy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	root := env.RepoRoot
-	installServiceMonitorCRD(ctx, t, env)
+	installServiceMonitorCRD(t, env)
 	for _, ns := range []string{otherNS, "lb-minimal"} {
 		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
@@ -165,7 +163,7 @@ func apply(ctx context.Context, t *testing.T, env *envtest.Env, path string, dry
 // installServiceMonitorCRD stands in for prometheus-operator's CRD, with
 // no schema: enough for the API server to take the chart's ServiceMonitor
 // (its content is checked in checkOtherValues).
-func installServiceMonitorCRD(ctx context.Context, t *testing.T, env *envtest.Env) {
+func installServiceMonitorCRD(t *testing.T, env *envtest.Env) {
 	t.Helper()
 	crd := &apiextensionsv1.CustomResourceDefinition{
 		ObjectMeta: metav1.ObjectMeta{Name: "servicemonitors.monitoring.coreos.com"},
@@ -180,22 +178,8 @@ func installServiceMonitorCRD(ctx context.Context, t *testing.T, env *envtest.En
 			}},
 		},
 	}
-	if err := env.Client.Create(ctx, crd); err != nil {
-		t.Fatal(err)
-	}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
-			return false, err
-		}
-		for _, c := range crd.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("ServiceMonitor CRD not established: %v", err)
+	if err := env.InstallCRDs(crd); err != nil {
+		t.Fatalf("ServiceMonitor CRD: %v", err)
 	}
 }
 
