@@ -9,5 +9,7 @@
 // Exit status: 0 when all is well, 1 when there are problems, 2 when the
 // files cannot be read.
 //
-// It imports config and the standard library only: no Kubernetes client.
+// It imports its own packages (cmd/pylonctl/internal/...), config, api/,
+// cobra and Kubernetes' client libraries; it links neither memberlist nor
+// GoBGP.
 package main

@@ -11,8 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -76,7 +74,7 @@ func TestDeploy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	root := env.RepoRoot
-	installMonitoringCRDs(ctx, t, env)
+	installMonitoringCRDs(t, env)
 	for _, ns := range []string{otherNS, dashboardNS, "lb-minimal"} {
 		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
@@ -170,12 +168,13 @@ func apply(ctx context.Context, t *testing.T, env *envtest.Env, path string, dry
 // installMonitoringCRDs stand in for prometheus-operator's ServiceMonitor
 // and PrometheusRule CRDs, with no schema: enough for the API server to
 // take the chart's objects (their content is checked in checkOtherValues
-// and TestAlertRules).
-func installMonitoringCRDs(ctx context.Context, t *testing.T, env *envtest.Env) {
+// and checkMonitoring).
+func installMonitoringCRDs(t *testing.T, env *envtest.Env) {
 	t.Helper()
+	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
 		lower := strings.ToLower(kind)
-		crd := &apiextensionsv1.CustomResourceDefinition{
+		crds = append(crds, &apiextensionsv1.CustomResourceDefinition{
 			ObjectMeta: metav1.ObjectMeta{Name: lower + "s.monitoring.coreos.com"},
 			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 				Group: "monitoring.coreos.com", Scope: apiextensionsv1.NamespaceScoped,
@@ -187,24 +186,10 @@ func installMonitoringCRDs(ctx context.Context, t *testing.T, env *envtest.Env) 
 					}},
 				}},
 			},
-		}
-		if err := env.Client.Create(ctx, crd); err != nil {
-			t.Fatal(err)
-		}
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
-				return false, err
-			}
-			for _, c := range crd.Status.Conditions {
-				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
 		})
-		if err != nil {
-			t.Fatalf("%s CRD not established: %v", kind, err)
-		}
+	}
+	if err := env.InstallCRDs(crds...); err != nil {
+		t.Fatalf("monitoring CRDs: %v", err)
 	}
 }
 

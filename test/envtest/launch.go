@@ -296,6 +296,14 @@ func (e *Env) AddUser(name string, groups ...string) (*rest.Config, []byte, erro
 	return u.Config(), kc, nil
 }
 
+// InstallCRDs creates further CustomResourceDefinitions (a test's stand-ins
+// for another project's kinds) and waits until the API server serves every
+// version of them.
+func (e *Env) InstallCRDs(crds ...*apiextensionsv1.CustomResourceDefinition) error {
+	_, err := crenvtest.InstallCRDs(e.Config, crenvtest.CRDInstallOptions{CRDs: crds, MaxTime: 30 * time.Second})
+	return err
+}
+
 // newScheme holds client-go's kinds, CustomResourceDefinition and pylon's.
 func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
