@@ -58,7 +58,8 @@ node-assets:
 ## and, as root, the end-to-end tests in the network lab (one package may take
 ## several minutes: the e2e scenarios run one lab after another). The API server
 ## and the node stack are built on first use (hack/envtest-assets.sh,
-## hack/node-assets.sh). test/e2e, the longest package, runs in its own go test
+## hack/node-assets.sh), and so is promtool, which checks the chart's alerts
+## (hack/promtool.sh). test/e2e, the longest package, runs in its own go test
 ## next to the others' from the start (in one go test it waited minutes for a
 ## free slot behind the controller and speaker suites); the others' output
 ## streams, test/e2e's follows when both are done, so the last lines are go
@@ -66,7 +67,8 @@ node-assets:
 test:
 	@assets=$$(hack/envtest-assets.sh) || { echo "make test: could not build the test API server (see above)"; exit 1; }; \
 	node=$$(hack/node-assets.sh) || { echo "make test: could not build the node binaries (see above)"; exit 1; }; \
-	export KUBEBUILDER_ASSETS=$$assets PYLON_NODE_ASSETS=$$node PYLON_REQUIRE_ENVTEST=1; \
+	promtool=$$(hack/promtool.sh) || { echo "make test: could not build promtool (see above)"; exit 1; }; \
+	export KUBEBUILDER_ASSETS=$$assets PYLON_NODE_ASSETS=$$node PYLON_PROMTOOL=$$promtool PYLON_REQUIRE_ENVTEST=1; \
 	e2e=$$(mktemp); trap 'rm -f "$$e2e"' EXIT; \
 	$(GO) test -count=1 -timeout 30m ./test/e2e/ >"$$e2e" 2>&1 & pid=$$!; \
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/test/e2e$$') 2>&1; rest=$$?; \
