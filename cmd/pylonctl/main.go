@@ -1,37 +1,31 @@
-// Command pylonctl is pylon's command-line tool. Today it has one
-// subcommand:
+// Command pylonctl is pylon's command-line tool. Installed as kubectl-pylon
+// on the PATH it is also the kubectl plugin `kubectl pylon`.
 //
-//	pylonctl validate [--namespace NS] FILE|DIR...
+//	pylonctl status                  is pylon healthy? (controller, speakers, pools, sessions)
+//	pylonctl why svc/NAME -n NS      a Service's addresses, pool and who announces them
+//	pylonctl bgp peers               every node's BGP sessions
+//	pylonctl version                 this binary's and the running components' versions
+//	pylonctl validate FILE|DIR...    offline checks of pylon resources in files
+//	pylonctl completion bash|zsh|fish|powershell
 //
-// which reads pylon resources (and the Secrets they reference) from YAML
-// files, runs them through the same config.Parse the controller and speakers
-// use, and prints every problem with its field path. It needs no cluster.
-// Exit status: 0 when all is well, 1 when there are problems, 2 when the
-// files cannot be read.
+// The cluster commands take kubectl's connection flags (--kubeconfig,
+// --context, -n, ...) from k8s.io/cli-runtime and print a table, YAML or
+// JSON (-o). They only read: Leases, Pods, Nodes, Services, EndpointSlices,
+// Events and pylon's resources; never Secrets.
+//
+// Exit status, for every command: 0 when all is well, 1 when the command
+// found a problem (status: something unhealthy; why: the Service has no
+// address or its announcement does not check out; validate: the files have
+// problems), 2 when it could not answer (bad usage, unreadable files, the
+// API server unreachable or refusing, the Service not found).
+//
+// It may import api/v1alpha1, config, speaker and its leaves (the
+// functions the speakers plan with, so that an owner is recomputed the way
+// the speakers compute it) and cmd/internal; never controller.
 package main
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func usage() string {
-	return "usage: pylonctl validate [--namespace NS] FILE|DIR..."
-}
-
-func run(args []string, stdout, stderr *os.File) int {
-	if len(args) == 0 || args[0] != "validate" {
-		fmt.Fprintln(stderr, usage())
-		return 2
-	}
-	opts, err := parseValidateFlags(args[1:])
-	if err != nil {
-		fmt.Fprintf(stderr, "pylonctl validate: %v\n%s\n", err, usage())
-		return 2
-	}
-	return validate(opts, stdout, stderr)
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
