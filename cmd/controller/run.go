@@ -18,6 +18,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
+	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/controller"
 )
 
@@ -42,6 +43,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElectionID:              "pylon-controller.pylonlb.io",
 		LeaderElectionNamespace:       o.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionLabels:          leaderLabels(),
 		LeaseDuration:                 durationPtr(15 * time.Second),
 		RenewDeadline:                 durationPtr(10 * time.Second),
 		RetryPeriod:                   durationPtr(2 * time.Second),
@@ -68,6 +70,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// leaderLabels are the labels the leader puts on its Lease: which build it
+// runs (pylonctl version reads it).
+func leaderLabels() map[string]string {
+	return map[string]string{v1alpha1.LabelVersion: version.Get().Label()}
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

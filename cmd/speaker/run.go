@@ -22,6 +22,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/restconfig"
 	"github.com/pylonlb/pylon/cmd/internal/securemetrics"
+	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
@@ -125,6 +126,7 @@ func run(ctx context.Context, o options) error {
 	}
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
+		Version:   version.Get().Label(),
 		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), LinkChanges: linkChanges,
 		Metrics: m, StartBGP: startBGP,
 	})
