@@ -97,8 +97,31 @@ Exit status: 0 all is well, 1 a problem was found, 2 the command could not answe
 		return fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())
 	})
 
-	// The cluster commands (status, why, bgp peers, version) come next.
+	// The cluster commands share kubectl's connection flags, -o and
+	// --pylon-namespace; validate reads files only.
 	a.kube = genericclioptions.NewConfigFlags(true)
+	for _, c := range []*cobra.Command{a.statusCommand(), a.whyCommand(), a.bgpCommand(), a.versionCommand()} {
+		fl := c.PersistentFlags()
+		a.kube.AddFlags(fl)
+		fl.StringVarP(&a.output, "output", "o", outputTable, "output format: table, yaml or json")
+		fl.StringVar(&a.pylonNamespace, "pylon-namespace", "pylon-system", "namespace pylon runs in (its controller, speakers and leader Lease)")
+		_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats(), cobra.ShellCompDirectiveNoFileComp))
+		c.PersistentPreRunE = a.checkOutput
+		root.AddCommand(c)
+	}
 	root.AddCommand(validateCommand(a))
+	if display := root.DisplayName(); display != root.Name() {
+		renameExamples(root, root.Name(), display)
+	}
 	return root
+}
+
+// renameExamples writes the name pylonctl runs as into the examples and
+// help texts of c and its subcommands.
+func renameExamples(c *cobra.Command, from, to string) {
+	c.Example = strings.ReplaceAll(c.Example, from+" ", to+" ")
+	c.Long = strings.ReplaceAll(c.Long, from+" ", to+" ")
+	for _, sub := range c.Commands() {
+		renameExamples(sub, from, to)
+	}
 }
