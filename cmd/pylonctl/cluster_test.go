@@ -67,18 +67,6 @@ func (k *cluster) create(objs ...client.Object) {
 	}
 }
 
-// createWithStatus creates o, then writes the status it was given.
-func (k *cluster) createWithStatus(o client.Object) {
-	k.t.Helper()
-	status := o.DeepCopyObject().(client.Object)
-	k.create(o)
-	status.SetResourceVersion(o.GetResourceVersion())
-	status.SetUID(o.GetUID())
-	if err := k.c.Status().Update(k.t.Context(), status); err != nil {
-		k.t.Fatalf("write the status of %T %s: %v", o, o.GetName(), err)
-	}
-}
-
 // update reads o, lets edit change it and writes it back (status too, when
 // status is set), retrying on conflicts.
 func (k *cluster) update(o client.Object, status bool, edit func()) {

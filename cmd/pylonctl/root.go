@@ -94,7 +94,7 @@ Exit status: 0 all is well, 1 a problem was found, 2 the command could not answe
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())
+		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
 	})
 
 	// The cluster commands share kubectl's connection flags, -o and
