@@ -292,14 +292,15 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) time.Duration {
 func (r *Reconciler) send(snap *snapshot, evs []serviceEvent) {
 	for _, e := range evs {
 		svc := snap.byKey[e.key]
-		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(ipsOf(svc), e.ip) {
+		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(IngressIPs(svc), e.ip) {
 			continue
 		}
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, e.reason, e.action, "%s", e.note)
 	}
 }
 
-func ipsOf(svc *corev1.Service) []netip.Addr {
+// IngressIPs reads the addresses in a Service's status, in order.
+func IngressIPs(svc *corev1.Service) []netip.Addr {
 	var out []netip.Addr
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		if ip, err := netip.ParseAddr(in.IP); err == nil {

@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/speaker"
 )
 
 // What the controller writes on a Service itself so that its answer
@@ -38,7 +40,7 @@ func servicePools(svc *corev1.Service) map[netip.Addr]string {
 		return nil
 	}
 	out := map[netip.Addr]string{}
-	for _, ip := range ingressIPs(svc) {
+	for _, ip := range speaker.IngressIPs(svc) {
 		out[ip] = pool
 	}
 	return out

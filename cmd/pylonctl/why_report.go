@@ -111,7 +111,7 @@ func (w *world) why(ctx context.Context, ns, name string) (*whyReport, error) {
 		return r, nil
 	}
 	r.Controller = w.controllerWord()
-	ips := ingressIPs(svc)
+	ips := speaker.IngressIPs(svc)
 	if len(ips) == 0 {
 		r.Pending = "no address"
 		if cw := r.Controller; cw != nil {
@@ -141,17 +141,6 @@ func (w *world) why(ctx context.Context, ns, name string) (*whyReport, error) {
 		r.Addresses = append(r.Addresses, ar)
 	}
 	return r, nil
-}
-
-// ingressIPs reads the addresses in a Service's status, in order.
-func ingressIPs(s *corev1.Service) []netip.Addr {
-	var out []netip.Addr
-	for _, in := range s.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(in.IP); err == nil {
-			out = append(out, ip)
-		}
-	}
-	return out
 }
 
 // controllerWord is the controller's condition on the Service when it
