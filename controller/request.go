@@ -8,19 +8,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller/allocator"
 )
 
-// Service annotations pylon reads.
+// Service annotations pylon reads (defined in api/v1alpha1).
 const (
-	// AnnotationPool asks for addresses from the named IPPool.
-	AnnotationPool = "pylonlb.io/pool"
-	// AnnotationIPs asks for exactly these addresses, comma-separated, one
-	// per family.
-	AnnotationIPs = "pylonlb.io/load-balancer-ips"
-	// AnnotationSharing is a sharing key: Services with the same key may
-	// share an address when their ports do not clash.
-	AnnotationSharing = "pylonlb.io/allow-shared-ip"
+	AnnotationPool    = v1alpha1.AnnotationPool
+	AnnotationIPs     = v1alpha1.AnnotationIPs
+	AnnotationSharing = v1alpha1.AnnotationSharing
 )
 
 // request is what one Service asks of the allocator.

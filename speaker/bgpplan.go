@@ -16,13 +16,11 @@ import (
 // advertisements, their node selectors and pools).
 func BGPIPs(in Inputs) map[netip.Addr][]string {
 	out := map[netip.Addr][]string{}
-	for _, n := range in.Nodes {
-		if n.Name == in.Node && (n.Labels.Has(election.ExcludeLabel) || n.NetworkUnavailable) {
-			return out
-		}
+	if bgpNodeOut(in) != "" {
+		return out
 	}
 	for _, s := range in.Services {
-		if s.Local && !s.EndpointNodes[in.Node] || len(s.EndpointNodes) == 0 {
+		if bgpServiceOut(in, s) != "" {
 			continue
 		}
 		for _, ip := range s.IPs {
@@ -37,4 +35,59 @@ func BGPIPs(in Inputs) map[netip.Addr][]string {
 		out[ip] = slices.Compact(out[ip])
 	}
 	return out
+}
+
+// BGPOffer says whether in.Node offers ip to BGP, as BGPIPs decides it:
+// the Services behind it when it does, else why not.
+func BGPOffer(in Inputs, ip netip.Addr) (keys []string, whyNot string) {
+	if why := bgpNodeOut(in); why != "" {
+		return nil, why
+	}
+	if why := unannounceable(in, ip); why != "" {
+		return nil, "it must never be announced: " + why
+	}
+	whyNot = "no served LoadBalancer Service has it"
+	for _, s := range in.Services {
+		if !slices.Contains(s.IPs, ip) {
+			continue
+		}
+		if why := bgpServiceOut(in, s); why != "" {
+			whyNot = s.Key + ": " + why
+			continue
+		}
+		keys = append(keys, s.Key)
+	}
+	if len(keys) == 0 {
+		return nil, whyNot
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), ""
+}
+
+// bgpNodeOut says why in.Node offers nothing to BGP; "" when it may.
+func bgpNodeOut(in Inputs) string {
+	for _, n := range in.Nodes {
+		if n.Name != in.Node {
+			continue
+		}
+		if n.Labels.Has(election.ExcludeLabel) {
+			return "the node has the label " + election.ExcludeLabel
+		}
+		if n.NetworkUnavailable {
+			return "the node's NetworkUnavailable condition is True"
+		}
+	}
+	return ""
+}
+
+// bgpServiceOut says why in.Node offers none of s's addresses; "" when it
+// offers them.
+func bgpServiceOut(in Inputs, s Service) string {
+	switch {
+	case len(s.EndpointNodes) == 0:
+		return "no ready endpoint"
+	case s.Local && !s.EndpointNodes[in.Node]:
+		return "externalTrafficPolicy Local and no ready endpoint on this node"
+	}
+	return ""
 }

@@ -22,6 +22,14 @@
 // (events.go, docs/speaker.md "Service events"). Every policy time comes
 // from the injected Reconciler.Clock.
 //
+// pylonctl recomputes what the speakers decide with the same functions:
+// Observed.Inputs builds the plan's inputs from the API objects (a pass
+// builds its own with it), ExplainL2 gives every node's standing in an
+// address's election (sharing its election step with PlanL2), BGPOffer says
+// why a node offers an address to BGP or not (as BGPIPs decides), Listed
+// reads what a SpeakerStatus's cut list tells, and NoteSubject reads the
+// node and address of an Announcing or StoppedAnnouncing event.
+//
 // It may import api/v1alpha1, config, memberlistkey, its leaves
 // (speaker/bgp, speaker/election, speaker/layer2, speaker/membership),
 // Kubernetes' libraries, controller-runtime, Prometheus's client and logr;

@@ -82,7 +82,7 @@ func seed(st v1alpha1.SpeakerStatusStatus) told {
 		distinct[ip] = true
 		last, lastIP = a, ip
 		switch a.Protocol {
-		case "Layer2":
+		case ProtocolLayer2:
 			l := t.l2[ip]
 			if !slices.Contains(l.Services, a.Service) {
 				l.Services = append(l.Services, a.Service)
@@ -91,7 +91,7 @@ func seed(st v1alpha1.SpeakerStatusStatus) told {
 				l.Interfaces = append(l.Interfaces, a.Interface)
 			}
 			t.l2[ip] = l
-		case "BGP":
+		case ProtocolBGP:
 			if !slices.Contains(t.bgp[ip], a.Service) {
 				t.bgp[ip] = append(t.bgp[ip], a.Service)
 			}
@@ -104,7 +104,7 @@ func seed(st v1alpha1.SpeakerStatusStatus) told {
 		slices.Sort(t.bgp[ip])
 	}
 	if int(st.Announced) > len(distinct) {
-		if last.Protocol == "BGP" {
+		if last.Protocol == ProtocolBGP {
 			t.bgpUnlisted = unlisted{from: lastIP}
 		} else {
 			t.l2Unlisted = unlisted{all: !lastIP.IsValid(), from: lastIP}
@@ -292,14 +292,15 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) time.Duration {
 func (r *Reconciler) send(snap *snapshot, evs []serviceEvent) {
 	for _, e := range evs {
 		svc := snap.byKey[e.key]
-		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(ipsOf(svc), e.ip) {
+		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(IngressIPs(svc), e.ip) {
 			continue
 		}
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, e.reason, e.action, "%s", e.note)
 	}
 }
 
-func ipsOf(svc *corev1.Service) []netip.Addr {
+// IngressIPs reads the addresses in a Service's status, in order.
+func IngressIPs(svc *corev1.Service) []netip.Addr {
 	var out []netip.Addr
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		if ip, err := netip.ParseAddr(in.IP); err == nil {

@@ -107,12 +107,7 @@ func (s *snapshot) planServices(class string) []Service {
 		if !served(svc, class) {
 			continue
 		}
-		var ips []netip.Addr
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			if ip, err := netip.ParseAddr(in.IP); err == nil {
-				ips = append(ips, ip)
-			}
-		}
+		ips := IngressIPs(svc)
 		if len(ips) == 0 {
 			continue
 		}

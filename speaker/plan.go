@@ -105,21 +105,12 @@ func PlanL2(in Inputs) Plan {
 		}
 	}
 	for ip, svcs := range byIP {
-		if unannounceable(in, ip) != "" {
+		e := electL2(in, ip, svcs)
+		if e.skip != "" {
 			continue
 		}
-		slices.SortFunc(svcs, func(a, b Service) int { return cmpString(a.Key, b.Key) })
-		pool := poolOf(in.Config, ip)
-		if pool == nil {
-			continue
-		}
-		ads := election.AdvertisementsFor(in.Config.L2Advertisements, pool.Name)
-		if len(ads) == 0 {
-			continue
-		}
-		eligible := slices.DeleteFunc(election.Eligible(in.Nodes, election.Service{
-			Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
-		}), func(n string) bool { return n != in.Node && in.NoInterface[n][ip] })
+		eligible := slices.DeleteFunc(election.Eligible(in.Nodes, e.svc),
+			func(n string) bool { return n != in.Node && in.NoInterface[n][ip] })
 		// owner is who would own ip if this node were not left out.
 		owner, ok := election.Owner(ip, eligible)
 		if !ok {
@@ -127,7 +118,7 @@ func PlanL2(in Inputs) Plan {
 		}
 		var ifaces []string
 		if owner == in.Node {
-			ifaces = layer2.InterfacesFor(ip, in.Links, election.Selecting(mine, ads), in.NodeIPs)
+			ifaces = layer2.InterfacesFor(ip, in.Links, election.Selecting(mine, e.ads), in.NodeIPs)
 			if len(ifaces) == 0 {
 				p.NoInterface = append(p.NoInterface, ip)
 			}
@@ -153,9 +144,41 @@ func PlanL2(in Inputs) Plan {
 	return p
 }
 
-// poolOf returns the pool an address belongs to: the usable pool that
-// contains it, else the first that does, else nil.
-func poolOf(cfg *config.Config, ip netip.Addr) *config.Pool {
+// l2Election is how PlanL2 elects the owner of one address: the pool it
+// belongs to, the L2Advertisements covering that pool and the election's
+// view of the Services using it. skip says why the address is not
+// announced over layer 2 at all; "" when it is.
+type l2Election struct {
+	skip string
+	pool *config.Pool
+	ads  []*config.L2Advertisement
+	svc  election.Service
+}
+
+// electL2 prepares the election of ip, used by svcs (sorted here by key:
+// the first decides the traffic policy).
+func electL2(in Inputs, ip netip.Addr, svcs []Service) l2Election {
+	if why := unannounceable(in, ip); why != "" {
+		return l2Election{skip: "it must never be announced: " + why}
+	}
+	slices.SortFunc(svcs, func(a, b Service) int { return cmpString(a.Key, b.Key) })
+	pool := PoolOf(in.Config, ip)
+	if pool == nil {
+		return l2Election{skip: "no IPPool holds it"}
+	}
+	ads := election.AdvertisementsFor(in.Config.L2Advertisements, pool.Name)
+	if len(ads) == 0 {
+		return l2Election{skip: "no L2Advertisement covers its IPPool", pool: pool}
+	}
+	return l2Election{pool: pool, ads: ads, svc: election.Service{
+		Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
+	}}
+}
+
+// PoolOf returns the pool an address belongs to: the usable pool that
+// contains it, else the first that does, else nil. Its advertisements
+// decide how the address is announced.
+func PoolOf(cfg *config.Config, ip netip.Addr) *config.Pool {
 	var first *config.Pool
 	for _, p := range cfg.Pools {
 		if !p.Contains(ip) {

@@ -65,6 +65,9 @@ type Reconciler struct {
 	Class string
 	// KeySecret is the memberlist key Secret's name in Namespace.
 	KeySecret string
+	// Version is this speaker's build, as a label value for its
+	// SpeakerStatus (v1alpha1.LabelVersion); "" writes no label.
+	Version   string
 	Announcer Announcer
 	// StartBGP starts the BGP speaker once this node's router ID is known
 	// (see ensureBGP); nil turns BGP off.
@@ -250,11 +253,8 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if err != nil {
 		logger.Error(err, "reading the node's interfaces")
 	}
-	in := Inputs{
-		Node: r.Node, Nodes: snap.electionNodes(live), Services: snap.planServices(r.Class),
-		Config: snap.cfg, Links: links, NodeIPs: snap.nodeIPs(r.Node), Yield: r.split.yield,
-		ClusterNodeIPs: snap.clusterNodeIPs(), NoInterface: snap.noInterface(),
-	}
+	in := snap.inputs(r.Node, r.Class, live)
+	in.Links, in.NodeIPs, in.Yield = links, snap.nodeIPs(r.Node), r.split.yield
 	plan := PlanL2(in)
 	if settling {
 		// Not heard from the speakers it knows of yet: with only itself

@@ -56,6 +56,7 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 	m := members(nodes...)
 	r, _ := startSpeaker(t, env, speaker.Options{
 		Node: "n1", Namespace: "pylon-system", Announcer: ann, Members: m, Links: eth0("198.51.100.0/24"), Clock: clk,
+		Version: "v9.9.9",
 	}, nil)
 	// advance moves the clock on and wakes the reconciler: status writes
 	// are at most one a second of the clock.
@@ -90,6 +91,16 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 			cond(st, speaker.ConditionLayer2Conflict).Reason == "NoConflict"
 	})
 	poll(t, "one Announcing event", func() bool { return events(speaker.ReasonAnnouncing) == 1 })
+	// pylonctl reads the node and address back from the note, and the
+	// speaker's version from its SpeakerStatus (only its own).
+	if _, notes := serviceEvents(t, c, "web", speaker.ReasonAnnouncing); len(notes) != 1 {
+		t.Fatalf("Announcing notes %q", notes)
+	} else if node, ip, ok := speaker.NoteSubject(notes[0]); !ok || node != "n1" || ip != vip {
+		t.Errorf("NoteSubject(%q) = %s, %s, %v", notes[0], node, ip, ok)
+	}
+	if v, other := speakerStatus(t, c, "n1").Labels[v1alpha1.LabelVersion], speakerStatus(t, c, "n2").Labels[v1alpha1.LabelVersion]; v != "v9.9.9" || other != "" {
+		t.Errorf("version labels: n1 %q (want v9.9.9), n2 %q (want none)", v, other)
+	}
 
 	// Another MAC answers while n1 sees all three: it keeps the address
 	// and reclaims it.

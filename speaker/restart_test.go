@@ -40,8 +40,8 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 		lbService(t, c, name, node, vips[name])
 	}
 	count := func(reason string) int { return eventCount(t, c, reason, names...) }
-	opts := func(ann *recordingAnnouncer, m *fakeMembers) speaker.Options {
-		return speaker.Options{Node: node, Namespace: "pylon-system", Announcer: ann, Members: m, Links: eth0("198.51.100.0/24")}
+	opts := func(ann *recordingAnnouncer, m *fakeMembers, version string) speaker.Options {
+		return speaker.Options{Node: node, Namespace: "pylon-system", Announcer: ann, Members: m, Links: eth0("198.51.100.0/24"), Version: version}
 	}
 	answersAll := func(ann *recordingAnnouncer, of []string) func() bool {
 		return func() bool {
@@ -55,10 +55,13 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 	}
 
 	first := &recordingAnnouncer{}
-	_, stop := startSpeaker(t, env, opts(first, members(node)), nil)
+	_, stop := startSpeaker(t, env, opts(first, members(node), "v0.1.0"), nil)
 	poll(t, "the first process to answer for the five addresses", answersAll(first, names[:5]))
 	poll(t, "five Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 5 })
 	poll(t, "the SpeakerStatus to list the five", func() bool { return speakerStatus(t, c, node).Status.Announced == 5 })
+	if v := speakerStatus(t, c, node).Labels[v1alpha1.LabelVersion]; v != "v0.1.0" {
+		t.Errorf("the first process's SpeakerStatus says version %q, want v0.1.0", v)
+	}
 	stop()
 	before := count(speaker.ReasonAnnouncing)
 
@@ -66,8 +69,10 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 	// over but what the API server holds.
 	restarted := &recordingAnnouncer{}
 	m := members(node)
-	startSpeaker(t, env, opts(restarted, m), nil)
+	startSpeaker(t, env, opts(restarted, m, "v0.2.0"), nil)
 	poll(t, "the restarted process to answer for the five addresses", answersAll(restarted, names[:5]))
+	// An upgrade: the SpeakerStatus says the new version.
+	poll(t, "the SpeakerStatus to say v0.2.0", func() bool { return speakerStatus(t, c, node).Labels[v1alpha1.LabelVersion] == "v0.2.0" })
 	// Events are written within milliseconds of the pass; give them a
 	// second to show.
 	time.Sleep(time.Second)

@@ -44,6 +44,9 @@ type Options struct {
 	Namespace string
 	Class     string
 	KeySecret string
+	// Version is this speaker's build as a label value (see
+	// Reconciler.Version).
+	Version   string
 	Announcer Announcer
 	// StartBGP, when set, starts the BGP speaker once this node's router
 	// ID is known (GoBGP starts speaker/bgp's); nil turns BGP off.
@@ -83,7 +86,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
-		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret,
+		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret, Version: o.Version,
 		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics, Clock: o.Clock,
 		Trigger: make(chan event.GenericEvent, 1), writer: newStatusWriter(),
 		retry: backoff{min: applyRetryMin, max: applyRetryMax},

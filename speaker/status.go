@@ -64,15 +64,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	if cur == nil {
 		cur = &v1alpha1.SpeakerStatus{Spec: v1alpha1.SpeakerStatusSpec{MemberlistAddress: addr}}
 		cur.Name = r.Node
+		r.labelVersion(cur)
 		if owner != nil {
 			cur.OwnerReferences = []metav1.OwnerReference{*owner}
 		}
 		if err := r.Client.Create(ctx, cur); err != nil && !apierrors.IsAlreadyExists(err) {
 			return 0, fmt.Errorf("create SpeakerStatus %s: %w", r.Node, err)
 		}
-	} else if cur.Spec.MemberlistAddress != addr || (owner != nil && !slices.Contains(cur.OwnerReferences, *owner)) {
+	} else if cur.Spec.MemberlistAddress != addr || (owner != nil && !slices.Contains(cur.OwnerReferences, *owner)) ||
+		(r.Version != "" && cur.Labels[v1alpha1.LabelVersion] != r.Version) {
 		patch := client.MergeFrom(cur.DeepCopy())
 		cur.Spec.MemberlistAddress = addr
+		r.labelVersion(cur)
 		if owner != nil && !slices.Contains(cur.OwnerReferences, *owner) {
 			cur.OwnerReferences = append(slices.DeleteFunc(cur.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == "Node" }), *owner)
 		}
@@ -120,6 +123,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, snap *snapshot, want v1alp
 	return 0, nil
 }
 
+// labelVersion sets the label saying which build this speaker runs
+// (v1alpha1.LabelVersion), when it knows.
+func (r *Reconciler) labelVersion(st *v1alpha1.SpeakerStatus) {
+	if r.Version == "" {
+		return
+	}
+	if st.Labels == nil {
+		st.Labels = map[string]string{}
+	}
+	st.Labels[v1alpha1.LabelVersion] = r.Version
+}
+
 // nodeOwner is the owner reference a node's SpeakerStatus carries: the
 // Node, so that deleting the Node deletes its SpeakerStatus (Kubernetes'
 // garbage collector) and a gone node never counts as a known speaker. nil
@@ -156,7 +171,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 		a := plan.L2[ip]
 		for _, key := range a.Services {
 			for _, ifc := range a.Interfaces {
-				st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: "Layer2", Interface: ifc})
+				st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: ProtocolLayer2, Interface: ifc})
 			}
 		}
 	}
@@ -172,7 +187,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 	for _, ip := range bgpIPs {
 		distinct[ip] = true
 		for _, key := range bs.announced[ip] {
-			st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: "BGP"})
+			st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: ProtocolBGP})
 		}
 	}
 	st.Announced = int32(len(distinct))

@@ -22,6 +22,15 @@ const (
 	ConditionUnsafeAddresses = "UnsafeAddresses"
 )
 
+// LabelVersion is the label with which pylon's components say which build
+// they run: each speaker on its SpeakerStatus, the controller on its leader
+// election Lease (written by the replica that holds the lease). The value
+// is the build's version (v0.1.0, or the module version the toolchain
+// recorded) made a label value: characters a label value cannot hold
+// become '_', it is cut to 63 characters and loses non-alphanumeric ends
+// ("(devel)" is "devel").
+const LabelVersion = "pylonlb.io/version"
+
 // InForce records which generation of an object's spec pylon's components
 // use, with a copy of that spec. It equals the current generation while the
 // spec is accepted; while a newer generation is rejected it stays at the last

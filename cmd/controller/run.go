@@ -43,6 +43,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElectionID:              "pylon-controller.pylonlb.io",
 		LeaderElectionNamespace:       o.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionLabels:          leaderLabels(),
 		LeaseDuration:                 durationPtr(15 * time.Second),
 		RenewDeadline:                 durationPtr(10 * time.Second),
 		RetryPeriod:                   durationPtr(2 * time.Second),
@@ -72,6 +73,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// leaderLabels are the labels the leader puts on its Lease: which build it
+// runs (pylonctl version reads it).
+func leaderLabels() map[string]string {
+	return map[string]string{v1alpha1.LabelVersion: version.Get().Label()}
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

@@ -1,15 +1,30 @@
-// Command pylonctl is pylon's command-line tool. Today it has one
-// subcommand:
+// Command pylonctl is pylon's command-line tool. Installed as kubectl-pylon
+// on the PATH it is also the kubectl plugin `kubectl pylon`.
 //
-//	pylonctl validate [--namespace NS] FILE|DIR...
+//	pylonctl status                  is pylon healthy? (controller, speakers, pools, sessions)
+//	pylonctl why svc/NAME -n NS      a Service's addresses, pool and who announces them
+//	pylonctl bgp peers               every node's BGP sessions
+//	pylonctl version                 this binary's and the running components' versions
+//	pylonctl validate FILE|DIR...    offline checks of pylon resources in files
+//	pylonctl migrate metallb         MetalLB's configuration as pylon's (and --apply the Services' annotations)
+//	pylonctl completion bash|zsh|fish|powershell
 //
-// which reads pylon resources (and the Secrets they reference) from YAML
-// files, runs them through the same config.Parse the controller and speakers
-// use, and prints every problem with its field path. It needs no cluster.
-// Exit status: 0 when all is well, 1 when there are problems, 2 when the
-// files cannot be read.
+// The cluster commands take kubectl's connection flags (--kubeconfig,
+// --context, -n, ...) from k8s.io/cli-runtime and print a table, YAML or
+// JSON (-o). status, why, bgp and version only read: Leases, Pods, Nodes,
+// Services, EndpointSlices, Events and pylon's resources; never Secrets.
+// migrate reads MetalLB's resources, the Secrets its peers name, Services
+// and Namespaces, and with --apply patches Services' annotations.
 //
-// It imports its own packages (cmd/pylonctl/internal/...), config, api/,
-// cobra and Kubernetes' client libraries; it links neither memberlist nor
-// GoBGP.
+// Exit status, for every command: 0 when all is well, 1 when the command
+// found a problem (status: something unhealthy; why: the Service has no
+// address or its announcement does not check out; validate: the files have
+// problems; migrate: something did not convert), 2 when it could not answer
+// (bad usage, unreadable files, the API server unreachable or refusing, the
+// Service not found).
+//
+// It may import api/v1alpha1, config, speaker and its leaves (the
+// functions the speakers plan with, so that an owner is recomputed the way
+// the speakers compute it), its own internal packages and cmd/internal;
+// never controller.
 package main

@@ -1,27 +1,15 @@
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func usage() string {
-	return "usage: pylonctl validate [--namespace NS] FILE|DIR..."
-}
-
-func run(args []string, stdout, stderr *os.File) int {
-	if len(args) == 0 || args[0] != "validate" {
-		fmt.Fprintln(stderr, usage())
-		return 2
-	}
-	opts, err := parseValidateFlags(args[1:])
-	if err != nil {
-		fmt.Fprintf(stderr, "pylonctl validate: %v\n%s\n", err, usage())
-		return 2
-	}
-	return validate(opts, stdout, stderr)
+	// controller-runtime's client logs nothing pylonctl needs; without a
+	// logger it prints a warning with a stack trace after 30 s.
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -18,7 +17,7 @@ import (
 
 // errNotExact is returned when the conversion lost something: the output
 // is written, and the report says what.
-var errNotExact = errors.New("not everything converts to pylon: see the unmapped and invalid notes above")
+var errNotExact = problemError{msg: "not everything converts to pylon: see the unmapped and invalid notes above"}
 
 // newMigrateCmd returns `pylonctl migrate` and its subcommands. flags are the
 // root's kubeconfig flags (--kubeconfig, --context, -n, …).

@@ -2,13 +2,14 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/pylonlb/pylon/config"
 )
@@ -18,19 +19,36 @@ type validateOptions struct {
 	paths     []string
 }
 
-func parseValidateFlags(args []string) (validateOptions, error) {
-	fl := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+// validateCommand is `pylonctl validate`. Its flags and exit statuses are
+// the same as before pylonctl had other commands: 0 clean, 1 problems, 2
+// unreadable files or no file given.
+func validateCommand(a *app) *cobra.Command {
 	opts := validateOptions{}
-	fl.StringVar(&opts.namespace, "namespace", "pylon-system", "namespace pylon runs in: where password Secrets without a namespace are looked up")
-	if err := fl.Parse(args); err != nil {
-		return opts, err
+	cmd := &cobra.Command{
+		Use:   "validate [--namespace NS] FILE|DIR...",
+		Short: "Check pylon resources in files with the checks the controller and speakers make (no cluster needed)",
+		Long: `validate reads pylon resources (and the Secrets they reference) from YAML or
+JSON files, or the .yaml, .yml and .json files of directories, runs them through
+the same config.Parse the controller and speakers use, and prints every problem
+with its field path. It needs no cluster.
+
+Exit status: 0 when all is well, 1 when there are problems, 2 when the files
+cannot be read.`,
+		Example: `  pylonctl validate docs/examples/
+  pylonctl validate --namespace pylon pools.yaml peers.yaml`,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.paths = args
+			if len(opts.paths) == 0 {
+				return errors.New("no files given")
+			}
+			if code := validate(opts, a.stdout, a.stderr); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
 	}
-	opts.paths = fl.Args()
-	if len(opts.paths) == 0 {
-		return opts, errors.New("no files given")
-	}
-	return opts, nil
+	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "pylon-system", "namespace pylon runs in: where password Secrets without a namespace are looked up")
+	return cmd
 }
 
 // validate decodes every file, parses the lot and prints the verdict.

@@ -130,6 +130,7 @@ func run(ctx context.Context, o options) error {
 	}
 	r, err := speaker.Setup(mgr, speaker.Options{
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
+		Version:   version.Get().Label(),
 		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), LinkChanges: linkChanges,
 		Metrics: m, StartBGP: startBGP,
 	})

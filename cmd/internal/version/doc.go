@@ -1,5 +1,8 @@
 // Package version says which build of pylon a binary is, for the commands'
-// --version flag, their start-up log line and the pylon_build_info metric.
+// --version flag and their start-up log line, for the pylon_build_info
+// metric, for the label pylonlb.io/version the controller and the speakers
+// put on their Lease and SpeakerStatus (Info.Label), and for `pylonctl
+// version`.
 //
 // The release version and commit are set at link time (the Dockerfile
 // passes -ldflags "-X github.com/pylonlb/pylon/cmd/internal/version.version=v0.1.0

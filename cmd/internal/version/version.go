@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,13 +16,13 @@ var version, revision string
 type Info struct {
 	// Version is the release version (v0.1.0), or the module version the
 	// toolchain recorded, or "(devel)".
-	Version string
+	Version string `json:"version"`
 	// Revision is the VCS commit, with "-dirty" for a modified tree; empty
 	// when unknown (built outside a checkout without -ldflags).
-	Revision string
+	Revision string `json:"revision,omitempty"`
 	// GoVersion and Platform describe the toolchain and target.
-	GoVersion string
-	Platform  string
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
 }
 
 // Get returns the running binary's build information.
@@ -92,4 +93,23 @@ func (i Info) BuildInfo(component string) prometheus.Collector {
 	})
 	g.Set(1)
 	return g
+}
+
+// Label is the version as a Kubernetes label value, for the label
+// pylonlb.io/version with which the controller and the speakers say which
+// build they run: characters a label value cannot hold become '_', it is
+// cut to 63 characters and loses non-alphanumeric ends ("(devel)" is
+// "devel").
+func (i Info) Label() string {
+	b := []byte(i.Version)
+	for j, c := range b {
+		if !alnum(rune(c)) && c != '-' && c != '_' && c != '.' {
+			b[j] = '_'
+		}
+	}
+	return strings.TrimFunc(string(b[:min(len(b), 63)]), func(r rune) bool { return !alnum(r) })
+}
+
+func alnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }

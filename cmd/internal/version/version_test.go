@@ -64,3 +64,18 @@ pylon_build_info{component="speaker",goversion="go1.26.8",revision="abc123",vers
 		t.Fatalf("promlint: %v %v", problems, err)
 	}
 }
+
+func TestLabel(t *testing.T) {
+	for _, c := range []struct{ version, want string }{
+		{"v0.1.0", "v0.1.0"},
+		{"(devel)", "devel"},
+		{"v0.0.0-20260101120000-abcdef123456+dirty", "v0.0.0-20260101120000-abcdef123456_dirty"},
+		{"v1.2.3+" + strings.Repeat("x", 70), "v1.2.3_" + strings.Repeat("x", 56)},
+		{"v1.2.3-" + strings.Repeat("y", 55) + "+z", "v1.2.3-" + strings.Repeat("y", 55)},
+		{"", ""},
+	} {
+		if got := (Info{Version: c.version}).Label(); got != c.want {
+			t.Errorf("Label(%q) = %q, want %q", c.version, got, c.want)
+		}
+	}
+}

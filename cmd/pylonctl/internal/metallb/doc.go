@@ -26,7 +26,7 @@
 // network.
 //
 // Imports: api/v1alpha1, config (its parsers decide what pylon accepts),
-// controller (the Service annotation names, one definition), Kubernetes'
+// Kubernetes'
 // api, apimachinery and client-go. Not controller-runtime, not the speaker,
 // nothing of cmd/ but package manifests.
 package metallb

@@ -2,6 +2,7 @@ package metallb
 
 import (
 	"cmp"
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"maps"
 	"net/netip"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pylonlb/pylon/config"
-	"github.com/pylonlb/pylon/controller"
 )
 
 // MetalLB's Service annotations, current and deprecated prefix. Where both
@@ -105,7 +105,7 @@ func (c *converter) serviceAnnotations(svc *corev1.Service, ch *ServiceChange) {
 		field := "metadata.annotations." + key
 		switch name {
 		case annPool:
-			c.want(svc, ch, field, controller.AnnotationPool, value)
+			c.want(svc, ch, field, v1alpha1.AnnotationPool, value)
 			if _, ok := c.made["IPPool "+value]; !ok {
 				ch.note(field, Changed, "pool "+value+" is not among the converted IPPools: the Service gets no address until it exists (PoolNotFound)")
 			}
@@ -114,13 +114,13 @@ func (c *converter) serviceAnnotations(svc *corev1.Service, ch *ServiceChange) {
 			for _, p := range strings.Split(value, ",") {
 				ips = append(ips, strings.TrimSpace(p))
 			}
-			c.want(svc, ch, field, controller.AnnotationIPs, strings.Join(ips, ","))
+			c.want(svc, ch, field, v1alpha1.AnnotationIPs, strings.Join(ips, ","))
 			if svc.Spec.LoadBalancerIP != "" {
 				ch.note(field, Changed, "spec.loadBalancerIP is set too: MetalLB refuses such a Service (no address); pylon takes the annotation and ignores spec.loadBalancerIP")
 			}
 		case annShare:
 			if value != "" {
-				c.want(svc, ch, field, controller.AnnotationSharing, value)
+				c.want(svc, ch, field, v1alpha1.AnnotationSharing, value)
 			}
 		case annAllocated:
 			ch.note(field, Info, "MetalLB's record of the pool the address came from: not needed, pylon finds the pool from the address")
