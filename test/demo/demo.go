@@ -50,6 +50,8 @@ type Summary struct {
 	Failover Failover
 	// Return is the failed node coming back.
 	Return Return
+	// Pylonctl is what pylonctl said of the running demo.
+	Pylonctl PylonctlResult
 	// Helm is the helm install call; Ready from its return to pylon's
 	// pods Ready and every speaker seeing every node in memberlist.
 	Helm, Ready time.Duration
@@ -135,9 +137,11 @@ type demo struct {
 	nodeAssets string // the node stack's binaries
 	ex         *examples
 	binDir     string
-	ownBins    bool
-	images     []images.Image
-	lab        *lab.Lab
+	// pylonctlBin is the pylonctl the build step made.
+	pylonctlBin string
+	ownBins     bool
+	images      []images.Image
+	lab         *lab.Lab
 	// backends maps the backend's pods to their nodes.
 	backends map[string]string
 	// speakerBefore is the failed node's speaker pod before the failure.

@@ -51,6 +51,8 @@ func (d *demo) steps() []step {
 		{name: "layer 2: the local client reaches web-l2", timeout: 30 * time.Second, logs: append([]string{"logs/kube-proxy-*.log"}, speakers...), run: d.layer2},
 		{name: "BGP: the remote client reaches web-bgp through the router", timeout: 30 * time.Second,
 			logs: append([]string{"frr/bgpd.log"}, speakers...), run: d.bgp},
+		{name: "pylonctl (kubectl pylon): status, and why web-l2 has its address and who answers for it", timeout: 30 * time.Second,
+			logs: controller, run: d.pylonctl},
 		{name: "failover: web-l2's owner fails", timeout: 60 * time.Second,
 			logs: append([]string{"frr/bgpd.log"}, speakers...), run: d.failover},
 		{name: "the failed node comes back", timeout: 90 * time.Second,
@@ -137,8 +139,12 @@ func (d *demo) build(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// pylonctl runs here, as an operator's kubectl plugin would.
+	if d.pylonctlBin, err = images.BuildStatic(ctx, "./cmd/pylonctl", d.binDir, "v"+imageTag); err != nil {
+		return nil, err
+	}
 	d.images = append(imgs, backend)
-	lines := []string{"static go builds of ./cmd/controller, ./cmd/speaker and ./test/lab/backend into " + d.binDir + "; images, no daemon:"}
+	lines := []string{"static go builds of ./cmd/controller, ./cmd/speaker, ./test/lab/backend and ./cmd/pylonctl into " + d.binDir + "; images, no daemon:"}
 	for _, im := range d.images {
 		lines = append(lines, fmt.Sprintf("  %s (entrypoint %s)", im.Ref, strings.Join(im.Entrypoint, " ")))
 	}

@@ -27,8 +27,8 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the demo failed: %v", err)
 	}
-	if len(sum.Steps) != 12 {
-		t.Errorf("%d steps ran, want 12", len(sum.Steps))
+	if len(sum.Steps) != 13 {
+		t.Errorf("%d steps ran, want 13", len(sum.Steps))
 	}
 	for i, s := range sum.Steps {
 		if !s.OK() || s.Took <= 0 || s.Took > s.Timeout {
@@ -36,6 +36,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	nodes := []string{"n1", "n2", "n3"}
+	// pylonctl, run as an operator would, found pylon healthy and named
+	// the node that answered ARP and the pool.
+	if p := sum.Pylonctl; p.StatusExit != 0 || p.WhyOwner != sum.L2.Owner || p.WhyPool != sum.L2.Pool {
+		t.Errorf("pylonctl: status exit %d, why names owner %q pool %q; want 0, %q, %q", p.StatusExit, p.WhyOwner, p.WhyPool, sum.L2.Owner, sum.L2.Pool)
+	}
 
 	l2, bgp := sum.L2, sum.BGP
 	if !lab.PoolV4.Contains(l2.IP) || l2.Pool != "default" || l2.Service != "demo/web-l2" {
