@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,6 +133,7 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	beforeWait := snapshot(t, c, waitNS)
 
 	createMany(t, c, ns, "new", whileDown)
+	writesBefore := serviceWrites(t, env)
 	startController(t, env, controller.Options{Workers: 4}, false)
 	eventually(t, 30*time.Second, "the Services created while down to have addresses", allHaveIPs(t, c, ns, standing-5+whileDown))
 	eventually(t, 10*time.Second, "the new Services' condition and annotation", recorded(t, c, ns, "restart"))
@@ -147,6 +149,13 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 		if now := snapshot(t, c, waitNS)[name]; now != was {
 			t.Errorf("%s/%s changed across the restart: address+version %v -> %v", waitNS, name, was, now)
 		}
+	}
+	// Nor a write that changes nothing (the API server keeps no trace of
+	// it in the object): counted by the API server, one status write per
+	// new Service and none else.
+	time.Sleep(time.Second)
+	if n := serviceWrites(t, env) - writesBefore; n != whileDown {
+		t.Errorf("%d Service writes after the restart, want %d (one per Service created while down): standing Services were written again", n, whileDown)
 	}
 	// Events only on change: the new Services get one each, the standing
 	// ones none. Events are sent asynchronously, so the count must also
@@ -178,6 +187,33 @@ func recorded(t *testing.T, c client.Client, ns, pool string) func() (bool, stri
 		}
 		return true, ""
 	}
+}
+
+// serviceWrites is how many write requests (create, update, patch, apply,
+// delete; the Service or its status) the API server has answered for
+// Services since it started, by its own metrics.
+func serviceWrites(t *testing.T, env *envtest.Env) int {
+	t.Helper()
+	body, err := env.Kubectl(t.Context(), "get", "--raw", "/metrics")
+	if err != nil {
+		t.Fatalf("read the API server's metrics: %v: %s", err, body)
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") || !strings.Contains(line, `resource="services"`) {
+			continue
+		}
+		for _, verb := range []string{"POST", "PUT", "PATCH", "APPLY", "DELETE"} {
+			if strings.Contains(line, `verb="`+verb+`"`) {
+				var v float64
+				if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+					t.Fatalf("metrics line %q: %v", line, err)
+				}
+				n += int(v)
+			}
+		}
+	}
+	return n
 }
 
 // occurrences counts the times an event with this reason was recorded in
