@@ -67,14 +67,14 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	}
 
 	current := ingressIPs(&svc)
-	o, before, wasPending := r.State.decide(req.NamespacedName, rq)
+	o, before := r.State.decide(req.NamespacedName, rq)
 	if !rq.served {
 		// No longer ours to serve: the addresses are released; the status
 		// is cleared only when it shows what pylon had given. pylon's
-		// condition and annotation go when this controller served the
-		// Service (a Service of another class may be another pylon's), or
-		// when no class could serve it.
-		if len(before) == 0 && !wasPending && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		// condition and annotation go when this controller held addresses
+		// for the Service, or when it is no LoadBalancer (no class serves
+		// it); a LoadBalancer of another class may be another pylon's.
+		if len(before) == 0 && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 			return reconcile.Result{}, nil
 		}
 		if err := r.record(ctx, &svc, releasedRecord(len(before) > 0 && slices.Equal(current, before))); err != nil {

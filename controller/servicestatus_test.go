@@ -95,6 +95,21 @@ func updates(t *testing.T, env *envtest.Env, ns, name string) func() int {
 	return func() int { return int(n.Load()) }
 }
 
+// setCondition writes pylon's condition on a Service as another writer
+// would (True, Allocated, with this message).
+func setCondition(t *testing.T, c client.Client, ns, name, message string) {
+	t.Helper()
+	var s corev1.Service
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(s.DeepCopy())
+	meta.SetStatusCondition(&s.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionAddressAssigned, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonAllocated, Message: message})
+	if err := c.Status().Patch(t.Context(), &s, patch); err != nil {
+		t.Fatalf("write the condition of Service %s/%s: %v", ns, name, err)
+	}
+}
+
 // patchPool sets an IPPool's addresses.
 func patchPool(t *testing.T, c client.Client, name string, addrs ...string) {
 	t.Helper()
@@ -231,18 +246,19 @@ func TestServiceStatusLasts(t *testing.T) {
 		waitIngress(t, c, ns, "x")
 		waitNoStanding(t, c, ns, "x")
 		waitNoStanding(t, c, ns, "waiting")
-		// A Service of another class may be another pylon's: its record is
-		// left alone unless this controller served it.
+		// A record left on a Service that is no LoadBalancer (say, changed
+		// while no controller ran) goes: no class serves it.
+		clusterIP := func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeClusterIP
+			s.Spec.AllocateLoadBalancerNodePorts = nil
+		}
+		lbService(t, c, ns, "stale", clusterIP, annotate(v1alpha1.AnnotationIPAllocatedFromPool, "rec-release"))
+		setCondition(t, c, ns, "stale", "left by an earlier controller")
+		waitNoStanding(t, c, ns, "stale")
+		// A LoadBalancer of another class may be another pylon's: its
+		// record is left alone.
 		lbService(t, c, ns, "theirs", func(s *corev1.Service) { s.Spec.LoadBalancerClass = &other })
-		var s corev1.Service
-		if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "theirs"}, &s); err != nil {
-			t.Fatal(err)
-		}
-		patch := client.MergeFrom(s.DeepCopy())
-		meta.SetStatusCondition(&s.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionAddressAssigned, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonAllocated, Message: "the other controller's"})
-		if err := c.Status().Patch(t.Context(), &s, patch); err != nil {
-			t.Fatal(err)
-		}
+		setCondition(t, c, ns, "theirs", "the other controller's")
 		consistently(t, 500*time.Millisecond, "the other class's condition stays", func() (bool, string) {
 			cond, pools := standing(t, c, ns, "theirs")
 			return cond != nil && cond.Message == "the other controller's", describeStanding(cond, pools)

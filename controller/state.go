@@ -144,13 +144,11 @@ func (s *State) setConfig(cfg *config.Config) {
 }
 
 // decide runs decide under the lock, keeps the pending set and wakes waiting
-// Services when addresses were freed. before are the Service's addresses
-// and wasPending whether it waited, before this decision.
-func (s *State) decide(key types.NamespacedName, req request) (o outcome, before []netip.Addr, wasPending bool) {
+// Services when addresses were freed.
+func (s *State) decide(key types.NamespacedName, req request) (o outcome, before []netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	before = s.alloc.IPs(req.svc.Key)
-	_, wasPending = s.pending[key]
 	o = decide(s.alloc, req)
 	freed := false
 	for _, ip := range before {
@@ -169,7 +167,7 @@ func (s *State) decide(key types.NamespacedName, req request) (o outcome, before
 	if freed || !slices.Equal(before, s.alloc.IPs(req.svc.Key)) {
 		s.notifyPoolsLocked()
 	}
-	return o, before, wasPending
+	return o, before
 }
 
 // holds reports whether svc still holds ip; the lock must be held.
