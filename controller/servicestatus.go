@@ -3,13 +3,11 @@ package controller
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,11 +85,29 @@ func releasedRecord(clearIPs bool) record {
 	return record{setIPs: clearIPs, setPools: true}
 }
 
+// differs reports whether rec says anything the Service's object does not:
+// ingress entries are compared by address (the API server's defaulting of
+// ipMode is ignored), the condition by status, reason, message and
+// generation, the annotation by value. It copies nothing: most passes
+// (every one after a restart) find the object right.
+func (rec record) differs(svc *corev1.Service) bool {
+	if rec.setIPs && !slices.Equal(ingressIPs(svc), rec.ips) {
+		return true
+	}
+	have := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ConditionAddressAssigned)
+	if (have == nil) != (rec.cond == nil) {
+		return true
+	}
+	if have != nil && (have.Status != rec.cond.Status || have.Reason != rec.cond.Reason || have.Message != rec.cond.Message || have.ObservedGeneration != rec.cond.ObservedGeneration) {
+		return true
+	}
+	pools, ok := svc.Annotations[v1alpha1.AnnotationIPAllocatedFromPool]
+	return rec.setPools && (pools != rec.pools || ok && rec.pools == "")
+}
+
 // record brings the Service's object in line with rec in one status write,
-// and writes nothing when it already is: ingress entries are compared by
-// address (the API server's defaulting of ipMode is ignored), the condition
-// by status, reason, message and generation (meta.SetStatusCondition keeps
-// its transition time while its status holds).
+// and writes nothing when it already is (see differs; meta.SetStatusCondition
+// keeps the condition's transition time while its status holds).
 //
 // The annotation travels in the same status patch: the API server keeps
 // metadata changes made through a Service's status endpoint (it resets only
@@ -99,6 +115,9 @@ func releasedRecord(clearIPs bool) record {
 // controller with no right to patch Services themselves.
 // TestServiceStatusLasts pins this against the real API server.
 func (r *ServiceReconciler) record(ctx context.Context, svc *corev1.Service, rec record) error {
+	if !rec.differs(svc) {
+		return nil
+	}
 	want := svc.DeepCopy()
 	if rec.setIPs && !slices.Equal(ingressIPs(svc), rec.ips) {
 		want.Status.LoadBalancer.Ingress = nil
@@ -118,9 +137,6 @@ func (r *ServiceReconciler) record(ctx context.Context, svc *corev1.Service, rec
 		want.Annotations[v1alpha1.AnnotationIPAllocatedFromPool] = rec.pools
 	} else if rec.setPools {
 		delete(want.Annotations, v1alpha1.AnnotationIPAllocatedFromPool)
-	}
-	if equality.Semantic.DeepEqual(svc.Status, want.Status) && maps.Equal(svc.Annotations, want.Annotations) {
-		return nil
 	}
 	// A strategic merge patch names pylon's condition alone (conditions
 	// merge by type), so other writers' conditions are left as they are.
