@@ -181,6 +181,12 @@ func TestServiceStatusLasts(t *testing.T) {
 		editService(t, c, ns, "mover", annotate(controller.AnnotationPool, "rec-move-b"))
 		waitIngress(t, c, ns, "mover")
 		waitStanding(t, c, ns, "mover", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "rec-move-b")
+		// Another full pool: the same reason, a new message.
+		createPool(t, c, "rec-move-c", []string{"198.51.100.21/32"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = new(bool) })
+		lbService(t, c, ns, "holder-c", annotate(controller.AnnotationPool, "rec-move-c"))
+		waitIngress(t, c, ns, "holder-c", "198.51.100.21")
+		editService(t, c, ns, "mover", annotate(controller.AnnotationPool, "rec-move-c"))
+		waitStanding(t, c, ns, "mover", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "rec-move-c")
 	})
 
 	t.Run("a pool edit leaves the address outside every pool: condition and annotation follow, the address stays", func(t *testing.T) {
