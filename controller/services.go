@@ -85,7 +85,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		}
 		return reconcile.Result{}, nil
 	}
-	if err := r.record(ctx, &svc, servedRecord(o, svc.Generation)); err != nil {
+	if err := r.record(ctx, &svc, servedRecord(o)); err != nil {
 		return reconcile.Result{}, err
 	}
 	switch {

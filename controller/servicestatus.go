@@ -34,10 +34,11 @@ type record struct {
 	pools    string
 }
 
-// servedRecord is the record of a Service served with outcome o; gen is the
+// servedRecord is the record of a Service served with outcome o. The
+// condition carries no observedGeneration: the API server never sets a
 // Service's metadata.generation.
-func servedRecord(o outcome, gen int64) record {
-	c := metav1.Condition{Type: v1alpha1.ConditionAddressAssigned, ObservedGeneration: gen}
+func servedRecord(o outcome) record {
+	c := metav1.Condition{Type: v1alpha1.ConditionAddressAssigned}
 	switch {
 	case o.pending():
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, o.reason, o.message
@@ -73,7 +74,7 @@ func invalidRecord(svc *corev1.Service, err error) record {
 		msg += fmt.Sprintf("; nothing is released on a malformed request: it keeps %v", ips)
 	}
 	return record{cond: &metav1.Condition{
-		Type: v1alpha1.ConditionAddressAssigned, Status: metav1.ConditionFalse, ObservedGeneration: svc.Generation,
+		Type: v1alpha1.ConditionAddressAssigned, Status: metav1.ConditionFalse,
 		Reason: v1alpha1.ReasonInvalidRequest, Message: msg,
 	}}
 }
@@ -87,8 +88,8 @@ func releasedRecord(clearIPs bool) record {
 
 // differs reports whether rec says anything the Service's object does not:
 // ingress entries are compared by address (the API server's defaulting of
-// ipMode is ignored), the condition by status, reason, message and
-// generation, the annotation by value. It copies nothing: most passes
+// ipMode is ignored), the condition by status, reason and message, the
+// annotation by value. It copies nothing: most passes
 // (every one after a restart) find the object right.
 func (rec record) differs(svc *corev1.Service) bool {
 	if rec.setIPs && !slices.Equal(ingressIPs(svc), rec.ips) {
@@ -98,7 +99,7 @@ func (rec record) differs(svc *corev1.Service) bool {
 	if (have == nil) != (rec.cond == nil) {
 		return true
 	}
-	if have != nil && (have.Status != rec.cond.Status || have.Reason != rec.cond.Reason || have.Message != rec.cond.Message || have.ObservedGeneration != rec.cond.ObservedGeneration) {
+	if have != nil && (have.Status != rec.cond.Status || have.Reason != rec.cond.Reason || have.Message != rec.cond.Message) {
 		return true
 	}
 	pools, ok := svc.Annotations[v1alpha1.AnnotationIPAllocatedFromPool]
