@@ -7,9 +7,11 @@ package v1alpha1
 //
 // Both are written in the same status write as status.loadBalancer.ingress,
 // and only when they change: a restarted controller that finds them right
-// writes nothing. The controller removes both when it stops serving the
-// Service (another type or class); it puts the annotation back when someone
-// removes or edits it.
+// writes nothing. The controller removes both when it stops serving a
+// Service it held addresses for (another type or class), and from any
+// Service that is no LoadBalancer; a LoadBalancer of another class keeps
+// them (it may be another pylon controller's). It puts the annotation back
+// when someone removes or edits it.
 const (
 	// ConditionAddressAssigned is the type of the condition in a Service's
 	// status.conditions. True: the Service has every address it asks for
