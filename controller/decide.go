@@ -9,23 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller/allocator"
-)
-
-// Event reasons on Services.
-const (
-	ReasonAllocated       = "Allocated"
-	ReasonReleased        = "Released"
-	ReasonPoolExhausted   = "PoolExhausted"
-	ReasonNoPool          = "NoEligiblePool"
-	ReasonPoolNotFound    = "PoolNotFound"
-	ReasonIPNotInPool     = "RequestedIPNotInPool"
-	ReasonIPConflict      = "IPConflict"
-	ReasonIPNotAllowed    = "IPNotAllowed"
-	ReasonInvalidRequest  = "InvalidRequest"
-	ReasonOrphaned        = "IPOutsidePools"
-	ReasonCrossNamespace  = "SharedAcrossNamespaces"
-	ReasonAllocationError = "AllocationFailed"
 )
 
 // outcome is what decide wants done for one Service.
@@ -45,14 +30,14 @@ type outcome struct {
 
 // pending reports whether the Service still waits for an address.
 func (o outcome) pending() bool {
-	return o.reason != "" && o.reason != ReasonOrphaned && o.reason != ReasonUnsafeHeld && o.reason != ReasonCrossNamespace
+	return o.reason != "" && o.reason != v1alpha1.ReasonOrphaned && o.reason != v1alpha1.ReasonUnsafeHeld && o.reason != v1alpha1.ReasonCrossNamespace
 }
 
 // waitsForRelease reports whether another Service releasing an address
 // could end the wait (a full pool, a requested address held by another);
 // otherwise only a configuration change can.
 func (o outcome) waitsForRelease() bool {
-	return o.reason == ReasonPoolExhausted || o.reason == ReasonIPConflict
+	return o.reason == v1alpha1.ReasonPoolExhausted || o.reason == v1alpha1.ReasonIPConflict
 }
 
 // decide brings a's holdings for the Service in line with req and returns
@@ -154,7 +139,7 @@ func (o outcome) unsafeHeld(a *allocator.Allocator) outcome {
 			for i, u := range why {
 				parts[i] = u.String()
 			}
-			o.reason, o.message = ReasonUnsafeHeld, fmt.Sprintf("%s must never be handed out (%s) but this Service held it first: it stays assigned (pylon never renumbers a Service); to move the Service, ask for another address (%s) or recreate it", ip, strings.Join(parts, "; "), AnnotationIPs)
+			o.reason, o.message = v1alpha1.ReasonUnsafeHeld, fmt.Sprintf("%s must never be handed out (%s) but this Service held it first: it stays assigned (pylon never renumbers a Service); to move the Service, ask for another address (%s) or recreate it", ip, strings.Join(parts, "; "), AnnotationIPs)
 			return o
 		}
 	}
@@ -169,7 +154,7 @@ func (o outcome) orphans() outcome {
 	}
 	for i, ip := range o.ips {
 		if o.pools[i] == "" {
-			o.reason, o.message = ReasonOrphaned, fmt.Sprintf("%s is no longer in any IPPool; it stays assigned (pylon never renumbers a Service on a pool edit): restore the pool's range, or recreate the Service to get a new address", ip)
+			o.reason, o.message = v1alpha1.ReasonOrphaned, fmt.Sprintf("%s is no longer in any IPPool; it stays assigned (pylon never renumbers a Service on a pool edit): restore the pool's range, or recreate the Service to get a new address", ip)
 		}
 	}
 	return o
@@ -185,7 +170,7 @@ func (o outcome) tenants(a *allocator.Allocator, key string) outcome {
 	}
 	for _, ip := range o.ips {
 		if why := a.SharedAcrossNamespaces(key, ip); why != "" {
-			o.reason, o.message = ReasonCrossNamespace, why+"; it stays shared until this Service lets it go (pylon never renumbers a Service on a pool edit): recreate the Service for an address of its own, or allow sharing across namespaces on the pool"
+			o.reason, o.message = v1alpha1.ReasonCrossNamespace, why+"; it stays shared until this Service lets it go (pylon never renumbers a Service on a pool edit): recreate the Service for an address of its own, or allow sharing across namespaces on the pool"
 			break
 		}
 	}
@@ -213,21 +198,21 @@ func heldOf(held []netip.Addr, fam allocator.Family) (netip.Addr, bool) {
 func reasonFor(err error) string {
 	switch {
 	case errors.Is(err, allocator.ErrPoolExhausted):
-		return ReasonPoolExhausted
+		return v1alpha1.ReasonPoolExhausted
 	case errors.Is(err, allocator.ErrNoPool):
-		return ReasonNoPool
+		return v1alpha1.ReasonNoPool
 	case errors.Is(err, allocator.ErrPoolNotFound):
-		return ReasonPoolNotFound
+		return v1alpha1.ReasonPoolNotFound
 	case errors.Is(err, allocator.ErrNotInPool):
-		return ReasonIPNotInPool
+		return v1alpha1.ReasonIPNotInPool
 	case errors.Is(err, allocator.ErrInUse):
-		return ReasonIPConflict
+		return v1alpha1.ReasonIPConflict
 	case errors.Is(err, allocator.ErrUnsafe):
-		return ReasonUnsafeAddress
+		return v1alpha1.ReasonUnsafeAddress
 	case errors.Is(err, allocator.ErrNotAllowed), errors.Is(err, allocator.ErrBuggyIP), errors.Is(err, allocator.ErrPoolUnusable):
-		return ReasonIPNotAllowed
+		return v1alpha1.ReasonIPNotAllowed
 	}
-	return ReasonAllocationError
+	return v1alpha1.ReasonAllocationError
 }
 
 // ingressIPs reads the addresses in a Service's status, in order.

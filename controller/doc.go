@@ -15,8 +15,11 @@
 //     with a warning.
 //   - ServiceReconciler gathers a Service and its namespace, decides with
 //     the allocator (decide, a function of the allocator and the request),
-//     writes status.loadBalancer.ingress only when the addresses differ,
-//     and sends an event when what it has to say changes.
+//     writes status.loadBalancer.ingress, its condition
+//     pylonlb.io/AddressAssigned and the annotation naming the address's
+//     pool in one status patch, only when one of them differs
+//     (servicestatus.go), and sends an event when what it has to say
+//     changes.
 //
 // A third, PeerSessionsReconciler, shares nothing with them: per BGPPeer it
 // counts the speakers' sessions from the SpeakerStatuses into

@@ -89,7 +89,7 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 		t.Fatal(err)
 	}
 	lbService(t, c, ns, "s4")
-	waitEvent(t, c, ns, "Service", "s4", controller.ReasonNoPool, "")
+	waitEvent(t, c, ns, "Service", "s4", v1alpha1.ReasonNoPool, "")
 	waitIngress(t, c, ns, "s1", "198.51.100.64")
 }
 

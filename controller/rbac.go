@@ -11,8 +11,12 @@ package controller
 // this identity) and no wider than the checks listed there.
 
 // Services: ServiceReconciler reads them from the cache (services.go
-// Reconcile, State.restore) and writes only status.loadBalancer.ingress with
-// Status().Patch (services.go). It never changes a Service's spec.
+// Reconcile, State.restore) and writes, with one Status().Patch
+// (servicestatus.go), status.loadBalancer.ingress, its condition
+// pylonlb.io/AddressAssigned and its annotation
+// pylonlb.io/ip-allocated-from-pool: the status endpoint takes metadata
+// changes too, so no right on Services themselves is needed. It never
+// changes a Service's spec.
 //
 // +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=services/status,verbs=patch

@@ -3,22 +3,22 @@ package controller
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
 )
 
 // ServiceReconciler gives LoadBalancer Services their addresses: gather the
 // Service and its namespace, decide with the allocator, write the status
-// when it differs, and tell the Service's events what changed.
+// (addresses, pylon's condition, the pool annotation) when it differs, and
+// tell the Service's events what changed.
 type ServiceReconciler struct {
 	Client   client.Client
 	Recorder events.EventRecorder
@@ -56,70 +56,59 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err != nil {
 		// A malformed request keeps whatever the Service has: nothing is
 		// released on a typo.
-		r.event(&svc, corev1.EventTypeWarning, ReasonInvalidRequest, err.Error())
+		if err := r.record(ctx, &svc, invalidRecord(&svc, err)); err != nil {
+			return reconcile.Result{}, err
+		}
+		r.event(&svc, corev1.EventTypeWarning, v1alpha1.ReasonInvalidRequest, err.Error())
 		return reconcile.Result{}, nil
 	}
 	if msg := r.State.takeConflict(req.NamespacedName); msg != "" {
-		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, msg)
+		r.event(&svc, corev1.EventTypeWarning, v1alpha1.ReasonIPConflict, msg)
 	}
 
 	current := ingressIPs(&svc)
 	o, before := r.State.decide(req.NamespacedName, rq)
 	if !rq.served {
 		// No longer ours to serve: the addresses are released; the status
-		// is cleared only when it shows what pylon had given.
-		if len(before) == 0 {
+		// is cleared only when it shows what pylon had given. pylon's
+		// condition and annotation go when this controller held addresses
+		// for the Service, or when it is no LoadBalancer (no class serves
+		// it); a LoadBalancer of another class may be another pylon's.
+		if len(before) == 0 && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 			return reconcile.Result{}, nil
 		}
-		if slices.Equal(current, before) {
-			if err := r.writeStatus(ctx, &svc, nil); err != nil {
-				return reconcile.Result{}, err
-			}
-		}
-		r.event(&svc, corev1.EventTypeNormal, ReasonReleased, fmt.Sprintf("released %v: the Service is no longer a LoadBalancer of this class", before))
-		return reconcile.Result{}, nil
-	}
-	if !slices.Equal(current, o.ips) {
-		if err := r.writeStatus(ctx, &svc, o.ips); err != nil {
+		if err := r.record(ctx, &svc, releasedRecord(len(before) > 0 && slices.Equal(current, before))); err != nil {
 			return reconcile.Result{}, err
 		}
+		if len(before) > 0 {
+			r.event(&svc, corev1.EventTypeNormal, v1alpha1.ReasonReleased, fmt.Sprintf("released %v: the Service is no longer a LoadBalancer of this class", before))
+		}
+		return reconcile.Result{}, nil
+	}
+	if err := r.record(ctx, &svc, servedRecord(o)); err != nil {
+		return reconcile.Result{}, err
 	}
 	switch {
-	case o.conflict != "" && o.reason == ReasonIPConflict:
+	case o.conflict != "" && o.reason == v1alpha1.ReasonIPConflict:
 		// One event: the event recorder folds events of one reason about
 		// one object into a series that keeps the first note. The wait
 		// that follows is remembered as said.
-		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, o.conflict+"; "+o.message)
+		r.event(&svc, corev1.EventTypeWarning, v1alpha1.ReasonIPConflict, o.conflict+"; "+o.message)
 		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, o.reason, o.message)
 	case o.conflict != "":
-		r.event(&svc, corev1.EventTypeWarning, ReasonIPConflict, o.conflict)
+		r.event(&svc, corev1.EventTypeWarning, v1alpha1.ReasonIPConflict, o.conflict)
 	}
 	switch {
 	case o.reason != "":
 		r.event(&svc, corev1.EventTypeWarning, o.reason, o.message)
 	case len(o.ips) > 0 && !slices.Equal(current, o.ips):
-		r.event(&svc, corev1.EventTypeNormal, ReasonAllocated, "assigned "+o.describe())
+		r.event(&svc, corev1.EventTypeNormal, v1alpha1.ReasonAllocated, "assigned "+o.describe())
 	case len(o.ips) > 0:
 		// Nothing changed (a restarted controller confirming the status
 		// it found): remember it silently, so events stay one per change.
-		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, ReasonAllocated, "assigned "+o.describe())
+		r.State.tell("Service/"+svc.Namespace+"/"+svc.Name, v1alpha1.ReasonAllocated, "assigned "+o.describe())
 	}
 	return reconcile.Result{}, nil
-}
-
-// writeStatus sets status.loadBalancer.ingress to ips, leaving every other
-// status field alone.
-func (r *ServiceReconciler) writeStatus(ctx context.Context, svc *corev1.Service, ips []netip.Addr) error {
-	patch := client.MergeFrom(svc.DeepCopy())
-	svc.Status.LoadBalancer.Ingress = nil
-	for _, ip := range ips {
-		svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip.String()})
-	}
-	if err := r.Client.Status().Patch(ctx, svc, patch); err != nil {
-		return fmt.Errorf("write status of service %s/%s: %w", svc.Namespace, svc.Name, err)
-	}
-	log.FromContext(ctx).V(1).Info("status written", "ips", ips)
-	return nil
 }
 
 // event records an event on the Service unless it is the same as the last;
@@ -129,7 +118,7 @@ func (r *ServiceReconciler) event(svc *corev1.Service, typ, reason, msg string) 
 		return
 	}
 	r.Recorder.Eventf(svc, nil, typ, reason, "Allocate", "%s", msg)
-	if typ == corev1.EventTypeWarning && reason != ReasonOrphaned && reason != ReasonUnsafeHeld && reason != ReasonCrossNamespace {
+	if typ == corev1.EventTypeWarning && reason != v1alpha1.ReasonOrphaned && reason != v1alpha1.ReasonUnsafeHeld && reason != v1alpha1.ReasonCrossNamespace {
 		r.Metrics.failed(reason)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -38,7 +39,7 @@ func TestController(t *testing.T) {
 			lbService(t, c, ns, name)
 			waitIngress(t, c, ns, name, want)
 		}
-		waitEvent(t, c, ns, "Service", "s4", controller.ReasonAllocated, "198.51.100.8 (IPPool prio-a)")
+		waitEvent(t, c, ns, "Service", "s4", v1alpha1.ReasonAllocated, "198.51.100.8 (IPPool prio-a)")
 	})
 
 	t.Run("requested addresses: annotation, spec.loadBalancerIP, never stolen", func(t *testing.T) {
@@ -50,11 +51,11 @@ func TestController(t *testing.T) {
 		lbService(t, c, ns, "b", func(s *corev1.Service) { s.Spec.LoadBalancerIP = "198.51.100.41" })
 		waitIngress(t, c, ns, "b", "198.51.100.41")
 		lbService(t, c, ns, "thief", annotate(controller.AnnotationIPs, "198.51.100.40"))
-		waitEvent(t, c, ns, "Service", "thief", controller.ReasonIPConflict, "198.51.100.40")
+		waitEvent(t, c, ns, "Service", "thief", v1alpha1.ReasonIPConflict, "198.51.100.40")
 		lbService(t, c, ns, "outside", annotate(controller.AnnotationIPs, "203.0.113.99"))
-		waitEvent(t, c, ns, "Service", "outside", controller.ReasonIPNotInPool, "203.0.113.99")
+		waitEvent(t, c, ns, "Service", "outside", v1alpha1.ReasonIPNotInPool, "203.0.113.99")
 		lbService(t, c, ns, "garbled", annotate(controller.AnnotationIPs, "198.51.100.300"))
-		waitEvent(t, c, ns, "Service", "garbled", controller.ReasonInvalidRequest, controller.AnnotationIPs)
+		waitEvent(t, c, ns, "Service", "garbled", v1alpha1.ReasonInvalidRequest, controller.AnnotationIPs)
 		consistently(t, 500*time.Millisecond, "a keeps its address and the others get none", func() (bool, string) {
 			a, th, out := ingress(t, c, ns, "a"), ingress(t, c, ns, "thief"), ingress(t, c, ns, "outside")
 			return slices.Equal(a, []string{"198.51.100.40"}) && th == nil && out == nil, fmt.Sprint(a, th, out)
@@ -72,7 +73,7 @@ func TestController(t *testing.T) {
 		lbService(t, c, ns, "manual", annotate(controller.AnnotationPool, "named-manual"))
 		waitIngress(t, c, ns, "manual", "198.51.100.52")
 		lbService(t, c, ns, "nowhere", annotate(controller.AnnotationPool, "no-such-pool"))
-		waitEvent(t, c, ns, "Service", "nowhere", controller.ReasonPoolNotFound, "no-such-pool")
+		waitEvent(t, c, ns, "Service", "nowhere", v1alpha1.ReasonPoolNotFound, "no-such-pool")
 	})
 
 	t.Run("sharing: same key and no port clash share; a clash gets its own", func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestController(t *testing.T) {
 		waitIngress(t, c, ns, "web2", "198.51.100.65")
 		lbService(t, c, ns, "other-key", annotate(controller.AnnotationSharing, "j", controller.AnnotationIPs, "198.51.100.64"),
 			func(s *corev1.Service) { s.Spec.Ports[0].Port = 8080 })
-		waitEvent(t, c, ns, "Service", "other-key", controller.ReasonIPConflict, "198.51.100.64")
+		waitEvent(t, c, ns, "Service", "other-key", v1alpha1.ReasonIPConflict, "198.51.100.64")
 	})
 
 	t.Run("release on delete and on type change; B's deletion never moves A", func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestController(t *testing.T) {
 		waitIngress(t, c, ns, "first", "198.51.100.80")
 		waitIngress(t, c, ns, "second", "198.51.100.81")
 		lbService(t, c, ns, "third")
-		waitEvent(t, c, ns, "Service", "third", controller.ReasonPoolExhausted, "exhaust")
+		waitEvent(t, c, ns, "Service", "third", v1alpha1.ReasonPoolExhausted, "exhaust")
 		if err := c.Delete(t.Context(), first); err != nil {
 			t.Fatal(err)
 		}
@@ -154,8 +155,11 @@ func TestController(t *testing.T) {
 		require, prefer := corev1.IPFamilyPolicyRequireDualStack, corev1.IPFamilyPolicyPreferDualStack
 		lbService(t, c, ns, "prefer", func(s *corev1.Service) { s.Spec.IPFamilyPolicy = &prefer })
 		waitIngress(t, c, ns, "prefer", "198.51.100.96")
+		// Waiting for one family: the condition says so and which address
+		// it has meanwhile.
+		waitStanding(t, c, ns, "prefer", metav1.ConditionFalse, v1alpha1.ReasonNoPool, "dual-v4", "IPv6", "it has 198.51.100.96 (IPPool dual-v4)")
 		lbService(t, c, ns, "require", func(s *corev1.Service) { s.Spec.IPFamilyPolicy = &require })
-		waitEvent(t, c, ns, "Service", "require", controller.ReasonNoPool, "IPv6")
+		waitEvent(t, c, ns, "Service", "require", v1alpha1.ReasonNoPool, "IPv6")
 		if got := ingress(t, c, ns, "require"); got != nil {
 			t.Fatalf("RequireDualStack got %v with no IPv6 pool", got)
 		}
@@ -167,6 +171,9 @@ func TestController(t *testing.T) {
 			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}
 		})
 		waitIngress(t, c, ns, "v6first", "2001:db8:10::2", "198.51.100.98")
+		// Two pools: both names, in the order of the addresses.
+		waitStanding(t, c, ns, "prefer", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "dual-v4,dual-v6")
+		waitStanding(t, c, ns, "v6first", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "dual-v6,dual-v4", "2001:db8:10::2 (IPPool dual-v6), 198.51.100.98 (IPPool dual-v4)")
 	})
 
 	t.Run("pool status counts and conditions; overlapping pool marked and unused", func(t *testing.T) {
@@ -195,7 +202,7 @@ func TestController(t *testing.T) {
 		})
 		waitEvent(t, c, "default", "IPPool", "status-b-new", "Overlapping", "status-a-old")
 		lbService(t, c, ns, "b", annotate(controller.AnnotationPool, "status-b-new"))
-		waitEvent(t, c, ns, "Service", "b", controller.ReasonIPNotAllowed, "")
+		waitEvent(t, c, ns, "Service", "b", v1alpha1.ReasonIPNotAllowed, "")
 	})
 
 	t.Run("namespace and service selectors", func(t *testing.T) {
@@ -212,8 +219,8 @@ func TestController(t *testing.T) {
 		waitIngress(t, c, "sel-team", "in", "203.0.113.16")
 		lbService(t, c, "sel-team", "unlabelled")
 		lbService(t, c, "sel-other", "elsewhere", labelled)
-		waitEvent(t, c, "sel-team", "Service", "unlabelled", controller.ReasonNoPool, "")
-		waitEvent(t, c, "sel-other", "Service", "elsewhere", controller.ReasonNoPool, "")
+		waitEvent(t, c, "sel-team", "Service", "unlabelled", v1alpha1.ReasonNoPool, "")
+		waitEvent(t, c, "sel-other", "Service", "elsewhere", v1alpha1.ReasonNoPool, "")
 	})
 
 	t.Run("metrics per pool and family, failures by reason", func(t *testing.T) {
@@ -248,7 +255,7 @@ func TestController(t *testing.T) {
 		lbService(t, c, ns, "tiny-1", annotate(controller.AnnotationPool, "metrics-tiny"))
 		waitIngress(t, c, ns, "tiny-1", "203.0.113.32")
 		lbService(t, c, ns, "tiny-2", annotate(controller.AnnotationPool, "metrics-tiny"))
-		waitEvent(t, c, ns, "Service", "tiny-2", controller.ReasonPoolExhausted, "metrics-tiny")
+		waitEvent(t, c, ns, "Service", "tiny-2", v1alpha1.ReasonPoolExhausted, "metrics-tiny")
 		// Releases elsewhere wake tiny-2 again; it fails again, silently.
 		for i := range 3 {
 			s := lbService(t, c, ns, fmt.Sprintf("churn-%d", i))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -85,10 +86,10 @@ func TestSharedAddresses(t *testing.T) {
 		waitIngress(t, c, ns, "b-dns", "198.51.100.0")
 		editService(t, c, ns, "b-dns", withPorts(port("dns", corev1.ProtocolUDP, 53), port("http", corev1.ProtocolTCP, 80)))
 		waitIngress(t, c, ns, "b-dns", "198.51.100.1")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonIPConflict, "198.51.100.0 is held by share-port/a-web and both use port TCP/80")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonAllocated, "198.51.100.1")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonIPConflict, "198.51.100.0 is held by share-port/a-web and both use port TCP/80")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonAllocated, "198.51.100.1")
 		keeps(t, c, ns, "a-web", "198.51.100.0")
-		if n := countEvents(t, c, ns, "Service", "a-web", controller.ReasonIPConflict); n != 0 {
+		if n := countEvents(t, c, ns, "Service", "a-web", v1alpha1.ReasonIPConflict); n != 0 {
 			t.Errorf("the unchanged Service got %d IPConflict events", n)
 		}
 	})
@@ -100,7 +101,7 @@ func TestSharedAddresses(t *testing.T) {
 		waitIngress(t, c, ns, "b-dns", "198.51.100.4")
 		editService(t, c, ns, "b-dns", withPorts(port("quic", corev1.ProtocolTCP, 80)))
 		waitIngress(t, c, ns, "b-dns", "198.51.100.5")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonIPConflict, "both use port TCP/80")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonIPConflict, "both use port TCP/80")
 		keeps(t, c, ns, "a-web", "198.51.100.4")
 	})
 
@@ -111,7 +112,7 @@ func TestSharedAddresses(t *testing.T) {
 		waitIngress(t, c, ns, "b-dns", "198.51.100.8")
 		editService(t, c, ns, "a-web", annotate(controller.AnnotationSharing, "other"))
 		waitIngress(t, c, ns, "a-web", "198.51.100.9")
-		waitEvent(t, c, ns, "Service", "a-web", controller.ReasonIPConflict, `their sharing keys differ ("other", "k")`)
+		waitEvent(t, c, ns, "Service", "a-web", v1alpha1.ReasonIPConflict, `their sharing keys differ ("other", "k")`)
 		keeps(t, c, ns, "b-dns", "198.51.100.8")
 	})
 
@@ -124,7 +125,7 @@ func TestSharedAddresses(t *testing.T) {
 			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		})
 		waitIngress(t, c, ns, "b-dns", "198.51.100.13")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonIPConflict, "only one has externalTrafficPolicy Local")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonIPConflict, "only one has externalTrafficPolicy Local")
 		keeps(t, c, ns, "a-web", "198.51.100.12")
 	})
 
@@ -139,7 +140,7 @@ func TestSharedAddresses(t *testing.T) {
 		waitIngress(t, c, ns, "b-dns", "198.51.100.17")
 		editService(t, c, ns, "b-dns", withPorts(port("http", corev1.ProtocolTCP, 80)))
 		waitIngress(t, c, ns, "b-dns")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonIPConflict, "198.51.100.17 given up")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonIPConflict, "198.51.100.17 given up")
 		keeps(t, c, ns, "a-web", "198.51.100.17")
 		// The address is not lost to it for good: when web leaves, dns
 		// (waiting for it) gets it.
@@ -193,7 +194,7 @@ func TestSharedAddresses(t *testing.T) {
 		lbService(t, c, "tenant-a", "web", key)
 		waitIngress(t, c, "tenant-a", "web", "198.51.100.28")
 		lbService(t, c, "tenant-b", "thief", key, dnsPorts, annotate(controller.AnnotationIPs, "198.51.100.28"))
-		waitEvent(t, c, "tenant-b", "Service", "thief", controller.ReasonIPConflict,
+		waitEvent(t, c, "tenant-b", "Service", "thief", v1alpha1.ReasonIPConflict,
 			`the sharing key "k" is private to namespace "tenant-a": IPPool "tenants" does not allow sharing across namespaces`)
 		lbService(t, c, "tenant-b", "dns", key, dnsPorts)
 		waitIngress(t, c, "tenant-b", "dns", "198.51.100.29")
@@ -226,13 +227,17 @@ func TestSharedAddresses(t *testing.T) {
 		if err := c.Patch(t.Context(), open, patch); err != nil {
 			t.Fatal(err)
 		}
+		// The pool's edit alone wakes the holders: the newer one's
+		// condition says it keeps a sharing its pool no longer allows.
+		waitStanding(t, c, "legacy-b", "dns", metav1.ConditionTrue, v1alpha1.ReasonCrossNamespace, "legacy", `198.51.100.40 is shared with legacy-a/web`)
+		waitStanding(t, c, "legacy-a", "web", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "legacy")
 		settled := snapshot(t, c, "share-port")
 		ctl.stop()
 		// While no controller runs, dns starts to clash with web.
 		editService(t, c, ns, "b-dns", withPorts(port("http", corev1.ProtocolTCP, 80)))
 		startController(t, env, controller.Options{}, false)
 		waitIngress(t, c, ns, "b-dns", "198.51.100.37")
-		waitEvent(t, c, ns, "Service", "b-dns", controller.ReasonIPConflict, "198.51.100.36")
+		waitEvent(t, c, ns, "Service", "b-dns", v1alpha1.ReasonIPConflict, "198.51.100.36")
 		keeps(t, c, ns, "a-web", "198.51.100.36")
 		// What the first controller settled stays settled.
 		if after := snapshot(t, c, "share-port"); !maps.Equal(settled, after) {
@@ -242,12 +247,12 @@ func TestSharedAddresses(t *testing.T) {
 		// from another namespace is refused.
 		keeps(t, c, "legacy-a", "web", "198.51.100.40")
 		keeps(t, c, "legacy-b", "dns", "198.51.100.40")
-		waitEvent(t, c, "legacy-b", "Service", "dns", controller.ReasonCrossNamespace, `198.51.100.40 is shared with legacy-a/web, but the sharing key "k" is private`)
-		if n := countEvents(t, c, "legacy-a", "Service", "web", controller.ReasonCrossNamespace); n != 0 {
-			t.Errorf("the older Service got %d %s events", n, controller.ReasonCrossNamespace)
+		waitEvent(t, c, "legacy-b", "Service", "dns", v1alpha1.ReasonCrossNamespace, `198.51.100.40 is shared with legacy-a/web, but the sharing key "k" is private`)
+		if n := countEvents(t, c, "legacy-a", "Service", "web", v1alpha1.ReasonCrossNamespace); n != 0 {
+			t.Errorf("the older Service got %d %s events", n, v1alpha1.ReasonCrossNamespace)
 		}
 		lbService(t, c, "legacy-b", "late", key, withPorts(port("late", corev1.ProtocolTCP, 9)), annotate(controller.AnnotationIPs, "198.51.100.40"))
-		waitEvent(t, c, "legacy-b", "Service", "late", controller.ReasonIPConflict, `private to namespace "legacy-a"`)
+		waitEvent(t, c, "legacy-b", "Service", "late", v1alpha1.ReasonIPConflict, `private to namespace "legacy-a"`)
 		keeps(t, c, "legacy-b", "late")
 	})
 }

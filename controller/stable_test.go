@@ -2,12 +2,15 @@ package controller_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -83,8 +86,9 @@ func allHaveIPs(t *testing.T, c client.Client, ns string, n int) func() (bool, s
 
 // TestRestartKeepsEveryAddress: a new controller rebuilds its state from the
 // Services' status before it allocates anything, changes no existing
-// address, writes no status that is already right, and serves the Services
-// created while it was down.
+// address, writes no status (addresses, condition, pool annotation) that is
+// already right, of an assigned or a waiting Service, and serves the
+// Services created while it was down.
 func TestRestartKeepsEveryAddress(t *testing.T) {
 	env := envtest.Start(t)
 	c := env.Client
@@ -111,33 +115,105 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 		return n == standing-5, fmt.Sprint(n)
 	})
 	eventually(t, 10*time.Second, "one Allocated event per Service", func() (bool, string) {
-		n := occurrences(t, c, ns, controller.ReasonAllocated)
+		n := occurrences(t, c, ns, v1alpha1.ReasonAllocated)
 		return n == standing, fmt.Sprint(n)
 	})
+	// Every Service records its answer (condition and pool annotation),
+	// the waiting one too: the restart must write none of them again.
+	const waitNS = "restart-wait"
+	ensureNamespace(t, c, waitNS, nil)
+	createPool(t, c, "restart-wait", []string{"192.0.2.0/32"}, onlyNamespaces(waitNS))
+	lbService(t, c, waitNS, "has")
+	lbService(t, c, waitNS, "waits")
+	waitStanding(t, c, waitNS, "waits", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "restart-wait")
+	waitStanding(t, c, waitNS, "has", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "restart-wait")
+	eventually(t, 10*time.Second, "every standing Service's condition and annotation", recorded(t, c, ns, "restart"))
 	first.stop()
 	before := snapshot(t, c, ns)
+	beforeWait := snapshot(t, c, waitNS)
 
 	createMany(t, c, ns, "new", whileDown)
+	writesBefore := serviceWrites(t, env)
 	startController(t, env, controller.Options{Workers: 4}, false)
 	eventually(t, 30*time.Second, "the Services created while down to have addresses", allHaveIPs(t, c, ns, standing-5+whileDown))
+	eventually(t, 10*time.Second, "the new Services' condition and annotation", recorded(t, c, ns, "restart"))
 	after := snapshot(t, c, ns)
 	for name, was := range before {
 		if after[name] != was {
 			t.Errorf("%s changed across the restart: address+version %v -> %v", name, was, after[name])
 		}
 	}
+	// The waiting Service is woken at start and still waits, for the same
+	// reason: nothing to write.
+	for name, was := range beforeWait {
+		if now := snapshot(t, c, waitNS)[name]; now != was {
+			t.Errorf("%s/%s changed across the restart: address+version %v -> %v", waitNS, name, was, now)
+		}
+	}
+	// Nor a write that changes nothing (the API server keeps no trace of
+	// it in the object): counted by the API server, one status write per
+	// new Service and none else.
+	time.Sleep(time.Second)
+	if n := serviceWrites(t, env) - writesBefore; n != whileDown {
+		t.Errorf("%d Service writes after the restart, want %d (one per Service created while down): standing Services were written again", n, whileDown)
+	}
 	// Events only on change: the new Services get one each, the standing
 	// ones none. Events are sent asynchronously, so the count must also
 	// stay put for a while.
 	want := standing + whileDown
 	eventually(t, 10*time.Second, "Allocated events for the new Services", func() (bool, string) {
-		n := occurrences(t, c, ns, controller.ReasonAllocated)
+		n := occurrences(t, c, ns, v1alpha1.ReasonAllocated)
 		return n >= want, fmt.Sprint(n)
 	})
 	time.Sleep(2 * time.Second)
-	if n := occurrences(t, c, ns, controller.ReasonAllocated); n != want {
+	if n := occurrences(t, c, ns, v1alpha1.ReasonAllocated); n != want {
 		t.Errorf("%d Allocated events after the restart, want %d: standing Services were told again", n, want)
 	}
+}
+
+// recorded checks that every Service of ns has an address, the condition
+// AddressAssigned=True and the pool annotation naming pool.
+func recorded(t *testing.T, c client.Client, ns, pool string) func() (bool, string) {
+	return func() (bool, string) {
+		var list corev1.ServiceList
+		if err := c.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.Items {
+			cond := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionAddressAssigned)
+			if len(s.Status.LoadBalancer.Ingress) == 0 || cond == nil || cond.Status != metav1.ConditionTrue || s.Annotations[v1alpha1.AnnotationIPAllocatedFromPool] != pool {
+				return false, fmt.Sprintf("%s: %v, %s", s.Name, s.Status, s.Annotations)
+			}
+		}
+		return true, ""
+	}
+}
+
+// serviceWrites is how many write requests (create, update, patch, apply,
+// delete; the Service or its status) the API server has answered for
+// Services since it started, by its own metrics.
+func serviceWrites(t *testing.T, env *envtest.Env) int {
+	t.Helper()
+	body, err := env.Kubectl(t.Context(), "get", "--raw", "/metrics")
+	if err != nil {
+		t.Fatalf("read the API server's metrics: %v: %s", err, body)
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") || !strings.Contains(line, `resource="services"`) {
+			continue
+		}
+		for _, verb := range []string{"POST", "PUT", "PATCH", "APPLY", "DELETE"} {
+			if strings.Contains(line, `verb="`+verb+`"`) {
+				var v float64
+				if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+					t.Fatalf("metrics line %q: %v", line, err)
+				}
+				n += int(v)
+			}
+		}
+	}
+	return n
 }
 
 // occurrences counts the times an event with this reason was recorded in
@@ -190,15 +266,15 @@ func TestPoolEditNeverRenumbers(t *testing.T) {
 	if err := c.Patch(t.Context(), &s, sp); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, c, ns, "Service", "a", controller.ReasonOrphaned, "198.51.100.6 is no longer in any IPPool")
+	waitEvent(t, c, ns, "Service", "a", v1alpha1.ReasonOrphaned, "198.51.100.6 is no longer in any IPPool")
 	consistently(t, 500*time.Millisecond, "a keeps 198.51.100.6", func() (bool, string) {
 		got := ingress(t, c, ns, "a")
 		return len(got) == 1 && got[0] == "198.51.100.6", fmt.Sprint(got)
 	})
-	if n := countEvents(t, c, ns, "Service", "a", controller.ReasonOrphaned); n != 1 {
+	if n := countEvents(t, c, ns, "Service", "a", v1alpha1.ReasonOrphaned); n != 1 {
 		t.Errorf("%d orphan warnings, want exactly 1 (events on change only)", n)
 	}
-	if n := countEvents(t, c, ns, "Service", "a", controller.ReasonAllocated); n != 1 {
+	if n := countEvents(t, c, ns, "Service", "a", v1alpha1.ReasonAllocated); n != 1 {
 		t.Errorf("%d Allocated events, want 1", n)
 	}
 }

@@ -128,14 +128,18 @@ func (s *State) restore(ctx context.Context, load func(context.Context) (*config
 }
 
 // setConfig puts a new configuration in force and wakes the Services that
-// wait for an address. Allocations are kept whatever the new pools say.
+// wait for an address, and those whose addresses now stand otherwise (in
+// another pool or in none, or shared against a changed rule), so that
+// their condition and annotation follow. Allocations are kept whatever the
+// new pools say.
 func (s *State) setConfig(cfg *config.Config) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg = cfg
 	if s.restored {
-		s.alloc.SetPools(cfg.Pools)
+		changed := s.alloc.SetPools(cfg.Pools)
 		s.wakePendingLocked(false)
+		s.wakeHoldersLocked(changed)
 	}
 }
 
@@ -288,22 +292,33 @@ func (s *State) setUnsafeLocked(us []config.Unsafe) {
 		return
 	}
 	s.unsafe, s.unsafeKnown = us, true
+	wasUnsafe := s.alloc.HeldUnsafe()
 	s.alloc.SetUnsafe(us)
 	if !s.restored {
 		return // restore's Services are all reconciled at start
 	}
 	// A Service refused an address that is safe now, or waiting on a pool
-	// that has more room now, may get one.
+	// that has more room now, may get one. Holders of an address that
+	// became unsafe are warned; those of one that is safe again lose the
+	// warning.
 	s.wakePendingLocked(false)
-	for _, ip := range s.alloc.HeldUnsafe() {
+	s.wakeHoldersLocked(s.alloc.HeldUnsafe())
+	s.wakeHoldersLocked(wasUnsafe)
+	s.notifyPoolsLocked()
+}
+
+// wakeHoldersLocked sends the Services holding these addresses back to the
+// reconciler.
+func (s *State) wakeHoldersLocked(ips []netip.Addr) {
+	if s.wake == nil {
+		return
+	}
+	for _, ip := range ips {
 		for _, key := range s.alloc.Holders(ip) {
 			ns, name, _ := strings.Cut(key, "/")
-			if s.wake != nil {
-				s.wake.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
-			}
+			s.wake.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
 		}
 	}
-	s.notifyPoolsLocked()
 }
 
 // poolUnsafe returns the unsafe blocks in a pool, and the unsafe addresses

@@ -19,17 +19,6 @@ import (
 	"github.com/pylonlb/pylon/config"
 )
 
-// Service event reasons for addresses that must never be handed out.
-const (
-	// ReasonUnsafeAddress: the Service asked for such an address by name
-	// (annotation or spec.loadBalancerIP); refused.
-	ReasonUnsafeAddress = "UnsafeAddress"
-	// ReasonUnsafeHeld: the Service held the address before it became
-	// unsafe (a Node with that address joined, say); it keeps it, with
-	// this warning.
-	ReasonUnsafeHeld = "UnsafeAddressKept"
-)
-
 // unsafeGatherer reads the cluster's addresses that must never be handed
 // out, besides config.SpecialRanges: every Node's InternalIP and ExternalIP
 // addresses and spec.podCIDRs, every networking.k8s.io/v1 ServiceCIDR, and

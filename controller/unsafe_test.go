@@ -110,13 +110,13 @@ func TestUnsafeAddresses(t *testing.T) {
 		createPool(t, c, "named", []string{"198.18.0.8/29", "127.0.0.0/30", "2001:db8:18::/123"}, onlyNamespaces(ns))
 		waitPoolCondition(t, c, "named", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "127.0.0.0/8: loopback", "2001:db8:18::/126: pod CIDR of Node n1", "2001:db8:18::11/128: InternalIP of Node n1")
 		lbService(t, c, ns, "wants-loopback", annotate(controller.AnnotationIPs, "127.0.0.1"))
-		waitEvent(t, c, ns, "Service", "wants-loopback", controller.ReasonUnsafeAddress, "127.0.0.0/8: loopback")
+		waitEvent(t, c, ns, "Service", "wants-loopback", v1alpha1.ReasonUnsafeAddress, "127.0.0.0/8: loopback")
 		lbService(t, c, ns, "wants-node", func(s *corev1.Service) { s.Spec.LoadBalancerIP = "198.18.0.11" })
-		waitEvent(t, c, ns, "Service", "wants-node", controller.ReasonUnsafeAddress, "InternalIP of Node n1")
+		waitEvent(t, c, ns, "Service", "wants-node", v1alpha1.ReasonUnsafeAddress, "InternalIP of Node n1")
 		lbService(t, c, ns, "wants-pod6", annotate(controller.AnnotationIPs, "2001:db8:18::2"), func(s *corev1.Service) {
 			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol}
 		})
-		waitEvent(t, c, ns, "Service", "wants-pod6", controller.ReasonUnsafeAddress, "pod CIDR of Node n1")
+		waitEvent(t, c, ns, "Service", "wants-pod6", v1alpha1.ReasonUnsafeAddress, "pod CIDR of Node n1")
 		consistently(t, 500*time.Millisecond, "none of them gets an address", func() (bool, string) {
 			a, b, d := ingress(t, c, ns, "wants-loopback"), ingress(t, c, ns, "wants-node"), ingress(t, c, ns, "wants-pod6")
 			return a == nil && b == nil && d == nil, fmt.Sprint(a, b, d)
@@ -130,9 +130,9 @@ func TestUnsafeAddresses(t *testing.T) {
 		waitPoolCondition(t, c, "svc-cidr", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "198.19.192.0/18: ServiceCIDR kubernetes")
 		waitPoolCondition(t, c, "svc-flag", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "198.18.1.0/24: Service CIDR (--service-cluster-ip-range)")
 		lbService(t, c, ns, "in-svc-cidr", annotate(controller.AnnotationPool, "svc-cidr"))
-		waitEvent(t, c, ns, "Service", "in-svc-cidr", controller.ReasonPoolExhausted, "svc-cidr")
+		waitEvent(t, c, ns, "Service", "in-svc-cidr", v1alpha1.ReasonPoolExhausted, "svc-cidr")
 		lbService(t, c, ns, "in-svc-flag", annotate(controller.AnnotationPool, "svc-flag"))
-		waitEvent(t, c, ns, "Service", "in-svc-flag", controller.ReasonPoolExhausted, "svc-flag")
+		waitEvent(t, c, ns, "Service", "in-svc-flag", v1alpha1.ReasonPoolExhausted, "svc-flag")
 		if got := ingress(t, c, ns, "in-svc-cidr"); got != nil {
 			t.Errorf("a Service CIDR address was handed out: %v", got)
 		}
@@ -145,7 +145,8 @@ func TestUnsafeAddresses(t *testing.T) {
 		waitIngress(t, c, ns+"-later", "early", "198.18.2.0")
 		waitPoolCondition(t, c, "later", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionFalse)
 		createNode(t, c, "n2", nil, "InternalIP=198.18.2.0")
-		waitEvent(t, c, ns+"-later", "Service", "early", controller.ReasonUnsafeHeld, "198.18.2.0/32: InternalIP of Node n2")
+		waitEvent(t, c, ns+"-later", "Service", "early", v1alpha1.ReasonUnsafeHeld, "198.18.2.0/32: InternalIP of Node n2")
+		waitStanding(t, c, ns+"-later", "early", metav1.ConditionTrue, v1alpha1.ReasonUnsafeHeld, "later", "198.18.2.0/32: InternalIP of Node n2")
 		waitPoolCondition(t, c, "later", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue,
 			"198.18.2.0/32: InternalIP of Node n2", "kept (never renumbered): 198.18.2.0 (unsafe-later/early)")
 		lbService(t, c, ns+"-later", "next")
@@ -168,5 +169,7 @@ func TestUnsafeAddresses(t *testing.T) {
 		}
 		waitPoolCondition(t, c, "later", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionFalse)
 		waitIngress(t, c, ns+"-later", "early", "198.18.2.0")
+		// ... and from the Service's condition, with nothing else touching it.
+		waitStanding(t, c, ns+"-later", "early", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "later", "198.18.2.0 (IPPool later)")
 	})
 }

@@ -156,6 +156,12 @@ func (st *ipState) poolName() string {
 	return st.pool.cfg.Name
 }
 
+// acrossNamespaces reports whether the address's pool lets Services of
+// different namespaces share it.
+func (st *ipState) acrossNamespaces() bool {
+	return st.pool != nil && st.pool.cfg.AllowSharingAcrossNamespaces
+}
+
 // New returns an Allocator with no pools.
 func New() *Allocator {
 	return &Allocator{
@@ -175,9 +181,15 @@ func New() *Allocator {
 // pool, where it stays held so nobody else gets it if a pool covering it
 // comes back.
 //
+// SetPools returns the held addresses whose standing changed, sorted: those
+// attributed to another pool than before (or to none, or to one again), and
+// shared ones whose pool changed its rule on sharing across namespaces.
+// Their holders may need telling (SharedAcrossNamespaces, IPOutsidePools,
+// the pool a Service's address is in).
+//
 // SetPools costs O(held addresses × ranges); ranges present before and after
 // keep their state.
-func (a *Allocator) SetPools(pools []*config.Pool) {
+func (a *Allocator) SetPools(pools []*config.Pool) (changed []netip.Addr) {
 	old := map[rangeKey]*rangeState{}
 	for _, p := range a.pools {
 		for _, r := range p.ranges {
@@ -212,13 +224,14 @@ func (a *Allocator) SetPools(pools []*config.Pool) {
 		a.pools = append(a.pools, p)
 		a.byName[cfg.Name] = p
 	}
-	a.recount()
+	return a.recount()
 }
 
 // recount attributes every held address to its pool and range again and
 // recomputes the pools' tallies and the ranges' counters, after the pools
-// or the unsafe set changed.
-func (a *Allocator) recount() {
+// or the unsafe set changed. It returns the held addresses whose standing
+// changed (see SetPools), sorted.
+func (a *Allocator) recount() (changed []netip.Addr) {
 	for _, p := range a.pools {
 		p.allocated, p.uncounted = [2]int64{}, [2]int64{}
 		p.nunsafe = [2]*big.Int{new(big.Int), new(big.Int)}
@@ -231,7 +244,11 @@ func (a *Allocator) recount() {
 		}
 	}
 	for ip, st := range a.ips {
+		was, wasAcross := st.poolName(), st.acrossNamespaces()
 		st.pool, st.rng = a.locate(ip)
+		if st.poolName() != was || len(st.holds) > 1 && st.acrossNamespaces() != wasAcross {
+			changed = append(changed, ip)
+		}
 		a.count(st.pool, ip, 1)
 		if st.rng != nil {
 			st.rng.nheld++
@@ -247,6 +264,8 @@ func (a *Allocator) recount() {
 			}
 		}
 	}
+	slices.SortFunc(changed, netip.Addr.Compare)
+	return changed
 }
 
 func overlapsAny(rs, others []config.Range) bool {

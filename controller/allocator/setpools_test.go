@@ -42,6 +42,23 @@ func TestSetPoolsAndRestore(t *testing.T) {
 			{"a new service goes to b first", alloc(svc("ns/s4"), IPv4, ""), "10.0.1.0 b"},
 		},
 	}, {
+		name:  "SetPools names the held addresses whose standing changed",
+		pools: []*config.Pool{a, b},
+		steps: []step{
+			{"s1 in a", alloc(s1, IPv4, ""), "10.0.0.0 a"},
+			{"s2 in a", alloc(s2, IPv4, "a"), "10.0.0.1 a"},
+			{"k1 in b", alloc(svc("ns/k1", sharing("k")), IPv4, "b"), "10.0.1.0 b"},
+			{"the same pools again: nothing", repool(a, b), "-"},
+			{"a shrinks past 10.0.0.1", repool(pool("a", "10.0.0.0/32"), b), "10.0.0.1"},
+			{"a grows back", repool(a, b), "10.0.0.1"},
+			{"a is renamed", repool(pool("c", "10.0.0.0/30"), b), "10.0.0.0 10.0.0.1"},
+			{"b now lets namespaces share: k1 holds its address alone", repool(pool("c", "10.0.0.0/30"), pool("b", "10.0.1.0/30", acrossNS)), "-"},
+			{"k2 of another namespace shares it", assign(svc("other/k2", sharing("k"), ports("TCP/443")), "10.0.1.0"), "10.0.1.0 b"},
+			{"b no longer lets namespaces share", repool(pool("c", "10.0.0.0/30"), pool("b", "10.0.1.0/30")), "10.0.1.0"},
+			{"the other pool's edit leaves b's address alone", repool(pool("c", "10.0.0.0/29"), pool("b", "10.0.1.0/30")), "-"},
+			{"b is deleted", repool(pool("c", "10.0.0.0/29")), "10.0.1.0"},
+		},
+	}, {
 		name:  "unchanged ranges keep their state across SetPools",
 		pools: []*config.Pool{a},
 		steps: []step{

@@ -120,6 +120,21 @@ func setPools(pools ...*config.Pool) func(*Allocator) string {
 	return func(a *Allocator) string { a.SetPools(pools); return "ok" }
 }
 
+// repool sets the pools like setPools and answers the held addresses whose
+// standing changed, space-separated ("-" for none).
+func repool(pools ...*config.Pool) func(*Allocator) string {
+	return func(a *Allocator) string {
+		var out []string
+		for _, ip := range a.SetPools(pools) {
+			out = append(out, ip.String())
+		}
+		if len(out) == 0 {
+			return "-"
+		}
+		return strings.Join(out, " ")
+	}
+}
+
 // ips answers the Service's addresses, space-separated.
 func ips(key string) func(*Allocator) string {
 	return func(a *Allocator) string {

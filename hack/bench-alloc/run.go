@@ -82,7 +82,7 @@ func run(ctx context.Context, o options) int {
 		err = b.phaseChurn(ctx, rep)
 	}
 	if err == nil {
-		rep.check("all", "moves and duplicates seen by the watch during the run", b.tr.Problems())
+		rep.check("all", "moves, duplicates, addresses shown without condition and annotation: seen by the watch during the run", b.tr.Problems())
 	}
 	if err != nil && !errors.Is(err, errStop) {
 		rep.fail("all", "run", err.Error())

@@ -9,14 +9,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
 )
 
 // tracker watches the benchmark's Services and records, as the watch
 // delivers them, when each first shows an address, when each is seen
-// deleted, and any address that moves or is held by two Services at once.
+// deleted, and any address that moves, is held by two Services at once, or
+// first shows without pylon's condition and pool annotation.
 //
 // One watch carries every Service in resourceVersion order, and the
 // controller only gives out an address after it has seen its previous
@@ -106,6 +110,11 @@ func (t *tracker) observe(obj any) {
 	}
 	if joined != "" && s.firstIP.IsZero() {
 		s.firstIP = now
+		// The address, pylon's condition and the pool annotation come in
+		// one status write.
+		if !meta.IsStatusConditionTrue(svc.Status.Conditions, v1alpha1.ConditionAddressAssigned) || svc.Annotations[v1alpha1.AnnotationIPAllocatedFromPool] == "" {
+			t.problemf("Service %s showed its address %s without condition %s=True and annotation %s", svc.Name, joined, v1alpha1.ConditionAddressAssigned, v1alpha1.AnnotationIPAllocatedFromPool)
+		}
 	}
 	s.ips = joined
 }
