@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -58,7 +59,7 @@ func TestTakeOverAddressesFromAnotherImplementation(t *testing.T) {
 
 	// The switch: pylon restarts serving Services without a class.
 	startController(t, env, controller.Options{}, false)
-	waitEvent(t, c, ns, "Service", "web-udp", controller.ReasonIPConflict, "198.51.100.6")
+	waitEvent(t, c, ns, "Service", "web-udp", v1alpha1.ReasonIPConflict, "198.51.100.6")
 	eventually(t, 10*time.Second, "web-udp to get an address of its own", func() (bool, string) {
 		got := ingress(t, c, ns, "web-udp")
 		return len(got) == 1 && got[0] != "198.51.100.6", fmt.Sprint(got)
@@ -68,7 +69,7 @@ func TestTakeOverAddressesFromAnotherImplementation(t *testing.T) {
 	delete(given, "web-udp")
 	keepAll(t, c, ns, given)
 	for _, name := range []string{"app", "dns-tcp", "dns-udp", "web-tcp", "fixed"} {
-		if n := countEvents(t, c, ns, "Service", name, controller.ReasonIPConflict); n != 0 {
+		if n := countEvents(t, c, ns, "Service", name, v1alpha1.ReasonIPConflict); n != 0 {
 			t.Errorf("%s: %d IPConflict events", name, n)
 		}
 	}

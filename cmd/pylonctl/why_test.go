@@ -71,7 +71,8 @@ func TestWhy(t *testing.T) {
 			t.Fatalf("exit %d, report %+v", code, r)
 		}
 		a := r.Addresses[0]
-		if a.IP != webIP.String() || a.Pool != "l2" || a.PoolSource != "configuration" || a.BGP != nil || a.Layer2 == nil {
+		// The controller records the pool on the Service (its annotation).
+		if a.IP != webIP.String() || a.Pool != "l2" || a.PoolSource != "annotation" || a.BGP != nil || a.Layer2 == nil {
 			t.Fatalf("address %+v", a)
 		}
 		l := a.Layer2
@@ -79,14 +80,14 @@ func TestWhy(t *testing.T) {
 			l.Check == nil || *l.Check != (check{Result: confirmed, By: bySpeakerStatus, Detail: "SpeakerStatus " + owner + " lists it over Layer2"}) {
 			t.Errorf("layer 2 %+v, check %+v; want owner %s, ranked %v", l, l.Check, owner, ranked)
 		}
-		if r.Controller == nil || r.Controller.Reason != "Allocated" || r.Controller.Source != "event" {
+		if r.Controller == nil || r.Controller.Reason != "Allocated" || r.Controller.Source != "condition "+v1alpha1.ConditionAddressAssigned {
 			t.Errorf("controller's word %+v", r.Controller)
 		}
 		code, out, _ := k.ctl("why", "svc/web", "-n", "shop")
 		for _, w := range []string{
 			"Service:     shop/web (LoadBalancer, externalTrafficPolicy Cluster)",
-			"Controller:  Allocated: assigned " + webIP.String() + " (IPPool l2) (event, ",
-			webIP.String() + "  IPPool l2 (from the configuration)",
+			"Controller:  Allocated: assigned " + webIP.String() + " (IPPool l2) (condition " + v1alpha1.ConditionAddressAssigned,
+			webIP.String() + "  IPPool l2 (from the annotation)",
 			"    " + owner + "  Eligible (owner)",
 			"    " + ranked[2] + "  Eligible (rank 3)",
 		} {
@@ -295,15 +296,12 @@ func TestWhy(t *testing.T) {
 	})
 
 	t.Run("what the controller writes on the Service", func(t *testing.T) {
-		k.update(web, false, func() { web.Annotations[servicePoolAnnotation] = "l2-by-annotation" })
-		k.update(web, true, func() {
-			web.Status.Conditions = []metav1.Condition{{Type: serviceConditionType, Status: metav1.ConditionTrue, Reason: "Assigned", Message: "assigned " + webIP.String(), LastTransitionTime: metav1.Now()}}
-		})
 		r, _ := why(t, "web")
-		if c := r.Controller; c == nil || c.Source != "condition "+serviceConditionType || c.Reason != "Assigned" {
+		if c := r.Controller; c == nil || c.Source != "condition "+v1alpha1.ConditionAddressAssigned || c.Reason != v1alpha1.ReasonAllocated ||
+			!strings.Contains(c.Message, webIP.String()) {
 			t.Errorf("controller's word %+v", c)
 		}
-		if a := r.Addresses[0]; a.Pool != "l2-by-annotation" || a.PoolSource != "annotation" {
+		if a := r.Addresses[0]; a.Pool != "l2" || a.PoolSource != "annotation" {
 			t.Errorf("pool %q from %q", a.Pool, a.PoolSource)
 		}
 	})
