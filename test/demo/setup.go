@@ -36,7 +36,7 @@ func (d *demo) steps() []step {
 	return []step{
 		{name: "checks: root, the lab's tools, the test API server, the node binaries", timeout: 10 * time.Second, run: d.preflight},
 		{name: "read the configuration in docs/examples", timeout: 10 * time.Second, run: d.readExamples},
-		{name: "build the images: pylon's controller and speaker, the backend", timeout: 15 * time.Minute, run: d.build},
+		{name: "build the images: pylon's controller and speaker, the backend; and pylonctl", timeout: 15 * time.Minute, run: d.build},
 		{name: "lab up: API server, 3 real nodes (containerd, kubelet, kube-proxy), FRR router, 2 clients (waits for any other lab here)",
 			timeout: d.opts.LockWait + 4*time.Minute,
 			logs:    []string{"lab.log", "logs/apiserver.log", "logs/kubelet-*.log", "logs/containerd-*.log", "logs/frr-*.log"}, run: d.labUp},
