@@ -21,9 +21,9 @@ func TestValidate(t *testing.T) {
 	peer := write("peer.yaml", "apiVersion: pylonlb.io/v1alpha1\nkind: BGPPeer\nmetadata: {name: r1}\nspec: {myASN: 64512, peerASN: 64513, peerAddress: 198.51.100.1, passwordSecretRef: {name: pw}}\n---\n"+
 		"apiVersion: v1\nkind: Secret\nmetadata: {name: pw, namespace: pylon}\nstringData: {password: s3cret}\n")
 	broken := write("broken.txt", "apiVersion: pylonlb.io/v1alpha1\nkind: IPPool\nmetadata: {name: c}\nspec: {adresses: []}\n")
-	// Refused by the schema (a CEL rule): never reaches config.Parse, so
-	// it does not overlap pool a.
+	// Refused by the schema: never reaches config.Parse.
 	notCIDR := write("notcidr.yaml", "apiVersion: pylonlb.io/v1alpha1\nkind: IPPool\nmetadata: {name: d}\nspec: {addresses: [198.51.100.0/24, foo]}\n")
+	negative := write("negative.yaml", "apiVersion: pylonlb.io/v1alpha1\nkind: IPPool\nmetadata: {name: e}\nspec: {addresses: [198.51.100.0/24], allocation: {priority: -1}}\n")
 	keepalive := write("keepalive.yaml", "apiVersion: pylonlb.io/v1alpha1\nkind: BGPPeer\nmetadata: {name: r2}\nspec: {myASN: 64512, peerASN: 64513, peerAddress: 198.51.100.1, keepaliveTime: 2m}\n")
 	badName := write("badname.yaml", "apiVersion: pylonlb.io/v1alpha1\nkind: L2Advertisement\nmetadata: {name: Not_A_Name}\n")
 	namespaces := write("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: pylon}\n")
@@ -39,8 +39,10 @@ func TestValidate(t *testing.T) {
 		{"a directory takes its yaml files only", []string{dir}, 1, []string{"IPPool b: degraded"}},
 		{"unknown field", []string{broken}, 1, []string{"IPPool c: invalid, the API server refuses it", "spec.adresses: Forbidden: unknown field"}},
 		{"a CEL rule", []string{good, notCIDR}, 1, []string{"1 pools", "IPPool d: invalid", "spec.addresses[1]: Invalid value: \"foo\": must be a CIDR"}},
+		{"the OpenAPI schema; the refused pool is not parsed", []string{good, negative}, 1, []string{"1 pools", "IPPool e: invalid",
+			"spec.allocation.priority: Invalid value: -1: spec.allocation.priority in body should be greater than or equal to 0"}},
 		{"a CEL rule across fields, with the schema's default", []string{"-f", keepalive}, 1, []string{"spec.keepaliveTime", "less than holdTime (default 90s)"}},
-		{"the name", []string{badName}, 1, []string{"metadata.name: Invalid value: \"Not_A_Name\""}},
+		{"the name (config.Parse does not check it)", []string{badName}, 1, []string{"0 L2 advertisements", "metadata.name: Invalid value: \"Not_A_Name\""}},
 		{"no pylon object", []string{namespaces}, 2, []string{"skipped v1/Namespace pylon", "no pylon object"}},
 		{"no files", nil, 2, []string{"no files given"}},
 		{"a password Secret looked up in pylon-system by default", []string{peer}, 1, []string{"BGPPeer r1: rejected (SecretNotUsable)"}},
@@ -60,6 +62,11 @@ func TestValidate(t *testing.T) {
 				if !strings.Contains(all, o) {
 					t.Errorf("output lacks %q: %s", o, all)
 				}
+			}
+			// Only what the API server would accept is parsed: config.Parse
+			// would reject pool e again.
+			if strings.Contains(all, "IPPool e: rejected") {
+				t.Errorf("a pool the schema refuses was parsed: %s", all)
 			}
 		})
 	}
