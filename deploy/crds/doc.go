@@ -15,7 +15,8 @@
 //
 // The files embedded are the files of the directory, so there is no copy to
 // go stale: the one source of truth is deploy/crds, and test/generated fails
-// when it no longer matches the api/ markers.
+// when it no longer matches the api/ markers. The embedded files are the
+// package's only package-level variable (go:embed needs one), read-only.
 //
 // It imports the standard library, k8s.io/apiextensions-apiserver,
 // k8s.io/apiserver's CEL limits, Kubernetes' apimachinery and
