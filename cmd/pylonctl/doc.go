@@ -5,7 +5,7 @@
 //	pylonctl why svc/NAME -n NS      a Service's addresses, pool and who announces them
 //	pylonctl bgp peers               every node's BGP sessions
 //	pylonctl version                 this binary's and the running components' versions
-//	pylonctl validate FILE|DIR...    offline checks of pylon resources in files
+//	pylonctl validate FILE|DIR|-...  offline checks of pylon resources: the CRDs' schemas and rules, then config
 //	pylonctl migrate metallb         MetalLB's configuration as pylon's (and --apply the Services' annotations)
 //	pylonctl completion bash|zsh|fish|powershell
 //
@@ -21,10 +21,10 @@
 // address or its announcement does not check out; validate: the files have
 // problems; migrate: something did not convert), 2 when it could not answer
 // (bad usage, unreadable files, the API server unreachable or refusing, the
-// Service not found).
+// Service not found; validate: no pylon object in the files).
 //
 // It may import api/v1alpha1, config, speaker and its leaves (the
 // functions the speakers plan with, so that an owner is recomputed the way
-// the speakers compute it), its own internal packages and cmd/internal;
-// never controller.
+// the speakers compute it), deploy/crds (the CRDs validate checks against),
+// its own internal packages and cmd/internal; never controller.
 package main

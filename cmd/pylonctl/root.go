@@ -53,7 +53,12 @@ type app struct {
 // run runs pylonctl with args (args[0] is the program's name, which says
 // whether it runs as a kubectl plugin) and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr, clock: clock.RealClock{}}
+	return runIO(args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run reading standard input from stdin.
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, clock: clock.RealClock{}}
 	root := a.command(filepath.Base(args[0]))
 	root.SetArgs(args[1:])
 	err := root.Execute()

@@ -31,7 +31,7 @@ func TestHelp(t *testing.T) {
 			[]string{"pylonctl why svc/NAME [flags]", "--kubeconfig", "--context", "-n, --namespace", "-o, --output", "--pylon-namespace", "--load-balancer-class"}, nil},
 		{"bgp peers inherits -o", "pylonctl", []string{"bgp", "peers", "--help"}, []string{"pylonctl bgp peers [flags]", "-o, --output"}, nil},
 		{"validate keeps its flag and needs no cluster", "pylonctl", []string{"validate", "--help"},
-			[]string{"pylonctl validate [--namespace NS] FILE|DIR...", "-n, --namespace string", "(default \"pylon-system\")"}, []string{"--kubeconfig"}},
+			[]string{"pylonctl validate [--namespace NS] [-f] FILE|DIR|-...", "-f, --filename", "-n, --namespace string", "(default \"pylon-system\")"}, []string{"--kubeconfig"}},
 		{"as a kubectl plugin", "kubectl-pylon", []string{"--help"}, []string{"kubectl pylon [command]"}, []string{"pylonctl [command]"}},
 		{"a plugin's subcommand", "/usr/local/bin/kubectl-pylon", []string{"status", "-h"}, []string{"kubectl pylon status [flags]"}, []string{"pylonctl status"}},
 	} {

@@ -1,79 +1,125 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/cmd/pylonctl/internal/manifests"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/deploy/crds"
 )
 
 type validateOptions struct {
 	namespace string
+	files     []string
 	paths     []string
 }
 
-// validateCommand is `pylonctl validate`. Its flags and exit statuses are
-// the same as before pylonctl had other commands: 0 clean, 1 problems, 2
-// unreadable files or no file given.
+// validateCommand is `pylonctl validate`: 0 clean, 1 problems, 2 unreadable
+// files, no file given or no pylon object in them.
 func validateCommand(a *app) *cobra.Command {
 	opts := validateOptions{}
 	cmd := &cobra.Command{
-		Use:   "validate [--namespace NS] FILE|DIR...",
-		Short: "Check pylon resources in files with the checks the controller and speakers make (no cluster needed)",
+		Use:   "validate [--namespace NS] [-f] FILE|DIR|-...",
+		Short: "Check pylon resources in files as the API server and the controller would (no cluster needed)",
 		Long: `validate reads pylon resources (and the Secrets they reference) from YAML or
-JSON files, or the .yaml, .yml and .json files of directories, runs them through
-the same config.Parse the controller and speakers use, and prints every problem
-with its field path. It needs no cluster.
+JSON files, the .yaml, .yml and .json files of directories, or standard input
+(-), with several documents per file and lists (kind: List, as
+` + "`kubectl get -o yaml`" + ` writes) unpacked. It needs no cluster.
+
+Each pylon object is first checked against pylon's CRDs, built into this
+binary, with the API server's own libraries: unknown fields (as kubectl's
+strict field validation reports them), the OpenAPI schema and the CEL rules
+(x-kubernetes-validations), with the schema's defaults filled in. The objects
+the API server would accept then go through the same config.Parse the
+controller and speakers use. Every problem is printed with its field path.
 
 Exit status: 0 when all is well, 1 when there are problems, 2 when the files
-cannot be read.`,
+cannot be read or hold no pylon object.`,
 		Example: `  pylonctl validate docs/examples/
-  pylonctl validate --namespace pylon pools.yaml peers.yaml`,
+  pylonctl validate --namespace pylon pools.yaml peers.yaml
+  kubectl get ippools,bgppeers -o yaml | pylonctl validate -f -`,
 		RunE: func(_ *cobra.Command, args []string) error {
-			opts.paths = args
+			opts.paths = append(append([]string{}, opts.files...), args...)
 			if len(opts.paths) == 0 {
 				return errors.New("no files given")
 			}
-			if code := validate(opts, a.stdout, a.stderr); code != 0 {
+			if code := validate(opts, a.stdin, a.stdout, a.stderr); code != exitOK {
 				return exitCode(code)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&opts.namespace, "namespace", "n", "pylon-system", "namespace pylon runs in: where password Secrets without a namespace are looked up")
+	cmd.Flags().StringSliceVarP(&opts.files, "filename", "f", nil, "a file, a directory or - (standard input) to read, as kubectl's -f; also taken as arguments")
 	return cmd
 }
 
-// validate decodes every file, parses the lot and prints the verdict.
-func validate(opts validateOptions, stdout, stderr io.Writer) int {
-	res := config.Resources{Namespace: opts.namespace}
-	files, err := yamlFiles(opts.paths)
+// validate reads every object, checks the pylon ones against the CRDs,
+// parses those the API server would accept and prints the verdict.
+func validate(opts validateOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+	objs, err := manifests.Read(opts.paths, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "pylonctl validate: %v\n", err)
-		return 2
+		return exitError
 	}
-	for _, name := range files {
-		if err := decodeFile(name, &res, stderr); err != nil {
-			fmt.Fprintf(stderr, "pylonctl validate: %s: %v\n", name, err)
-			return 2
+	schemas, err := crds.NewValidator()
+	if err != nil {
+		fmt.Fprintf(stderr, "pylonctl validate: pylon's CRDs: %v\n", err)
+		return exitError
+	}
+	res := config.Resources{Namespace: opts.namespace}
+	pylonObjects, refused := 0, 0
+	var report bytes.Buffer
+	for i := range objs {
+		o := &objs[i]
+		gvk := o.GroupVersionKind()
+		switch {
+		case schemas.Knows(gvk.GroupKind()):
+			pylonObjects++
+			stored, errs, err := schemas.Validate(context.Background(), &o.Unstructured)
+			if err == nil && len(errs) == 0 {
+				err = decodeInto(stored, &res)
+			}
+			if err != nil {
+				errs = append(errs, field.InternalError(nil, err))
+			}
+			if len(errs) > 0 {
+				refused++
+				printRefusal(&report, o, errs)
+			}
+		case gvk == (schema.GroupVersionKind{Version: "v1", Kind: "Secret"}):
+			if err := decodeInto(&o.Unstructured, &res); err != nil {
+				fmt.Fprintf(stderr, "pylonctl validate: %s: %v\n", o.Source, err)
+				return exitError
+			}
+		default:
+			fmt.Fprintf(stderr, "%s: skipped %s %s (not a kind pylon reads)\n", o.Source, o.GetAPIVersion()+"/"+o.GetKind(), o.GetName())
 		}
+	}
+	if pylonObjects == 0 {
+		fmt.Fprintf(stderr, "pylonctl validate: no pylon object (apiVersion %s) in %s\n", v1alpha1.GroupVersion(), strings.Join(opts.paths, ", "))
+		return exitError
 	}
 	for i := range res.Secrets {
 		if res.Secrets[i].Namespace == "" {
 			res.Secrets[i].Namespace = opts.namespace
 		}
 	}
-
 	cfg := config.Parse(res)
 	fmt.Fprintf(stdout, "%d pools, %d L2 advertisements, %d BGP peers, %d BGP advertisements in force\n",
 		len(cfg.Pools), len(cfg.L2Advertisements), len(cfg.BGPPeers), len(cfg.BGPAdvertisements))
+	_, _ = report.WriteTo(stdout)
 	for _, p := range cfg.Problems {
 		verdict := "degraded"
 		if p.Rejected {
@@ -84,42 +130,31 @@ func validate(opts validateOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  %s\n", e.Error())
 		}
 	}
-	if len(cfg.Problems) > 0 {
-		return 1
+	if refused > 0 || len(cfg.Problems) > 0 {
+		return exitProblem
 	}
-	return 0
+	return exitOK
 }
 
-func decodeFile(name string, res *config.Resources, stderr io.Writer) error {
-	f, err := os.Open(name)
+// printRefusal says why the API server would refuse o, one field a line.
+func printRefusal(w io.Writer, o *manifests.Object, errs field.ErrorList) {
+	fmt.Fprintf(w, "%s %s: invalid, the API server refuses it (%s)\n", o.GetKind(), o.GetName(), o.Source)
+	for _, e := range errs {
+		if e.Field == "" {
+			fmt.Fprintf(w, "  %s\n", e.Detail)
+			continue
+		}
+		fmt.Fprintf(w, "  %s\n", e.Error())
+	}
+}
+
+// decodeInto hands one object to config.Decode, which keeps the kinds
+// config.Parse reads (pylon's other kinds, SpeakerStatus, it skips).
+func decodeInto(obj *unstructured.Unstructured, res *config.Resources) error {
+	js, err := obj.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	skipped, err := config.Decode(f, res)
-	for _, s := range skipped {
-		fmt.Fprintf(stderr, "%s: skipped %s (not a kind pylon reads)\n", name, s)
-	}
+	_, err = config.Decode(bytes.NewReader(js), res)
 	return err
-}
-
-// yamlFiles expands directories into their .yaml, .yml and .json files.
-func yamlFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			ext := strings.ToLower(filepath.Ext(path))
-			if !d.IsDir() && (path == p || ext == ".yaml" || ext == ".yml" || ext == ".json") {
-				out = append(out, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }

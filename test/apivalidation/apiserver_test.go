@@ -318,19 +318,7 @@ func testGoodEdgeCasesAccepted(t *testing.T, env *envtest.Env) {
 // these are strings for the rule to compare, never addresses in use.)
 func testRangeOrderEveryBit(t *testing.T, env *envtest.Env) {
 	ctx := t.Context()
-	var up, down []v1alpha1.AddressRange
-	for _, base := range []netip.Addr{netip.MustParseAddr("198.51.100.77"), netip.MustParseAddr("2001:db8::abcd:1234")} {
-		b := base.AsSlice()
-		for k := range len(b) * 8 {
-			lo, hi := slices.Clone(b), slices.Clone(b)
-			lo[k/8] &^= 0x80 >> (k % 8)
-			hi[k/8] |= 0x80 >> (k % 8)
-			l, _ := netip.AddrFromSlice(lo)
-			h, _ := netip.AddrFromSlice(hi)
-			up = append(up, v1alpha1.AddressRange(l.String()+"-"+h.String()))
-			down = append(down, v1alpha1.AddressRange(h.String()+"-"+l.String()))
-		}
-	}
+	up, down := rangesEveryBit()
 	// A pool holds at most 64 addresses.
 	for i, chunk := range slices.Collect(slices.Chunk(up, 64)) {
 		pool := &v1alpha1.IPPool{Spec: v1alpha1.IPPoolSpec{Addresses: chunk}}
@@ -504,4 +492,23 @@ func ptrString[T any](p *T) string {
 		return "unset"
 	}
 	return fmt.Sprint(*p)
+}
+
+// rangesEveryBit is, for each bit k of an IPv4 and an IPv6 address, the
+// range from the address with bit k clear to it with bit k set (up) and the
+// reverse (down).
+func rangesEveryBit() (up, down []v1alpha1.AddressRange) {
+	for _, base := range []netip.Addr{netip.MustParseAddr("198.51.100.77"), netip.MustParseAddr("2001:db8::abcd:1234")} {
+		b := base.AsSlice()
+		for k := range len(b) * 8 {
+			lo, hi := slices.Clone(b), slices.Clone(b)
+			lo[k/8] &^= 0x80 >> (k % 8)
+			hi[k/8] |= 0x80 >> (k % 8)
+			l, _ := netip.AddrFromSlice(lo)
+			h, _ := netip.AddrFromSlice(hi)
+			up = append(up, v1alpha1.AddressRange(l.String()+"-"+h.String()))
+			down = append(down, v1alpha1.AddressRange(h.String()+"-"+l.String()))
+		}
+	}
+	return up, down
 }

@@ -8,8 +8,13 @@
 //     the field and says what it allows, and a catalogue of edge cases is
 //     accepted, so the rules are shown not to over-reject;
 //   - kubectl's server-side dry run accepts the CRDs and the examples and
-//     prints the field for bad objects.
+//     prints the field for bad objects;
+//   - the offline validator of deploy/crds (what `pylonctl validate` checks
+//     first) agrees: it refuses every bad object naming the same field with
+//     the same message, accepts the edge cases and the examples, and fills
+//     in the same defaults (TestOfflineValidatorAgrees, which needs no API
+//     server and always runs).
 //
 // It has no non-test code. It needs KUBEBUILDER_ASSETS (see package
-// pylon/test/envtest): `make test` sets it; without it the tests are skipped.
+// pylon/test/envtest): `make test` sets it; without it TestAPIServer is skipped.
 package apivalidation

@@ -87,9 +87,13 @@ func rules() []rule {
 
 		// The other commands and what only commands use.
 		{name: "cmd/pylonctl", pkgs: []string{"./cmd/pylonctl"},
-			only:  []string{external, "./config", "./api/...", "./speaker/...", "./cmd/pylonctl/...", "./cmd/internal/..."},
+			only:  []string{external, "./config", "./api/...", "./speaker/...", "./deploy/crds", "./cmd/pylonctl/...", "./cmd/internal/..."},
 			never: []string{"./controller/..."},
-			says:  "cmd/pylonctl/doc.go: api/v1alpha1, config, speaker and its leaves, its own internal packages and cmd/internal; never controller"},
+			says:  "cmd/pylonctl/doc.go: api/v1alpha1, config, speaker and its leaves, deploy/crds, its own internal packages and cmd/internal; never controller"},
+		{name: "deploy/crds", pkgs: []string{"./deploy/crds"},
+			only:  []string{std, "k8s.io/apiextensions-apiserver/...", "k8s.io/apiserver/pkg/apis/cel", "k8s.io/apimachinery/...", "sigs.k8s.io/yaml"},
+			never: []string{"./..."},
+			says:  "deploy/crds/doc.go: the standard library, apiextensions-apiserver, apiserver's CEL limits, apimachinery and sigs.k8s.io/yaml; nothing of pylon's"},
 		{name: "cmd/pylonctl/internal/manifests", pkgs: []string{"./cmd/pylonctl/internal/manifests"},
 			only: []string{std, "k8s.io/apimachinery/...", "sigs.k8s.io/yaml"},
 			says: "cmd/pylonctl/internal/manifests/doc.go: the standard library and Kubernetes' apimachinery"},
@@ -116,7 +120,7 @@ func rules() []rule {
 
 		// What ships links no test support.
 		{name: "components link no tests",
-			pkgs: []string{"./api/...", "./config/...", "./memberlistkey/...", "./controller/...", "./speaker/...",
+			pkgs: []string{"./api/...", "./config/...", "./memberlistkey/...", "./controller/...", "./speaker/...", "./deploy/crds",
 				"./cmd/controller", "./cmd/speaker", "./cmd/pylonctl", "./cmd/internal/..."},
 			never: []string{"./test/...", "testing"},
 			says:  "test/*/doc.go: pylon's components must not import them; nothing shipped links package testing"},
