@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	utilptr "k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/envtest"
@@ -64,7 +65,7 @@ func testPodSecurity(ctx context.Context, t *testing.T, env *envtest.Env, plain 
 		t.Errorf("pylon-system refuses the speaker's pod: %v", err)
 	} else if spk.Spec.PriorityClassName != "system-node-critical" || spk.Spec.Priority == nil || *spk.Spec.Priority != nodeCritical {
 		t.Errorf("the speaker's pod: priority class %q, priority %v; want system-node-critical, %d",
-			spk.Spec.PriorityClassName, spk.Spec.Priority, nodeCritical)
+			spk.Spec.PriorityClassName, utilptr.Deref(spk.Spec.Priority, 0), nodeCritical)
 	}
 }
 
