@@ -18,8 +18,11 @@
 // The Namespace pylon-system, labelled for Pod Security "privileged", is
 // the one object not in the chart (Helm installs into a namespace it is
 // given). The chart's helm.sh/resource-policy annotation, which tells Helm
-// to keep the CRDs on uninstall, is left out of the plain manifests. The
-// objects are written as sigs.k8s.io/yaml writes them (keys sorted, no
+// to keep the CRDs on uninstall, is left out of the plain manifests, and so
+// are the two labels that say Helm manages an object
+// (app.kubernetes.io/managed-by: Helm, helm.sh/chart), on objects and pod
+// templates alike: kubectl manages these. The other recommended labels
+// (name, instance, version, component) stay. The objects are written as sigs.k8s.io/yaml writes them (keys sorted, no
 // comments). Chart.yaml's version is pylon's release; its appVersion must
 // be the same with a leading v (the images' tag).
 //

@@ -40,8 +40,23 @@ func TestRenderTheChart(t *testing.T) {
 	if kinds["CustomResourceDefinition"] != len(crds) || len(crds) == 0 {
 		t.Errorf("pylon.yaml holds %d CRDs, deploy/crds %d", kinds["CustomResourceDefinition"], len(crds))
 	}
+	// kubectl manages these objects: they carry the recommended labels
+	// but not the two that say Helm does, on objects and pod templates.
+	for _, o := range objs[1:] {
+		m := o["metadata"].(map[string]any)
+		labelSets := []any{m["labels"]}
+		if spec, _ := o["spec"].(map[string]any); spec["template"] != nil {
+			labelSets = append(labelSets, spec["template"].(map[string]any)["metadata"].(map[string]any)["labels"])
+		}
+		for _, l := range labelSets {
+			l, _ := l.(map[string]any)
+			if l["app.kubernetes.io/name"] != "pylon" || l["app.kubernetes.io/instance"] != "pylon" || l["app.kubernetes.io/version"] == nil {
+				t.Errorf("%s %s: labels %v lack the recommended ones", o["kind"], m["name"], l)
+			}
+		}
+	}
 	for name, data := range files {
-		for _, bad := range []string{"{{", keep} {
+		for _, bad := range append([]string{"{{", keep}, helmLabels()...) {
 			if strings.Contains(string(data), bad) {
 				t.Errorf("%s holds %q", name, bad)
 			}

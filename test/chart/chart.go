@@ -25,8 +25,10 @@ import (
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
-// Release is the release name Install uses; the chart names its
-// workloads after it (pylon-controller, pylon-speaker).
+// Release is the release name Install uses (the label
+// app.kubernetes.io/instance). The chart's objects are named pylon-…
+// whatever the release is called (pylon-controller, pylon-speaker) unless
+// fullnameOverride says otherwise.
 const Release = "pylon"
 
 // Dir is the chart's directory under the repository's root.

@@ -57,8 +57,7 @@ The lab stays up (KEEP=1). In another shell, as root:
   kubectl get nodes -o wide
   kubectl -n %[3]s get pods -o wide
   kubectl -n %[3]s logs daemonset/pylon-speaker --tail 20   # a speaker's log, from its kubelet
-  kubectl get ippools,l2advertisements,bgppeers,bgpadvertisements
-  kubectl get speakerstatuses
+  kubectl get pylon   # pylon's pools, advertisements, peers and speakers (its category)
   kubectl -n %[4]s get pods,services -o wide
   ip netns exec %[5]s curl -s http://%[6]s/   # the local client: layer 2
   ip netns exec %[7]s curl -s http://%[8]s/   # the remote client: through the router

@@ -79,11 +79,11 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 		lines = append(lines, fmt.Sprintf("%s/%s (%s; externalTrafficPolicy Local) got %s from IPPool %s, announced by %s",
 			demoNamespace, s.name, how, ip, s.pool.Name, s.adv))
 	}
-	out, err := l.API.Kubectl(ctx, "get", "ippools")
+	out, err := l.API.Kubectl(ctx, "get", "ippools.pylonlb.io")
 	if err != nil {
-		return lines, fmt.Errorf("kubectl get ippools: %w: %s", err, out)
+		return lines, fmt.Errorf("kubectl get ippools.pylonlb.io: %w: %s", err, out)
 	}
-	lines = append(lines, "$ kubectl get ippools")
+	lines = append(lines, "$ kubectl get ippools.pylonlb.io")
 	return append(lines, indent(string(out))...), nil
 }
 

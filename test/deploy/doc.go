@@ -3,7 +3,10 @@
 // the Helm chart (rendered with the Helm SDK, helm.sh/helm/v3) apply
 // cleanly with server-side dry-run and strict field validation; the chart
 // with its default values and the kustomize base are the same objects as
-// pylon.yaml; Pod Security "restricted" admits the controller's pods; and
+// pylon.yaml; every rendering of the chart is labelled and named
+// consistently (TestChartNames) and its values.schema.json refuses bad
+// values (TestChartRefusesBadValues), both without an API server; Pod
+// Security "restricted" admits the controller's pods; and
 // the RBAC the markers generate is enough and no more: the controller's and
 // the speaker's reconcilers run in-process under exactly their
 // ServiceAccounts' rights (impersonation) and do their work, while what

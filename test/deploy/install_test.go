@@ -23,9 +23,14 @@ const (
 	dashboardNS = "lb-dashboards"
 )
 
+// otherName is the fullnameOverride of nonDefaults.
+const otherName = "lb"
+
 // nonDefaults changes every value the chart has.
 func nonDefaults() map[string]any {
 	return map[string]any{
+		"fullnameOverride": otherName,
+		"imagePullSecrets": []any{map[string]any{"name": "registry-creds"}},
 		"image": map[string]any{
 			"controller": "registry.example/pylon/controller", "speaker": "registry.example/pylon/speaker",
 			"tag": "v9.9.9", "pullPolicy": "Always",
@@ -38,7 +43,12 @@ func nonDefaults() map[string]any {
 		"bgp":               map[string]any{"enabled": false},
 		"metrics": map[string]any{
 			"enabled": true, "secure": false,
-			"serviceMonitor":   map[string]any{"enabled": true, "interval": "15s"},
+			"readerBinding": map[string]any{"enabled": true, "serviceAccount": map[string]any{"name": "prometheus-k8s", "namespace": "monitoring"}},
+			"serviceMonitor": map[string]any{"enabled": true, "interval": "15s",
+				"additionalLabels":  map[string]any{"release": "prom"},
+				"relabelings":       []any{map[string]any{"sourceLabels": []any{"__meta_kubernetes_pod_node_name"}, "targetLabel": "node"}},
+				"metricRelabelings": []any{map[string]any{"sourceLabels": []any{"__name__"}, "regex": "go_.*", "action": "drop"}},
+			},
 			"prometheusRule":   map[string]any{"enabled": true, "additionalLabels": map[string]any{"role": "alert-rules"}},
 			"grafanaDashboard": map[string]any{"enabled": true, "labels": map[string]any{"dashboards": "pylon"}, "namespace": dashboardNS},
 		},
@@ -47,13 +57,31 @@ func nonDefaults() map[string]any {
 			"nodeSelector": map[string]any{"node-role.kubernetes.io/control-plane": ""},
 			"tolerations":  []any{map[string]any{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}},
 			"resources":    map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}},
+			// Helm merges maps: null drops the default podAntiAffinity.
+			"affinity":          map[string]any{"podAntiAffinity": nil, "nodeAffinity": nodeAffinity("pylonlb.io/controller")},
+			"priorityClassName": "system-cluster-critical",
+			"podAnnotations":    map[string]any{"example.com/controller": "yes"},
+			"extraArgs":         []any{"--workers=8"},
+			"extraEnv":          []any{map[string]any{"name": "GOMAXPROCS", "value": "2"}},
 		},
 		"speaker": map[string]any{
-			"nodeSelector": map[string]any{"pylonlb.io/speaker": "true"},
-			"tolerations":  []any{map[string]any{"operator": "Exists"}},
-			"resources":    map[string]any{"limits": map[string]any{"memory": "128Mi"}},
+			"nodeSelector":      map[string]any{"pylonlb.io/speaker": "true"},
+			"tolerations":       []any{map[string]any{"operator": "Exists"}},
+			"resources":         map[string]any{"limits": map[string]any{"memory": "128Mi"}},
+			"affinity":          map[string]any{"nodeAffinity": nodeAffinity("pylonlb.io/speaker-zone")},
+			"priorityClassName": "pylon-speakers",
+			"podAnnotations":    map[string]any{"example.com/speaker": "yes"},
+			"extraArgs":         []any{"--handoff-delay=2s"},
+			"extraEnv":          []any{map[string]any{"name": "GOMEMLIMIT", "value": "200MiB"}},
 		},
 	}
+}
+
+// nodeAffinity requires nodes that have the label key.
+func nodeAffinity(key string) map[string]any {
+	return map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
+		"nodeSelectorTerms": []any{map[string]any{"matchExpressions": []any{map[string]any{"key": key, "operator": "Exists"}}}},
+	}}
 }
 
 // minimal turns off what can be turned off.
@@ -121,12 +149,25 @@ func TestDeploy(t *testing.T) {
 	t.Run("ChartDefaultsArePylonYAML", func(t *testing.T) {
 		m, notes := renderChart(t, root, pylonNS, nil)
 		fromChart := decode(t, m)
+		checkReferences(t, fromChart, "pylon", pylonNS)
 		for _, o := range fromChart {
 			if o["kind"] == "CustomResourceDefinition" {
 				if a, _ := o.meta()["annotations"].(map[string]any); a["helm.sh/resource-policy"] != "keep" {
 					t.Errorf("chart CRD %s is not kept on uninstall", o.name())
 				}
 				delete(o.meta()["annotations"].(map[string]any), "helm.sh/resource-policy")
+			}
+			// pylon.yaml, which kubectl manages, leaves out the labels
+			// that say Helm does (checkReferences saw them here).
+			labelSets := []any{o.meta()["labels"]}
+			spec, _ := o["spec"].(map[string]any)
+			if tmpl, ok := spec["template"].(map[string]any); ok {
+				labelSets = append(labelSets, tmpl["metadata"].(map[string]any)["labels"])
+			}
+			for _, l := range labelSets {
+				l, _ := l.(map[string]any)
+				delete(l, "app.kubernetes.io/managed-by")
+				delete(l, "helm.sh/chart")
 			}
 		}
 		// Helm installs into a namespace it is given; pylon.yaml makes it.

@@ -159,9 +159,9 @@ func sameObjects(t *testing.T, wantLabel string, want []object, gotLabel string,
 
 // renderChart renders deploy/charts/pylon with the Helm SDK as `helm
 // install pylon --namespace ns` would (chart.Render), with vals over
-// values.yaml, after Helm's own linter passes it without a warning. It
-// returns the templates' output joined into one YAML stream (NOTES.txt left
-// out) and NOTES.txt.
+// values.yaml, and fails t unless Helm's own linter passes it without a
+// warning. It returns the templates' output joined into one YAML stream
+// (NOTES.txt left out) and NOTES.txt.
 func renderChart(t *testing.T, root, ns string, vals map[string]any) (manifest []byte, notes string) {
 	t.Helper()
 	dir := filepath.Join(root, chart.Dir)
@@ -169,15 +169,18 @@ func renderChart(t *testing.T, root, ns string, vals map[string]any) (manifest [
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, err := chart.Render(dir, ns, vals, kubeVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After rendering: the linter's values check merges vals into the
+	// chart's values in place, dropping the nulls that remove a default
+	// (controller.affinity.podAntiAffinity: null), which rendering copies.
 	l := lint.AllWithKubeVersion(dir, vals, ns, kv)
 	for _, m := range l.Messages {
 		if m.Severity >= support.WarningSev {
 			t.Errorf("helm lint: %s", m)
 		}
-	}
-	out, err := chart.Render(dir, ns, vals, kubeVersion)
-	if err != nil {
-		t.Fatal(err)
 	}
 	var names []string
 	for n := range out {

@@ -223,10 +223,10 @@ func maps(m map[string]bool) func(func(string) bool) {
 }
 
 // checkMonitoring checks the PrometheusRule and the dashboard ConfigMap
-// that nonDefaults turn on.
-func checkMonitoring(t *testing.T, objs []object) {
+// that nonDefaults turn on, named after fullname.
+func checkMonitoring(t *testing.T, objs []object, fullname string) {
 	t.Helper()
-	pr := find(t, objs, "monitoring.coreos.com/v1/PrometheusRule", "pylon")
+	pr := find(t, objs, "monitoring.coreos.com/v1/PrometheusRule", fullname)
 	if l := pr.meta()["labels"].(map[string]any); l["role"] != "alert-rules" {
 		t.Errorf("PrometheusRule labels %v lack additionalLabels", l)
 	}
@@ -239,7 +239,7 @@ func checkMonitoring(t *testing.T, objs []object) {
 	}
 	var cm object
 	for _, o := range objs {
-		if o.key() == "v1/ConfigMap "+dashboardNS+"/pylon-grafana-dashboard" {
+		if o.key() == "v1/ConfigMap "+dashboardNS+"/"+fullname+"-grafana-dashboard" {
 			cm = o
 		}
 	}

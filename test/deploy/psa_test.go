@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	utilptr "k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/envtest"
@@ -56,10 +57,21 @@ func testPodSecurity(ctx context.Context, t *testing.T, env *envtest.Env, plain 
 			t.Errorf("%s: the speaker's pod: %v, want refused for hostNetwork", ns, err)
 		}
 	}
-	if err := create(spkPod, pylonNS); err != nil {
+	// The speaker's priority class (system-node-critical) is admitted
+	// outside kube-system: the Priority admission plugin resolves it.
+	spk := spkPod.DeepCopy()
+	spk.Namespace = pylonNS
+	if err := c.Create(ctx, spk, client.DryRunAll); err != nil {
 		t.Errorf("pylon-system refuses the speaker's pod: %v", err)
+	} else if spk.Spec.PriorityClassName != "system-node-critical" || spk.Spec.Priority == nil || *spk.Spec.Priority != nodeCritical {
+		t.Errorf("the speaker's pod: priority class %q, priority %v; want system-node-critical, %d",
+			spk.Spec.PriorityClassName, utilptr.Deref(spk.Spec.Priority, 0), nodeCritical)
 	}
 }
+
+// nodeCritical is the priority of the built-in PriorityClass
+// system-node-critical, which the API server creates.
+const nodeCritical = 2000001000
 
 // podFrom makes the pod a workload's template describes.
 func podFrom(t *testing.T, o object) *corev1.Pod {

@@ -1,14 +1,28 @@
 {{/*
-pylon.name: the name of a component's objects, pylon-<component>; the
-argument is the component ("controller", "speaker").
+pylon.fullname: the prefix of every object's name, fullnameOverride or
+else "pylon". It does not follow the release name: the names are those of
+deploy/pylon.yaml whatever the release is called, so that upgrades keep
+every object. Two installations (in two namespaces) need two of them for
+their cluster-scoped objects (ClusterRoles, bindings, admission policy).
+*/}}
+{{- define "pylon.fullname" -}}
+{{- .Values.fullnameOverride | default "pylon" }}
+{{- end }}
+
+{{/*
+pylon.name: the name of a component's objects, <fullname>-<component>;
+the argument is a dict with the chart's root ("root") and the component
+("component": "controller", "speaker", "metrics-reader", ...).
 */}}
 {{- define "pylon.name" -}}
-pylon-{{ . }}
+{{ include "pylon.fullname" .root }}-{{ .component }}
 {{- end }}
 
 {{/*
 pylon.selectorLabels: the labels that select a component's pods; the
-argument is the component ("controller", "speaker", "metrics").
+argument is the component ("controller", "speaker", "metrics"). They never
+change: a Deployment's and a DaemonSet's selector cannot be changed on
+upgrade, and pylonctl finds the pods by them.
 */}}
 {{- define "pylon.selectorLabels" -}}
 app.kubernetes.io/name: pylon
@@ -16,10 +30,27 @@ app.kubernetes.io/component: {{ . }}
 {{- end }}
 
 {{/*
-pylon.labels: the labels of a component's objects and pods.
+pylon.commonLabels: Kubernetes' recommended labels and Helm's chart label,
+on every object and pod. hack/manifests leaves the two that say Helm
+(managed-by, helm.sh/chart) out of deploy/pylon.yaml, which kubectl
+installs. The argument is the chart's root.
+*/}}
+{{- define "pylon.commonLabels" -}}
+app.kubernetes.io/name: pylon
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+pylon.labels: the labels of a component's objects and pods: the common
+labels and the component. The argument is a dict with the chart's root
+("root") and the component ("component").
 */}}
 {{- define "pylon.labels" -}}
-{{ include "pylon.selectorLabels" . }}
+{{ include "pylon.commonLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
@@ -42,10 +73,62 @@ not served (--metrics-bind-address=0).
 - --health-probe-bind-address=:{{ .healthPort }}
 - {{ printf "--metrics-bind-address=%s" (ternary (printf ":%v" .metricsPort) "0" $v.metrics.enabled) | quote }}
 - {{ printf "--metrics-secure=%t" $v.metrics.secure | quote }}
-- {{ printf "--memberlist-key-secret=%s" $v.memberlist.keySecretName | quote }}
+- {{ printf "--memberlist-key-secret=%s" (include "pylon.keySecretName" .root) | quote }}
 - {{ printf "--zap-log-level=%v" $v.logLevel | quote }}
 {{- if $v.loadBalancerClass }}
 - {{ printf "--load-balancer-class=%s" $v.loadBalancerClass | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+pylon.keySecretName: the memberlist key Secret's name, memberlist.keySecretName
+or else <fullname>-memberlist. The argument is the chart's root.
+*/}}
+{{- define "pylon.keySecretName" -}}
+{{ .Values.memberlist.keySecretName | default (printf "%s-memberlist" (include "pylon.fullname" .)) }}
+{{- end }}
+
+{{/*
+pylon.podMetadata: a component's pod template metadata: its labels and
+podAnnotations. The argument is a dict with the chart's root ("root") and
+the component ("component", whose values are .Values.<component>).
+*/}}
+{{- define "pylon.podMetadata" -}}
+{{- $c := get .root.Values .component -}}
+labels:
+  {{- include "pylon.labels" . | nindent 2 }}
+{{- with $c.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+pylon.scheduling: a component's pod spec fields for where and how it is
+scheduled and pulled: imagePullSecrets, priorityClassName, nodeSelector,
+tolerations and affinity, each left out when empty. The argument is a dict
+with the chart's root ("root") and the component ("component").
+*/}}
+{{- define "pylon.scheduling" -}}
+{{- $c := get .root.Values .component -}}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- with $c.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
 
