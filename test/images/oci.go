@@ -126,26 +126,71 @@ func tarDir(dir, path string) error {
 	return errors.Join(err, tw.Close(), f.Close())
 }
 
-// OpenOCIArchive unpacks the OCI layout tarball at path (as
-// WriteOCIArchive writes it) into dir and returns the layout's index.json,
-// for reading the images back.
-func OpenOCIArchive(path, dir string) (v1.ImageIndex, error) {
-	f, err := os.Open(path)
+// OCIArchive is an archive WriteOCIArchive wrote, read back.
+type OCIArchive struct {
+	Entry  v1.Descriptor       // index.json's one entry, the image index, with its annotations
+	Index  v1.ImageIndex       // that index
+	Images map[string]v1.Image // its images by platform ("linux/arm64")
+}
+
+// OpenOCIArchive unpacks the OCI layout tarball at path into dir and reads
+// it as WriteOCIArchive writes it: index.json lists one entry, an image
+// index, whose images each name one platform of their own.
+func OpenOCIArchive(path, dir string) (*OCIArchive, error) {
+	if err := untar(path, dir); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, err
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(tm.Manifests) != 1 {
+		return nil, fmt.Errorf("%s: index.json lists %d entries, want 1", path, len(tm.Manifests))
+	}
+	a := &OCIArchive{Entry: tm.Manifests[0], Images: map[string]v1.Image{}}
+	if a.Index, err = top.ImageIndex(a.Entry.Digest); err != nil {
+		return nil, err
+	}
+	m, err := a.Index.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Manifests {
+		if d.Platform == nil {
+			return nil, fmt.Errorf("%s: image %s names no platform", path, d.Digest)
+		}
+		if a.Images[d.Platform.String()] != nil {
+			return nil, fmt.Errorf("%s: two images for %s", path, d.Platform)
+		}
+		if a.Images[d.Platform.String()], err = a.Index.Image(d.Digest); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// untar unpacks the tarball at path, files and directories only, into dir.
+func untar(path, dir string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	tr := tar.NewReader(f)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return err
 		}
 		if !filepath.IsLocal(hdr.Name) {
-			return nil, fmt.Errorf("%s: entry %q leaves the layout", path, hdr.Name)
+			return fmt.Errorf("entry %q leaves the layout", hdr.Name)
 		}
 		p := filepath.Join(dir, filepath.FromSlash(hdr.Name))
 		switch hdr.Typeflag {
@@ -157,10 +202,9 @@ func OpenOCIArchive(path, dir string) (v1.ImageIndex, error) {
 			err = fmt.Errorf("entry %q: type %c, want a file or a directory", hdr.Name, hdr.Typeflag)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return err
 		}
 	}
-	return layout.ImageIndexFromPath(dir)
 }
 
 // writeEntry writes r into a new file at p.
