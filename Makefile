@@ -6,7 +6,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 export GOTOOLCHAIN ?= local
 
-.PHONY: all generate lint build test envtest-assets node-assets demo images
+.PHONY: all generate lint build test envtest-assets node-assets demo images release
 
 all: generate lint build test
 
@@ -39,11 +39,21 @@ build:
 ## the tag the manifests install.
 IMAGE_REPO ?= ghcr.io/pylonlb
 VERSION ?= $(shell sed -n 's/^appVersion: *//p' deploy/charts/pylon/Chart.yaml)
+## REVISION: the commit the binaries report, with -dirty when tracked files differ from it.
+REVISION ?= $(shell git rev-parse HEAD)$(shell git diff --quiet HEAD -- || echo -dirty)
 images:
 	for c in controller speaker; do \
-		docker build --target $$c --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
+		docker build --target $$c --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
 			-t $(IMAGE_REPO)/pylon-$$c:$(VERSION) . || exit 1; \
 	done
+
+## release: a release's artifacts in dist/ (docs/release.md), without a daemon: the
+## packaged chart, pylon.yaml, the controller and speaker images for linux/amd64 and
+## linux/arm64 (one multi-platform OCI archive each) and SHA256SUMS. VERSION must be
+## the chart's appVersion (change Chart.yaml and run `make generate` to release another).
+release:
+	rm -rf dist
+	$(GO) run ./hack/release -version $(VERSION) -revision $(REVISION) -out dist
 
 ## envtest-assets: build (or reuse) kube-apiserver, etcd and kubectl for the tests.
 envtest-assets:

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -15,10 +16,12 @@ import (
 )
 
 // TestImportIntoContainerd writes the pause image and a second image of the
-// same binary (another user and entrypoint) into one tarball, imports it
-// with ctr into a throw-away containerd built by hack/node-assets.sh (own
+// same binary (another user and entrypoint) into one tarball, and the pause
+// image for this machine and another architecture into a multi-platform
+// OCI archive (WriteOCIArchive), imports both with ctr into a throw-away
+// containerd built by hack/node-assets.sh (own
 // root, state and socket under the test's directory; the CRI and NRI
-// plugins disabled), and lists both images; then it runs the pause image
+// plugins disabled), and lists the three images; then it runs the pause image
 // with runc and stops it with SIGTERM.
 func TestImportIntoContainerd(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -40,9 +43,30 @@ func TestImportIntoContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// And the pause image for this machine and another architecture as one
+	// multi-platform OCI archive, as hack/release writes pylon's.
+	other := map[string]string{"amd64": "arm64"}[runtime.GOARCH]
+	if other == "" {
+		other = "amd64"
+	}
+	pauseOther, err := Build{Arch: other, Version: "dev"}.Static(ctx, "./test/images/pause", filepath.Join(dir, other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ociPath := filepath.Join(dir, "pause.oci.tar")
+	if err := WriteOCIArchive(ociPath,
+		Image{Ref: "pylon.local/pause-oci:dev", Binary: pause},
+		Image{Ref: "pylon.local/pause-oci:dev", Binary: pauseOther, Arch: other},
+	); err != nil {
+		t.Fatal(err)
+	}
+
 	sock := startContainerd(t, assets, dir)
 	ctr := func(args ...string) (string, error) { return runCtr(assets, sock, args...) }
 	if _, err := ctr("images", "import", tarPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctr("images", "import", "--all-platforms", ociPath); err != nil {
 		t.Fatal(err)
 	}
 	out, err := ctr("images", "ls", "-q")
@@ -51,7 +75,7 @@ func TestImportIntoContainerd(t *testing.T) {
 	}
 	got := strings.Fields(out)
 	slices.Sort(got)
-	if want := []string{"pylon.local/pause-nonroot:dev", "pylon.local/pause:dev"}; !slices.Equal(got, want) {
+	if want := []string{"pylon.local/pause-nonroot:dev", "pylon.local/pause-oci:dev", "pylon.local/pause:dev"}; !slices.Equal(got, want) {
 		t.Fatalf("images after import: %q, want %q", got, want)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Image is one image: a static binary as its entrypoint.
@@ -23,14 +24,15 @@ type Image struct {
 	Binary     string   // path of a static binary on this machine
 	Entrypoint []string // default: ["/" + base name of Binary]
 	User       string   // "" = root; e.g. "65532:65532"
+	Arch       string   // the binary's GOARCH; "" = this machine's
 }
 
 // WriteTarball writes imgs into one tarball at path, importable with
 // `ctr -n k8s.io images import path`.
 //
 // Each image is a single layer holding the binary at "/" + its base name
-// (mode 0755, owned by root) on an empty base, for linux and this machine's
-// architecture. The tarball is a docker archive (manifest.json with each
+// (mode 0755, owned by root) on an empty base, for linux and its Arch. The
+// tarball is a docker archive (manifest.json with each
 // image's tag). The binaries are read into memory.
 func WriteTarball(path string, imgs ...Image) error {
 	if len(imgs) == 0 {
@@ -45,7 +47,7 @@ func WriteTarball(path string, imgs ...Image) error {
 		if _, dup := refs[tag]; dup {
 			return fmt.Errorf("image %q named twice", im.Ref)
 		}
-		img, err := build(im)
+		img, err := build(im, false)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", im.Ref, err)
 		}
@@ -58,40 +60,55 @@ func WriteTarball(path string, imgs ...Image) error {
 }
 
 // build makes im's image: its layer on an empty base, and a config saying
-// the platform, entrypoint and user.
-func build(im Image) (v1.Image, error) {
+// the platform, entrypoint and user; with OCI media types when oci, Docker's
+// otherwise (the docker archive WriteTarball writes).
+func build(im Image, oci bool) (v1.Image, error) {
 	bin, err := os.ReadFile(im.Binary)
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Base(im.Binary)
-	layerTar, err := oneFileTar(base, bin)
+	file := filepath.Base(im.Binary)
+	layerTar, err := oneFileTar(file, bin)
 	if err != nil {
 		return nil, err
+	}
+	base := empty.Image
+	var layerOpts []tarball.LayerOption
+	if oci {
+		base = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		layerOpts = append(layerOpts, tarball.WithMediaType(types.OCILayer))
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	})
+	}, layerOpts...)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := empty.Image.ConfigFile()
+	cfg, err := base.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS = "linux"
-	cfg.Architecture = runtime.GOARCH
+	cfg.Architecture = im.arch()
 	cfg.Config.Entrypoint = im.Entrypoint
 	if len(cfg.Config.Entrypoint) == 0 {
-		cfg.Config.Entrypoint = []string{"/" + base}
+		cfg.Config.Entrypoint = []string{"/" + file}
 	}
 	cfg.Config.User = im.User
-	img, err := mutate.ConfigFile(empty.Image, cfg)
+	img, err := mutate.ConfigFile(base, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return mutate.AppendLayers(img, layer)
+}
+
+// arch is im.Arch, or this machine's.
+func (im Image) arch() string {
+	if im.Arch == "" {
+		return runtime.GOARCH
+	}
+	return im.Arch
 }
 
 // oneFileTar is a tar stream holding data as the file /name, mode 0755,
