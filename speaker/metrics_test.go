@@ -1,13 +1,11 @@
 package speaker
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
@@ -35,46 +33,26 @@ pylon_speaker_layer2_conflicts_total 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "pylon_speaker_layer2_owned_ips", "pylon_speaker_members_alive", "pylon_speaker_layer2_conflicts_total"); err != nil {
 		t.Fatal(err)
 	}
-	for labels, v := range map[[2]string]float64{{"arp", "requests"}: 10, {"arp", "replies"}: 9, {"arp", "gratuitous"}: 6, {"ndp", "conflicting"}: 2, {"ndp", "replies"}: 0} {
-		if got := sample(t, reg, "pylon_speaker_layer2_packets_total", "protocol", labels[0], "kind", labels[1]); got != v {
-			t.Errorf("packets %v = %v, want %v", labels, got, v)
-		}
+	packets := `
+# HELP pylon_speaker_layer2_packets_total ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).
+# TYPE pylon_speaker_layer2_packets_total counter
+pylon_speaker_layer2_packets_total{kind="conflicting",protocol="arp"} 0
+pylon_speaker_layer2_packets_total{kind="conflicting",protocol="ndp"} 2
+pylon_speaker_layer2_packets_total{kind="gratuitous",protocol="arp"} 6
+pylon_speaker_layer2_packets_total{kind="gratuitous",protocol="ndp"} 0
+pylon_speaker_layer2_packets_total{kind="probes",protocol="arp"} 0
+pylon_speaker_layer2_packets_total{kind="probes",protocol="ndp"} 0
+pylon_speaker_layer2_packets_total{kind="replies",protocol="arp"} 9
+pylon_speaker_layer2_packets_total{kind="replies",protocol="ndp"} 0
+pylon_speaker_layer2_packets_total{kind="requests",protocol="arp"} 10
+pylon_speaker_layer2_packets_total{kind="requests",protocol="ndp"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(packets), "pylon_speaker_layer2_packets_total"); err != nil {
+		t.Error(err)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("promlint: %v %v", problems, err)
 	}
-}
-
-// sample is the value of the series of metric name with the label pairs
-// kv in reg; it fails t when there is no such series or it is neither a
-// counter nor a gauge.
-func sample(t *testing.T, reg *prometheus.Registry, name string, kv ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(kv); i += 2 {
-				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == kv[i] && l.GetValue() == kv[i+1] }) {
-					continue series
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s%v", name, kv)
-	return 0
 }
 
 func TestMetricsBGP(t *testing.T) {
@@ -99,13 +77,16 @@ func TestMetricsBGP(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.g.Desc(), got, c.want)
 		}
 	}
-	for _, c := range []struct {
-		peer, dir string
-		want      float64
-	}{{"tor-a", "sent", 7}, {"tor-a", "received", 2}, {"tor-b", "sent", 0}} {
-		if got := sample(t, reg, "pylon_speaker_bgp_updates_total", "peer", c.peer, "direction", c.dir); got != c.want {
-			t.Errorf("updates %s %s = %v, want %v", c.peer, c.dir, got, c.want)
-		}
+	updates := `
+# HELP pylon_speaker_bgp_updates_total BGP UPDATE messages exchanged with the peer since it was configured, by direction (sent, received).
+# TYPE pylon_speaker_bgp_updates_total counter
+pylon_speaker_bgp_updates_total{direction="received",peer="tor-a"} 2
+pylon_speaker_bgp_updates_total{direction="received",peer="tor-b"} 0
+pylon_speaker_bgp_updates_total{direction="sent",peer="tor-a"} 7
+pylon_speaker_bgp_updates_total{direction="sent",peer="tor-b"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(updates), "pylon_speaker_bgp_updates_total"); err != nil {
+		t.Error(err)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("promlint: %v %v", problems, err)

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,7 +164,7 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 		for _, m := range name.FindAllString(e, -1) {
 			used[m] = true
 			if !exported[m] {
-				t.Errorf("%q queries %s, which pylon does not export (it exports %v)", e, m, slices.Sorted(maps(exported)))
+				t.Errorf("%q queries %s, which pylon does not export (it exports %v)", e, m, slices.Sorted(maps.Keys(exported)))
 			}
 		}
 	}
@@ -211,16 +212,6 @@ func (r *collecting) MustRegister(cs ...prometheus.Collector) {
 	r.cs = append(r.cs, cs...)
 }
 func (r *collecting) Unregister(prometheus.Collector) bool { return false }
-
-func maps(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
 
 // checkMonitoring checks the PrometheusRule and the dashboard ConfigMap
 // that nonDefaults turn on, named after fullname.
