@@ -42,15 +42,7 @@ func waitChanges(t *testing.T, l *lab.Lab, change string) {
 	})
 }
 
-// TestBGPPeerEditsWithoutOutage: a BGPPeer's new timers are taken without
-// restarting any session, and a password changed on both sides (Secret
-// first, then the router) is tried by one node at a time while the router
-// has the old password, so the router keeps next hops until it changes
-// itself; then every node takes the new password at once. A remote client
-// probes the Service every 20 ms; the lost probes and the longest gap are
-// logged (docs/benchmarks.md). pylon runs as a cluster runs it (installed
-// by Helm).
-// passwordBGP is the set-up both fail-small BGP tests share: the lab with
+// passwordBGP is the set-up the fail-small BGP tests share: the lab with
 // an iBGP router that requires the TCP-MD5 password "s3cret", pylon with a
 // BGPPeer reading it from the Secret router-password, the lab pool
 // advertised, and one Service routed over every node. It returns the
@@ -58,6 +50,16 @@ func waitChanges(t *testing.T, l *lab.Lab, change string) {
 // runs as pods (startPylonPods) or, for a test that needs them, as
 // processes (startPylon).
 func passwordBGP(t *testing.T, pods bool) (l *lab.Lab, p *pylon, secret *corev1.Secret, peer *v1alpha1.BGPPeer, vip netip.Addr, all []string) {
+	t.Helper()
+	l, p, secret, peer, _ = passwordPeer(t, pods, "s3cret", v1alpha1.BGPAdvertisementSpec{})
+	vip, all = routedService(t, l, "web")
+	return l, p, secret, peer, vip, all
+}
+
+// passwordPeer starts the lab of passwordBGP with the password Secret
+// holding password, and the BGPAdvertisement "lab" of the lab pool with
+// adv's other fields. It creates no Service.
+func passwordPeer(t *testing.T, pods bool, password string, adv v1alpha1.BGPAdvertisementSpec) (l *lab.Lab, p *pylon, secret *corev1.Secret, peer *v1alpha1.BGPPeer, a *v1alpha1.BGPAdvertisement) {
 	t.Helper()
 	o := lab.Options{NodeASN: lab.RouterASN, BGPPassword: "s3cret"}
 	if pods {
@@ -67,7 +69,7 @@ func passwordBGP(t *testing.T, pods bool) (l *lab.Lab, p *pylon, secret *corev1.
 		l = lab.Start(t, o)
 		p = startPylon(t, l)
 	}
-	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": "s3cret"}}
+	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: "router-password"}, StringData: map[string]string{"password": password}}
 	create(t, l.Client, secret)
 	peer = &v1alpha1.BGPPeer{
 		ObjectMeta: metav1.ObjectMeta{Name: "router"},
@@ -78,17 +80,23 @@ func passwordBGP(t *testing.T, pods bool) (l *lab.Lab, p *pylon, secret *corev1.
 		},
 	}
 	create(t, l.Client, peer)
-	create(t, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
-	})
-	_, ips := service(t, l, "web", false)
-	vip = ips[0]
+	adv.IPPools = []v1alpha1.ObjectName{"lab"}
+	a = &v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: adv}
+	create(t, l.Client, a)
+	return l, p, secret, peer, a
+}
+
+// routedService creates the Service name and waits until the router
+// routes its address over every node; it returns the address and the
+// nodes' names.
+func routedService(t *testing.T, l *lab.Lab, name string) (vip netip.Addr, all []string) {
+	t.Helper()
+	_, ips := service(t, l, name, false)
 	for _, n := range l.Nodes {
 		all = append(all, n.Name)
 	}
-	waitNextHops(t, l, vip, 30*time.Second, all...)
-	return l, p, secret, peer, vip, all
+	waitNextHops(t, l, ips[0], 30*time.Second, all...)
+	return ips[0], all
 }
 
 // fewestHops watches the router's kernel for d and returns the fewest next
@@ -106,8 +114,34 @@ func fewestHops(t *testing.T, l *lab.Lab, ip netip.Addr, d time.Duration) int {
 	return fewest
 }
 
+// TestBGPPeerEditsWithoutOutage: an iBGP router that requires a TCP MD5
+// password, pylon installed by Helm. With the wrong password in the Secret
+// no session comes up and every SpeakerStatus says so; with the right one
+// they do, and the advertisement's local-pref and aggregation arrive as
+// configured. Then, with the aggregation edited away, a BGPPeer's new
+// timers are taken without restarting any session, and a password changed
+// on both sides (Secret first, then the router) is tried by one node at a
+// time while the router has the old password, so the router keeps next
+// hops until it changes itself; then every node takes the new password at
+// once. A remote client probes the Service every 20 ms; the lost probes
+// and the longest gap are logged (docs/benchmarks.md). One lab for all
+// (it was two tests; folded to keep make test's wall time).
 func TestBGPPeerEditsWithoutOutage(t *testing.T) {
-	l, _, secret, peer, vip, all := passwordBGP(t, true)
+	localPref, agg := int64(150), int32(28)
+	l, _, secret, peer, adv := passwordPeer(t, true, "wrong", v1alpha1.BGPAdvertisementSpec{LocalPref: &localPref, AggregationLength: &agg})
+	if !t.Run("wrong password: never established, and shown", func(t *testing.T) { wrongPasswordShown(t, l) }) {
+		return
+	}
+	if !t.Run("right password: local-pref and the aggregate arrive", func(t *testing.T) { aggregateArrives(t, l, secret, agg) }) {
+		return
+	}
+	patch := client.MergeFrom(adv.DeepCopy())
+	adv.Spec.LocalPref, adv.Spec.AggregationLength = nil, nil
+	if err := l.Client.Patch(t.Context(), adv, patch); err != nil {
+		t.Fatal(err)
+	}
+	// A second Service: the first one's address is inside the aggregate.
+	vip, all := routedService(t, l, "web2")
 
 	t.Run("new timers restart no session", func(t *testing.T) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(peer), peer); err != nil {

@@ -148,7 +148,7 @@ readinessProbe:
   httpGet:
     path: /readyz
     port: healthz
-  periodSeconds: 5
+  periodSeconds: 1
   failureThreshold: 3
 {{- end }}
 
