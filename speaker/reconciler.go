@@ -85,8 +85,13 @@ type Reconciler struct {
 	// Clock is the time of every policy the reconciler follows: conflict
 	// memory, reclaiming, settling, key rollover, the pace of status
 	// writes, the BGP reset gate and hold after a restart. Setup sets the
-	// real one. (pace measures work and uses real time.)
+	// real one. (pace measures work and uses WorkClock.)
 	Clock clock.PassiveClock
+	// WorkClock times the passes and the wait between them (pace); nil is
+	// the real clock, which is what the speaker runs on. It is apart from
+	// Clock because pacing measures work: a test's fake Clock stepped
+	// during a pass would otherwise make the next one wait for it.
+	WorkClock clock.Clock
 
 	// joining is set while a background join runs.
 	joining atomic.Bool
@@ -142,24 +147,35 @@ type Reconciler struct {
 const maxPace = 200 * time.Millisecond
 
 // pace waits, before a pass, until as long as the previous pass took has
-// passed since it ended (at most maxPace). Under a burst of changes each
-// pass then covers more of them and passes take at most about half a core;
-// on a quiet cluster a pass takes about a millisecond and the wait is
-// nothing. What changes during the wait is read by this pass. Pacing
-// measures work, so it runs on real time, not on Clock: a test's fake
-// clock stepped during a pass would otherwise make the next one wait for
-// the fake clock.
+// passed since it ended (at most maxPace; paceWait). Under a burst of
+// changes each pass then covers more of them and passes take at most about
+// half a core; on a quiet cluster a pass takes about a millisecond and the
+// wait is nothing. What changes during the wait is read by this pass.
 func (r *Reconciler) pace(ctx context.Context) {
-	wait := min(r.lastPass, maxPace) - time.Since(r.lastEnd)
+	c := r.workClock()
+	wait := paceWait(r.lastPass, c.Since(r.lastEnd))
 	if wait <= 0 {
 		return
 	}
-	t := time.NewTimer(wait)
+	t := c.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-t.C():
 	}
+}
+
+// paceWait is how long pace waits when the previous pass took lastPass and
+// ended sinceEnd ago: what is left of lastPass, capped at maxPace.
+func paceWait(lastPass, sinceEnd time.Duration) time.Duration {
+	return min(lastPass, maxPace) - sinceEnd
+}
+
+func (r *Reconciler) workClock() clock.Clock {
+	if r.WorkClock == nil {
+		return clock.RealClock{}
+	}
+	return r.WorkClock
 }
 
 // Freeze stops applying plans: the speaker is stopping and keeps answering
@@ -197,8 +213,9 @@ const apiTimeout = 10 * time.Second
 // up what the pass planned, the conflict callback or the next pass.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	r.pace(ctx)
-	began := time.Now()
-	defer func() { r.lastPass, r.lastEnd = time.Since(began), time.Now() }()
+	work := r.workClock()
+	began := work.Now()
+	defer func() { r.lastPass, r.lastEnd = work.Since(began), work.Now() }()
 	p, err := r.pass(ctx)
 	if err != nil || p == nil {
 		return reconcile.Result{}, err
