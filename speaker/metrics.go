@@ -49,7 +49,7 @@ func NewMetrics() *Metrics {
 		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
 		counts: &countsCollector{
 			packets: prometheus.NewDesc("pylon_speaker_layer2_packets_total",
-				"ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).", []string{"protocol", "kind"}, nil),
+				"ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting, send_failed: replies, gratuitous packets and probes that could not be sent).", []string{"protocol", "kind"}, nil),
 			updates: prometheus.NewDesc("pylon_speaker_bgp_updates_total",
 				"BGP UPDATE messages exchanged with the peer since it was configured, by direction (sent, received).", []string{"peer", "direction"}, nil),
 		},
@@ -109,7 +109,7 @@ func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, k := range []struct {
 			kind string
 			n    uint64
-		}{{"requests", p.c.Requests}, {"replies", p.c.Replies}, {"gratuitous", p.c.Gratuitous}, {"probes", p.c.Probes}, {"conflicting", p.c.Conflicts}} {
+		}{{"requests", p.c.Requests}, {"replies", p.c.Replies}, {"gratuitous", p.c.Gratuitous}, {"probes", p.c.Probes}, {"conflicting", p.c.Conflicts}, {"send_failed", p.c.SendFailures}} {
 			ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(k.n), p.proto, k.kind)
 		}
 	}

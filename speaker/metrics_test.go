@@ -17,7 +17,7 @@ func TestMetrics(t *testing.T) {
 	if err := m.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	m.observe(4, 3, layer2.Stats{ARP: layer2.Counters{Requests: 10, Replies: 9, Gratuitous: 6}, NDP: layer2.Counters{Conflicts: 2}})
+	m.observe(4, 3, layer2.Stats{ARP: layer2.Counters{Requests: 10, Replies: 9, Gratuitous: 6}, NDP: layer2.Counters{Conflicts: 2, SendFailures: 5}})
 	m.conflicts.Inc()
 	want := `
 # HELP pylon_speaker_layer2_owned_ips Addresses this node answers ARP/NDP for.
@@ -34,7 +34,7 @@ pylon_speaker_layer2_conflicts_total 1
 		t.Fatal(err)
 	}
 	packets := `
-# HELP pylon_speaker_layer2_packets_total ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting).
+# HELP pylon_speaker_layer2_packets_total ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting, send_failed: replies, gratuitous packets and probes that could not be sent).
 # TYPE pylon_speaker_layer2_packets_total counter
 pylon_speaker_layer2_packets_total{kind="conflicting",protocol="arp"} 0
 pylon_speaker_layer2_packets_total{kind="conflicting",protocol="ndp"} 2
@@ -46,6 +46,8 @@ pylon_speaker_layer2_packets_total{kind="replies",protocol="arp"} 9
 pylon_speaker_layer2_packets_total{kind="replies",protocol="ndp"} 0
 pylon_speaker_layer2_packets_total{kind="requests",protocol="arp"} 10
 pylon_speaker_layer2_packets_total{kind="requests",protocol="ndp"} 0
+pylon_speaker_layer2_packets_total{kind="send_failed",protocol="arp"} 0
+pylon_speaker_layer2_packets_total{kind="send_failed",protocol="ndp"} 5
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(packets), "pylon_speaker_layer2_packets_total"); err != nil {
 		t.Error(err)

@@ -174,7 +174,7 @@ func (a *Announcer) SetOwned(owned map[netip.Addr][]string) error {
 			if why == "" {
 				continue
 			}
-			a.log.Info("Reopening interface", "interface", name, "reason", why)
+			a.log.Info("reopening interface", "interface", name, "reason", why)
 		}
 		l.close()
 		delete(a.links, name)
@@ -296,13 +296,13 @@ func (a *Announcer) conflict(c Conflict) {
 	} else {
 		a.stats.ndp.conflicts.Add(1)
 	}
-	a.log.V(1).Info("Another MAC claims an owned address", "ip", c.IP, "interface", c.Interface, "mac", c.MAC.String(), "kind", c.Kind)
+	a.log.V(1).Info("another MAC claims an owned address", "ip", c.IP, "interface", c.Interface, "mac", c.MAC.String(), "kind", c.Kind)
 	if a.opts.OnConflict == nil {
 		return
 	}
 	select {
 	case a.reports <- c:
 	default:
-		a.log.V(1).Info("Conflict report dropped: OnConflict is behind", "ip", c.IP, "interface", c.Interface)
+		a.log.V(1).Info("conflict report dropped, OnConflict is behind", "ip", c.IP, "interface", c.Interface)
 	}
 }

@@ -56,8 +56,9 @@ func (l *link) handleARP(c *arp.Client, p *arp.Packet) {
 	}
 	st := &l.a.stats.arp
 	st.requests.Add(1)
-	if err := c.Reply(p, l.mac, p.TargetIP); err != nil {
-		l.a.log.V(1).Info("Sending an ARP reply failed", "interface", l.name, "ip", p.TargetIP, "error", err.Error())
+	err := c.Reply(p, l.mac, p.TargetIP)
+	l.sends.result(l, st, "ARP reply", p.TargetIP, err)
+	if err != nil {
 		return
 	}
 	st.replies.Add(1)
@@ -87,8 +88,8 @@ func (l *link) probeARP(ip netip.Addr) {
 	if err == nil {
 		err = l.arp.WriteTo(p, ethernet.Broadcast)
 	}
+	l.sends.result(l, &l.a.stats.arp, "ARP probe", ip, err)
 	if err != nil {
-		l.a.log.V(1).Info("Sending an ARP probe failed", "interface", l.name, "ip", ip, "error", err.Error())
 		return
 	}
 	l.a.stats.arp.probes.Add(1)
@@ -100,6 +101,14 @@ func (l *link) gratuitous(ip netip.Addr) error {
 		return l.gratuitousARP(ip)
 	}
 	return l.unsolicitedNA(ip)
+}
+
+// statsFor is the counters of ip's protocol.
+func (l *link) statsFor(ip netip.Addr) *counters {
+	if ip.Is4() {
+		return &l.a.stats.arp
+	}
+	return &l.a.stats.ndp
 }
 
 // probe asks once who else answers for ip; mu is held.

@@ -43,6 +43,7 @@ type link struct {
 	cursor    int
 	nextProbe time.Time
 	failed    error
+	sends     sendLog
 }
 
 // round is the next gratuitous round for ip, how many are left, and how
@@ -156,7 +157,8 @@ func (l *link) release(ip netip.Addr) {
 	if l.groups[group]--; l.groups[group] <= 0 {
 		delete(l.groups, group)
 		if err := l.ndp.leaveGroup(group); err != nil {
-			l.a.log.V(1).Info("Leaving a multicast group failed", "interface", l.name, "group", group, "error", err.Error())
+			// Expected when the interface is going away; not an error then.
+			l.a.log.V(1).Info("leaving a multicast group failed", "interface", l.name, "group", group, "reason", err.Error())
 		}
 	}
 }
@@ -205,7 +207,7 @@ func (l *link) fail(err error) {
 	defer l.mu.Unlock()
 	if l.failed == nil {
 		l.failed = err
-		l.a.log.Error(err, "Interface stopped answering", "interface", l.name)
+		l.a.log.Error(err, "interface stopped answering", "interface", l.name)
 	}
 }
 
@@ -310,9 +312,7 @@ func (l *link) send(now time.Time) time.Time {
 			later(r.due)
 			continue
 		}
-		if err != nil {
-			l.a.log.Error(err, "Sending a gratuitous announcement failed", "interface", l.name, "ip", r.ip)
-		}
+		l.sends.result(l, l.statsFor(r.ip), "gratuitous announcement", r.ip, err)
 		r.tries = 0
 		if r.left--; r.left > 0 {
 			r.due = now.Add(l.a.opts.GratuitousInterval)

@@ -57,8 +57,9 @@ func (l *link) handleNS(c *ndpConn, m *ndp.NeighborSolicitation, src netip.Addr)
 		// says answer all nodes, unsolicited.
 		na.Solicited, dst = false, netip.IPv6LinkLocalAllNodes()
 	}
-	if err := c.write(na, dst); err != nil {
-		l.a.log.V(1).Info("Sending a neighbour advertisement failed", "interface", l.name, "ip", m.TargetAddress, "error", err.Error())
+	err := c.write(na, dst)
+	l.sends.result(l, st, "neighbour advertisement", m.TargetAddress, err)
+	if err != nil {
 		return
 	}
 	st.replies.Add(1)
@@ -110,8 +111,8 @@ func (l *link) probeNDP(ip netip.Addr) {
 		}
 		err = l.ndp.write(ns, group)
 	}
+	l.sends.result(l, &l.a.stats.ndp, "neighbour solicitation probe", ip, err)
 	if err != nil {
-		l.a.log.V(1).Info("Sending a neighbour solicitation probe failed", "interface", l.name, "ip", ip, "error", err.Error())
 		return
 	}
 	l.a.stats.ndp.probes.Add(1)

@@ -20,6 +20,9 @@ type Counters struct {
 	Probes uint64
 	// Conflicts: packets from another MAC claiming an owned address.
 	Conflicts uint64
+	// SendFailures: replies, gratuitous packets and probes that could not
+	// be sent.
+	SendFailures uint64
 }
 
 // Stats holds the counters of both protocols.
@@ -30,16 +33,17 @@ type Stats struct {
 
 // counters is the live, concurrently updated form of Counters.
 type counters struct {
-	requests, replies, gratuitous, probes, conflicts atomic.Uint64
+	requests, replies, gratuitous, probes, conflicts, sendFailures atomic.Uint64
 }
 
 func (c *counters) snapshot() Counters {
 	return Counters{
-		Requests:   c.requests.Load(),
-		Replies:    c.replies.Load(),
-		Gratuitous: c.gratuitous.Load(),
-		Probes:     c.probes.Load(),
-		Conflicts:  c.conflicts.Load(),
+		Requests:     c.requests.Load(),
+		Replies:      c.replies.Load(),
+		Gratuitous:   c.gratuitous.Load(),
+		Probes:       c.probes.Load(),
+		Conflicts:    c.conflicts.Load(),
+		SendFailures: c.sendFailures.Load(),
 	}
 }
 
