@@ -3,7 +3,7 @@ package crds
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -124,7 +124,7 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 		for name := range k.versions {
 			served = append(served, gvk.Group+"/"+name)
 		}
-		sort.Strings(served)
+		slices.Sort(served)
 		return nil, field.ErrorList{field.NotSupported(field.NewPath("apiVersion"), obj.GetAPIVersion(), served)}, nil
 	}
 	out := obj.DeepCopy()

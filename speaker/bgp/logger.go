@@ -2,7 +2,7 @@ package bgp
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/go-logr/logr"
 	"github.com/osrg/gobgp/v3/pkg/log"
@@ -55,7 +55,7 @@ func kv(f log.Fields) []any {
 	for k := range f {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	out := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
 		out = append(out, lower(k), f[k])

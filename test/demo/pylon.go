@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -208,7 +207,7 @@ func (d *demo) apply(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return lines, err
 	}
-	sort.Slice(up, func(i, j int) bool { return up[i].Peer.Less(up[j].Peer) })
+	slices.SortFunc(up, func(a, b lab.Session) int { return a.Peer.Compare(b.Peer) })
 	d.sum.Sessions = nil
 	for _, s := range up {
 		d.sum.Sessions = append(d.sum.Sessions, fmt.Sprintf("%s %s AS %d", d.nodeAt(s.Peer), s.Peer, s.RemoteAS))

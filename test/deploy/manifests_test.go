@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -140,7 +139,7 @@ func sameObjects(t *testing.T, wantLabel string, want []object, gotLabel string,
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		wo, inW := w[k]
 		gobj, inG := g[k]
@@ -186,7 +185,7 @@ func renderChart(t *testing.T, root, ns string, vals map[string]any) (manifest [
 	for n := range out {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	var b bytes.Buffer
 	for _, n := range names {
 		switch {

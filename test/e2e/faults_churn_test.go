@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,7 +281,7 @@ func (a *addrWatch) stop(t testing.TB) (changed, dups []string) {
 			changed = append(changed, fmt.Sprintf("%s: %v", key, keys(ips)))
 		}
 	}
-	sort.Strings(changed)
+	slices.Sort(changed)
 	return changed, a.dups
 }
 
@@ -304,6 +303,6 @@ func keys(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }

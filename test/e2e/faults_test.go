@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -305,7 +304,7 @@ func changed(before, after map[string]string) []string {
 			out = append(out, k+" (gone)")
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

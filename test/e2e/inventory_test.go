@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -125,8 +124,8 @@ func pylonsSince(before, now inventory) (pylons []invObject, others []string) {
 			others = append(others, o.String())
 		}
 	}
-	sort.Slice(pylons, func(i, j int) bool { return pylons[i].String() < pylons[j].String() })
-	sort.Strings(others)
+	slices.SortFunc(pylons, func(a, b invObject) int { return strings.Compare(a.String(), b.String()) })
+	slices.Sort(others)
 	return pylons, others
 }
 

@@ -3,7 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -36,7 +36,7 @@ func (l *Lab) setCut(ctx context.Context, n *Node, cut bool) error {
 	for _, p := range l.cut {
 		ports = append(ports, p)
 	}
-	sort.Strings(ports)
+	slices.Sort(ports)
 	_, err := inNetnsCmd(ctx, cutRuleset(ports), l.topo.sw, "nft", "-f", "-")
 	return err
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -116,7 +116,7 @@ func (v RouterView) NextHops(prefix netip.Prefix) []netip.Addr {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
 	return out
 }
 
@@ -156,7 +156,7 @@ func parseSummary(data []byte) ([]Session, error) {
 	for _, s := range byPeer {
 		out = append(out, *s)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Peer.Less(out[j].Peer) })
+	slices.SortFunc(out, func(a, b Session) int { return a.Peer.Compare(b.Peer) })
 	return out, nil
 }
 
@@ -317,7 +317,7 @@ func parseKernelRoutes(data []byte) (map[netip.Prefix][]netip.Addr, error) {
 			}
 			out[prefix] = append(out[prefix], a)
 		}
-		sort.Slice(out[prefix], func(i, j int) bool { return out[prefix][i].Less(out[prefix][j]) })
+		slices.SortFunc(out[prefix], func(a, b netip.Addr) int { return a.Compare(b) })
 	}
 	return out, nil
 }

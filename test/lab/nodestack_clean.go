@@ -2,13 +2,14 @@ package lab
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,7 +59,7 @@ func findNodeStack(nodes []string, mountRoot string) (nodeStackLeft, error) {
 			}
 		}
 	}
-	sort.Strings(left.IDs)
+	slices.Sort(left.IDs)
 	var err error
 	left.Mounts, err = mountsUnder(mountRoot)
 	return left, err
@@ -111,7 +112,7 @@ func mountsUnder(dir string) ([]string, error) {
 			out = append(out, mp)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	slices.SortFunc(out, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return out, s.Err()
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 )
@@ -58,7 +58,7 @@ func (r SampleReport) String() string {
 // Summarize reads samples (in any order) into a report.
 func Summarize(samples []Sample) SampleReport {
 	s := append([]Sample(nil), samples...)
-	sort.SliceStable(s, func(i, j int) bool { return s[i].At.Before(s[j].At) })
+	slices.SortStableFunc(s, func(a, b Sample) int { return a.At.Compare(b.At) })
 	r := SampleReport{Samples: len(s), Answers: map[string]int{}}
 	if len(s) == 0 {
 		return r
