@@ -245,7 +245,38 @@ func TestGTSM(t *testing.T) {
 	if err := s.Set([]Config{single, multi}); err != nil {
 		t.Fatal(err)
 	}
-	send := func(from netip.Addr, port, ttl int) {
+	down := packet{State: Down, DetectMult: 3, MyDiscr: 77, DesiredMinTx: 1e6, RequiredMinRx: 1e6}
+	// The remote's end: what do the sessions send, to which port, from
+	// which port, with which TTL?
+	listen := func(port int) *ipv4.PacketConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: remote.AsSlice(), Port: port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		p := ipv4.NewPacketConn(c)
+		if err := p.SetControlMessage(ipv4.FlagTTL, true); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	remoteSingle, remoteMulti := listen(PortSingleHop), listen(PortMultihop)
+	expect := func(c *ipv4.PacketConn, want State) {
+		t.Helper()
+		buf := make([]byte, 100)
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, cm, src, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("nothing received on %v: %v", c.LocalAddr(), err)
+		}
+		p, err := parse(buf[:n])
+		ua := src.(*net.UDPAddr)
+		if err != nil || p.State != want || p.YourDiscr != 77 || cm == nil || cm.TTL != 255 || ua.Port < 49152 || !ua.IP.Equal(local.AsSlice()) {
+			t.Errorf("on %v: %+v (%v) from %v with %+v; want %s to discriminator 77, TTL 255, from %s port 49152-65535",
+				c.LocalAddr(), p, err, src, cm, want, local)
+		}
+	}
+	send := func(from netip.Addr, port, ttl int, p packet) {
 		t.Helper()
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: from.AsSlice()})
 		if err != nil {
@@ -255,7 +286,6 @@ func TestGTSM(t *testing.T) {
 		if err := ipv4.NewConn(c).SetTTL(ttl); err != nil {
 			t.Fatal(err)
 		}
-		p := packet{State: Down, DetectMult: 3, MyDiscr: 77, DesiredMinTx: 1e6, RequiredMinRx: 1e6}
 		if _, err := c.WriteToUDP(p.marshal(nil), &net.UDPAddr{IP: local.AsSlice(), Port: port}); err != nil {
 			t.Fatal(err)
 		}
@@ -279,16 +309,23 @@ func TestGTSM(t *testing.T) {
 		}
 	}
 
-	send(remote, PortSingleHop, 64)
+	send(remote, PortSingleHop, 64, down)
 	eventually(t, 2*time.Second, "single hop, TTL 64 dropped", counters(false, Down, 0, 1))
-	send(stranger, PortSingleHop, 255)
-	send(remote, PortSingleHop, 255)
+	send(stranger, PortSingleHop, 255, down)
+	send(remote, PortSingleHop, 255, down)
 	eventually(t, 2*time.Second, "single hop, TTL 255 taken", counters(false, Init, 1, 1))
-	send(remote, PortMultihop, 64)
+	expect(remoteSingle, Init)
+	send(remote, PortMultihop, 64, down)
 	eventually(t, 2*time.Second, "multihop, TTL 64 taken", counters(true, Init, 1, 0))
-	if st := status(false); st.Received != 1 {
-		t.Errorf("the stranger's packet reached the session: %+v", st)
-	}
+	expect(remoteMulti, Init)
+	// A stranger knowing the discriminator: still not the session's
+	// remote. (The TTL-64 packet after it is dropped and counted: once it
+	// is, the stranger's packet before it on the same socket was handled.)
+	init := down
+	init.State, init.YourDiscr = Init, status(false).LocalDiscriminator
+	send(stranger, PortSingleHop, 255, init)
+	send(remote, PortSingleHop, 64, down)
+	eventually(t, 2*time.Second, "the stranger's packets ignored", counters(false, Init, 1, 2))
 }
 
 // TestSetErrors: each bad Config is an error naming its field; the good
