@@ -65,7 +65,7 @@ func TestRejectedEditKeepsWhatWasInForce(t *testing.T) {
 	waitIngress(t, c, ns, "s2", "198.51.100.65")
 
 	// A controller that starts now finds generation 1 in the status.
-	ctl.stop()
+	ctl.Stop()
 	startController(t, env, controller.Options{}, false)
 	lbService(t, c, ns, "s3")
 	waitIngress(t, c, ns, "s3", "198.51.100.66")
@@ -111,7 +111,7 @@ func TestOneFailingStepBlocksNothing(t *testing.T) {
 	}
 	waitEvent(t, c, "default", "Namespace", later, controller.ReasonStepFailed, "memberlist key Secret")
 	eventually(t, 10*time.Second, "the step failure metric", func() (bool, string) {
-		v := counterValue(t, ctl.registry, "pylon_controller_step_failures_total", "step", controller.StepKeySecret)
+		v := counterValue(t, ctl.Registry, "pylon_controller_step_failures_total", "step", controller.StepKeySecret)
 		return v >= 1, fmt.Sprint(v)
 	})
 

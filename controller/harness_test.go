@@ -8,82 +8,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/controllertest"
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
-const pylonNS = "pylon-system"
-
-// running is one controller manager started by a test.
-type running struct {
-	stop     func()
-	registry *prometheus.Registry
-	elected  <-chan struct{}
-}
+const pylonNS = controllertest.Namespace
 
 // startController runs pylon's controller against env until the test ends
-// or stop is called. With leaderElect, it takes the lease before working.
-func startController(t *testing.T, env *envtest.Env, opts controller.Options, leaderElect bool) *running {
+// or Stop is called (controllertest.Start). With leaderElect, it takes the
+// lease before working.
+func startController(t *testing.T, env *envtest.Env, opts controller.Options, leaderElect bool) *controllertest.Running {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	opts.Registerer = reg
-	if opts.Namespace == "" {
-		opts.Namespace = pylonNS
-	}
-	skip := true
-	lease := 2 * time.Second
-	renew := 1500 * time.Millisecond
-	retry := 200 * time.Millisecond
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                        env.Scheme,
-		Metrics:                       metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:        "0",
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "pylon-controller.pylonlb.io",
-		LeaderElectionNamespace:       pylonNS,
-		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 &lease,
-		RenewDeadline:                 &renew,
-		RetryPeriod:                   &retry,
-		Controller:                    config.Controller{SkipNameValidation: &skip},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{opts.Namespace: {}}},
-			&corev1.Node{}:   {Transform: controller.TrimNode},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := controller.Setup(mgr, opts); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("controller manager: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return &running{stop: stop, registry: reg, elected: mgr.Elected()}
+	return controllertest.Start(t, env, controllertest.Config{Options: opts, LeaderElect: leaderElect})
 }
 
 // ensureNamespace creates a namespace (with labels) for one scenario.

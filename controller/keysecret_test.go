@@ -32,7 +32,7 @@ func TestMemberlistKeySecret(t *testing.T) {
 	if err != nil || len(keys.Primary) != 32 {
 		t.Fatalf("created Secret unusable: %v (key of %d bytes)", err, len(keys.Primary))
 	}
-	first.stop()
+	first.Stop()
 	startController(t, env, controller.Options{KeySecret: "pylon-memberlist"}, false)
 	// A pool put in force proves the restarted controller made its passes.
 	createPool(t, c, "keysecret", []string{"198.51.100.0/30"})
@@ -89,7 +89,7 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	waitEvent(t, c, "default", "Namespace", pylonNS, controller.ReasonKeySecretRestored, "the keys the speakers use")
 
 	// A new controller never saw the Secret: it writes a new key, and tells.
-	first.stop()
+	first.Stop()
 	if err := c.Delete(t.Context(), &again); err != nil {
 		t.Fatal(err)
 	}

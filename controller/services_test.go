@@ -225,7 +225,7 @@ func TestController(t *testing.T) {
 
 	t.Run("metrics per pool and family, failures by reason", func(t *testing.T) {
 		gather := func() map[string]float64 {
-			families, err := ctl.registry.Gather()
+			families, err := ctl.Registry.Gather()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +303,7 @@ func TestController(t *testing.T) {
 
 		// Names and types by Prometheus' conventions (promlint): counters
 		// end in _total, nothing else does.
-		families, err := ctl.registry.Gather()
+		families, err := ctl.Registry.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -232,7 +232,7 @@ func TestSharedAddresses(t *testing.T) {
 		waitStanding(t, c, "legacy-b", "dns", metav1.ConditionTrue, v1alpha1.ReasonCrossNamespace, "legacy", `198.51.100.40 is shared with legacy-a/web`)
 		waitStanding(t, c, "legacy-a", "web", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "legacy")
 		settled := snapshot(t, c, "share-port")
-		ctl.stop()
+		ctl.Stop()
 		// While no controller runs, dns starts to clash with web.
 		editService(t, c, ns, "b-dns", withPorts(port("http", corev1.ProtocolTCP, 80)))
 		startController(t, env, controller.Options{}, false)

@@ -128,7 +128,7 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	waitStanding(t, c, waitNS, "waits", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "restart-wait")
 	waitStanding(t, c, waitNS, "has", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "restart-wait")
 	eventually(t, 10*time.Second, "every standing Service's condition and annotation", recorded(t, c, ns, "restart"))
-	first.stop()
+	first.Stop()
 	before := snapshot(t, c, ns)
 	beforeWait := snapshot(t, c, waitNS)
 
@@ -288,21 +288,21 @@ func TestLeaderChangeKeepsAddresses(t *testing.T) {
 	const ns = "ha"
 	ensureNamespace(t, c, ns, nil)
 	a := startController(t, env, controller.Options{}, true)
-	<-a.elected
+	<-a.Elected
 	b := startController(t, env, controller.Options{}, true)
 	createPool(t, c, "ha", []string{"198.51.100.0/29"}, onlyNamespaces(ns))
 	lbService(t, c, ns, "one")
 	waitIngress(t, c, ns, "one", "198.51.100.0")
 	select {
-	case <-b.elected:
+	case <-b.Elected:
 		t.Fatal("both replicas lead at once")
 	default:
 	}
 	rv := snapshot(t, c, ns)["one"]
 
-	a.stop()
+	a.Stop()
 	select {
-	case <-b.elected:
+	case <-b.Elected:
 	case <-time.After(15 * time.Second):
 		t.Fatal("the standby did not take the lease")
 	}

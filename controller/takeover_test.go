@@ -55,7 +55,7 @@ func TestTakeOverAddressesFromAnotherImplementation(t *testing.T) {
 
 	// Not its class: a running pylon leaves them alone.
 	keepAll(t, c, ns, given)
-	waiting.stop()
+	waiting.Stop()
 
 	// The switch: pylon restarts serving Services without a class.
 	startController(t, env, controller.Options{}, false)

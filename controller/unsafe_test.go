@@ -157,7 +157,7 @@ func TestUnsafeAddresses(t *testing.T) {
 		})
 		// A restarted controller rebuilds the hold from the status and
 		// keeps it; the unsafe set is in force before its first allocation.
-		ctl.stop()
+		ctl.Stop()
 		startController(t, env, opts, false)
 		lbService(t, c, ns+"-later", "after-restart")
 		waitIngress(t, c, ns+"-later", "after-restart", "198.18.2.2")

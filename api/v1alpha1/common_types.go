@@ -31,6 +31,11 @@ const (
 // ("(devel)" is "devel").
 const LabelVersion = "pylonlb.io/version"
 
+// ControllerLease is the name of the Lease the controller's replicas elect
+// their leader with, in the namespace pylon runs in; pylonctl reads the
+// leader and its version from it.
+const ControllerLease = "pylon-controller.pylonlb.io"
+
 // InForce records which generation of an object's spec pylon's components
 // use, with a copy of that spec. It equals the current generation while the
 // spec is accepted; while a newer generation is rejected it stays at the last

@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -35,25 +31,13 @@ func run(ctx context.Context, o options) error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       securemetrics.Options(o.metricsAddr, o.metricsSecure),
-		HealthProbeBindAddress:        o.probeAddr,
-		LeaderElection:                o.leaderElect,
-		LeaderElectionID:              "pylon-controller.pylonlb.io",
-		LeaderElectionNamespace:       o.leaderElectionNS,
-		LeaderElectionReleaseOnCancel: true,
-		LeaderElectionLabels:          leaderLabels(),
-		LeaseDuration:                 durationPtr(15 * time.Second),
-		RenewDeadline:                 durationPtr(10 * time.Second),
-		RetryPeriod:                   durationPtr(2 * time.Second),
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			// Only the namespace pylon runs in: BGP password Secrets.
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
-			// Of Nodes, only names, addresses and pod CIDRs.
-			&corev1.Node{}: {Transform: controller.TrimNode},
-		}},
+	mo := controller.ManagerOptions(scheme, controller.ManagerConfig{
+		Namespace: o.namespace, LeaderElect: o.leaderElect, Lease: controller.DefaultLease(), LeaderLabels: leaderLabels(),
 	})
+	mo.LeaderElectionNamespace = o.leaderElectionNS
+	mo.Metrics = securemetrics.Options(o.metricsAddr, o.metricsSecure)
+	mo.HealthProbeBindAddress = o.probeAddr
+	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return fmt.Errorf("new manager: %w", err)
 	}
@@ -80,5 +64,3 @@ func run(ctx context.Context, o options) error {
 func leaderLabels() map[string]string {
 	return map[string]string{v1alpha1.LabelVersion: version.Get().Label()}
 }
-
-func durationPtr(d time.Duration) *time.Duration { return &d }

@@ -64,7 +64,7 @@ func TestBGPPeersAndVersion(t *testing.T) {
 	t.Run("version", func(t *testing.T) {
 		holder, d := "pylon-controller-7d9c-x2x_0b5c6e", int32(15)
 		k.create(&coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: leaseName, Labels: map[string]string{v1alpha1.LabelVersion: "v0.2.1"}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: v1alpha1.ControllerLease, Labels: map[string]string{v1alpha1.LabelVersion: "v0.2.1"}},
 			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &d, RenewTime: &metav1.MicroTime{Time: time.Now()}},
 		})
 		k.pod("pylon-controller-7d9c-x2x", "controller", "node-a", true)

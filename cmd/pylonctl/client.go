@@ -20,9 +20,6 @@ import (
 // What pylon's manifests and components name (deploy/, cmd/controller,
 // the event recorders).
 const (
-	// leaseName is the controller's leader election Lease, in the
-	// namespace pylon runs in.
-	leaseName = "pylon-controller.pylonlb.io"
 	// componentLabel and nameLabel select pylon's pods: component
 	// controller or speaker, name pylon.
 	componentLabel = "app.kubernetes.io/component"
@@ -117,9 +114,9 @@ type leader struct {
 
 // readLeader reads the controller's Lease in ns.
 func readLeader(ctx context.Context, c client.Client, ns string, now time.Time) (leader, error) {
-	l := leader{Lease: ns + "/" + leaseName}
+	l := leader{Lease: ns + "/" + v1alpha1.ControllerLease}
 	var lease coordinationv1.Lease
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: leaseName}, &lease)
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: v1alpha1.ControllerLease}, &lease)
 	if apierrors.IsNotFound(err) {
 		return l, nil
 	}

@@ -14,18 +14,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
-	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/controllertest"
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
-const pylonNS = "pylon-system"
+const pylonNS = controllertest.Namespace
 
 // cluster is a test API server with pylon's namespace, on which the tests
 // create the objects pylonctl reads.
@@ -256,53 +252,13 @@ func (k *cluster) endpoints(s *corev1.Service, nodes ...string) {
 // says version.
 func (k *cluster) startController(version string) (stop func()) {
 	k.t.Helper()
-	skip := true
-	lease, renew, retry := 2*time.Second, 1500*time.Millisecond, 200*time.Millisecond
-	mgr, err := ctrl.NewManager(k.env.Config, ctrl.Options{
-		Scheme:                        k.env.Scheme,
-		Metrics:                       metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:        "0",
-		LeaderElection:                true,
-		LeaderElectionID:              leaseName,
-		LeaderElectionNamespace:       pylonNS,
-		LeaderElectionReleaseOnCancel: true,
-		LeaderElectionLabels:          map[string]string{v1alpha1.LabelVersion: version},
-		LeaseDuration:                 &lease,
-		RenewDeadline:                 &renew,
-		RetryPeriod:                   &retry,
-		Controller:                    config.Controller{SkipNameValidation: &skip},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{pylonNS: {}}},
-			&corev1.Node{}:   {Transform: controller.TrimNode},
-		}},
-	})
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	if _, err := controller.Setup(mgr, controller.Options{Namespace: pylonNS}); err != nil {
-		k.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			k.t.Errorf("controller manager: %v", err)
-		}
-	}
-	k.t.Cleanup(stop)
+	r := controllertest.Start(k.t, k.env, controllertest.Config{LeaderElect: true, LeaderLabels: map[string]string{v1alpha1.LabelVersion: version}})
 	select {
-	case <-mgr.Elected():
+	case <-r.Elected:
 	case <-time.After(15 * time.Second):
 		k.t.Fatal("the controller did not take the lease in 15 s")
 	}
-	return stop
+	return r.Stop
 }
 
 // pool creates an IPPool (edit may change it first) and waits until the

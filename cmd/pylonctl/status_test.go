@@ -146,7 +146,7 @@ func TestStatus(t *testing.T) {
 			t.Errorf("a released lease: leader %+v, problems %v", r.Controller.Leader, findings(r.Problems))
 		}
 		// A holder that stopped renewing.
-		lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: leaseName}}
+		lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: pylonNS, Name: v1alpha1.ControllerLease}}
 		k.update(lease, false, func() {
 			holder, d := "pylon-controller-old_0b5c", int32(15)
 			lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &holder, &d

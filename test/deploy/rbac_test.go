@@ -110,24 +110,17 @@ func seed(ctx context.Context, t *testing.T, env *envtest.Env) {
 	}
 }
 
-// controllerManager is cmd/controller's manager (leader election, the
-// Secret cache limited to pylon-system, HTTPS metrics behind authn/authz)
-// running as the controller's ServiceAccount.
+// controllerManager is cmd/controller's manager (controller.ManagerOptions:
+// leader election, the Secret cache limited to pylon-system, trimmed Nodes;
+// HTTPS metrics behind authn/authz) running as the controller's
+// ServiceAccount.
 func controllerManager(env *envtest.Env, metricsAddr string, logs *forbiddenLog) (ctrl.Manager, error) {
-	mgr, err := ctrl.NewManager(as(env, controllerUser, ""), ctrl.Options{
-		Scheme:                        env.Scheme,
-		Logger:                        logs.logger("controller"),
-		Metrics:                       metricsserver.Options{BindAddress: metricsAddr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization},
-		HealthProbeBindAddress:        "0",
-		LeaderElection:                true,
-		LeaderElectionID:              "pylon-controller.pylonlb.io",
-		LeaderElectionNamespace:       pylonNS,
-		LeaderElectionReleaseOnCancel: true,
-		Controller:                    config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{pylonNS: {}}},
-		}},
-	})
+	mo := controller.ManagerOptions(env.Scheme, controller.ManagerConfig{Namespace: pylonNS, LeaderElect: true, Lease: controller.DefaultLease()})
+	mo.Logger = logs.logger("controller")
+	mo.Metrics = metricsserver.Options{BindAddress: metricsAddr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization}
+	mo.HealthProbeBindAddress = "0"
+	mo.Controller = config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second}
+	mgr, err := ctrl.NewManager(as(env, controllerUser, ""), mo)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +196,7 @@ func controllerWorks(ctx context.Context, t *testing.T, env *envtest.Env) {
 	})
 	eventually(ctx, t, "the leader lease", func() error {
 		var l coordinationv1.Lease
-		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: "pylon-controller.pylonlb.io"}, &l); err != nil {
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: v1alpha1.ControllerLease}, &l); err != nil {
 			return err
 		}
 		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
