@@ -1,0 +1,200 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+)
+
+// Scenarios for both address families over one session and for per-peer
+// attributes (two routers).
+
+// configure changes the running FRR's configuration under "router bgp
+// 64513"; undo runs in t.Cleanup.
+func (r frr) configure(t *testing.T, do, undo []string) {
+	t.Helper()
+	vtysh := func(lines []string) error {
+		args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
+		for _, l := range lines {
+			args = append(args, "-c", l)
+		}
+		out, err := exec.Command("vtysh", args...).CombinedOutput()
+		if err != nil || strings.Contains(string(out), "%") {
+			return fmt.Errorf("vtysh %v: %v: %s", lines, err, out)
+		}
+		return nil
+	}
+	if err := vtysh(do); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := vtysh(undo); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// kernelRoute waits until the router namespace's kernel routes prefix via
+// the given next hop, from BGP.
+func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
+	t.Helper()
+	family := "-4"
+	if strings.Contains(prefix, ":") {
+		family = "-6"
+	}
+	return eventually(t, 5*time.Second, "kernel route "+prefix+" via "+via+" in "+ns, func() error {
+		out, err := exec.Command("ip", "-n", ns, family, "route", "show", prefix).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		if s := string(out); !strings.Contains(s, "via "+via+" ") || !strings.Contains(s, "proto bgp") {
+			return fmt.Errorf("route: %q", strings.TrimSpace(s))
+		}
+		return nil
+	})
+}
+
+// scenarioDualStackOverIPv4: one IPv4 session with dualStackAddressFamily
+// carries an IPv6 prefix; FRR has it from the IPv4 neighbour with the node's
+// global IPv6 address on eth0 as next hop (the default finder's choice), and
+// routes it there; the IPv4 prefix keeps the session's address.
+func scenarioDualStackOverIPv4(t *testing.T, r frr) {
+	ctx := context.Background()
+	r.configure(t, []string{"address-family ipv6 unicast", "neighbor " + nodeEBGP + " activate"},
+		[]string{"address-family ipv6 unicast", "no neighbor " + nodeEBGP + " activate"})
+	s := newSpeaker(t, nodeEBGP)
+	p := ebgpPeer()
+	p.DualStackAddressFamily = true
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	start := time.Now()
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.70/32")}, {Prefix: pfx("2001:db8:51::70/128"), Communities: []string{"65000:70"}}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "2001:db8:51::70/128", nodeEBGP, func(fp frrPath) error {
+		if std, _ := fp.communities(); std != "65000:70" {
+			return fmt.Errorf("community %q", std)
+		}
+		return nextHop(nodeV6)(fp)
+	})
+	hasPath(t, r, "198.51.100.70/32", nodeEBGP, nextHop(nodeEBGP))
+	kernelRoute(t, r.lab.Router, "2001:db8:51::70", nodeV6)
+	kernelRoute(t, r.lab.Router, "198.51.100.70", nodeEBGP)
+	t.Logf("SetPaths -> both families' routes in the router's kernel over one IPv4 session: %v", time.Since(start).Round(time.Millisecond))
+	if sess := session(t, s, "router"); sess.PrefixesSent != 2 || sess.LastError != "" {
+		t.Errorf("session %+v; want 2 prefixes sent and no error", sess)
+	}
+	if err := s.SetPaths(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	noPath(t, r, time.Second, "2001:db8:51::70/128", nodeEBGP)
+}
+
+// scenarioDualStackOverIPv6: the reverse: an IPv4 prefix over the IPv6
+// session, with the node's IPv4 address on eth0 (its first, 198.18.2.1) as
+// next hop.
+func scenarioDualStackOverIPv6(t *testing.T, r frr) {
+	ctx := context.Background()
+	r.configure(t, []string{"address-family ipv4 unicast", "neighbor " + nodeV6 + " activate"},
+		[]string{"address-family ipv4 unicast", "no neighbor " + nodeV6 + " activate"})
+	s := newSpeaker(t, nodeEBGP)
+	p := Peer{Name: "router6", Address: netip.MustParseAddr(routerV6), MyASN: nodeASN, PeerASN: routerASN,
+		SourceAddress: netip.MustParseAddr(nodeV6), HoldTime: 9 * time.Second, DualStackAddressFamily: true}
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router6", nodeV6)
+	start := time.Now()
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32"), Communities: []string{"65000:71"}}, {Prefix: pfx("2001:db8:51::71/128")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.71/32", nodeV6, func(fp frrPath) error {
+		if std, _ := fp.communities(); std != "65000:71" {
+			return fmt.Errorf("community %q", std)
+		}
+		return nextHop(nodeEBGP)(fp)
+	})
+	hasPath(t, r, "2001:db8:51::71/128", nodeV6, nextHop(nodeV6))
+	kernelRoute(t, r.lab.Router, "198.51.100.71", nodeEBGP)
+	kernelRoute(t, r.lab.Router, "2001:db8:51::71", nodeV6)
+	t.Logf("SetPaths -> both families' routes in the router's kernel over one IPv6 session: %v", time.Since(start).Round(time.Millisecond))
+}
+
+// scenarioPerPeerAttributes: two BGPAdvertisements of one pool for two
+// routers (config.Parse, PlanFor): router A gets no-export, its community
+// and local-pref 300; router B gets its own community and the default
+// local-pref, and none of A's.
+func scenarioPerPeerAttributes(t *testing.T, r frr) {
+	ctx := context.Background()
+	if r.lab.Dir2 == "" {
+		t.Fatal("the lab has no router B")
+	}
+	rb := frr{t: t, dir: r.lab.Dir2, lab: r.lab}
+	cfg := parse(t, config.Resources{
+		Pools: []v1alpha1.IPPool{pool("web", "198.51.100.80/29")},
+		BGPPeers: []v1alpha1.BGPPeer{
+			bgpPeer("a", routerASN, routerASN, routerV4, func(s *v1alpha1.BGPPeerSpec) { s.SourceAddress = nodeIBGP }),
+			bgpPeer("b", routerASN, routerASN, routerB, func(s *v1alpha1.BGPPeerSpec) { s.SourceAddress = nodeIBGP }),
+		},
+		BGPAdvertisements: []v1alpha1.BGPAdvertisement{
+			bgpAd("to-a", func(s *v1alpha1.BGPAdvertisementSpec) {
+				s.Communities = []v1alpha1.Community{"no-export", "65000:10"}
+				s.LocalPref = ptr(int64(300))
+				s.Peers = []v1alpha1.ObjectName{"a"}
+			}),
+			bgpAd("to-b", func(s *v1alpha1.BGPAdvertisementSpec) {
+				s.Communities = []v1alpha1.Community{"65000:20"}
+				s.Peers = []v1alpha1.ObjectName{"b"}
+			}),
+		},
+	})
+	plan := PlanFor(cfg, labels.Set{}, addrs("198.51.100.81", "198.51.100.82"))
+	s := newSpeaker(t, nodeIBGP)
+	if err := s.SetPeers(ctx, plan.Peers); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "a", nodeIBGP)
+	established(t, rb, s, "b", nodeIBGP)
+	if err := s.SetPaths(ctx, plan.Paths); err != nil {
+		t.Fatal(err)
+	}
+	attrs := func(std string, lp uint32) func(frrPath) error {
+		return func(fp frrPath) error {
+			got, large := fp.communities()
+			if got != std || large != "" || fp.LocPrf == nil || *fp.LocPrf != lp {
+				var l any = "none"
+				if fp.LocPrf != nil {
+					l = *fp.LocPrf
+				}
+				return fmt.Errorf("communities %q, large %q, local-pref %v; want exactly %q and %d", got, large, l, std, lp)
+			}
+			return nextHop(nodeIBGP)(fp)
+		}
+	}
+	for _, prefix := range []string{"198.51.100.81/32", "198.51.100.82/32"} {
+		hasPath(t, r, prefix, nodeIBGP, attrs("65000:10 no-export", 300))
+		hasPath(t, rb, prefix, nodeIBGP, attrs("65000:20", 100))
+	}
+
+	// One Service goes: withdrawn from both; the other keeps its per-router
+	// attributes.
+	plan = PlanFor(cfg, labels.Set{}, addrs("198.51.100.82"))
+	if err := s.SetPaths(ctx, plan.Paths); err != nil {
+		t.Fatal(err)
+	}
+	noPath(t, r, time.Second, "198.51.100.81/32", nodeIBGP)
+	noPath(t, rb, time.Second, "198.51.100.81/32", nodeIBGP)
+	hasPath(t, r, "198.51.100.82/32", nodeIBGP, attrs("65000:10 no-export", 300))
+	hasPath(t, rb, "198.51.100.82/32", nodeIBGP, attrs("65000:20", 100))
+}
