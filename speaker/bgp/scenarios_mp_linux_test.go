@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,34 +69,10 @@ func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
 // global IPv6 address on eth0 as next hop (the default finder's choice), and
 // routes it there; the IPv4 prefix keeps the session's address.
 func scenarioDualStackOverIPv4(t *testing.T, r frr) {
-	ctx := context.Background()
-	r.configure(t, []string{"address-family ipv6 unicast", "neighbor " + nodeEBGP + " activate"},
-		[]string{"address-family ipv6 unicast", "no neighbor " + nodeEBGP + " activate"})
-	s := newSpeaker(t, nodeEBGP)
 	p := ebgpPeer()
 	p.DualStackAddressFamily = true
-	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
-		t.Fatal(err)
-	}
-	established(t, r, s, "router", nodeEBGP)
-	start := time.Now()
-	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.70/32")}, {Prefix: pfx("2001:db8:51::70/128"), Communities: []string{"65000:70"}}}); err != nil {
-		t.Fatal(err)
-	}
-	hasPath(t, r, "2001:db8:51::70/128", nodeEBGP, func(fp frrPath) error {
-		if std, _ := fp.communities(); std != "65000:70" {
-			return fmt.Errorf("community %q", std)
-		}
-		return nextHop(nodeV6)(fp)
-	})
-	hasPath(t, r, "198.51.100.70/32", nodeEBGP, nextHop(nodeEBGP))
-	kernelRoute(t, r.lab.Router, "2001:db8:51::70", nodeV6)
-	kernelRoute(t, r.lab.Router, "198.51.100.70", nodeEBGP)
-	t.Logf("SetPaths -> both families' routes in the router's kernel over one IPv4 session: %v", time.Since(start).Round(time.Millisecond))
-	if sess := session(t, s, "router"); sess.PrefixesSent != 2 || sess.LastError != "" {
-		t.Errorf("session %+v; want 2 prefixes sent and no error", sess)
-	}
-	if err := s.SetPaths(ctx, nil); err != nil {
+	s := dualStack(t, r, p, nodeEBGP, "ipv6", "198.51.100.70", "2001:db8:51::70", nodeV6)
+	if err := s.SetPaths(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	noPath(t, r, time.Second, "2001:db8:51::70/128", nodeEBGP)
@@ -105,31 +82,50 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 // session, with the node's IPv4 address on eth0 (its first, 198.18.2.1) as
 // next hop.
 func scenarioDualStackOverIPv6(t *testing.T, r frr) {
-	ctx := context.Background()
-	r.configure(t, []string{"address-family ipv4 unicast", "neighbor " + nodeV6 + " activate"},
-		[]string{"address-family ipv4 unicast", "no neighbor " + nodeV6 + " activate"})
-	s := newSpeaker(t, nodeEBGP)
 	p := Peer{Name: "router6", Address: netip.MustParseAddr(routerV6), MyASN: nodeASN, PeerASN: routerASN,
 		SourceAddress: netip.MustParseAddr(nodeV6), HoldTime: 9 * time.Second, DualStackAddressFamily: true}
+	dualStack(t, r, p, nodeV6, "ipv4", "198.51.100.71", "2001:db8:51::71", nodeEBGP)
+}
+
+// dualStack activates the other family for the node's session in FRR, opens
+// the dual-stack session from local and announces an IPv4 and an IPv6 host
+// route, the other family's with a community; FRR must have both from that
+// one neighbour, the session's family with local as next hop and the other
+// with otherHop, and the router's kernel must route both there.
+func dualStack(t *testing.T, r frr, p Peer, local, otherAFI, v4, v6, otherHop string) *Speaker {
+	ctx := context.Background()
+	r.configure(t, []string{"address-family " + otherAFI + " unicast", "neighbor " + local + " activate"},
+		[]string{"address-family " + otherAFI + " unicast", "no neighbor " + local + " activate"})
+	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
 	}
-	established(t, r, s, "router6", nodeV6)
+	established(t, r, s, p.Name, local)
+	own, other := v4, v6
+	if p.Address.Is6() {
+		own, other = v6, v4
+	}
 	start := time.Now()
-	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32"), Communities: []string{"65000:71"}}, {Prefix: pfx("2001:db8:51::71/128")}}); err != nil {
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx(own + "/" + bits(own))}, {Prefix: pfx(other + "/" + bits(other)), Communities: []string{"65000:70"}}}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, "198.51.100.71/32", nodeV6, func(fp frrPath) error {
-		if std, _ := fp.communities(); std != "65000:71" {
+	hasPath(t, r, other+"/"+bits(other), local, func(fp frrPath) error {
+		if std, _ := fp.communities(); std != "65000:70" {
 			return fmt.Errorf("community %q", std)
 		}
-		return nextHop(nodeEBGP)(fp)
+		return nextHop(otherHop)(fp)
 	})
-	hasPath(t, r, "2001:db8:51::71/128", nodeV6, nextHop(nodeV6))
-	kernelRoute(t, r.lab.Router, "198.51.100.71", nodeEBGP)
-	kernelRoute(t, r.lab.Router, "2001:db8:51::71", nodeV6)
-	t.Logf("SetPaths -> both families' routes in the router's kernel over one IPv6 session: %v", time.Since(start).Round(time.Millisecond))
+	hasPath(t, r, own+"/"+bits(own), local, nextHop(local))
+	kernelRoute(t, r.lab.Router, other, otherHop)
+	kernelRoute(t, r.lab.Router, own, local)
+	t.Logf("SetPaths -> both families' routes in the router's kernel over the one session to %s: %v", p.Address, time.Since(start).Round(time.Millisecond))
+	if sess := session(t, s, p.Name); sess.PrefixesSent != 2 || sess.LastError != "" {
+		t.Errorf("session %+v; want 2 prefixes sent and no error", sess)
+	}
+	return s
 }
+
+func bits(addr string) string { return strconv.Itoa(netip.MustParseAddr(addr).BitLen()) }
 
 // scenarioPerPeerAttributes: two BGPAdvertisements of one pool for two
 // routers (config.Parse, PlanFor): router A gets no-export, its community
