@@ -144,6 +144,7 @@ func TestPerPeerAttributesOnTheWire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: opens BGP sessions over loopback")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	const asn = 64512
 	a := newWireRouter(t, "127.0.0.2", "127.0.0.1", asn, asn)
@@ -199,11 +200,14 @@ func TestPerPeerAttributesOnTheWire(t *testing.T) {
 // families; the other family's paths go out with the node's address of that
 // family (from the NextHop finder), never the session's own address; when
 // the finder has none, those paths are withdrawn and LastError says why;
-// when it has one again, they come back with it.
+// when it has one again, they come back with it. (The loss re-creates the
+// peer; GoBGP as the router then refuses connections for its fixed 5 s idle
+// hold time, which FRR does not: most of this test's 10 s.)
 func TestDualStackNextHopsOnTheWire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: opens BGP sessions over loopback")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	r4 := newWireRouter(t, "127.0.0.2", "127.0.0.1", 64513, 64512)
 	r6 := newWireRouter(t, "::1", "::1", 64513, 64512)
