@@ -67,12 +67,49 @@ func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
 // scenarioDualStackOverIPv4: one IPv4 session with dualStackAddressFamily
 // carries an IPv6 prefix; FRR has it from the IPv4 neighbour with the node's
 // global IPv6 address on eth0 as next hop (the default finder's choice), and
-// routes it there; the IPv4 prefix keeps the session's address.
+// routes it there; the IPv4 prefix keeps the session's address. Without an
+// IPv6 address on eth0 the IPv6 prefix is not sent.
 func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 	p := ebgpPeer()
 	p.DualStackAddressFamily = true
 	s := dualStack(t, r, p, nodeEBGP, "ipv6", "198.51.100.70", "2001:db8:51::70", nodeV6)
-	if err := s.SetPaths(context.Background(), nil); err != nil {
+	ctx := context.Background()
+
+	// The node loses its IPv6 address: the IPv6 route goes, the IPv4 one
+	// comes back at once (the peer is re-created), and the session's
+	// lastError names the interface; with the address back, so is the
+	// route.
+	run(t, "ip", "addr", "del", nodeV6+"/64", "dev", "eth0")
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			_ = exec.Command("ip", "addr", "add", nodeV6+"/64", "dev", "eth0", "nodad").Run()
+		}
+	})
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	noPath(t, r, 3*time.Second, "2001:db8:51::70/128", nodeEBGP)
+	established(t, r, s, p.Name, nodeEBGP)
+	hasPath(t, r, "198.51.100.70/32", nodeEBGP, nextHop(nodeEBGP))
+	if e := session(t, s, p.Name).LastError; !strings.Contains(e, "IPv6 paths not sent over this session: no global IPv6 address on interface eth0") {
+		t.Errorf("lastError %q, want why IPv6 paths are not sent", e)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if ps, _ := r.paths("2001:db8:51::70/128", nodeEBGP); len(ps) > 0 {
+		t.Errorf("FRR has the IPv6 path again without a next hop for it: %+v", ps)
+	}
+	run(t, "ip", "addr", "add", nodeV6+"/64", "dev", "eth0", "nodad")
+	restored = true
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "2001:db8:51::70/128", nodeEBGP, nextHop(nodeV6))
+	if e := session(t, s, p.Name).LastError; strings.Contains(e, "not sent") {
+		t.Errorf("lastError %q after the address came back", e)
+	}
+
+	if err := s.SetPaths(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	noPath(t, r, time.Second, "2001:db8:51::70/128", nodeEBGP)
