@@ -151,6 +151,10 @@ type BGPPeer struct {
 	// NodeSelector selects the nodes that peer; never nil.
 	NodeSelector labels.Selector
 
+	// DualStackAddressFamily: the session carries IPv4 and IPv6 unicast,
+	// whatever the family of Address.
+	DualStackAddressFamily bool
+
 	// passwordFrom names the Secret key the password comes from
 	// (namespace/name/key); "" without a password.
 	passwordFrom string

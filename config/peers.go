@@ -152,6 +152,8 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		}
 	}
 
+	peer.DualStackAddressFamily = s.DualStackAddressFamily != nil && *s.DualStackAddressFamily
+
 	var err *field.Error
 	if peer.NodeSelector, err = parseNodeSelector(s.NodeSelector, spec.Child("nodeSelector")); err != nil {
 		errs = append(errs, err)

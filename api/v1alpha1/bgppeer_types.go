@@ -106,6 +106,17 @@ type BGPPeerSpec struct {
 	// +optional
 	GracefulRestart *GracefulRestart `json:"gracefulRestart,omitempty"`
 
+	// DualStackAddressFamily negotiates IPv4 unicast and IPv6 unicast on
+	// this one session and sends the prefixes of both families over it
+	// (MP-BGP): IPv6 routes over an IPv4 session and IPv4 routes over an
+	// IPv6 session. The next hop of the other family's routes is the node's
+	// address of that family on the interface the session leaves from; a
+	// node without one sends only the session's own family and says so in
+	// its SpeakerStatus. Changing it restarts the session. The name is
+	// MetalLB's.
+	// +optional
+	DualStackAddressFamily *bool `json:"dualStackAddressFamily,omitempty"`
+
 	// NodeSelector limits the nodes that peer with this router; unset means
 	// every node.
 	// +optional

@@ -287,6 +287,11 @@ func (in *BGPPeerSpec) DeepCopyInto(out *BGPPeerSpec) {
 		*out = new(GracefulRestart)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.DualStackAddressFamily != nil {
+		in, out := &in.DualStackAddressFamily, &out.DualStackAddressFamily
+		*out = new(bool)
+		**out = **in
+	}
 	if in.NodeSelector != nil {
 		in, out := &in.NodeSelector, &out.NodeSelector
 		*out = new(LabelSelector)

@@ -9,7 +9,8 @@
 //     listens unless Options.ListenPort asks it to), Close withdraws and
 //     stops it;
 //   - turning Peers and Paths into GoBGP peers, paths and per-peer export
-//     filters, and applying only differences: an unchanged peer keeps its
+//     policies (withheld prefixes, attributes, next hops), and applying
+//     only differences: an unchanged peer keeps its
 //     session, an unchanged path is not sent again;
 //   - session state: GoBGP's peer events, and the connection errors and
 //     down reasons GoBGP only logs, picked out of its log stream;
@@ -17,11 +18,16 @@
 //     (package config), the node's labels and the service IPs the node
 //     announces to the Peers and Paths of that node.
 //
-// GoBGP's types never leave the package. Next hop is always "self": paths
-// are added with an unspecified next hop, which GoBGP replaces with the
+// GoBGP's types never leave the package. Next hop is always the node:
+// paths are added with an unspecified next hop, which GoBGP replaces with the
 // session's local address, for eBGP and iBGP alike. IPv4 paths go over IPv4
-// sessions and IPv6 paths over IPv6 sessions. docs/speaker-bgp.md describes
-// the semantics and what the router needs.
+// sessions and IPv6 paths over IPv6 sessions; a peer with
+// DualStackAddressFamily carries both, the other family's with the node's
+// address of that family on the session's interface as next hop, set by an
+// export policy (nexthop.go). Communities and local-pref are per peer: each
+// peer's export policies add exactly the attributes of the Paths naming it
+// (policy.go). docs/speaker-bgp.md describes the semantics and what the
+// router needs.
 //
 // Goroutines: GoBGP starts its own per peer; Close ends all of them and the
 // package's event watcher, except GoBGP's main event loop (BgpServer.Serve),

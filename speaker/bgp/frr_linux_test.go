@@ -19,6 +19,8 @@ import (
 type frr struct {
 	t   *testing.T
 	dir string
+	// lab is the whole lab, for scenarios that need more than this FRR.
+	lab *labInfo
 }
 
 // vtysh runs one show command and decodes its JSON into v.

@@ -60,6 +60,12 @@ const (
 type labInfo struct {
 	Node, Router string // namespace names
 	Dir          string // FRR's directory: configs, pid files, vty sockets
+	// Router2 and Dir2: the second router, when a test adds it
+	// (addRouterB in lab2_linux_test.go).
+	Router2, Dir2 string
+
+	// bgpd, when set, is bgpd's configuration instead of bgpdConf.
+	bgpd string
 }
 
 // newLab builds the namespaces and starts FRR; everything goes away in
@@ -163,6 +169,9 @@ func startFRR(t *testing.T, lab *labInfo) {
 		"zebra.conf": "hostname pylon-lab-router\nlog file " + d + "/zebra.log\n",
 		"bgpd.conf":  fmt.Sprintf(bgpdConf, d, md5Password),
 	}
+	if lab.bgpd != "" {
+		files["bgpd.conf"] = lab.bgpd
+	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -261,8 +270,9 @@ func sweepLeftovers(t *testing.T) {
 		}
 		prefix := strings.SplitN(filepath.Base(d), "-", 2)[0]
 		t.Logf("removing the lab of a dead test process %d: %s", pid, prefix)
+		stopFRR(filepath.Join(d, "rtr2"))
 		stopFRR(d)
-		for _, ns := range []string{prefix + "-node", prefix + "-rtr"} {
+		for _, ns := range []string{prefix + "-node", prefix + "-rtr", prefix + "-rtr2"} {
 			_ = exec.Command("ip", "netns", "del", ns).Run()
 		}
 		_ = os.RemoveAll(d)

@@ -175,6 +175,7 @@ func measureLatency(t *testing.T, lab *labInfo) {
 	t.Logf("FIGURE SetPaths(-1 path) -> route gone from router kernel, %d samples: %s", n, summary(del))
 	t.Logf("FIGURE 250 paths in one SetPaths: call returned in %v, all 250 in router kernel after %v, all gone %v after SetPaths(nil)",
 		applied.Round(time.Millisecond), burstAdd.Round(time.Millisecond), burstDel.Round(time.Millisecond))
+	measureDualStackLatency(t, lab, s, w)
 }
 
 // summary writes p50, p90 and max.

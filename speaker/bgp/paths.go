@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
@@ -16,10 +18,15 @@ import (
 	"github.com/pylonlb/pylon/config"
 )
 
-// Path is one prefix the speaker announces, with this node as next hop.
+// Path is one prefix the speaker announces, with this node as next hop, and
+// the attributes it carries to the peers it names. Several Paths may share a
+// prefix when they name disjoint, non-empty sets of peers: each peer then gets
+// exactly the attributes of the Path that names it (per-peer export policies,
+// policy.go), never another's.
 type Path struct {
 	// Prefix is a service IP as a /32 or /128, or an aggregate holding
-	// service IPs. It goes to peers of its own family only.
+	// service IPs. It goes to peers whose session carries its family (its
+	// own, or both with Peer.DualStackAddressFamily).
 	Prefix netip.Prefix
 	// Communities: standard ("65000:100", or no-export, no-advertise,
 	// no-export-subconfed, no-peer) and large ("large:64512:1:2").
@@ -31,40 +38,124 @@ type Path struct {
 	Peers []string
 }
 
-// pathState is a path the server holds.
-type pathState struct {
-	path  Path
-	attrs attrs
-	uuid  []byte
-}
-
-// attrs is a path's parsed, comparable form.
-type attrs struct {
+// attrSet is a path's attributes in comparable form.
+type attrSet struct {
 	standard  []uint32
 	large     []*bgp.LargeCommunity
 	localPref *uint32
-	peers     []string // sorted, unique; nil = all
 }
 
-func (a attrs) equal(b attrs) bool {
+func (a attrSet) equal(b attrSet) bool {
 	return slices.Equal(a.standard, b.standard) &&
 		slices.EqualFunc(a.large, b.large, func(x, y *bgp.LargeCommunity) bool { return *x == *y }) &&
-		((a.localPref == nil) == (b.localPref == nil)) && (a.localPref == nil || *a.localPref == *b.localPref) &&
-		slices.Equal(a.peers, b.peers)
+		((a.localPref == nil) == (b.localPref == nil)) && (a.localPref == nil || *a.localPref == *b.localPref)
+}
+
+// empty reports whether the set changes nothing on a path.
+func (a attrSet) empty() bool {
+	return len(a.standard) == 0 && len(a.large) == 0 && a.localPref == nil
+}
+
+// key is a canonical text of the set, for naming its export policy.
+func (a attrSet) key() string {
+	var b strings.Builder
+	for _, c := range a.standard {
+		fmt.Fprintf(&b, "s%d,", c)
+	}
+	for _, c := range a.large {
+		fmt.Fprintf(&b, "l%d:%d:%d,", c.ASN, c.LocalData1, c.LocalData2)
+	}
+	if a.localPref != nil {
+		fmt.Fprintf(&b, "p%d", *a.localPref)
+	}
+	return b.String()
+}
+
+// group is one Path of a prefix: attributes and the peers that get them.
+type group struct {
+	attrs attrSet
+	peers []string // sorted, unique; nil = every peer
+}
+
+// pathState is one prefix the server holds: a single GoBGP path without
+// communities or local-pref, and per peer the attributes its export policy
+// adds.
+type pathState struct {
+	prefix netip.Prefix
+	groups []group // by first peer; a group for every peer is the only one
+	uuid   []byte
+}
+
+// peers returns the union of the groups' peers, sorted; nil = every peer.
+func (ps *pathState) peers() []string {
+	var out []string
+	for _, g := range ps.groups {
+		if g.peers == nil {
+			return nil
+		}
+		out = append(out, g.peers...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// group returns the group the named peer gets, if any.
+func (ps *pathState) group(peer string) (group, bool) {
+	for _, g := range ps.groups {
+		if g.peers == nil {
+			return g, true
+		}
+		if _, ok := slices.BinarySearch(g.peers, peer); ok {
+			return g, true
+		}
+	}
+	return group{}, false
 }
 
 // goesTo reports whether the path goes to the named peer.
-func (a attrs) goesTo(peer string) bool {
-	if a.peers == nil {
-		return true
-	}
-	_, ok := slices.BinarySearch(a.peers, peer)
+func (ps *pathState) goesTo(peer string) bool {
+	_, ok := ps.group(peer)
 	return ok
 }
 
+// zeroLocalPref reports whether some group asks for LOCAL_PREF 0, which
+// GoBGP's export policies cannot set (a zero value means "no action"): the
+// path itself then carries it (apiPath), and groups without a localPref
+// get GoBGP's default of 100 from their policy instead (attrsFor).
+func (ps *pathState) zeroLocalPref() bool {
+	return slices.ContainsFunc(ps.groups, func(g group) bool { return g.attrs.localPref != nil && *g.attrs.localPref == 0 })
+}
+
+// attrsFor returns what the named peer's export policy adds to the path.
+func (ps *pathState) attrsFor(peer string) attrSet {
+	g, ok := ps.group(peer)
+	if !ok {
+		return attrSet{}
+	}
+	a := g.attrs
+	if ps.zeroLocalPref() {
+		switch {
+		case a.localPref == nil:
+			a.localPref = ptrTo(uint32(100))
+		case *a.localPref == 0:
+			a.localPref = nil // on the path itself
+		}
+	}
+	return a
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// sameGroups reports whether two states give every peer the same attributes.
+func (ps *pathState) sameGroups(o *pathState) bool {
+	return slices.EqualFunc(ps.groups, o.groups, func(a, b group) bool {
+		return slices.Equal(a.peers, b.peers) && (a.peers == nil) == (b.peers == nil) && a.attrs.equal(b.attrs)
+	})
+}
+
 // parsePath checks a path and brings it to its comparable form.
-func parsePath(p Path) (attrs, error) {
-	var out attrs
+func parsePath(p Path) (group, error) {
+	var out group
 	if !p.Prefix.IsValid() || p.Prefix.Addr().Zone() != "" || p.Prefix.Addr().Is4In6() {
 		return out, fmt.Errorf("%w: prefix %v is not an IPv4 or IPv6 prefix", ErrInvalidPath, p.Prefix)
 	}
@@ -78,20 +169,20 @@ func parsePath(p Path) (attrs, error) {
 		}
 		if parsed.Kind == config.Large {
 			v := parsed.LargeValue
-			out.large = append(out.large, &bgp.LargeCommunity{ASN: v[0], LocalData1: v[1], LocalData2: v[2]})
+			out.attrs.large = append(out.attrs.large, &bgp.LargeCommunity{ASN: v[0], LocalData1: v[1], LocalData2: v[2]})
 		} else {
-			out.standard = append(out.standard, parsed.Value)
+			out.attrs.standard = append(out.attrs.standard, parsed.Value)
 		}
 	}
-	slices.Sort(out.standard)
-	out.standard = slices.Compact(out.standard)
-	slices.SortFunc(out.large, func(x, y *bgp.LargeCommunity) int {
+	slices.Sort(out.attrs.standard)
+	out.attrs.standard = slices.Compact(out.attrs.standard)
+	slices.SortFunc(out.attrs.large, func(x, y *bgp.LargeCommunity) int {
 		return cmp.Or(cmp.Compare(x.ASN, y.ASN), cmp.Compare(x.LocalData1, y.LocalData1), cmp.Compare(x.LocalData2, y.LocalData2))
 	})
-	out.large = slices.CompactFunc(out.large, func(x, y *bgp.LargeCommunity) bool { return *x == *y })
+	out.attrs.large = slices.CompactFunc(out.attrs.large, func(x, y *bgp.LargeCommunity) bool { return *x == *y })
 	if p.LocalPref != nil {
 		lp := *p.LocalPref
-		out.localPref = &lp
+		out.attrs.localPref = &lp
 	}
 	if len(p.Peers) > 0 {
 		out.peers = slices.Clone(p.Peers)
@@ -101,23 +192,47 @@ func parsePath(p Path) (attrs, error) {
 	return out, nil
 }
 
+// wantPaths parses a path list into one state per prefix, refusing a prefix
+// given twice for one peer.
+func wantPaths(paths []Path) (map[netip.Prefix]*pathState, error) {
+	want := make(map[netip.Prefix]*pathState, len(paths))
+	for _, p := range paths {
+		g, err := parsePath(p)
+		if err != nil {
+			return nil, err
+		}
+		w := want[p.Prefix]
+		if w == nil {
+			want[p.Prefix] = &pathState{prefix: p.Prefix, groups: []group{g}}
+			continue
+		}
+		if g.peers == nil || w.peers() == nil {
+			return nil, fmt.Errorf("%w: prefix %v given twice (a Path for every peer must be the prefix's only one)", ErrInvalidPath, p.Prefix)
+		}
+		for _, peer := range g.peers {
+			if w.goesTo(peer) {
+				return nil, fmt.Errorf("%w: prefix %v given twice for peer %q", ErrInvalidPath, p.Prefix, peer)
+			}
+		}
+		w.groups = append(w.groups, g)
+	}
+	for _, w := range want {
+		slices.SortFunc(w.groups, func(a, b group) int { return cmp.Compare(a.peers[0], b.peers[0]) })
+	}
+	return want, nil
+}
+
 // SetPaths makes the announced paths exactly these. New paths are added,
-// paths no longer listed withdrawn, and paths whose communities or
-// local-pref changed announced again (an implicit replace for the router).
+// paths no longer listed withdrawn, and the peers for which some path's
+// communities or local-pref changed get their paths again (an implicit
+// replace for the router, see resend).
 // A path whose set of peers changed is withdrawn and announced again, so each
 // router ends up with exactly the paths meant for it. Unchanged paths are not
 // touched. An invalid list is refused as a whole before anything changes.
 func (s *Speaker) SetPaths(ctx context.Context, paths []Path) error {
-	want := make(map[netip.Prefix]*pathState, len(paths))
-	for _, p := range paths {
-		a, err := parsePath(p)
-		if err != nil {
-			return err
-		}
-		if _, dup := want[p.Prefix]; dup {
-			return fmt.Errorf("%w: prefix %v given twice", ErrInvalidPath, p.Prefix)
-		}
-		want[p.Prefix] = &pathState{path: p, attrs: a}
+	want, err := wantPaths(paths)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,16 +242,25 @@ func (s *Speaker) SetPaths(ctx context.Context, paths []Path) error {
 
 	var errs []error
 	var add []*pathState
+	resend := map[string]bool{}
 	for _, prefix := range s.sortedPrefixes() {
 		cur := s.paths[prefix]
 		w, ok := want[prefix]
 		switch {
-		case !ok || !slices.Equal(w.attrs.peers, cur.attrs.peers):
+		case !ok || !slices.Equal(w.peers(), cur.peers()) || (w.peers() == nil) != (cur.peers() == nil):
 			// Withdraw before the export filters change: GoBGP checks
 			// the old path against the current filter to decide whether
 			// a peer needs the withdrawal.
 			errs = append(errs, s.deletePath(ctx, cur))
-		case !w.attrs.equal(cur.attrs):
+		case !w.sameGroups(cur):
+			// The path in GoBGP's table may be the same (attributes are
+			// per peer): the peers whose attributes changed get their
+			// paths again once the policies say the new ones.
+			for name, ps := range s.peers {
+				if ps.cfg.carries(prefix.Addr()) && !cur.attrsFor(name).equal(w.attrsFor(name)) {
+					resend[name] = true
+				}
+			}
 			add = append(add, w)
 		default:
 			w.uuid = cur.uuid
@@ -150,28 +274,44 @@ func (s *Speaker) SetPaths(ctx context.Context, paths []Path) error {
 	}
 	// Filters are written before the paths they hold back are added.
 	for _, w := range add {
-		s.paths[w.path.Prefix] = w
+		s.paths[w.prefix] = w
 	}
 	errs = append(errs, s.syncFilters(ctx))
-	slices.SortFunc(add, func(a, b *pathState) int { return comparePrefix(a.path.Prefix, b.path.Prefix) })
+	slices.SortFunc(add, func(a, b *pathState) int { return comparePrefix(a.prefix, b.prefix) })
 	for _, w := range add {
 		if err := s.addPath(ctx, w); err != nil {
-			delete(s.paths, w.path.Prefix)
+			delete(s.paths, w.prefix)
 			errs = append(errs, err)
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(resend)) {
+		errs = append(errs, s.resend(ctx, s.peers[name].cfg))
+	}
 	return errors.Join(errs...)
+}
+
+// resend has GoBGP send the peer every path again through the current
+// export policies (a soft reset out): an implicit replace on the router, no
+// withdrawal. GoBGP does not run its policies again when a set changes, and
+// does not send a path again that is the same in its table, so this is how a
+// peer learns new attributes of paths it has.
+func (s *Speaker) resend(ctx context.Context, p Peer) error {
+	err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_OUT})
+	if err != nil {
+		return fmt.Errorf("peer %q: send paths again: %w", p.Name, err)
+	}
+	return nil
 }
 
 // addPath announces (or re-announces) one path.
 func (s *Speaker) addPath(ctx context.Context, ps *pathState) error {
 	p, err := apiPath(ps)
 	if err != nil {
-		return fmt.Errorf("prefix %v: %w", ps.path.Prefix, err)
+		return fmt.Errorf("prefix %v: %w", ps.prefix, err)
 	}
 	resp, err := s.srv.AddPath(ctx, &api.AddPathRequest{Path: p})
 	if err != nil {
-		return fmt.Errorf("announce %v: %w", ps.path.Prefix, err)
+		return fmt.Errorf("announce %v: %w", ps.prefix, err)
 	}
 	ps.uuid = resp.GetUuid()
 	return nil
@@ -179,9 +319,9 @@ func (s *Speaker) addPath(ctx context.Context, ps *pathState) error {
 
 // deletePath withdraws one path.
 func (s *Speaker) deletePath(ctx context.Context, ps *pathState) error {
-	delete(s.paths, ps.path.Prefix)
+	delete(s.paths, ps.prefix)
 	if err := s.srv.DeletePath(ctx, &api.DeletePathRequest{Uuid: ps.uuid}); err != nil {
-		return fmt.Errorf("withdraw %v: %w", ps.path.Prefix, err)
+		return fmt.Errorf("withdraw %v: %w", ps.prefix, err)
 	}
 	return nil
 }
@@ -189,9 +329,12 @@ func (s *Speaker) deletePath(ctx context.Context, ps *pathState) error {
 // apiPath builds GoBGP's form of a path. The next hop is left unspecified
 // (0.0.0.0 or ::): for a locally originated path GoBGP then sends the
 // session's own local address, to eBGP and iBGP peers alike, which is
-// "next-hop self" per session.
+// "next-hop self" per session (nexthop.go sets the other family's for
+// dual-stack peers). Communities and local-pref are not on the path: each
+// peer's export policy adds its own (policy.go), except LOCAL_PREF 0, which
+// no policy can set.
 func apiPath(ps *pathState) (*api.Path, error) {
-	prefix := ps.path.Prefix
+	prefix := ps.prefix
 	nlri := bgp.NewIPAddrPrefix(uint8(prefix.Bits()), prefix.Addr().String())
 	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)}
 	var n bgp.AddrPrefixInterface = nlri
@@ -201,14 +344,8 @@ func apiPath(ps *pathState) (*api.Path, error) {
 		n = bgp.NewIPv6AddrPrefix(uint8(prefix.Bits()), prefix.Addr().String())
 		attrs = append(attrs, bgp.NewPathAttributeMpReachNLRI("::", []bgp.AddrPrefixInterface{n}))
 	}
-	if len(ps.attrs.standard) > 0 {
-		attrs = append(attrs, bgp.NewPathAttributeCommunities(ps.attrs.standard))
-	}
-	if len(ps.attrs.large) > 0 {
-		attrs = append(attrs, bgp.NewPathAttributeLargeCommunities(ps.attrs.large))
-	}
-	if ps.attrs.localPref != nil {
-		attrs = append(attrs, bgp.NewPathAttributeLocalPref(*ps.attrs.localPref))
+	if ps.zeroLocalPref() {
+		attrs = append(attrs, bgp.NewPathAttributeLocalPref(0))
 	}
 	return apiutil.NewPath(n, false, attrs, time.Now())
 }

@@ -42,6 +42,13 @@ type Peer struct {
 	// the router (RFC 4724): how long it keeps this speaker's routes after
 	// the session drops without a hard reset. See Close.
 	GracefulRestart time.Duration
+
+	// DualStackAddressFamily negotiates IPv4 and IPv6 unicast on the
+	// session and sends paths of both families over it. The other family's
+	// next hop is the node's address of that family on the interface the
+	// session leaves from (Options.NextHop); without one, that family is
+	// not sent and Session.LastError says why. See nexthop.go.
+	DualStackAddressFamily bool
 }
 
 // IBGP reports whether the session is internal.
@@ -138,6 +145,8 @@ func NeedsReset(old, next Peer) bool {
 // peerState is a peer the server has.
 type peerState struct {
 	cfg Peer
+	// nextHop is what the next-hop policy of a dual-stack peer says.
+	nextHop nextHopState
 }
 
 // SetPeers makes the speaker's peers exactly the valid ones of these: it
@@ -177,6 +186,7 @@ func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
 		}
 		errs = append(errs, s.addPeer(ctx, p))
 	}
+	errs = append(errs, s.refreshNextHops(ctx))
 	return errors.Join(errs...)
 }
 
@@ -186,11 +196,19 @@ func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
 		return fmt.Errorf("peer %q: %w", p.Name, err)
 	}
 	s.sessions.added(p.Name, p.Address)
+	ps := &peerState{cfg: p}
+	if p.DualStackAddressFamily {
+		ps.nextHop = s.resolveNextHop(p)
+		if err := s.addNextHopPolicy(ctx, p, ps.nextHop); err != nil {
+			s.sessions.removed(p.Address)
+			return errors.Join(fmt.Errorf("peer %q: %w", p.Name, err), s.removeFilter(ctx, p.Address))
+		}
+	}
 	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
 		s.sessions.removed(p.Address)
 		return errors.Join(fmt.Errorf("add peer %q: %w", p.Name, err), s.removeFilter(ctx, p.Address))
 	}
-	s.peers[p.Name] = &peerState{cfg: p}
+	s.peers[p.Name] = ps
 	return nil
 }
 
@@ -243,10 +261,6 @@ func (s *Speaker) sortedPeers() []*peerState {
 func (s *Speaker) apiPeer(p Peer) *api.Peer {
 	hold := p.ProposedHoldTime()
 	keepalive := cmp.Or(p.KeepaliveTime, hold/3)
-	family := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
-	if p.Address.Is6() {
-		family.Afi = api.Family_AFI_IP6
-	}
 	out := &api.Peer{
 		Conf: &api.PeerConf{
 			NeighborAddress: p.Address.String(),
@@ -261,9 +275,9 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 			KeepaliveInterval: uint64(max(keepalive/time.Second, 1)),
 		}},
 		Transport: &api.Transport{RemotePort: uint32(p.port())},
-		AfiSafis: []*api.AfiSafi{{
-			Config: &api.AfiSafiConfig{Family: family, Enabled: true},
-		}},
+	}
+	for _, family := range p.families() {
+		out.AfiSafis = append(out.AfiSafis, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: family, Enabled: true}})
 	}
 	if p.SourceAddress.IsValid() {
 		out.Transport.LocalAddress = p.SourceAddress.String()
@@ -277,7 +291,9 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 			RestartTime:         uint32(p.GracefulRestart / time.Second),
 			NotificationEnabled: true,
 		}
-		out.AfiSafis[0].MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		for _, af := range out.AfiSafis {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
 	}
 	return out
 }

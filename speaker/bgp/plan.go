@@ -1,9 +1,11 @@
 package bgp
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -19,7 +21,8 @@ type Plan struct {
 	ASN uint32
 	// Peers are the BGPPeers whose nodeSelector selects the node, by name.
 	Peers []Peer
-	// Paths are the prefixes to announce, sorted (IPv4 first).
+	// Paths are the prefixes to announce, sorted (IPv4 first), one per
+	// prefix and attribute set (see PlanFor).
 	Paths []Path
 	// Unadvertised lists the IPs no BGPAdvertisement announces from this
 	// node to any of its peers (no advertisement covers the IP's pool or
@@ -42,13 +45,16 @@ type Plan struct {
 //   - An IP is advertised by every BGPAdvertisement that selects the node
 //     and covers a pool containing the IP, as the prefix of the
 //     advertisement's aggregationLength (aggregationLengthV6) holding it,
-//     to the advertisement's peers that are selected here and of the IP's
-//     family.
-//   - When several advertisements announce one prefix, the path carries the
-//     union of their communities and peers, and the highest localPref.
-//   - localPref is sent to iBGP peers only: a path going to eBGP peers only
-//     carries none (config reports such an advertisement as
-//     LocalPrefOnEBGP).
+//     to the advertisement's peers that are selected here and whose session
+//     carries the IP's family (its own family, or both with
+//     dualStackAddressFamily).
+//   - Each peer gets a prefix with the attributes of the advertisements
+//     that send it that prefix, and of those only: the union of their
+//     communities and, for an iBGP peer, the highest of their localPrefs.
+//     Peers that get the same attributes share one Path; a prefix has one
+//     Path per distinct attribute set.
+//   - localPref is sent to iBGP peers only (config reports an
+//     advertisement that sets it for eBGP peers as LocalPrefOnEBGP).
 func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
 	var plan Plan
 	selected := map[string]*config.BGPPeer{}
@@ -69,56 +75,78 @@ func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
 		}
 	}
 
-	paths := map[netip.Prefix]*Path{}
+	// Per prefix, per peer: the attributes of the advertisements that send
+	// the prefix to that peer, and those only.
+	type peerAttrs struct {
+		communities []string
+		localPref   *uint32
+	}
+	byPrefix := map[netip.Prefix]map[string]*peerAttrs{}
 	for _, ip := range sortedAddrs(ips) {
 		advertised := false
 		for _, ad := range cfg.BGPAdvertisements {
 			if !ad.NodeSelector.Matches(node) || !coversIP(cfg, ad, ip) {
 				continue
 			}
-			var to []string
-			ibgp := false
-			for _, name := range ad.Peers {
-				if bp := selected[name]; bp != nil && bp.Address.Is4() == ip.Is4() {
-					to = append(to, name)
-					ibgp = ibgp || bp.IBGP()
-				}
-			}
-			if len(to) == 0 {
-				continue
-			}
-			advertised = true
 			length := ad.AggregationLength
 			if ip.Is6() {
 				length = ad.AggregationLengthV6
 			}
 			prefix := netip.PrefixFrom(ip, length).Masked()
-			p := paths[prefix]
-			if p == nil {
-				p = &Path{Prefix: prefix}
-				paths[prefix] = p
-			}
-			p.Peers = append(p.Peers, to...)
-			for _, c := range ad.Communities {
-				p.Communities = append(p.Communities, c.String())
-			}
-			if ad.LocalPref != nil && ibgp && (p.LocalPref == nil || *ad.LocalPref > *p.LocalPref) {
-				lp := *ad.LocalPref
-				p.LocalPref = &lp
+			for _, name := range ad.Peers {
+				bp := selected[name]
+				if bp == nil || (bp.Address.Is4() != ip.Is4() && !bp.DualStackAddressFamily) {
+					continue
+				}
+				advertised = true
+				to := byPrefix[prefix]
+				if to == nil {
+					to = map[string]*peerAttrs{}
+					byPrefix[prefix] = to
+				}
+				pa := to[name]
+				if pa == nil {
+					pa = &peerAttrs{}
+					to[name] = pa
+				}
+				for _, c := range ad.Communities {
+					pa.communities = append(pa.communities, c.String())
+				}
+				if ad.LocalPref != nil && bp.IBGP() && (pa.localPref == nil || *ad.LocalPref > *pa.localPref) {
+					lp := *ad.LocalPref
+					pa.localPref = &lp
+				}
 			}
 		}
 		if !advertised {
 			plan.Unadvertised = append(plan.Unadvertised, ip)
 		}
 	}
-	for _, p := range paths {
-		slices.Sort(p.Peers)
-		p.Peers = slices.Compact(p.Peers)
-		slices.Sort(p.Communities)
-		p.Communities = slices.Compact(p.Communities)
-		plan.Paths = append(plan.Paths, *p)
+	// One Path per prefix and attribute set, naming the peers that get it.
+	for prefix, to := range byPrefix {
+		groups := map[string]*Path{}
+		for name, pa := range to {
+			slices.Sort(pa.communities)
+			pa.communities = slices.Compact(pa.communities)
+			key := strings.Join(pa.communities, ",")
+			if pa.localPref != nil {
+				key += fmt.Sprintf(" lp=%d", *pa.localPref)
+			}
+			p := groups[key]
+			if p == nil {
+				p = &Path{Prefix: prefix, Communities: pa.communities, LocalPref: pa.localPref}
+				groups[key] = p
+			}
+			p.Peers = append(p.Peers, name)
+		}
+		for _, p := range groups {
+			slices.Sort(p.Peers)
+			plan.Paths = append(plan.Paths, *p)
+		}
 	}
-	slices.SortFunc(plan.Paths, func(a, b Path) int { return comparePrefix(a.Prefix, b.Prefix) })
+	slices.SortFunc(plan.Paths, func(a, b Path) int {
+		return cmp.Or(comparePrefix(a.Prefix, b.Prefix), cmp.Compare(a.Peers[0], b.Peers[0]))
+	})
 	return plan
 }
 
@@ -145,6 +173,8 @@ func peerFrom(bp *config.BGPPeer) Peer {
 		EBGPMultiHop:    bp.EBGPMultiHop,
 		Password:        bp.Password,
 		GracefulRestart: bp.RestartTime,
+
+		DualStackAddressFamily: bp.DualStackAddressFamily,
 	}
 }
 

@@ -115,7 +115,7 @@ func TestPlanFor(t *testing.T) {
 		wantPeers: []string{"r1", "r2"},
 		wantPaths: []Path{{Prefix: pfx("198.51.100.9/32"), Peers: []string{"r2"}}},
 	}, {
-		name: "communities and localPref; two advertisements of one prefix merge",
+		name: "communities and localPref: per peer, the union over the advertisements that target it only",
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp, ibgp}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
 			bgpAd("a", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.Communities = []v1alpha1.Community{"65000:100", "large:64512:1:2"}
@@ -132,12 +132,48 @@ func TestPlanFor(t *testing.T) {
 		node:      nodeA,
 		ips:       []string{"198.51.100.9"},
 		wantPeers: []string{"r1", "r2"},
-		wantPaths: []Path{{
-			Prefix:      pfx("198.51.100.9/32"),
-			Communities: []string{"65000:100", "65000:200", "large:64512:1:2"},
-			LocalPref:   ptr(uint32(300)),
-			Peers:       []string{"r1", "r2"},
+		wantPaths: []Path{
+			{Prefix: pfx("198.51.100.9/32"), Peers: []string{"r1"}},
+			{
+				Prefix:      pfx("198.51.100.9/32"),
+				Communities: []string{"65000:100", "65000:200", "large:64512:1:2"},
+				LocalPref:   ptr(uint32(300)),
+				Peers:       []string{"r2"},
+			},
+		},
+	}, {
+		name: "no leakage: no-export and localPref for one router do not reach the other; peers with equal attributes share a Path",
+		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp, ibgp, bgpPeer("r3", 64513, 64513, "198.18.2.252")}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
+			bgpAd("to-r2", func(s *v1alpha1.BGPAdvertisementSpec) {
+				s.Communities = []v1alpha1.Community{"no-export"}
+				s.LocalPref = ptr(int64(300))
+				s.Peers = []v1alpha1.ObjectName{"r2"}
+			}),
+			bgpAd("to-all", func(s *v1alpha1.BGPAdvertisementSpec) {
+				s.Communities = []v1alpha1.Community{"65000:1"}
+			}),
 		}},
+		node:      nodeA,
+		ips:       []string{"198.51.100.9"},
+		wantPeers: []string{"r1", "r2", "r3"},
+		wantPaths: []Path{
+			{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:1"}, Peers: []string{"r1", "r3"}},
+			{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:1", "65535:65281"}, LocalPref: ptr(uint32(300)), Peers: []string{"r2"}},
+		},
+	}, {
+		name: "dualStackAddressFamily: an IPv4 peer gets IPv6 prefixes too, an IPv6 one IPv4 prefixes; others their own family only",
+		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{
+			bgpPeer("r1", 64512, 64513, "198.18.2.254", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr(true) }),
+			bgpPeer("r2", 64513, 64513, "198.18.2.253"),
+			bgpPeer("r6", 64512, 64513, "2001:db8:2::fe", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr(true) }),
+		}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{bgpAd("all")}},
+		node:      nodeA,
+		ips:       []string{"198.51.100.9", "2001:db8:51::5"},
+		wantPeers: []string{"r1", "r2", "r6"},
+		wantPaths: []Path{
+			{Prefix: pfx("198.51.100.9/32"), Peers: []string{"r1", "r2", "r6"}},
+			{Prefix: pfx("2001:db8:51::5/128"), Peers: []string{"r1", "r6"}},
+		},
 	}, {
 		name: "localPref is never put on a path that goes to eBGP peers only",
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
@@ -198,13 +234,14 @@ func TestPlanForPeerSettings(t *testing.T) {
 			s.EBGPMultiHop = ptr(true)
 			s.PasswordSecretRef = &v1alpha1.SecretKeyReference{Name: "r1-md5"}
 			s.GracefulRestart = &v1alpha1.GracefulRestart{RestartTime: duration(30 * time.Second)}
+			s.DualStackAddressFamily = ptr(true)
 		})},
 	})
 	plan := PlanFor(cfg, labels.Set{}, nil)
 	want := []Peer{{
 		Name: "r1", Address: netip.MustParseAddr("198.18.9.1"), Port: 1179, MyASN: 64512, PeerASN: 64513,
 		SourceAddress: netip.MustParseAddr("198.18.2.1"), HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second,
-		EBGPMultiHop: true, Password: "s3cret", GracefulRestart: 30 * time.Second,
+		EBGPMultiHop: true, Password: "s3cret", GracefulRestart: 30 * time.Second, DualStackAddressFamily: true,
 	}}
 	if !reflect.DeepEqual(plan.Peers, want) {
 		t.Errorf("peers = %+v\nwant %+v", plan.Peers, want)

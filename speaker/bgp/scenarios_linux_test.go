@@ -27,6 +27,9 @@ var labScenarios = []struct {
 	{"Aggregation", scenarioAggregation},
 	{"MD5", scenarioMD5},
 	{"PeerTargets", scenarioPeerTargets},
+	{"DualStackOverIPv4", scenarioDualStackOverIPv4},
+	{"DualStackOverIPv6", scenarioDualStackOverIPv6},
+	{"PerPeerAttributes", scenarioPerPeerAttributes},
 	{"GracefulRestart", scenarioGracefulRestart},
 }
 
@@ -35,11 +38,12 @@ func TestFRR(t *testing.T) {
 	if lab := childLab(t); lab != nil {
 		inNodeNamespace(t)
 		for _, sc := range labScenarios {
-			t.Run(sc.name, func(t *testing.T) { sc.run(t, frr{t: t, dir: lab.Dir}) })
+			t.Run(sc.name, func(t *testing.T) { sc.run(t, frr{t: t, dir: lab.Dir, lab: lab}) })
 		}
 		return
 	}
 	lab := newLab(t)
+	addRouterB(t, lab)
 	for _, sc := range labScenarios {
 		t.Run(sc.name, func(t *testing.T) { inLab(t, lab, "TestFRR", sc.name) })
 	}

@@ -40,8 +40,9 @@ type Session struct {
 	// UpdatesSent and UpdatesReceived count the BGP UPDATE messages
 	// exchanged with the peer since it was configured.
 	UpdatesSent, UpdatesReceived uint64
-	// LastError is the last reason the session failed to come up or went
-	// down: a connection error ("dial tcp ...: i/o timeout", which is also
+	// LastError is, first, a standing problem with what the session
+	// carries (a dual-stack peer whose other family cannot be sent), then
+	// the last reason the session failed to come up or went down: a connection error ("dial tcp ...: i/o timeout", which is also
 	// what a wrong TCP-MD5 password looks like, since the router drops the
 	// segments silently) or a BGP notification. It is kept after the
 	// session comes up, as the last thing that went wrong.
@@ -124,6 +125,10 @@ type tracked struct {
 	state     string
 	since     time.Time
 	lastError string
+	// problem is a standing problem of the peer's configuration on this
+	// node (a dual-stack peer without a next hop of the other family); it
+	// leads LastError while it lasts.
+	problem string
 }
 
 func newSessionTracker(now func() time.Time) *sessionTracker {
@@ -192,6 +197,18 @@ func (t *sessionTracker) peerError(addr, msg string) {
 	t.notify()
 }
 
+// setProblem records (or, with "", clears) a standing problem of a peer.
+func (t *sessionTracker) setProblem(addr netip.Addr, msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr, ok := t.byAddr[addr]
+	if !ok || tr.problem == msg {
+		return
+	}
+	tr.problem = msg
+	t.notify()
+}
+
 // fill adds what the tracker knows to a session read from the server.
 func (t *sessionTracker) fill(s *Session) {
 	t.mu.Lock()
@@ -201,6 +218,12 @@ func (t *sessionTracker) fill(s *Session) {
 		return
 	}
 	s.LastError = tr.lastError
+	if tr.problem != "" {
+		s.LastError = tr.problem
+		if tr.lastError != "" {
+			s.LastError += "; last session error: " + tr.lastError
+		}
+	}
 	s.Since = tr.since
 	if tr.state != s.State {
 		// The server is ahead of the event stream; the event follows.

@@ -41,6 +41,10 @@ type Options struct {
 	// ConnectRetry is the wait between connection attempts; 0 means
 	// DefaultConnectRetry. GoBGP's resolution is one second.
 	ConnectRetry time.Duration
+	// NextHop finds the next hop of the other family for peers with
+	// DualStackAddressFamily; nil means InterfaceNextHop (the node's
+	// address of that family on the interface the session leaves from).
+	NextHop NextHopFinder
 	// Logger receives GoBGP's messages (warnings and errors at level 0,
 	// informational ones at V(1)). The zero Logger discards them.
 	Logger logr.Logger
@@ -64,9 +68,11 @@ type Speaker struct {
 	closed bool
 	peers  map[string]*peerState // by Peer.Name
 	paths  map[netip.Prefix]*pathState
-	// withheld is, per peer address, the prefixes last written to the
-	// peer's export filter (see policy.go).
-	withheld map[netip.Addr][]netip.Prefix
+	// filters is, per peer address, what was last written to the peer's
+	// export filters (see policy.go).
+	filters map[netip.Addr]*peerFilter
+	// nextHop finds a dual-stack peer's other-family next hop.
+	nextHop NextHopFinder
 
 	// sessions holds what the event watcher and the log adapter learn;
 	// it has its own lock because GoBGP calls into it from its goroutines.
@@ -99,8 +105,12 @@ func New(ctx context.Context, opts Options) (*Speaker, error) {
 		done:         make(chan struct{}),
 		peers:        map[string]*peerState{},
 		paths:        map[netip.Prefix]*pathState{},
-		withheld:     map[netip.Addr][]netip.Prefix{},
+		filters:      map[netip.Addr]*peerFilter{},
+		nextHop:      opts.NextHop,
 		sessions:     newSessionTracker(time.Now),
+	}
+	if s.nextHop == nil {
+		s.nextHop = InterfaceNextHop
 	}
 	s.srv = server.NewBgpServer(server.LoggerOption(&gobgpLogger{log: opts.Logger, sessions: s.sessions}))
 	// Serve runs GoBGP's event loop. GoBGP v3 gives it no way to return:

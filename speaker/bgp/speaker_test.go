@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ func TestSetPathsRefusesBadInput(t *testing.T) {
 		{[]Path{{Prefix: netip.PrefixFrom(netip.MustParseAddr("198.51.100.7"), 24)}}, []string{"host bits", "198.51.100.0/24"}},
 		{[]Path{{}}, []string{"not an IPv4 or IPv6 prefix"}},
 		{[]Path{{Prefix: pfx("198.51.100.1/32")}, {Prefix: pfx("198.51.100.1/32")}}, []string{"198.51.100.1/32 given twice"}},
+		{[]Path{{Prefix: pfx("198.51.100.1/32"), Peers: []string{"a"}}, {Prefix: pfx("198.51.100.1/32")}}, []string{"198.51.100.1/32 given twice"}},
+		{[]Path{{Prefix: pfx("198.51.100.1/32"), Peers: []string{"a", "b"}}, {Prefix: pfx("198.51.100.1/32"), Peers: []string{"b"}}}, []string{`198.51.100.1/32 given twice for peer "b"`}},
 	}
 	for _, tc := range tests {
 		err := s.SetPaths(context.Background(), tc.paths)
@@ -59,11 +62,16 @@ func TestSetPathsRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestCommunitiesAndLocalPrefReachTheTable(t *testing.T) {
+// TestTableHoldsNoPerPeerAttributes: communities and local-pref are not on
+// the paths in GoBGP's table (each peer's export policy adds its own; the wire
+// tests check what routers get), except LOCAL_PREF 0, which no policy can set.
+func TestTableHoldsNoPerPeerAttributes(t *testing.T) {
 	s := startSpeaker(t)
-	lp := uint32(120)
+	lp, zero := uint32(120), uint32(0)
 	err := s.SetPaths(context.Background(), []Path{
-		{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:100", "no-export", "large:4200000000:1:2", "65000:100"}, LocalPref: &lp},
+		{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:100", "no-export", "large:4200000000:1:2"}, LocalPref: &lp},
+		{Prefix: pfx("198.51.100.10/32"), LocalPref: &zero, Peers: []string{"r1"}},
+		{Prefix: pfx("198.51.100.10/32"), Communities: []string{"65000:100"}, Peers: []string{"r2"}},
 		{Prefix: pfx("2001:db8:51::9/128")},
 	})
 	if err != nil {
@@ -83,21 +91,15 @@ func TestCommunitiesAndLocalPrefReachTheTable(t *testing.T) {
 		}
 	}
 	all := strings.Join(found, "\n")
-	for _, want := range []string{
-		"CommunitiesAttribute",
-		"4259840100", // 65000:100, once
-		"4294967041", // no-export
-		"LargeCommunitiesAttribute",
-		"4200000000",
-		"LocalPrefAttribute",
-		"2001:db8:51::9/128 MpReachNLRIAttribute",
-	} {
+	for _, want := range []string{"198.51.100.9/32 NextHopAttribute", "198.51.100.10/32 LocalPrefAttribute", "2001:db8:51::9/128 MpReachNLRIAttribute"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("table lacks %q:\n%s", want, all)
 		}
 	}
-	if strings.Count(all, "4259840100") != 1 {
-		t.Errorf("65000:100 not deduplicated:\n%s", all)
+	for _, not := range []string{"CommunitiesAttribute", "LargeCommunitiesAttribute", "198.51.100.9/32 LocalPrefAttribute"} {
+		if strings.Contains(all, not) {
+			t.Errorf("table holds %q, which belongs in per-peer policies:\n%s", not, all)
+		}
 	}
 }
 
@@ -173,11 +175,40 @@ func TestAPIPeer(t *testing.T) {
 		{"notification GR", p.GracefulRestart.GetNotificationEnabled(), true},
 		{"family", p.AfiSafis[0].Config.Family.Afi, api.Family_AFI_IP6},
 		{"per-family GR", p.AfiSafis[0].GetMpGracefulRestart().GetConfig().GetEnabled(), true},
+		{"one family", len(p.AfiSafis), 1},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// TestAPIPeerDualStack: a dual-stack peer negotiates its own family first,
+// then the other one, each with graceful restart when on.
+func TestAPIPeerDualStack(t *testing.T) {
+	s := &Speaker{connectRetry: 2 * time.Second}
+	for _, tc := range []struct {
+		addr string
+		want []api.Family_Afi
+	}{
+		{"198.18.2.254", []api.Family_Afi{api.Family_AFI_IP, api.Family_AFI_IP6}},
+		{"2001:db8:2::fe", []api.Family_Afi{api.Family_AFI_IP6, api.Family_AFI_IP}},
+	} {
+		p := s.apiPeer(Peer{Name: "r", Address: netip.MustParseAddr(tc.addr), MyASN: 64512, PeerASN: 64513, GracefulRestart: time.Minute, DualStackAddressFamily: true})
+		var got []api.Family_Afi
+		for _, af := range p.AfiSafis {
+			got = append(got, af.Config.Family.Afi)
+			if af.Config.Family.Safi != api.Family_SAFI_UNICAST || !af.Config.Enabled || !af.GetMpGracefulRestart().GetConfig().GetEnabled() {
+				t.Errorf("%s: family %v not enabled unicast with graceful restart", tc.addr, af)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: families %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+	if !NeedsReset(Peer{Name: "r"}, Peer{Name: "r", DualStackAddressFamily: true}) {
+		t.Error("turning dualStackAddressFamily on must re-create the peer: families are negotiated in OPEN")
 	}
 }
 

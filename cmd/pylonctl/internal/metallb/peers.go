@@ -199,8 +199,10 @@ func (c *converter) peerOptions(s *source, spec peerSpec, out *v1alpha1.BGPPeerS
 		s.out.note("spec.enableGracefulRestart", Info, "gracefulRestart: {}: the router keeps the routes for 120s while a speaker restarts (FRR's default restart time too)")
 	}
 	s.track.use("spec.disableMP")
-	if s.track.has("spec.dualStackAddressFamily") {
-		s.track.unmapped("spec.dualStackAddressFamily", "pylon sends IPv4 routes over IPv4 sessions and IPv6 routes over IPv6 sessions only: add a BGPPeer for the router's other address")
+	s.track.use("spec.dualStackAddressFamily")
+	if spec.DualStackAddressFamily {
+		out.DualStackAddressFamily = ptr.To(true)
+		s.out.note("spec.dualStackAddressFamily", Info, "dualStackAddressFamily: true: the session carries IPv4 and IPv6 routes; the other family's next hop is each node's address of that family on the interface towards the router (a node without one sends only the session's family, and its SpeakerStatus says so)")
 	}
 	if s.track.has("spec.routerID") {
 		s.track.unmapped("spec.routerID", "pylon takes the router ID per node, not per peer: annotate each node this peer selects with pylonlb.io/bgp-router-id (default: its first IPv4 InternalIP)")
