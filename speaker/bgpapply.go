@@ -68,7 +68,7 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 			mine = n.Labels
 		}
 	}
-	plan := bgp.PlanFor(snap.cfg, mine, ips)
+	plan := bgp.PlanFor(snap.cfg, mine, ips, BGPServiceLabels(in, offered))
 	st.problems = plan.Problems
 	st.holdTime = bgpHoldTime(plan.Peers)
 	peers := r.staggerPeers(ctx, sp, snap, plan.Peers, &st)

@@ -19,6 +19,8 @@ import (
 type frr struct {
 	t   *testing.T
 	dir string
+	// ns is the router's network namespace.
+	ns string
 }
 
 // vtysh runs one show command and decodes its JSON into v.

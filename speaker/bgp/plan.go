@@ -25,6 +25,10 @@ type Plan struct {
 	// node to any of its peers (no advertisement covers the IP's pool or
 	// selects the node, or the peers it names are not selected here).
 	Unadvertised []netip.Addr
+	// NotSelecting names, per IP, the BGPAdvertisements that select the
+	// node and cover the IP's pool but whose serviceSelectors select none
+	// of the Services using it: they do not announce it.
+	NotSelecting map[netip.Addr][]string
 	// Problems are things the plan had to work around, each naming the
 	// object concerned. config.Parse already reports everything that is
 	// wrong with one object; these come from combining several on one
@@ -32,9 +36,14 @@ type Plan struct {
 	Problems []string
 }
 
+// ServiceLabels gives, per service IP, the labels of the Services using it,
+// for BGPAdvertisements' serviceSelectors.
+type ServiceLabels map[netip.Addr][]labels.Set
+
 // PlanFor computes the Plan of a node with the given labels that announces
 // ips (the service IPs it is eligible for: its reconciler has applied
-// externalTrafficPolicy and endpoint readiness already).
+// externalTrafficPolicy and endpoint readiness already), used by the
+// Services whose labels services gives.
 //
 //   - A peer applies when its nodeSelector matches. Of two selected peers
 //     with one address (they differ in source address or node selector)
@@ -44,12 +53,14 @@ type Plan struct {
 //     advertisement's aggregationLength (aggregationLengthV6) holding it,
 //     to the advertisement's peers that are selected here and of the IP's
 //     family.
+//   - An advertisement with serviceSelectors announces an IP only when one
+//     of them selects one of the Services using it (Plan.NotSelecting).
 //   - When several advertisements announce one prefix, the path carries the
 //     union of their communities and peers, and the highest localPref.
 //   - localPref is sent to iBGP peers only: a path going to eBGP peers only
 //     carries none (config reports such an advertisement as
 //     LocalPrefOnEBGP).
-func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
+func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr, services ServiceLabels) Plan {
 	var plan Plan
 	selected := map[string]*config.BGPPeer{}
 	byAddr := map[netip.Addr]string{}
@@ -74,6 +85,13 @@ func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
 		advertised := false
 		for _, ad := range cfg.BGPAdvertisements {
 			if !ad.NodeSelector.Matches(node) || !coversIP(cfg, ad, ip) {
+				continue
+			}
+			if !selectsAny(ad, services[ip]) {
+				if plan.NotSelecting == nil {
+					plan.NotSelecting = map[netip.Addr][]string{}
+				}
+				plan.NotSelecting[ip] = append(plan.NotSelecting[ip], ad.Name)
 				continue
 			}
 			var to []string
@@ -132,6 +150,20 @@ func coversIP(cfg *config.Config, ad *config.BGPAdvertisement, ip netip.Addr) bo
 	return false
 }
 
+// selectsAny reports whether the advertisement announces one of these
+// Services (config.BGPAdvertisement.SelectsService).
+func selectsAny(ad *config.BGPAdvertisement, services []labels.Set) bool {
+	if len(ad.ServiceSelectors) == 0 {
+		return true
+	}
+	for _, l := range services {
+		if ad.SelectsService(l) {
+			return true
+		}
+	}
+	return false
+}
+
 func peerFrom(bp *config.BGPPeer) Peer {
 	return Peer{
 		Name:            bp.Name,
@@ -145,6 +177,9 @@ func peerFrom(bp *config.BGPPeer) Peer {
 		EBGPMultiHop:    bp.EBGPMultiHop,
 		Password:        bp.Password,
 		GracefulRestart: bp.RestartTime,
+		ConnectTime:     bp.ConnectTime,
+		AnyPeerASN:      bp.AnyPeerASN(),
+		BindInterface:   bp.VRF,
 	}
 }
 

@@ -1,0 +1,226 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+)
+
+// scenarioServiceSelectors: the chain from resources (config.Parse, PlanFor
+// with the Services' labels, SetPaths): FRR gets the address of the Service
+// the advertisement's serviceSelectors select and not the other's; when the
+// labels change, the announcement follows.
+func scenarioServiceSelectors(t *testing.T, r frr) {
+	ctx := context.Background()
+	cfg := parse(t, config.Resources{
+		Pools:    []v1alpha1.IPPool{pool("sel", "198.51.100.64/28")},
+		BGPPeers: []v1alpha1.BGPPeer{bgpPeer("router", nodeASN, routerASN, routerV4, func(s *v1alpha1.BGPPeerSpec) { s.SourceAddress = nodeEBGP })},
+		BGPAdvertisements: []v1alpha1.BGPAdvertisement{bgpAd("web", func(s *v1alpha1.BGPAdvertisementSpec) {
+			s.ServiceSelectors = []v1alpha1.LabelSelector{*selector("app", "web")}
+		})},
+	})
+	web, db := netip.MustParseAddr("198.51.100.65"), netip.MustParseAddr("198.51.100.66")
+	ips := []netip.Addr{web, db}
+	plan := PlanFor(cfg, labels.Set{}, ips, ServiceLabels{web: {{"app": "web"}}, db: {{"app": "db"}}})
+	s := newSpeaker(t, nodeEBGP)
+	if err := s.SetPeers(ctx, plan.Peers); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	if err := s.SetPaths(ctx, plan.Paths); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.65/32", nodeEBGP, nextHop(nodeEBGP))
+	time.Sleep(300 * time.Millisecond) // one SetPaths: an UPDATE for .66 would have come with .65's
+	if ps, err := r.paths("198.51.100.66/32", ""); err != nil || len(ps) > 0 {
+		t.Errorf("FRR has the unselected Service's address: %+v, %v", ps, err)
+	}
+
+	// The labels swap: the announcements follow.
+	plan = PlanFor(cfg, labels.Set{}, ips, ServiceLabels{web: {{"app": "db"}}, db: {{"app": "web"}}})
+	if err := s.SetPaths(ctx, plan.Paths); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.66/32", nodeEBGP, nextHop(nodeEBGP))
+	noPath(t, r, time.Second, "198.51.100.65/32", nodeEBGP)
+}
+
+// nft runs nft in the router's namespace.
+func (r frr) nft(args ...string) error {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", r.ns, "nft"}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("nft %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+var packetsRE = regexp.MustCompile(`packets (\d+)`)
+
+// synCount reads the router namespace's counter of the node's SYNs.
+func (r frr) synCount() (int, error) {
+	out, err := exec.Command("ip", "netns", "exec", r.ns, "nft", "list", "counter", "inet", "pylonopts", "syns").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("nft list counter: %w: %s", err, out)
+	}
+	m := packetsRE.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no packet count in %q", out)
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// scenarioConnectTime: while the router refuses the connection (its
+// namespace answers the node's SYNs to port 179 with a reset, and counts
+// them), the speaker retries every connectTime to twice it, as GoBGP
+// draws it: 4s gives a gap of 4s to 8s between attempts, where the 2s
+// default would give 2s to 4s. Once the router takes connections, the
+// session comes up at the next attempt.
+func scenarioConnectTime(t *testing.T, r frr) {
+	ctx := context.Background()
+	for _, cmd := range [][]string{
+		{"add", "table", "inet", "pylonopts"},
+		{"add", "chain", "inet", "pylonopts", "in", "{ type filter hook input priority -10 ; }"},
+		{"add", "counter", "inet", "pylonopts", "syns"},
+		{"add", "rule", "inet", "pylonopts", "in", "ip", "saddr", nodeEBGP, "tcp", "dport", "179", "tcp", "flags", "syn", "counter", "name", "syns", "reject", "with", "tcp", "reset"},
+	} {
+		if err := r.nft(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = r.nft("delete", "table", "inet", "pylonopts") })
+
+	p := ebgpPeer()
+	p.ConnectTime = 4 * time.Second
+	s := newSpeaker(t, nodeEBGP)
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	var attempts []time.Time
+	eventually(t, 20*time.Second, "two connection attempts", func() error {
+		n, err := r.synCount()
+		if err != nil {
+			return err
+		}
+		for len(attempts) < n {
+			attempts = append(attempts, time.Now())
+		}
+		if len(attempts) < 2 {
+			return fmt.Errorf("%d attempts", len(attempts))
+		}
+		return nil
+	})
+	// Polled every 20 ms: each time is up to that late, plus the nft call.
+	gap := attempts[1].Sub(attempts[0])
+	t.Logf("connectTime 4s: %v between the first two attempts", gap)
+	if gap < 3800*time.Millisecond || gap > 9*time.Second {
+		t.Errorf("%v between attempts, want 4s to 8s (connectTime 4s; the 2s default gives 2s to 4s)", gap)
+	}
+	if st := session(t, s, "router"); st.State == StateEstablished {
+		t.Fatalf("session up while the router refuses: %+v", st)
+	}
+
+	if err := r.nft("delete", "table", "inet", "pylonopts"); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+}
+
+// scenarioDynamicASN: from resources, dynamicASN external peers with a
+// router of any AS and learns it from the OPEN; internal peers iBGP with
+// a router of myASN, and refuses a router of another AS.
+func scenarioDynamicASN(t *testing.T, r frr) {
+	ctx := context.Background()
+	hold := func(s *v1alpha1.BGPPeerSpec) { s.HoldTime = duration(9 * time.Second) }
+	cfg := parse(t, config.Resources{BGPPeers: []v1alpha1.BGPPeer{
+		bgpPeer("ext", nodeASN, 0, routerV4, hold, func(s *v1alpha1.BGPPeerSpec) {
+			s.DynamicASN, s.SourceAddress = v1alpha1.DynamicASNExternal, nodeEBGP
+		}),
+		bgpPeer("int", routerASN, 0, routerV4b, hold, func(s *v1alpha1.BGPPeerSpec) {
+			s.DynamicASN, s.SourceAddress = v1alpha1.DynamicASNInternal, nodeIBGP
+		}),
+	}})
+	plan := PlanFor(cfg, labels.Set{}, nil, nil)
+	s := newSpeaker(t, nodeEBGP)
+	if err := s.SetPeers(ctx, plan.Peers); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "ext", nodeEBGP)
+	established(t, r, s, "int", nodeIBGP)
+	if got := session(t, s, "ext").PeerASN; got != routerASN {
+		t.Errorf("ext learnt AS %d, want %d", got, routerASN)
+	}
+	var n map[string]struct {
+		NbrInternalLink bool `json:"nbrInternalLink"`
+	}
+	if err := r.vtysh("show bgp neighbors "+nodeIBGP+" json", &n); err != nil || !n[nodeIBGP].NbrInternalLink {
+		t.Errorf("FRR does not see %s as an internal link: %+v, %v", nodeIBGP, n, err)
+	}
+
+	// internal with myASN 64512: FRR takes the node's OPEN (it knows
+	// 198.18.2.1 in AS 64512), and the speaker refuses FRR's, which says
+	// 64513.
+	cfg = parse(t, config.Resources{BGPPeers: []v1alpha1.BGPPeer{
+		bgpPeer("int-wrong", nodeASN, 0, routerV4, hold, func(s *v1alpha1.BGPPeerSpec) {
+			s.DynamicASN, s.SourceAddress = v1alpha1.DynamicASNInternal, nodeEBGP
+		}),
+	}})
+	if err := s.SetPeers(ctx, PlanFor(cfg, labels.Set{}, nil, nil).Peers); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "int-wrong refused", func() error {
+		st := session(t, s, "int-wrong")
+		if st.State == StateEstablished {
+			t.Fatalf("internal peer established with a router of another AS: %+v", st)
+		}
+		if st.LastError == "" {
+			return fmt.Errorf("no error yet: %+v", st)
+		}
+		return nil
+	})
+	t.Logf("int-wrong: %s", session(t, s, "int-wrong").LastError)
+}
+
+// scenarioBindInterface: a session bound to a device that is missing fails
+// each attempt, with the reason in its state (no crash, no session); bound
+// to the node's uplink, it comes up over it. (The lab kernel has no VRF
+// support, so a real VRF device cannot be made here.)
+func scenarioBindInterface(t *testing.T, r frr) {
+	ctx := context.Background()
+	s := newSpeaker(t, nodeEBGP)
+	p := ebgpPeer()
+	p.BindInterface = "pylonnone0"
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the missing device reported", func() error {
+		st := session(t, s, "router")
+		if st.State == StateEstablished {
+			t.Fatalf("established though bound to a missing device: %+v", st)
+		}
+		if !strings.Contains(st.LastError, "no such device") {
+			return fmt.Errorf("last error %q", st.LastError)
+		}
+		return nil
+	})
+	t.Logf("bound to a missing device: %s", session(t, s, "router").LastError)
+	p.BindInterface = "eth0"
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.70/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.70/32", nodeEBGP, nextHop(nodeEBGP))
+}
