@@ -44,9 +44,9 @@ func TestAPIPeerOptions(t *testing.T) {
 		edit  func(*Peer)
 		reset bool
 	}{
-		"connect time":  {func(p *Peer) { p.ConnectTime = 10 * time.Second }, false},
-		"any peer ASN":  {func(p *Peer) { p.PeerASN, p.AnyPeerASN = 0, true }, true},
-		"learnt to set": {func(p *Peer) { p.PeerASN = 64514 }, true},
+		"connect time":   {func(p *Peer) { p.ConnectTime = 10 * time.Second }, false},
+		"any peer ASN":   {func(p *Peer) { p.PeerASN, p.AnyPeerASN = 0, true }, true},
+		"learnt to set":  {func(p *Peer) { p.PeerASN = 64514 }, true},
 		"bind interface": {func(p *Peer) { p.BindInterface = "blue" }, true},
 	} {
 		next := base

@@ -20,10 +20,10 @@ func TestPlanForServiceSelectors(t *testing.T) {
 		s.Communities = []v1alpha1.Community{"65000:1"}
 	})
 	services := ServiceLabels{
-		netip.MustParseAddr("198.51.100.3"): {{"app": "web"}},
-		netip.MustParseAddr("198.51.100.5"): {{"app": "cache", "tier": "front"}},
-		netip.MustParseAddr("198.51.100.7"): {{"app": "db"}},
-		netip.MustParseAddr("198.51.100.9"): {{"app": "db"}, {"app": "web"}}, // shared
+		netip.MustParseAddr("198.51.100.3"):  {{"app": "web"}},
+		netip.MustParseAddr("198.51.100.5"):  {{"app": "cache", "tier": "front"}},
+		netip.MustParseAddr("198.51.100.7"):  {{"app": "db"}},
+		netip.MustParseAddr("198.51.100.9"):  {{"app": "db"}, {"app": "web"}}, // shared
 		netip.MustParseAddr("198.51.100.11"): {nil},
 	}
 	ips := addrs("198.51.100.3", "198.51.100.5", "198.51.100.7", "198.51.100.9", "198.51.100.11")
