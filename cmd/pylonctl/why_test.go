@@ -296,6 +296,26 @@ func TestWhy(t *testing.T) {
 			!strings.Contains(a.NotAnnounced, "no L2Advertisement covering its IPPool selects its Services: the serviceSelectors of only-db-l2 select none of them") {
 			t.Errorf("exit %d, address %+v", code, a)
 		}
+
+		// Services the selectors select, by the labels on the Service.
+		dbLabel := func(s *corev1.Service) { s.Labels = map[string]string{"app": "db"} }
+		routedDB := k.lbService("shop", "picky-db", pool("picky"), dbLabel)
+		k.waitAddress(routedDB)
+		k.endpoints(routedDB, "node-b")
+		r, _ = why(t, "picky-db")
+		if b := r.Addresses[0].BGP; b == nil || len(b.Nodes) != 3 {
+			t.Fatalf("report %+v", r)
+		}
+		for _, n := range r.Addresses[0].BGP.Nodes {
+			if len(n.Peers) != 1 || n.Why != "no session carrying it is Established" {
+				t.Errorf("%s: peers %v, why %q: want the router, not announced for want of a session", n.Node, n.Peers, n.Why)
+			}
+		}
+		k.waitAddress(k.lbService("shop", "picky-l2-db", pool("picky-l2"), dbLabel))
+		r, _ = why(t, "picky-l2-db")
+		if l := r.Addresses[0].Layer2; l == nil || !slices.Equal(l.Advertisements, []string{"only-db-l2"}) || len(l.NotSelecting) != 0 {
+			t.Errorf("layer 2 %+v, not announced %q", l, r.Addresses[0].NotAnnounced)
+		}
 	})
 
 	t.Run("not served", func(t *testing.T) {

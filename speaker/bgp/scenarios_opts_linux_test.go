@@ -183,8 +183,8 @@ func scenarioDynamicASN(t *testing.T, r frr) {
 		if st.State == StateEstablished {
 			t.Fatalf("internal peer established with a router of another AS: %+v", st)
 		}
-		if st.LastError == "" {
-			return fmt.Errorf("no error yet: %+v", st)
+		if !strings.Contains(st.LastError, "as number mismatch expected 64512, received 64513") {
+			return fmt.Errorf("last error %q", st.LastError)
 		}
 		return nil
 	})
