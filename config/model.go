@@ -192,6 +192,8 @@ type BGPPeer struct {
 	DynamicASN v1alpha1.DynamicASN
 	// VRF is the device the session is bound to; "" for none.
 	VRF string
+	// Passive: the router connects; the node listens.
+	Passive bool
 
 	// passwordFrom names the Secret key the password comes from
 	// (namespace/name/key); "" without a password.

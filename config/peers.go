@@ -177,6 +177,7 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 			errs = append(errs, field.Invalid(spec.Child("connectTime"), t.String(), "must be between 1s and 65535s"))
 		}
 	}
+	peer.Passive = s.Passive != nil && *s.Passive
 	if s.VRF != "" {
 		if msg := interfaceNameError(string(s.VRF)); msg != "" {
 			errs = append(errs, field.Invalid(spec.Child("vrf"), string(s.VRF), msg))

@@ -20,12 +20,13 @@ func TestPeerConnectTimeAndDynamicASN(t *testing.T) {
 	external.Spec.DynamicASN = v1alpha1.DynamicASNExternal
 	external.Spec.EBGPMultiHop = &yes
 	connect.Spec.VRF = "blue"
+	connect.Spec.Passive = &yes
 	c := Parse(Resources{BGPPeers: []v1alpha1.BGPPeer{connect, internal, external, peer("plain", 3, 64512, 64513, "198.18.0.4")}})
 	wantNoProblems(t, c)
-	if p := c.Peer("connect"); p.ConnectTime != 5*time.Second || p.DynamicASN != "" || p.AnyPeerASN() || p.VRF != "blue" {
+	if p := c.Peer("connect"); p.ConnectTime != 5*time.Second || p.DynamicASN != "" || p.AnyPeerASN() || p.VRF != "blue" || !p.Passive {
 		t.Errorf("connect: %+v", *p)
 	}
-	if p := c.Peer("plain"); p.ConnectTime != 0 || p.VRF != "" {
+	if p := c.Peer("plain"); p.ConnectTime != 0 || p.VRF != "" || p.Passive {
 		t.Errorf("plain: connect time %v (want 0, the speaker's default), VRF %q", p.ConnectTime, p.VRF)
 	}
 	if p := c.Peer("internal"); p.PeerASN != 64512 || !p.IBGP() || p.AnyPeerASN() || p.DynamicASN != v1alpha1.DynamicASNInternal {

@@ -136,6 +136,9 @@ type Reconciler struct {
 	bgp       BGPSpeaker
 	routerID  netip.Addr
 	bgpClosed bool
+	// listen are the addresses the running speaker listens on for
+	// passive peers (bgppassive.go); nil: it listens on none.
+	listen []netip.Addr
 }
 
 // maxPace bounds the wait between two passes.

@@ -139,6 +139,14 @@ type BGPPeerSpec struct {
 	// reported in its state.
 	// +optional
 	VRF InterfaceName `json:"vrf,omitempty"`
+
+	// Passive: the speakers never dial this router; each node the peer
+	// selects listens on port 179 (on sourceAddress, else on its
+	// InternalIP and ExternalIP addresses of peerAddress's family) and
+	// waits for the router to connect. The speaker then needs the
+	// NET_BIND_SERVICE capability (the chart's bgp.passivePeers).
+	// +optional
+	Passive *bool `json:"passive,omitempty"`
 }
 
 // DynamicASN is how a BGPPeer without peerASN learns the router's ASN.

@@ -55,6 +55,9 @@ type Peer struct {
 	// (a VRF: SO_BINDTODEVICE); a missing device fails each connection
 	// attempt, reported in the session's LastError.
 	BindInterface string
+	// Passive: the speaker never dials; the router connects to the
+	// speaker's listener (Options.ListenPort), which must be open.
+	Passive bool
 }
 
 // IBGP reports whether the session is internal.
@@ -290,6 +293,7 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 		out.Transport.LocalAddress = p.SourceAddress.String()
 	}
 	out.Transport.BindInterface = p.BindInterface
+	out.Transport.PassiveMode = p.Passive
 	if p.EBGPMultiHop {
 		out.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 255}
 	}

@@ -32,6 +32,11 @@ func TestAPIPeerOptions(t *testing.T) {
 		t.Errorf("bind interface without one = %q", got)
 	}
 	p = base
+	p.Passive = true
+	if !s.apiPeer(p).Transport.PassiveMode || s.apiPeer(base).Transport.PassiveMode {
+		t.Errorf("passive mode: %v for a passive peer, %v for an active one", s.apiPeer(p).Transport.PassiveMode, s.apiPeer(base).Transport.PassiveMode)
+	}
+	p = base
 	p.PeerASN, p.AnyPeerASN = 0, true
 	if got := s.apiPeer(p).Conf.PeerAsn; got != 0 {
 		t.Errorf("peer AS for any ASN = %d, want 0", got)
@@ -48,6 +53,7 @@ func TestAPIPeerOptions(t *testing.T) {
 		"any peer ASN":   {func(p *Peer) { p.PeerASN, p.AnyPeerASN = 0, true }, true},
 		"learnt to set":  {func(p *Peer) { p.PeerASN = 64514 }, true},
 		"bind interface": {func(p *Peer) { p.BindInterface = "blue" }, true},
+		"passive":        {func(p *Peer) { p.Passive = true }, true},
 	} {
 		next := base
 		tc.edit(&next)

@@ -180,6 +180,7 @@ func peerFrom(bp *config.BGPPeer) Peer {
 		ConnectTime:     bp.ConnectTime,
 		AnyPeerASN:      bp.AnyPeerASN(),
 		BindInterface:   bp.VRF,
+		Passive:         bp.Passive,
 	}
 }
 

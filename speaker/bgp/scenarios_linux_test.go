@@ -33,6 +33,7 @@ var labScenarios = []struct {
 	{"ConnectTime", scenarioConnectTime},
 	{"DynamicASN", scenarioDynamicASN},
 	{"BindInterface", scenarioBindInterface},
+	{"Passive", scenarioPassive},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).

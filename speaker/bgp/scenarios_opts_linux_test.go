@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/testr"
+
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -80,14 +82,11 @@ func (r frr) synCount() (int, error) {
 	return strconv.Atoi(string(m[1]))
 }
 
-// scenarioConnectTime: while the router refuses the connection (its
-// namespace answers the node's SYNs to port 179 with a reset, and counts
-// them), the speaker retries every connectTime to twice it, as GoBGP
-// draws it: 5s gives a gap of 5s to 10s between attempts, where the 2s
-// default would give 2s to 4s. Once the router takes connections, the
-// session comes up at the next attempt.
-func scenarioConnectTime(t *testing.T, r frr) {
-	ctx := context.Background()
+// refuseNodeSYNs makes the router's namespace answer every SYN from
+// nodeEBGP to port 179 with a reset, counting them (synCount), until the
+// test ends or the table is deleted.
+func (r frr) refuseNodeSYNs(t *testing.T) {
+	t.Helper()
 	for _, cmd := range [][]string{
 		{"add", "table", "inet", "pylonopts"},
 		{"add", "chain", "inet", "pylonopts", "in", "{ type filter hook input priority -10 ; }"},
@@ -99,6 +98,82 @@ func scenarioConnectTime(t *testing.T, r frr) {
 		}
 	}
 	t.Cleanup(func() { _ = r.nft("delete", "table", "inet", "pylonopts") })
+}
+
+// configure runs configuration commands in FRR's bgpd (router bgp 64513).
+func (r frr) configure(lines ...string) error {
+	args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
+	for _, l := range lines {
+		args = append(args, "-c", l)
+	}
+	if out, err := exec.Command("vtysh", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("vtysh %v: %w: %s", lines, err, out)
+	}
+	return nil
+}
+
+// scenarioPassive: a passive peer never dials (the router's namespace
+// refuses and counts the node's SYNs: none come in the time an active
+// peer's first attempt takes); the speaker listens on the node's address,
+// and FRR, then no longer passive for the node, connects to it: FRR's end
+// of the session is the one with the ephemeral port.
+func scenarioPassive(t *testing.T, r frr) {
+	ctx := context.Background()
+	r.refuseNodeSYNs(t)
+	s, err := New(ctx, Options{RouterID: netip.MustParseAddr(nodeEBGP), ListenPort: 179,
+		ListenAddresses: []netip.Addr{netip.MustParseAddr(nodeEBGP)}, Logger: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(cctx)
+	})
+	p := ebgpPeer()
+	p.Passive = true
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	// An active peer's first attempt comes 1 s to 2 s after it is added.
+	time.Sleep(2500 * time.Millisecond)
+	if n, err := r.synCount(); err != nil || n != 0 {
+		t.Fatalf("the passive speaker dialed: %d SYNs to the router's port 179 (%v)", n, err)
+	}
+	if err := r.configure("no neighbor "+nodeEBGP+" passive", "neighbor "+nodeEBGP+" timers connect 1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.configure("neighbor "+nodeEBGP+" passive", "no neighbor "+nodeEBGP+" timers connect 1"); err != nil {
+			t.Error(err)
+		}
+	})
+	established(t, r, s, "router", nodeEBGP)
+	var n map[string]struct {
+		PortLocal   int `json:"portLocal"`
+		PortForeign int `json:"portForeign"`
+	}
+	if err := r.vtysh("show bgp neighbors "+nodeEBGP+" json", &n); err != nil {
+		t.Fatal(err)
+	}
+	if got := n[nodeEBGP]; got.PortForeign != 179 || got.PortLocal == 179 {
+		t.Errorf("FRR's session ports: local %d, foreign %d; want FRR to have dialed the node's port 179", got.PortLocal, got.PortForeign)
+	}
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.71/32", nodeEBGP, nextHop(nodeEBGP))
+}
+
+// scenarioConnectTime: while the router refuses the connection (its
+// namespace answers the node's SYNs to port 179 with a reset, and counts
+// them), the speaker retries every connectTime to twice it, as GoBGP
+// draws it: 5s gives a gap of 5s to 10s between attempts, where the 2s
+// default would give 2s to 4s. Once the router takes connections, the
+// session comes up at the next attempt.
+func scenarioConnectTime(t *testing.T, r frr) {
+	ctx := context.Background()
+	r.refuseNodeSYNs(t)
 
 	p := ebgpPeer()
 	p.ConnectTime = 5 * time.Second
