@@ -283,6 +283,7 @@ func goodObjects() []goodObject {
 		{name: "aggregation lengths 0 and 128, localPref max", kind: "BGPAdvertisement", spec: `{aggregationLength: 0, aggregationLengthV6: 128, localPref: 4294967295}`},
 		{name: "interface names of 15 characters, VLAN and @", kind: "L2Advertisement", spec: `{interfaces: [abcdefghijklmno, bond0.100, "veth1@if2"]}`},
 		{name: "empty L2Advertisement", kind: "L2Advertisement", spec: `{}`},
+		{name: "passive", kind: "BGPPeer", spec: `{` + peer + `, passive: true}`},
 		{name: "vrf of 15 characters", kind: "BGPPeer", spec: `{` + peer + `, vrf: abcdefghijklmno}`},
 		{name: "dynamicASN internal", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: internal, peerAddress: "198.18.0.1"}`},
 		{name: "dynamicASN external with ebgpMultiHop", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: external, peerAddress: "198.18.0.1", ebgpMultiHop: true}`},
