@@ -34,6 +34,7 @@ var labScenarios = []struct {
 	{"DynamicASN", scenarioDynamicASN},
 	{"BindInterface", scenarioBindInterface},
 	{"Passive", scenarioPassive},
+	{"RouterHoldTimeZero", scenarioRouterHoldTimeZero},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).

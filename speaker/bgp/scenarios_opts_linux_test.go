@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	api "github.com/osrg/gobgp/v3/api"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -169,8 +170,7 @@ func scenarioPassive(t *testing.T, r frr) {
 // namespace answers the node's SYNs to port 179 with a reset, and counts
 // them), the speaker retries every connectTime to twice it, as GoBGP
 // draws it: 5s gives a gap of 5s to 10s between attempts, where the 2s
-// default would give 2s to 4s. Once the router takes connections, the
-// session comes up at the next attempt.
+// default would give 2s to 4s.
 func scenarioConnectTime(t *testing.T, r frr) {
 	ctx := context.Background()
 	r.refuseNodeSYNs(t)
@@ -205,11 +205,39 @@ func scenarioConnectTime(t *testing.T, r frr) {
 	if st := session(t, s, "router"); st.State == StateEstablished {
 		t.Fatalf("session up while the router refuses: %+v", st)
 	}
+}
 
-	if err := r.nft("delete", "table", "inet", "pylonopts"); err != nil {
+// scenarioRouterHoldTimeZero: pylon cannot propose a hold time of 0 (GoBGP
+// v3 turns it into 90 s), but a router that proposes 0 gets a session
+// without hold timer: the smaller proposal wins on both ends.
+func scenarioRouterHoldTimeZero(t *testing.T, r frr) {
+	ctx := context.Background()
+	if err := r.configure("neighbor " + nodeEBGP + " timers 0 0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.configure("no neighbor " + nodeEBGP + " timers 0 0"); err != nil {
+			t.Error(err)
+		}
+	})
+	s := newSpeaker(t, nodeEBGP)
+	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil { // proposes 9 s
 		t.Fatal(err)
 	}
 	established(t, r, s, "router", nodeEBGP)
+	var n map[string]struct {
+		HoldTimeMsecs int `json:"bgpTimerHoldTimeMsecs"`
+	}
+	if err := r.vtysh("show bgp neighbors "+nodeEBGP+" json", &n); err != nil || n[nodeEBGP].HoldTimeMsecs != 0 {
+		t.Errorf("FRR's hold time %d ms (%v), want 0", n[nodeEBGP].HoldTimeMsecs, err)
+	}
+	var negotiated []uint64
+	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		negotiated = append(negotiated, p.GetTimers().GetState().GetNegotiatedHoldTime())
+	})
+	if err != nil || len(negotiated) != 1 || negotiated[0] != 0 {
+		t.Errorf("GoBGP's negotiated hold time %v (%v), want [0]", negotiated, err)
+	}
 }
 
 // scenarioDynamicASN: from resources, dynamicASN external peers with a
