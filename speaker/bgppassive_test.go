@@ -2,6 +2,7 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -84,5 +85,36 @@ func TestEnsureBGPRestartsToListen(t *testing.T) {
 	}
 	if !slices.Equal(listens[1], a) || listens[2] != nil || !started[0].Closed() || !started[1].Closed() || started[2].Closed() {
 		t.Errorf("started with %v; closed %v %v %v", listens, started[0].Closed(), started[1].Closed(), started[2].Closed())
+	}
+}
+
+// TestEnsureBGPWithoutListening: a speaker that cannot listen (no
+// capability) runs without listening, so the active peers keep working;
+// the condition says so, and it is not restarted every pass.
+func TestEnsureBGPWithoutListening(t *testing.T) {
+	var started []*FakeBGP
+	r := &Reconciler{Node: "n1", StartBGP: func(_ context.Context, id netip.Addr, listen []netip.Addr) (BGPSpeaker, error) {
+		if len(listen) > 0 {
+			return nil, errors.New("listen tcp 198.18.0.11:179: bind: permission denied")
+		}
+		f := NewFakeBGP(id, false)
+		started = append(started, f)
+		return f, nil
+	}}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
+		{Type: corev1.NodeInternalIP, Address: "198.18.0.11"},
+	}}}
+	snap := &snapshot{nodes: []*corev1.Node{node}}
+	a := []netip.Addr{netip.MustParseAddr("198.18.0.11")}
+	for i := range 2 {
+		sp, c := r.ensureBGP(t.Context(), snap, a)
+		if sp == nil || len(started) != 1 || c.Status != metav1.ConditionTrue || c.Reason != ReasonListenFailed ||
+			!strings.Contains(c.Message, "permission denied") || !strings.Contains(c.Message, "bgp.passivePeers") {
+			t.Fatalf("pass %d: speaker %v, %d started, condition %+v", i, sp, len(started), c)
+		}
+	}
+	// The passive peer goes: the speaker is replaced by a plain one, fine.
+	if _, c := r.ensureBGP(t.Context(), snap, nil); len(started) != 2 || c.Reason != ReasonBGPRunning || !started[0].Closed() {
+		t.Fatalf("%d started, condition %+v, first closed %v", len(started), c, started[0].Closed())
 	}
 }

@@ -53,6 +53,7 @@ const (
 	ReasonNoRouterID     = "NoRouterID"
 	ReasonRouterIDKept   = "RouterIDKept"
 	ReasonBGPStartFailed = "StartFailed"
+	ReasonListenFailed   = "ListenFailed"
 )
 
 // closeWait bounds closing a speaker whose router ID changed.
@@ -62,9 +63,13 @@ const closeWait = 2 * time.Second
 // ConditionBGP. The router ID comes from this node's Node (RouterIDFor);
 // the speaker starts once it can be derived and is replaced (its sessions
 // restart) when it changes, or when the addresses it must listen on for
-// passive peers (listen, see passiveListen) change. When it cannot be derived the speaker, if
-// running, keeps its last router ID; if not, BGP stays off on this node
-// and the condition says why, while layer 2 goes on. r.mu is held.
+// passive peers (listen, see passiveListen) change. When it cannot be
+// derived the speaker, if running, keeps its last router ID; if not, BGP
+// stays off on this node and the condition says why, while layer 2 goes
+// on. A speaker that cannot listen (no NET_BIND_SERVICE, an address in
+// use) runs without listening, so that the active peers keep their
+// sessions, and the condition says ListenFailed until the listen
+// addresses change. r.mu is held.
 func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []netip.Addr) (BGPSpeaker, metav1.Condition) {
 	var id netip.Addr
 	var source string
@@ -88,6 +93,9 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []net
 		running.Message += fmt.Sprintf("; listening on port %d of %v for passive peers", bgpPort, listen)
 	}
 	if r.bgp != nil && id == r.routerID && slices.Equal(listen, r.listen) {
+		if r.listenErr != nil {
+			return r.bgp, listenFailed(id, source, listen, r.listenErr)
+		}
 		return r.bgp, running
 	}
 	logger := log.FromContext(ctx)
@@ -100,19 +108,41 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []net
 		cancel()
 		r.bgp, r.routerID, r.listen = nil, netip.Addr{}, nil
 	}
+	r.listenErr = nil
 	sp, err := r.StartBGP(ctx, id, listen)
+	if err != nil && len(listen) > 0 {
+		if plain, perr := r.StartBGP(ctx, id, nil); perr == nil {
+			logger.Error(err, "BGP speaker cannot listen for passive peers: started without listening", "routerID", id, "listen", listen)
+			r.bgp, r.routerID, r.listen, r.listenErr = plain, id, listen, err
+			r.watchBGP(plain)
+			return plain, listenFailed(id, source, listen, err)
+		}
+	}
 	if err != nil {
 		return nil, metav1.Condition{Type: ConditionBGP, Status: metav1.ConditionFalse, Reason: ReasonBGPStartFailed,
 			Message: fmt.Sprintf("BGP not started with router ID %s (layer 2 is not affected): %v", id, err)}
 	}
 	logger.Info("BGP speaker started", "routerID", id, "from", source, "listen", listen)
 	r.bgp, r.routerID, r.listen = sp, id, listen
+	r.watchBGP(sp)
+	return sp, running
+}
+
+// watchBGP starts a pass on every session change of sp, until it closes.
+func (r *Reconciler) watchBGP(sp BGPSpeaker) {
 	go func() {
 		for range sp.Changes() {
 			r.wake()
 		}
 	}()
-	return sp, running
+}
+
+// listenFailed is ConditionBGP for a speaker running without the listener
+// its passive peers need.
+func listenFailed(id netip.Addr, source string, listen []netip.Addr, err error) metav1.Condition {
+	return metav1.Condition{Type: ConditionBGP, Status: metav1.ConditionTrue, Reason: ReasonListenFailed,
+		Message: fmt.Sprintf("router ID %s (from the Node's %s); not listening on port %d of %v, so passive peers cannot connect (the chart's bgp.passivePeers adds the capability it needs): %v",
+			id, source, bgpPort, listen, err)}
 }
 
 // CloseBGP withdraws this node's BGP routes and stops its BGP speaker, if

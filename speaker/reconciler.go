@@ -137,8 +137,10 @@ type Reconciler struct {
 	routerID  netip.Addr
 	bgpClosed bool
 	// listen are the addresses the running speaker listens on for
-	// passive peers (bgppassive.go); nil: it listens on none.
-	listen []netip.Addr
+	// passive peers (bgppassive.go); nil: it listens on none. listenErr
+	// is why it does not, having failed to.
+	listen    []netip.Addr
+	listenErr error
 }
 
 // maxPace bounds the wait between two passes.
