@@ -169,20 +169,24 @@ func scenarioPassive(t *testing.T, r frr) {
 // scenarioConnectTime: while the router refuses the connection (its
 // namespace answers the node's SYNs to port 179 with a reset, and counts
 // them), the speaker retries every connectTime to twice it, as GoBGP
-// draws it: 5s gives a gap of 5s to 10s between attempts, where the 2s
-// default would give 2s to 4s.
+// draws it: 3s gives a gap of 3s to 6s between attempts, where the
+// speaker's retry (1s here) would give 1s to 2s.
 func scenarioConnectTime(t *testing.T, r frr) {
 	ctx := context.Background()
 	r.refuseNodeSYNs(t)
 
 	p := ebgpPeer()
-	p.ConnectTime = 5 * time.Second
-	s := newSpeaker(t, nodeEBGP)
+	p.ConnectTime = 3 * time.Second
+	s, err := New(ctx, Options{RouterID: netip.MustParseAddr(nodeEBGP), ConnectRetry: time.Second, Logger: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
 	}
 	var attempts []time.Time
-	eventually(t, 25*time.Second, "two connection attempts", func() error {
+	eventually(t, 15*time.Second, "two connection attempts", func() error {
 		n, err := r.synCount()
 		if err != nil {
 			return err
@@ -198,9 +202,9 @@ func scenarioConnectTime(t *testing.T, r frr) {
 	// Polled every 20 ms: each time is that late, plus the nft call, which
 	// may take a while on a busy machine: 0.5 s of margin either side.
 	gap := attempts[1].Sub(attempts[0])
-	t.Logf("connectTime 5s: %v between the first two attempts", gap)
-	if gap < 4500*time.Millisecond || gap > 10500*time.Millisecond {
-		t.Errorf("%v between attempts, want 5s to 10s (connectTime 5s; the 2s default gives 2s to 4s)", gap)
+	t.Logf("connectTime 3s: %v between the first two attempts", gap)
+	if gap < 2500*time.Millisecond || gap > 6500*time.Millisecond {
+		t.Errorf("%v between attempts, want 3s to 6s (connectTime 3s; the speaker's 1s retry gives 1s to 2s)", gap)
 	}
 	if st := session(t, s, "router"); st.State == StateEstablished {
 		t.Fatalf("session up while the router refuses: %+v", st)
