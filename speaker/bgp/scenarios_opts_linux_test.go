@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
 	api "github.com/osrg/gobgp/v3/api"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -121,16 +120,8 @@ func (r frr) configure(lines ...string) error {
 func scenarioPassive(t *testing.T, r frr) {
 	ctx := context.Background()
 	r.refuseNodeSYNs(t)
-	s, err := New(ctx, Options{RouterID: netip.MustParseAddr(nodeEBGP), ListenPort: 179,
-		ListenAddresses: []netip.Addr{netip.MustParseAddr(nodeEBGP)}, Logger: testr.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(cctx)
-	})
+	s := newSpeakerWith(t, Options{RouterID: netip.MustParseAddr(nodeEBGP), ListenPort: 179,
+		ListenAddresses: []netip.Addr{netip.MustParseAddr(nodeEBGP)}})
 	p := ebgpPeer()
 	p.Passive = true
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
@@ -177,11 +168,7 @@ func scenarioConnectTime(t *testing.T, r frr) {
 
 	p := ebgpPeer()
 	p.ConnectTime = 3 * time.Second
-	s, err := New(ctx, Options{RouterID: netip.MustParseAddr(nodeEBGP), ConnectRetry: time.Second, Logger: testr.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	s := newSpeakerWith(t, Options{RouterID: netip.MustParseAddr(nodeEBGP), ConnectRetry: time.Second})
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
 	}
@@ -286,17 +273,7 @@ func scenarioDynamicASN(t *testing.T, r frr) {
 	if err := s.SetPeers(ctx, PlanFor(cfg, labels.Set{}, nil, nil).Peers); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "int-wrong refused", func() error {
-		st := session(t, s, "int-wrong")
-		if st.State == StateEstablished {
-			t.Fatalf("internal peer established with a router of another AS: %+v", st)
-		}
-		if !strings.Contains(st.LastError, "as number mismatch expected 64512, received 64513") {
-			return fmt.Errorf("last error %q", st.LastError)
-		}
-		return nil
-	})
-	t.Logf("int-wrong: %s", session(t, s, "int-wrong").LastError)
+	failsWith(t, s, "int-wrong", "as number mismatch expected 64512, received 64513")
 }
 
 // scenarioBindInterface: a session bound to a device that is missing fails
@@ -311,17 +288,7 @@ func scenarioBindInterface(t *testing.T, r frr) {
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the missing device reported", func() error {
-		st := session(t, s, "router")
-		if st.State == StateEstablished {
-			t.Fatalf("established though bound to a missing device: %+v", st)
-		}
-		if !strings.Contains(st.LastError, "no such device") {
-			return fmt.Errorf("last error %q", st.LastError)
-		}
-		return nil
-	})
-	t.Logf("bound to a missing device: %s", session(t, s, "router").LastError)
+	failsWith(t, s, "router", "no such device")
 	p.BindInterface = "eth0"
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
@@ -331,4 +298,21 @@ func scenarioBindInterface(t *testing.T, r frr) {
 		t.Fatal(err)
 	}
 	hasPath(t, r, "198.51.100.70/32", nodeEBGP, nextHop(nodeEBGP))
+}
+
+// failsWith waits until the peer's session reports an error containing
+// want, failing at once should it come up instead.
+func failsWith(t *testing.T, s *Speaker, peer, want string) {
+	t.Helper()
+	eventually(t, 10*time.Second, peer+" failing with "+want, func() error {
+		st := session(t, s, peer)
+		if st.State == StateEstablished {
+			t.Fatalf("session %s established: %+v", peer, st)
+		}
+		if !strings.Contains(st.LastError, want) {
+			return fmt.Errorf("last error %q", st.LastError)
+		}
+		return nil
+	})
+	t.Logf("%s: %s", peer, session(t, s, peer).LastError)
 }
