@@ -1,25 +1,14 @@
 package deploy
 
 import (
-	"os"
 	"reflect"
 	"testing"
-
-	"github.com/pylonlb/pylon/test/envtest"
 )
 
-// TestSpeakerCapabilities: the speaker adds NET_RAW for layer 2 and
+// testSpeakerCapabilities: the speaker adds NET_RAW for layer 2 and
 // NET_BIND_SERVICE for passive BGP peers (port 179), each only when asked
 // for, and nothing else.
-func TestSpeakerCapabilities(t *testing.T) {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := envtest.RepoRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
+func testSpeakerCapabilities(t *testing.T, root string) {
 	for name, tc := range map[string]struct {
 		vals map[string]any
 		want []any
