@@ -31,6 +31,9 @@ func (p *parser) l2Advertisements(in []v1alpha1.L2Advertisement) {
 			}
 			out.Interfaces = append(out.Interfaces, string(ifname))
 		}
+		var selErrs field.ErrorList
+		out.ServiceSelectors, selErrs = parseServiceSelectors(a.Spec.ServiceSelectors, spec.Child("serviceSelectors"))
+		errs = append(errs, selErrs...)
 		pools, poolErrs := p.resolvePools(a.Spec.IPPools, a.Spec.IPPoolSelector)
 		errs = append(errs, poolErrs...)
 		if len(errs) > 0 {
@@ -105,6 +108,9 @@ func (p *parser) parseBGPAdvertisement(a *v1alpha1.BGPAdvertisement) (*BGPAdvert
 	if out.NodeSelector, err = parseNodeSelector(s.NodeSelector, spec.Child("nodeSelector")); err != nil {
 		errs = append(errs, err)
 	}
+	var selErrs field.ErrorList
+	out.ServiceSelectors, selErrs = parseServiceSelectors(s.ServiceSelectors, spec.Child("serviceSelectors"))
+	errs = append(errs, selErrs...)
 	pools, poolErrs := p.resolvePools(s.IPPools, s.IPPoolSelector)
 	out.Pools = pools
 	return out, append(errs, poolErrs...)

@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/pylonlb/pylon/api/v1alpha1"
 )
 
 // NoPriority is the Priority of a pool that sets none: it sorts after every
@@ -111,6 +113,15 @@ type L2Advertisement struct {
 	NodeSelector labels.Selector
 	// Interfaces, when non-empty, limits the interfaces answers go out of.
 	Interfaces []string
+	// ServiceSelectors, when non-empty, limit the Services answered for
+	// (see SelectsService).
+	ServiceSelectors []labels.Selector
+}
+
+// SelectsService reports whether the advertisement covers a Service with
+// these labels: it has no service selectors, or one of them selects it.
+func (a *L2Advertisement) SelectsService(l labels.Set) bool {
+	return anySelects(a.ServiceSelectors, l)
 }
 
 // BGPAdvertisement is a validated BGPAdvertisement.
@@ -130,6 +141,28 @@ type BGPAdvertisement struct {
 	Peers []string
 	// NodeSelector selects the nodes that announce; never nil.
 	NodeSelector labels.Selector
+	// ServiceSelectors, when non-empty, limit the Services announced (see
+	// SelectsService).
+	ServiceSelectors []labels.Selector
+}
+
+// SelectsService reports whether the advertisement announces a Service with
+// these labels: it has no service selectors, or one of them selects it.
+func (a *BGPAdvertisement) SelectsService(l labels.Set) bool {
+	return anySelects(a.ServiceSelectors, l)
+}
+
+// anySelects: no selectors, or one that selects l.
+func anySelects(sels []labels.Selector, l labels.Set) bool {
+	if len(sels) == 0 {
+		return true
+	}
+	for _, s := range sels {
+		if s.Matches(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // BGPPeer is a validated BGPPeer. Password holds the secret's value: never log
@@ -154,6 +187,16 @@ type BGPPeer struct {
 	// DualStackAddressFamily: the session carries IPv4 and IPv6 unicast,
 	// whatever the family of Address.
 	DualStackAddressFamily bool
+	// ConnectTime is the wait between connection attempts, in whole
+	// seconds; 0: the speaker's default.
+	ConnectTime time.Duration
+	// DynamicASN is "" (PeerASN as configured), "internal" (PeerASN is
+	// MyASN) or "external" (PeerASN is 0: the router's OPEN says it).
+	DynamicASN v1alpha1.DynamicASN
+	// VRF is the device the session is bound to; "" for none.
+	VRF string
+	// Passive: the router connects; the node listens.
+	Passive bool
 
 	// passwordFrom names the Secret key the password comes from
 	// (namespace/name/key); "" without a password.
@@ -163,9 +206,17 @@ type BGPPeer struct {
 // IBGP reports whether the session is internal (same ASN on both ends).
 func (p *BGPPeer) IBGP() bool { return p.MyASN == p.PeerASN }
 
+// AnyPeerASN reports whether the router's ASN is taken from its OPEN,
+// whatever it is (dynamicASN external); PeerASN is 0 then.
+func (p *BGPPeer) AnyPeerASN() bool { return p.DynamicASN == v1alpha1.DynamicASNExternal }
+
 // String describes the peer without its password.
 func (p *BGPPeer) String() string {
-	return fmt.Sprintf("%s (AS%d -> AS%d at %s)", p.Name, p.MyASN, p.PeerASN, netip.AddrPortFrom(p.Address, p.Port))
+	peerAS := fmt.Sprintf("AS%d", p.PeerASN)
+	if p.DynamicASN != "" {
+		peerAS = "AS " + string(p.DynamicASN)
+	}
+	return fmt.Sprintf("%s (AS%d -> %s at %s)", p.Name, p.MyASN, peerAS, netip.AddrPortFrom(p.Address, p.Port))
 }
 
 // CommunityKind tells standard from large communities.

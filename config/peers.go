@@ -20,6 +20,7 @@ const (
 	DefaultRestartTime = 120 * time.Second
 	maxHoldTime        = 65535 * time.Second
 	maxRestartTime     = 4095 * time.Second
+	maxConnectTime     = 65535 * time.Second
 )
 
 // peers parses every BGPPeer, resolves password Secrets and rejects the newer
@@ -92,7 +93,20 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		return uint32(v)
 	}
 	peer.MyASN = asn("myASN", s.MyASN)
-	peer.PeerASN = asn("peerASN", s.PeerASN)
+	switch s.DynamicASN {
+	case "":
+		peer.PeerASN = asn("peerASN", s.PeerASN)
+	case v1alpha1.DynamicASNInternal, v1alpha1.DynamicASNExternal:
+		peer.DynamicASN = s.DynamicASN
+		if s.PeerASN != 0 {
+			errs = append(errs, field.Invalid(spec.Child("dynamicASN"), s.DynamicASN, "exactly one of peerASN and dynamicASN must be set"))
+		}
+		if s.DynamicASN == v1alpha1.DynamicASNInternal {
+			peer.PeerASN = peer.MyASN
+		}
+	default:
+		errs = append(errs, field.NotSupported(spec.Child("dynamicASN"), s.DynamicASN, []string{string(v1alpha1.DynamicASNInternal), string(v1alpha1.DynamicASNExternal)}))
+	}
 
 	addr := func(name, v string, required bool) netip.Addr {
 		if v == "" && !required {
@@ -139,7 +153,7 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 	}
 
 	if peer.EBGPMultiHop && peer.MyASN == peer.PeerASN {
-		errs = append(errs, field.Invalid(spec.Child("ebgpMultiHop"), true, "is for eBGP peers only (myASN differs from peerASN)"))
+		errs = append(errs, field.Invalid(spec.Child("ebgpMultiHop"), true, "is for eBGP peers only (myASN differs from peerASN, or dynamicASN external)"))
 	}
 
 	if gr := s.GracefulRestart; gr != nil {
@@ -157,6 +171,20 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 	var err *field.Error
 	if peer.NodeSelector, err = parseNodeSelector(s.NodeSelector, spec.Child("nodeSelector")); err != nil {
 		errs = append(errs, err)
+	}
+
+	if s.ConnectTime != nil {
+		peer.ConnectTime = s.ConnectTime.Truncate(time.Second)
+		if t := s.ConnectTime.Duration; t < time.Second || t > maxConnectTime {
+			errs = append(errs, field.Invalid(spec.Child("connectTime"), t.String(), "must be between 1s and 65535s"))
+		}
+	}
+	peer.Passive = s.Passive != nil && *s.Passive
+	if s.VRF != "" {
+		if msg := interfaceNameError(string(s.VRF)); msg != "" {
+			errs = append(errs, field.Invalid(spec.Child("vrf"), string(s.VRF), msg))
+		}
+		peer.VRF = string(s.VRF)
 	}
 	return peer, errs
 }

@@ -29,3 +29,19 @@ func parseNodeSelector(s *v1alpha1.LabelSelector, path *field.Path) (labels.Sele
 	}
 	return sel, err
 }
+
+// parseServiceSelectors parses an advertisement's serviceSelectors; nil
+// when there are none.
+func parseServiceSelectors(in []v1alpha1.LabelSelector, path *field.Path) ([]labels.Selector, field.ErrorList) {
+	var out []labels.Selector
+	var errs field.ErrorList
+	for i := range in {
+		sel, err := parseSelector(&in[i], path.Index(i))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, sel)
+	}
+	return out, errs
+}

@@ -47,11 +47,6 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	if r.StartBGP == nil || r.bgpClosed {
 		return st
 	}
-	sp, cond := r.ensureBGP(ctx, snap)
-	st.cond = cond
-	if sp == nil {
-		return st
-	}
 	var offered map[netip.Addr][]string
 	if snap.cfg != nil && len(snap.cfg.BGPAdvertisements) > 0 {
 		// Without an advertisement nothing is offered: skip the work.
@@ -68,7 +63,12 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 			mine = n.Labels
 		}
 	}
-	plan := bgp.PlanFor(snap.cfg, mine, ips)
+	plan := bgp.PlanFor(snap.cfg, mine, ips, BGPServiceLabels(in, offered))
+	sp, cond := r.ensureBGP(ctx, snap, passiveListen(plan.Peers, snap.node(r.Node)))
+	st.cond = cond
+	if sp == nil {
+		return st
+	}
 	st.problems = plan.Problems
 	st.holdTime = bgpHoldTime(plan.Peers)
 	peers := r.staggerPeers(ctx, sp, snap, plan.Peers, &st)

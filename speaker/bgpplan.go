@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/election"
 )
 
@@ -90,4 +93,21 @@ func bgpServiceOut(in Inputs, s Service) string {
 		return "externalTrafficPolicy Local and no ready endpoint on this node"
 	}
 	return ""
+}
+
+// BGPServiceLabels returns the labels of the Services behind each offered
+// address (as BGPIPs gives them), for the serviceSelectors of
+// bgp.PlanFor.
+func BGPServiceLabels(in Inputs, offered map[netip.Addr][]string) bgp.ServiceLabels {
+	byKey := make(map[string]labels.Set, len(in.Services))
+	for _, s := range in.Services {
+		byKey[s.Key] = s.Labels
+	}
+	out := make(bgp.ServiceLabels, len(offered))
+	for ip, keys := range offered {
+		for _, k := range keys {
+			out[ip] = append(out[ip], byKey[k])
+		}
+	}
+	return out
 }

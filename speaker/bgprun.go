@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -22,14 +23,19 @@ type BGPSpeaker interface {
 	Close(context.Context) error
 }
 
-// StartBGP starts a BGP speaker with the given router ID.
-type StartBGP func(ctx context.Context, routerID netip.Addr) (BGPSpeaker, error)
+// StartBGP starts a BGP speaker with the given router ID, listening on port
+// 179 of the listen addresses for passive peers (none: it only dials).
+type StartBGP func(ctx context.Context, routerID netip.Addr, listen []netip.Addr) (BGPSpeaker, error)
 
 // GoBGP returns a StartBGP that starts speaker/bgp's embedded GoBGP server,
 // logging to logger.
 func GoBGP(logger logr.Logger) StartBGP {
-	return func(ctx context.Context, routerID netip.Addr) (BGPSpeaker, error) {
-		s, err := bgp.New(ctx, bgp.Options{RouterID: routerID, Logger: logger})
+	return func(ctx context.Context, routerID netip.Addr, listen []netip.Addr) (BGPSpeaker, error) {
+		opts := bgp.Options{RouterID: routerID, Logger: logger}
+		if len(listen) > 0 {
+			opts.ListenPort, opts.ListenAddresses = bgpPort, listen
+		}
+		s, err := bgp.New(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -47,6 +53,7 @@ const (
 	ReasonNoRouterID     = "NoRouterID"
 	ReasonRouterIDKept   = "RouterIDKept"
 	ReasonBGPStartFailed = "StartFailed"
+	ReasonListenFailed   = "ListenFailed"
 )
 
 // closeWait bounds closing a speaker whose router ID changed.
@@ -55,10 +62,15 @@ const closeWait = 2 * time.Second
 // ensureBGP returns the BGP speaker to use in this pass and the state of
 // ConditionBGP. The router ID comes from this node's Node (RouterIDFor);
 // the speaker starts once it can be derived and is replaced (its sessions
-// restart) when it changes. When it cannot be derived the speaker, if
-// running, keeps its last router ID; if not, BGP stays off on this node
-// and the condition says why, while layer 2 goes on. r.mu is held.
-func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot) (BGPSpeaker, metav1.Condition) {
+// restart) when it changes, or when the addresses it must listen on for
+// passive peers (listen, see passiveListen) change. When it cannot be
+// derived the speaker, if running, keeps its last router ID; if not, BGP
+// stays off on this node and the condition says why, while layer 2 goes
+// on. A speaker that cannot listen (no NET_BIND_SERVICE, an address in
+// use) runs without listening, so that the active peers keep their
+// sessions, and the condition says ListenFailed until the listen
+// addresses change. r.mu is held.
+func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []netip.Addr) (BGPSpeaker, metav1.Condition) {
 	var id netip.Addr
 	var source string
 	err := fmt.Errorf("%w: Node %s not found", errNoRouterID, r.Node)
@@ -77,32 +89,60 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot) (BGPSpeaker,
 	}
 	running := metav1.Condition{Type: ConditionBGP, Status: metav1.ConditionTrue, Reason: ReasonBGPRunning,
 		Message: fmt.Sprintf("router ID %s (from the Node's %s)", id, source)}
-	if r.bgp != nil && id == r.routerID {
+	if len(listen) > 0 {
+		running.Message += fmt.Sprintf("; listening on port %d of %v for passive peers", bgpPort, listen)
+	}
+	if r.bgp != nil && id == r.routerID && slices.Equal(listen, r.listen) {
+		if r.listenErr != nil {
+			return r.bgp, listenFailed(id, source, listen, r.listenErr)
+		}
 		return r.bgp, running
 	}
 	logger := log.FromContext(ctx)
 	if r.bgp != nil {
-		logger.Info("BGP router ID changed: restarting the BGP speaker", "from", r.routerID, "to", id)
+		logger.Info("BGP router ID or listen addresses changed: restarting the BGP speaker", "from", r.routerID, "to", id, "listen", listen)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 		if err := r.bgp.Close(cctx); err != nil {
 			logger.Error(err, "closing the BGP speaker")
 		}
 		cancel()
-		r.bgp, r.routerID = nil, netip.Addr{}
+		r.bgp, r.routerID, r.listen = nil, netip.Addr{}, nil
 	}
-	sp, err := r.StartBGP(ctx, id)
+	r.listenErr = nil
+	sp, err := r.StartBGP(ctx, id, listen)
+	if err != nil && len(listen) > 0 {
+		if plain, perr := r.StartBGP(ctx, id, nil); perr == nil {
+			logger.Error(err, "BGP speaker cannot listen for passive peers: started without listening", "routerID", id, "listen", listen)
+			r.bgp, r.routerID, r.listen, r.listenErr = plain, id, listen, err
+			r.watchBGP(plain)
+			return plain, listenFailed(id, source, listen, err)
+		}
+	}
 	if err != nil {
 		return nil, metav1.Condition{Type: ConditionBGP, Status: metav1.ConditionFalse, Reason: ReasonBGPStartFailed,
 			Message: fmt.Sprintf("BGP not started with router ID %s (layer 2 is not affected): %v", id, err)}
 	}
-	logger.Info("BGP speaker started", "routerID", id, "from", source)
-	r.bgp, r.routerID = sp, id
+	logger.Info("BGP speaker started", "routerID", id, "from", source, "listen", listen)
+	r.bgp, r.routerID, r.listen = sp, id, listen
+	r.watchBGP(sp)
+	return sp, running
+}
+
+// watchBGP starts a pass on every session change of sp, until it closes.
+func (r *Reconciler) watchBGP(sp BGPSpeaker) {
 	go func() {
 		for range sp.Changes() {
 			r.wake()
 		}
 	}()
-	return sp, running
+}
+
+// listenFailed is ConditionBGP for a speaker running without the listener
+// its passive peers need.
+func listenFailed(id netip.Addr, source string, listen []netip.Addr, err error) metav1.Condition {
+	return metav1.Condition{Type: ConditionBGP, Status: metav1.ConditionTrue, Reason: ReasonListenFailed,
+		Message: fmt.Sprintf("router ID %s (from the Node's %s); not listening on port %d of %v, so passive peers cannot connect (the chart's bgp.passivePeers adds the capability it needs): %v",
+			id, source, bgpPort, listen, err)}
 }
 
 // CloseBGP withdraws this node's BGP routes and stops its BGP speaker, if

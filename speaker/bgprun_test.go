@@ -17,7 +17,7 @@ import (
 func TestEnsureBGPRouterIDLifecycle(t *testing.T) {
 	var started []*FakeBGP
 	fail := false
-	r := &Reconciler{Node: "n1", StartBGP: func(_ context.Context, id netip.Addr) (BGPSpeaker, error) {
+	r := &Reconciler{Node: "n1", StartBGP: func(_ context.Context, id netip.Addr, _ []netip.Addr) (BGPSpeaker, error) {
 		if fail {
 			return nil, errors.New("listen: address in use")
 		}
@@ -31,7 +31,7 @@ func TestEnsureBGPRouterIDLifecycle(t *testing.T) {
 	snap := &snapshot{nodes: []*corev1.Node{node}}
 	step := func(name string, wantStarted int, wantStatus metav1.ConditionStatus, wantReason, wantMsg string) BGPSpeaker {
 		t.Helper()
-		sp, c := r.ensureBGP(t.Context(), snap)
+		sp, c := r.ensureBGP(t.Context(), snap, nil)
 		if len(started) != wantStarted || c.Type != ConditionBGP || c.Status != wantStatus || c.Reason != wantReason || !strings.Contains(c.Message, wantMsg) {
 			t.Fatalf("%s: %d started, condition %+v; want %d started, %s/%s containing %q", name, len(started), c, wantStarted, wantStatus, wantReason, wantMsg)
 		}

@@ -15,12 +15,17 @@ type L2Explanation struct {
 	// Skipped says why no node answers for the address over layer 2,
 	// whatever the nodes: no Service in the inputs has it, it must never
 	// be announced, no IPPool holds it, or no L2Advertisement covers its
-	// pool. "" otherwise.
+	// pool, or none of those selects its Services. "" otherwise.
 	Skipped string
 	// Pool is the IPPool the address belongs to (PoolOf); "" when none.
 	Pool string
-	// Advertisements name the L2Advertisements covering the pool.
+	// Advertisements name the L2Advertisements covering the pool that
+	// select one of the address's Services (serviceSelectors).
 	Advertisements []string
+	// NotSelecting name the L2Advertisements covering the pool whose
+	// serviceSelectors select none of the address's Services: they take
+	// no part in its election.
+	NotSelecting []string
 	// Local: the election follows externalTrafficPolicy Local (of the
 	// first Service by key, as PlanL2 does for a shared address).
 	Local bool
@@ -57,7 +62,7 @@ func ExplainL2(in Inputs, ip netip.Addr) L2Explanation {
 		return L2Explanation{Skipped: "no served LoadBalancer Service has it"}
 	}
 	e := electL2(in, ip, svcs)
-	out := L2Explanation{Skipped: e.skip}
+	out := L2Explanation{Skipped: e.skip, NotSelecting: e.notSelecting}
 	if e.pool != nil {
 		out.Pool = e.pool.Name
 	}

@@ -116,6 +116,7 @@ func (s *snapshot) planServices(class string) []Service {
 			Key: key, IPs: ips,
 			Local:         svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
 			EndpointNodes: ready[key],
+			Labels:        labels.Set(svc.Labels),
 		})
 	}
 	return out

@@ -3,6 +3,7 @@ package speaker
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -48,6 +49,9 @@ type Service struct {
 	Local bool
 	// EndpointNodes are the nodes with a ready endpoint.
 	EndpointNodes map[string]bool
+	// Labels are the Service's labels, for advertisements'
+	// serviceSelectors.
+	Labels labels.Set
 }
 
 // L2 is one address this node answers for.
@@ -153,6 +157,9 @@ type l2Election struct {
 	pool *config.Pool
 	ads  []*config.L2Advertisement
 	svc  election.Service
+	// notSelecting name the L2Advertisements covering the pool whose
+	// serviceSelectors select none of the Services using the address.
+	notSelecting []string
 }
 
 // electL2 prepares the election of ip, used by svcs (sorted here by key:
@@ -170,7 +177,21 @@ func electL2(in Inputs, ip netip.Addr, svcs []Service) l2Election {
 	if len(ads) == 0 {
 		return l2Election{skip: "no L2Advertisement covers its IPPool", pool: pool}
 	}
-	return l2Election{pool: pool, ads: ads, svc: election.Service{
+	var notSelecting []string
+	ads = slices.DeleteFunc(slices.Clone(ads), func(ad *config.L2Advertisement) bool {
+		for _, s := range svcs {
+			if ad.SelectsService(s.Labels) {
+				return false
+			}
+		}
+		notSelecting = append(notSelecting, ad.Name)
+		return true
+	})
+	if len(ads) == 0 {
+		return l2Election{pool: pool, notSelecting: notSelecting,
+			skip: "no L2Advertisement covering its IPPool selects its Services: the serviceSelectors of " + strings.Join(notSelecting, ", ") + " select none of them"}
+	}
+	return l2Election{pool: pool, ads: ads, notSelecting: notSelecting, svc: election.Service{
 		Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
 	}}
 }

@@ -141,6 +141,11 @@ type Reconciler struct {
 	bgp       BGPSpeaker
 	routerID  netip.Addr
 	bgpClosed bool
+	// listen are the addresses the running speaker listens on for
+	// passive peers (bgppassive.go); nil: it listens on none. listenErr
+	// is why it does not, having failed to.
+	listen    []netip.Addr
+	listenErr error
 }
 
 // maxPace bounds the wait between two passes.

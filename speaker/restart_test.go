@@ -142,7 +142,7 @@ func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
 	start := func(sp *speaker.FakeBGP) func() {
 		_, stop := startSpeaker(t, env, speaker.Options{
 			Node: node, Namespace: "pylon-system", Announcer: &recordingAnnouncer{}, Members: members(node), Links: eth0("198.51.100.0/24"),
-			StartBGP: func(context.Context, netip.Addr) (speaker.BGPSpeaker, error) { return sp, nil },
+			StartBGP: func(context.Context, netip.Addr, []netip.Addr) (speaker.BGPSpeaker, error) { return sp, nil },
 		}, nil)
 		return stop
 	}

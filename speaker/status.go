@@ -197,6 +197,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 	for _, s := range bs.sessions {
 		ss := v1alpha1.BGPSessionStatus{Peer: s.Peer, PeerAddress: s.Address.String(), State: s.State, PrefixesSent: int32(min(s.PrefixesSent, 1<<31-1)), LastError: s.LastError}
 		ss.Change = bs.changes[s.Peer]
+		ss.PeerASN = int64(s.PeerASN)
 		if !s.Since.IsZero() {
 			since := metav1.NewTime(s.Since.Truncate(time.Second))
 			ss.Since = &since

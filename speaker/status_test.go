@@ -113,3 +113,16 @@ func TestBuildStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusShowsLearntPeerASN: the ASN a session learnt from the router's
+// OPEN (dynamicASN) is in the SpeakerStatus.
+func TestStatusShowsLearntPeerASN(t *testing.T) {
+	bs := bgpState{sessions: []bgp.Session{
+		{Peer: "any", Address: netip.MustParseAddr("198.18.0.1"), State: bgp.StateEstablished, PeerASN: 64513},
+		{Peer: "down", Address: netip.MustParseAddr("198.18.0.2"), State: bgp.StateActive},
+	}}
+	st := buildStatus(nil, Plan{}, nil, bs, &splitBrain{})
+	if len(st.BGPSessions) != 2 || st.BGPSessions[0].PeerASN != 64513 || st.BGPSessions[1].PeerASN != 0 {
+		t.Errorf("sessions %+v", st.BGPSessions)
+	}
+}

@@ -54,6 +54,16 @@ type L2AdvertisementSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=set
 	Interfaces []InterfaceName `json:"interfaces,omitempty"`
+
+	// ServiceSelectors limit the Services answered for to those that at
+	// least one of these selects (by the Service's labels); unset or
+	// empty: every Service of the pools covered. An address whose Services
+	// no L2Advertisement covering its pool selects has no node answering
+	// for it.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	ServiceSelectors []LabelSelector `json:"serviceSelectors,omitempty"`
 }
 
 // L2Advertisement announces pools on the local segment: one node per
@@ -145,6 +155,15 @@ type BGPAdvertisementSpec struct {
 	// NodeSelector limits the nodes that announce; unset means every node.
 	// +optional
 	NodeSelector *LabelSelector `json:"nodeSelector,omitempty"`
+
+	// ServiceSelectors limit the Services announced to those that at least
+	// one of these selects (by the Service's labels); unset or empty: every
+	// Service of the pools covered. An address shared by several Services
+	// is announced when one of them is selected.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	ServiceSelectors []LabelSelector `json:"serviceSelectors,omitempty"`
 }
 
 // BGPAdvertisement announces pools to BGP peers from every eligible node.

@@ -49,15 +49,17 @@ type GracefulRestart struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !self.keepaliveTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (has(self.holdTime) && !self.holdTime.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')) || duration(self.keepaliveTime) < duration(has(self.holdTime) ? self.holdTime : '90s')",message="keepaliveTime must be less than holdTime (default 90s)",fieldPath=".keepaliveTime"
 // +kubebuilder:validation:XValidation:rule="!has(self.sourceAddress) || !isIP(self.sourceAddress) || !isIP(self.peerAddress) || ip(self.sourceAddress).family() == ip(self.peerAddress).family()",message="sourceAddress must be of the same IP family as peerAddress",fieldPath=".sourceAddress"
-// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || self.myASN != self.peerASN",message="ebgpMultiHop is for eBGP peers only (myASN differs from peerASN)",fieldPath=".ebgpMultiHop"
+// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || (has(self.peerASN) ? self.myASN != self.peerASN : !has(self.dynamicASN) || self.dynamicASN == 'external')",message="ebgpMultiHop is for eBGP peers only (myASN differs from peerASN, or dynamicASN external)",fieldPath=".ebgpMultiHop"
+// +kubebuilder:validation:XValidation:rule="has(self.peerASN) != has(self.dynamicASN)",message="exactly one of peerASN and dynamicASN must be set"
 type BGPPeerSpec struct {
 	// MyASN is the ASN the speakers use on this session.
 	// +required
 	MyASN ASN `json:"myASN"`
 
-	// PeerASN is the router's ASN; equal to MyASN for iBGP.
-	// +required
-	PeerASN ASN `json:"peerASN"`
+	// PeerASN is the router's ASN; equal to MyASN for iBGP. Exactly one of
+	// peerASN and dynamicASN.
+	// +optional
+	PeerASN ASN `json:"peerASN,omitempty"`
 
 	// PeerAddress is the router's IPv4 or IPv6 address.
 	// +required
@@ -81,8 +83,10 @@ type BGPPeerSpec struct {
 	SourceAddress string `json:"sourceAddress,omitempty"`
 
 	// HoldTime is the BGP hold time, between 3s and 65535s. Default 90s.
-	// 0s (BGP's "no hold timer") is refused: the embedded GoBGP cannot
-	// propose it.
+	// 0s (BGP's "no hold timer") is refused: the embedded GoBGP v3 cannot
+	// propose it (it replaces a configured hold time of 0 with 90s). A
+	// router that proposes 0 still gets a session without hold timer or
+	// keepalives: the smaller of the two proposals is used.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('3s') && duration(self) <= duration('65535s'))",message="must be between 3s and 65535s (0s, no hold timer, is not supported)"
@@ -121,7 +125,49 @@ type BGPPeerSpec struct {
 	// every node.
 	// +optional
 	NodeSelector *LabelSelector `json:"nodeSelector,omitempty"`
+
+	// ConnectTime is the wait between attempts to open the session (BGP's
+	// ConnectRetry timer): 1s to 65535s, counted in whole seconds (a
+	// fraction is dropped). Default 2s. Each wait is drawn between
+	// connectTime and twice it.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('1s') && duration(self) <= duration('65535s'))",message="must be between 1s and 65535s"
+	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
+
+	// DynamicASN, instead of peerASN, takes the router's ASN from its
+	// OPEN message: internal accepts only myASN (an iBGP session);
+	// external accepts the ASN the router sends, meant for eBGP (the
+	// embedded GoBGP v3 accepts myASN too, and the session is then iBGP).
+	// +optional
+	// +kubebuilder:validation:Enum=internal;external
+	DynamicASN DynamicASN `json:"dynamicASN,omitempty"`
+
+	// VRF names the Linux VRF device (or any network device) the session's
+	// socket is bound to (SO_BINDTODEVICE): the connection, and so the
+	// routes' next hop, use that device's routing table. Unset: the
+	// default VRF. A device missing on a node fails that node's session,
+	// reported in its state.
+	// +optional
+	VRF InterfaceName `json:"vrf,omitempty"`
+
+	// Passive: the speakers never dial this router; each node the peer
+	// selects listens on port 179 (on sourceAddress, else on its
+	// InternalIP and ExternalIP addresses of peerAddress's family) and
+	// waits for the router to connect. The speaker then needs the
+	// NET_BIND_SERVICE capability (the chart's bgp.passivePeers).
+	// +optional
+	Passive *bool `json:"passive,omitempty"`
 }
+
+// DynamicASN is how a BGPPeer without peerASN learns the router's ASN.
+type DynamicASN string
+
+// The DynamicASN values.
+const (
+	DynamicASNInternal DynamicASN = "internal"
+	DynamicASNExternal DynamicASN = "external"
+)
 
 // BGPPeerSessions counts the sessions with a BGPPeer across the speakers,
 // as their SpeakerStatuses report them.

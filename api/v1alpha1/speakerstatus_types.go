@@ -52,6 +52,11 @@ type BGPSessionStatus struct {
 	// +optional
 	// +kubebuilder:validation:Enum=Held;Trying;Reverted
 	Change string `json:"change,omitempty"`
+
+	// PeerASN is the router's ASN as its OPEN carried it, on an
+	// Established session: what a BGPPeer with dynamicASN learnt.
+	// +optional
+	PeerASN int64 `json:"peerASN,omitempty"`
 }
 
 // Announcement is one address this node makes reachable.

@@ -31,6 +31,10 @@ type bgpNode struct {
 	Why       string        `json:"why,omitempty"`
 	Peers     []peerSession `json:"peers,omitempty"`
 	Check     *check        `json:"check,omitempty"`
+	// NotSelecting name the BGPAdvertisements that would send the address
+	// from this node but whose serviceSelectors select none of its
+	// Services.
+	NotSelecting []string `json:"notSelecting,omitempty"`
 }
 
 // peerSession is one session as the node's SpeakerStatus reports it.
@@ -75,7 +79,8 @@ func (w *world) explainBGP(ctx context.Context, ip netip.Addr, ar *addressReport
 			rep.Nodes = append(rep.Nodes, row)
 			continue
 		}
-		plan := bgp.PlanFor(w.cfg, labels.Set(n.Labels), []netip.Addr{ip})
+		offer := map[netip.Addr][]string{ip: keys}
+		plan := bgp.PlanFor(w.cfg, labels.Set(n.Labels), []netip.Addr{ip}, speaker.BGPServiceLabels(in, offer))
 		var peers []string
 		for _, p := range plan.Paths {
 			if p.Prefix.Contains(ip) {
@@ -84,12 +89,16 @@ func (w *world) explainBGP(ctx context.Context, ip netip.Addr, ar *addressReport
 		}
 		if len(peers) == 0 {
 			row.Why = "no BGPAdvertisement sends it from this node: none selects the node, or the peers it names are not selected here"
+			if ns := plan.NotSelecting[ip]; len(ns) > 0 {
+				row.Why += "; the serviceSelectors of " + strings.Join(ns, ", ") + " select none of its Services"
+			}
 			rep.Nodes = append(rep.Nodes, row)
 			continue
 		}
+		row.NotSelecting = plan.NotSelecting[ip]
 		st := w.statusOf(n.Name)
 		row.Peers = peerSessions(st, peers)
-		announced := speaker.BGPAnnounced(map[netip.Addr][]string{ip: keys}, plan.Paths, sessionsOf(st))
+		announced := speaker.BGPAnnounced(offer, plan.Paths, sessionsOf(st))
 		row.Announces = len(announced[ip]) > 0
 		switch {
 		case row.Announces:

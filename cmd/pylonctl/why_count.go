@@ -68,7 +68,7 @@ func (w *world) countCheck(ctx context.Context, node string, want announcement) 
 			nodeLabels = n.Labels
 		}
 	}
-	plan := bgp.PlanFor(w.cfg, nodeLabels, ips)
+	plan := bgp.PlanFor(w.cfg, nodeLabels, ips, speaker.BGPServiceLabels(in, offered))
 	for ip := range speaker.BGPAnnounced(offered, plan.Paths, sessionsOf(st)) {
 		predicted[announcement{ip, speaker.ProtocolBGP}] = true
 		distinct[ip] = true

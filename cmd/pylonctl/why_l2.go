@@ -18,6 +18,9 @@ import (
 type l2Report struct {
 	Pool           string   `json:"pool"`
 	Advertisements []string `json:"advertisements"`
+	// NotSelecting name the L2Advertisements covering the pool whose
+	// serviceSelectors select none of the address's Services.
+	NotSelecting []string `json:"notSelecting,omitempty"`
 	// Local: the election follows externalTrafficPolicy Local.
 	Local bool `json:"local,omitempty"`
 	// Owner is the node that answers ARP/NDP for the address, recomputed
@@ -130,7 +133,7 @@ func (w *world) explainL2(ctx context.Context, ip netip.Addr, ar *addressReport,
 	ar.Layer2 = rep
 	views := w.views()
 	if len(views) == 0 {
-		rep.Pool, rep.Advertisements, rep.Local = base.Pool, base.Advertisements, base.Local
+		rep.Pool, rep.Advertisements, rep.Local, rep.NotSelecting = base.Pool, base.Advertisements, base.Local, base.NotSelecting
 		rep.Nodes = standings(base)
 		r.Problems = append(r.Problems, ip.String()+": no Ready speaker has reported its memberlist view: nobody answers ARP/NDP")
 		return ""
@@ -147,7 +150,7 @@ func (w *world) explainL2(ctx context.Context, ip netip.Addr, ar *addressReport,
 			rep.Views = append(rep.Views, ownerView{Owner: e.Owner(), Speakers: slices.Clone(v.speakers)})
 		}
 	}
-	rep.Pool, rep.Advertisements, rep.Local = main.Pool, main.Advertisements, main.Local
+	rep.Pool, rep.Advertisements, rep.Local, rep.NotSelecting = main.Pool, main.Advertisements, main.Local, main.NotSelecting
 	rep.Owner, rep.Ranked, rep.Nodes = main.Owner(), main.Ranked, standings(main)
 	if len(rep.Views) > 1 {
 		var parts []string

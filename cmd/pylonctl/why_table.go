@@ -61,6 +61,9 @@ func l2Table(w io.Writer, l *l2Report) {
 		mode = ", externalTrafficPolicy Local: only nodes with a ready endpoint"
 	}
 	fmt.Fprintf(w, "  Layer 2:\tL2Advertisement %s%s\n", strings.Join(l.Advertisements, ", "), mode)
+	if len(l.NotSelecting) > 0 {
+		fmt.Fprintf(w, "  Not selecting:\tL2Advertisement %s (serviceSelectors)\n", strings.Join(l.NotSelecting, ", "))
+	}
 	fmt.Fprintf(w, "  Owner:\t%s\n", orDash(l.Owner))
 	if len(l.Ranked) > 1 {
 		fmt.Fprintf(w, "  Next:\t%s\n", strings.Join(l.Ranked[1:], ", "))

@@ -268,6 +268,56 @@ func TestWhy(t *testing.T) {
 		}
 	})
 
+	t.Run("serviceSelectors that select none of its Services", func(t *testing.T) {
+		k.pool("picky", []string{"203.0.113.192/28"}, noAuto)
+		k.pool("picky-l2", []string{"198.51.100.208/28"}, noAuto)
+		db := []v1alpha1.LabelSelector{{MatchLabels: map[string]v1alpha1.LabelValue{"app": "db"}}}
+		k.create(
+			&v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "only-db"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"picky"}, ServiceSelectors: db}},
+			&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "only-db-l2"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"picky-l2"}, ServiceSelectors: db}},
+		)
+		webLabel := func(s *corev1.Service) { s.Labels = map[string]string{"app": "web"} }
+		routed := k.lbService("shop", "picky-web", pool("picky"), webLabel)
+		k.waitAddress(routed)
+		k.endpoints(routed, "node-b")
+		r, code := why(t, "picky-web")
+		b := r.Addresses[0].BGP
+		if code != exitProblem || b == nil || len(b.Announcing) != 0 || len(b.Nodes) != 3 {
+			t.Fatalf("exit %d, report %+v", code, r)
+		}
+		for _, n := range b.Nodes {
+			if !strings.Contains(n.Why, "the serviceSelectors of only-db select none of its Services") {
+				t.Errorf("%s: why %q", n.Node, n.Why)
+			}
+		}
+		k.waitAddress(k.lbService("shop", "picky-l2-web", pool("picky-l2"), webLabel))
+		r, code = why(t, "picky-l2-web")
+		if a := r.Addresses[0]; code != exitProblem || a.Layer2 != nil ||
+			!strings.Contains(a.NotAnnounced, "no L2Advertisement covering its IPPool selects its Services: the serviceSelectors of only-db-l2 select none of them") {
+			t.Errorf("exit %d, address %+v", code, a)
+		}
+
+		// Services the selectors select, by the labels on the Service.
+		dbLabel := func(s *corev1.Service) { s.Labels = map[string]string{"app": "db"} }
+		routedDB := k.lbService("shop", "picky-db", pool("picky"), dbLabel)
+		k.waitAddress(routedDB)
+		k.endpoints(routedDB, "node-b")
+		r, _ = why(t, "picky-db")
+		if b := r.Addresses[0].BGP; b == nil || len(b.Nodes) != 3 {
+			t.Fatalf("report %+v", r)
+		}
+		for _, n := range r.Addresses[0].BGP.Nodes {
+			if len(n.Peers) != 1 || n.Why != "no session carrying it is Established" {
+				t.Errorf("%s: peers %v, why %q: want the router, not announced for want of a session", n.Node, n.Peers, n.Why)
+			}
+		}
+		k.waitAddress(k.lbService("shop", "picky-l2-db", pool("picky-l2"), dbLabel))
+		r, _ = why(t, "picky-l2-db")
+		if l := r.Addresses[0].Layer2; l == nil || !slices.Equal(l.Advertisements, []string{"only-db-l2"}) || len(l.NotSelecting) != 0 {
+			t.Errorf("layer 2 %+v, not announced %q", l, r.Addresses[0].NotAnnounced)
+		}
+	})
+
 	t.Run("not served", func(t *testing.T) {
 		k.create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "internal"},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}})

@@ -31,7 +31,7 @@ func ExamplePlanFor() {
 		}},
 	})
 	ips := []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("203.0.113.9")}
-	plan := bgp.PlanFor(cfg, labels.Set{"kubernetes.io/hostname": "node-1"}, ips)
+	plan := bgp.PlanFor(cfg, labels.Set{"kubernetes.io/hostname": "node-1"}, ips, nil)
 	for _, p := range plan.Peers {
 		fmt.Println("peer", p)
 	}

@@ -21,6 +21,8 @@ type frr struct {
 	dir string
 	// lab is the whole lab, for scenarios that need more than this FRR.
 	lab *labInfo
+	// ns is the router's network namespace.
+	ns string
 }
 
 // vtysh runs one show command and decodes its JSON into v.
@@ -123,7 +125,14 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() err
 // newSpeaker starts a Speaker that is closed when the test ends.
 func newSpeaker(t *testing.T, routerID string) *Speaker {
 	t.Helper()
-	s, err := New(context.Background(), Options{RouterID: netip.MustParseAddr(routerID), Logger: testr.New(t)})
+	return newSpeakerWith(t, Options{RouterID: netip.MustParseAddr(routerID)})
+}
+
+// newSpeakerWith is newSpeaker with options (the test's logger added).
+func newSpeakerWith(t *testing.T, opts Options) *Speaker {
+	t.Helper()
+	opts.Logger = testr.New(t)
+	s, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

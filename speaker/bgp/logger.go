@@ -40,6 +40,12 @@ func (l *gobgpLogger) record(msg string, f log.Fields) {
 		return
 	}
 	key, _ := f["Key"].(string)
+	// A notification GoBGP sends (a Bad Peer AS, say) carries its reason
+	// as Data.
+	if v, ok := f["Data"]; ok && v != nil && msg == "sent notification" {
+		l.sessions.peerError(key, fmt.Sprintf("%s: %v", msg, v))
+		return
+	}
 	for _, field := range []string{"Error", "Err", "Reason"} {
 		if v, ok := f[field]; ok && v != nil {
 			l.sessions.peerError(key, fmt.Sprintf("%s: %v", msg, v))

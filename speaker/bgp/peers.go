@@ -49,6 +49,21 @@ type Peer struct {
 	// session leaves from (Options.NextHop); without one, that family is
 	// not sent and Session.LastError says why. See nexthop.go.
 	DualStackAddressFamily bool
+	// ConnectTime, when positive, is the wait between connection attempts
+	// for this peer in place of Options.ConnectRetry, in whole seconds
+	// (GoBGP waits between it and twice it).
+	ConnectTime time.Duration
+	// AnyPeerASN: PeerASN is 0 and the router's ASN is whatever its OPEN
+	// carries (dynamicASN external). GoBGP v3 skips the ASN check for a
+	// peer AS of 0 and types the session from the ASN received.
+	AnyPeerASN bool
+	// BindInterface, when set, binds the session's socket to this device
+	// (a VRF: SO_BINDTODEVICE); a missing device fails each connection
+	// attempt, reported in the session's LastError.
+	BindInterface string
+	// Passive: the speaker never dials; the router connects to the
+	// speaker's listener (Options.ListenPort), which must be open.
+	Passive bool
 }
 
 // IBGP reports whether the session is internal.
@@ -56,7 +71,11 @@ func (p Peer) IBGP() bool { return p.MyASN == p.PeerASN }
 
 // String names the peer without its password.
 func (p Peer) String() string {
-	return fmt.Sprintf("%s (AS%d -> AS%d at %s)", p.Name, p.MyASN, p.PeerASN, netip.AddrPortFrom(p.Address, p.port()))
+	peerAS := fmt.Sprintf("AS%d", p.PeerASN)
+	if p.AnyPeerASN {
+		peerAS = "any AS"
+	}
+	return fmt.Sprintf("%s (AS%d -> %s at %s)", p.Name, p.MyASN, peerAS, netip.AddrPortFrom(p.Address, p.port()))
 }
 
 func (p Peer) port() uint16 { return cmp.Or(p.Port, 179) }
@@ -70,8 +89,11 @@ func (p Peer) validate() error {
 	if !p.Address.IsValid() || p.Address.Zone() != "" || p.Address.Is4In6() || p.Address.IsUnspecified() {
 		problems = append(problems, fmt.Sprintf("address %v is not a usable IPv4 or IPv6 address", p.Address))
 	}
-	if p.MyASN == 0 || p.PeerASN == 0 {
-		problems = append(problems, "myASN and peerASN must be set")
+	if p.MyASN == 0 || (p.PeerASN == 0) != p.AnyPeerASN {
+		problems = append(problems, "myASN must be set, and peerASN unless (and only unless) any peer ASN is accepted")
+	}
+	if p.ConnectTime < 0 || p.ConnectTime > 65535*time.Second {
+		problems = append(problems, fmt.Sprintf("connect time %v must be at most 65535s", p.ConnectTime))
 	}
 	if p.SourceAddress.IsValid() && p.SourceAddress.Is4() != p.Address.Is4() {
 		problems = append(problems, fmt.Sprintf("source address %v is not of the family of %v", p.SourceAddress, p.Address))
@@ -134,11 +156,12 @@ func validatePeers(peers []Peer) ([]Peer, error) {
 
 // NeedsReset reports whether changing a peer from old to next restarts its
 // session. GoBGP v3 takes timer and eBGP multi-hop changes in place (the
-// timers apply from the session's next OPEN); everything else (address,
-// port, ASNs, source address, password, graceful restart) re-creates the
-// peer.
+// timers apply from the session's next OPEN, the connect time from its
+// next connection attempt); everything else (address, port, ASNs, source
+// address, password, graceful restart) re-creates the peer.
 func NeedsReset(old, next Peer) bool {
 	old.HoldTime, old.KeepaliveTime, old.EBGPMultiHop = next.HoldTime, next.KeepaliveTime, next.EBGPMultiHop
+	old.ConnectTime = next.ConnectTime
 	return old != next
 }
 
@@ -270,7 +293,7 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 			Description:     p.Name,
 		},
 		Timers: &api.Timers{Config: &api.TimersConfig{
-			ConnectRetry:      uint64(s.connectRetry / time.Second),
+			ConnectRetry:      uint64(cmp.Or(p.ConnectTime.Truncate(time.Second), s.connectRetry) / time.Second),
 			HoldTime:          uint64(hold / time.Second),
 			KeepaliveInterval: uint64(max(keepalive/time.Second, 1)),
 		}},
@@ -282,6 +305,8 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 	if p.SourceAddress.IsValid() {
 		out.Transport.LocalAddress = p.SourceAddress.String()
 	}
+	out.Transport.BindInterface = p.BindInterface
+	out.Transport.PassiveMode = p.Passive
 	if p.EBGPMultiHop {
 		out.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 255}
 	}

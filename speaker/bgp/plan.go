@@ -28,6 +28,10 @@ type Plan struct {
 	// node to any of its peers (no advertisement covers the IP's pool or
 	// selects the node, or the peers it names are not selected here).
 	Unadvertised []netip.Addr
+	// NotSelecting names, per IP, the BGPAdvertisements that select the
+	// node and cover the IP's pool but whose serviceSelectors select none
+	// of the Services using it: they do not announce it.
+	NotSelecting map[netip.Addr][]string
 	// Problems are things the plan had to work around, each naming the
 	// object concerned. config.Parse already reports everything that is
 	// wrong with one object; these come from combining several on one
@@ -35,9 +39,14 @@ type Plan struct {
 	Problems []string
 }
 
+// ServiceLabels gives, per service IP, the labels of the Services using it,
+// for BGPAdvertisements' serviceSelectors.
+type ServiceLabels map[netip.Addr][]labels.Set
+
 // PlanFor computes the Plan of a node with the given labels that announces
 // ips (the service IPs it is eligible for: its reconciler has applied
-// externalTrafficPolicy and endpoint readiness already).
+// externalTrafficPolicy and endpoint readiness already), used by the
+// Services whose labels services gives.
 //
 //   - A peer applies when its nodeSelector matches. Of two selected peers
 //     with one address (they differ in source address or node selector)
@@ -48,6 +57,8 @@ type Plan struct {
 //     to the advertisement's peers that are selected here and whose session
 //     carries the IP's family (its own family, or both with
 //     dualStackAddressFamily).
+//   - An advertisement with serviceSelectors announces an IP only when one
+//     of them selects one of the Services using it (Plan.NotSelecting).
 //   - Each peer gets a prefix with the attributes of the advertisements
 //     that send it that prefix, and of those only: the union of their
 //     communities and, for an iBGP peer, the highest of their localPrefs.
@@ -55,7 +66,7 @@ type Plan struct {
 //     Path per distinct attribute set.
 //   - localPref is sent to iBGP peers only (config reports an
 //     advertisement that sets it for eBGP peers as LocalPrefOnEBGP).
-func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
+func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr, services ServiceLabels) Plan {
 	var plan Plan
 	selected := map[string]*config.BGPPeer{}
 	byAddr := map[netip.Addr]string{}
@@ -86,6 +97,13 @@ func PlanFor(cfg *config.Config, node labels.Set, ips []netip.Addr) Plan {
 		advertised := false
 		for _, ad := range cfg.BGPAdvertisements {
 			if !ad.NodeSelector.Matches(node) || !coversIP(cfg, ad, ip) {
+				continue
+			}
+			if !selectsAny(ad, services[ip]) {
+				if plan.NotSelecting == nil {
+					plan.NotSelecting = map[netip.Addr][]string{}
+				}
+				plan.NotSelecting[ip] = append(plan.NotSelecting[ip], ad.Name)
 				continue
 			}
 			length := ad.AggregationLength
@@ -160,6 +178,20 @@ func coversIP(cfg *config.Config, ad *config.BGPAdvertisement, ip netip.Addr) bo
 	return false
 }
 
+// selectsAny reports whether the advertisement announces one of these
+// Services (config.BGPAdvertisement.SelectsService).
+func selectsAny(ad *config.BGPAdvertisement, services []labels.Set) bool {
+	if len(ad.ServiceSelectors) == 0 {
+		return true
+	}
+	for _, l := range services {
+		if ad.SelectsService(l) {
+			return true
+		}
+	}
+	return false
+}
+
 func peerFrom(bp *config.BGPPeer) Peer {
 	return Peer{
 		Name:            bp.Name,
@@ -175,6 +207,10 @@ func peerFrom(bp *config.BGPPeer) Peer {
 		GracefulRestart: bp.RestartTime,
 
 		DualStackAddressFamily: bp.DualStackAddressFamily,
+		ConnectTime:            bp.ConnectTime,
+		AnyPeerASN:             bp.AnyPeerASN(),
+		BindInterface:          bp.VRF,
+		Passive:                bp.Passive,
 	}
 }
 

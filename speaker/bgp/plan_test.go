@@ -196,7 +196,7 @@ func TestPlanFor(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := parse(t, tc.res)
-			plan := PlanFor(cfg, tc.node, addrs(tc.ips...))
+			plan := PlanFor(cfg, tc.node, addrs(tc.ips...), nil)
 			var peers []string
 			for _, p := range plan.Peers {
 				peers = append(peers, p.Name)
@@ -237,7 +237,7 @@ func TestPlanForPeerSettings(t *testing.T) {
 			s.DualStackAddressFamily = ptr(true)
 		})},
 	})
-	plan := PlanFor(cfg, labels.Set{}, nil)
+	plan := PlanFor(cfg, labels.Set{}, nil, nil)
 	want := []Peer{{
 		Name: "r1", Address: netip.MustParseAddr("198.18.9.1"), Port: 1179, MyASN: 64512, PeerASN: 64513,
 		SourceAddress: netip.MustParseAddr("198.18.2.1"), HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second,

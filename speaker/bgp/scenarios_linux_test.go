@@ -31,6 +31,13 @@ var labScenarios = []struct {
 	{"DualStackOverIPv6", scenarioDualStackOverIPv6},
 	{"PerPeerAttributes", scenarioPerPeerAttributes},
 	{"GracefulRestart", scenarioGracefulRestart},
+	// bgp-opts (scenarios_opts_linux_test.go)
+	{"ServiceSelectors", scenarioServiceSelectors},
+	{"ConnectTime", scenarioConnectTime},
+	{"DynamicASN", scenarioDynamicASN},
+	{"BindInterface", scenarioBindInterface},
+	{"Passive", scenarioPassive},
+	{"RouterHoldTimeZero", scenarioRouterHoldTimeZero},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).
@@ -38,7 +45,7 @@ func TestFRR(t *testing.T) {
 	if lab := childLab(t); lab != nil {
 		inNodeNamespace(t)
 		for _, sc := range labScenarios {
-			t.Run(sc.name, func(t *testing.T) { sc.run(t, frr{t: t, dir: lab.Dir, lab: lab}) })
+			t.Run(sc.name, func(t *testing.T) { sc.run(t, frr{t: t, dir: lab.Dir, lab: lab, ns: lab.Router}) })
 		}
 		return
 	}
@@ -237,7 +244,7 @@ func scenarioAggregation(t *testing.T, r frr) {
 			s.Communities = []v1alpha1.Community{"65000:28"}
 		})},
 	})
-	plan := PlanFor(cfg, labels.Set{}, addrs("203.0.113.5", "203.0.113.9", "203.0.113.33", "2001:db8:51:1::7"))
+	plan := PlanFor(cfg, labels.Set{}, addrs("203.0.113.5", "203.0.113.9", "203.0.113.33", "2001:db8:51:1::7"), nil)
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, plan.Peers); err != nil {
 		t.Fatal(err)

@@ -19,26 +19,28 @@ import (
 // Scenarios for both address families over one session and for per-peer
 // attributes (two routers).
 
+// bgpdConfig runs configuration commands in FRR's bgpd (router bgp 64513).
+func (r frr) bgpdConfig(lines ...string) error {
+	args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
+	for _, l := range lines {
+		args = append(args, "-c", l)
+	}
+	out, err := exec.Command("vtysh", args...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "%") {
+		return fmt.Errorf("vtysh %v: %v: %s", lines, err, out)
+	}
+	return nil
+}
+
 // configure changes the running FRR's configuration under "router bgp
-// 64513"; undo runs in t.Cleanup.
+// 64513" (bgpdConfig); undo runs in t.Cleanup.
 func (r frr) configure(t *testing.T, do, undo []string) {
 	t.Helper()
-	vtysh := func(lines []string) error {
-		args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
-		for _, l := range lines {
-			args = append(args, "-c", l)
-		}
-		out, err := exec.Command("vtysh", args...).CombinedOutput()
-		if err != nil || strings.Contains(string(out), "%") {
-			return fmt.Errorf("vtysh %v: %v: %s", lines, err, out)
-		}
-		return nil
-	}
-	if err := vtysh(do); err != nil {
+	if err := r.bgpdConfig(do...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := vtysh(undo); err != nil {
+		if err := r.bgpdConfig(undo...); err != nil {
 			t.Error(err)
 		}
 	})
@@ -192,7 +194,7 @@ func scenarioPerPeerAttributes(t *testing.T, r frr) {
 			}),
 		},
 	})
-	plan := PlanFor(cfg, labels.Set{}, addrs("198.51.100.81", "198.51.100.82"))
+	plan := PlanFor(cfg, labels.Set{}, addrs("198.51.100.81", "198.51.100.82"), nil)
 	s := newSpeaker(t, nodeIBGP)
 	if err := s.SetPeers(ctx, plan.Peers); err != nil {
 		t.Fatal(err)
@@ -222,7 +224,7 @@ func scenarioPerPeerAttributes(t *testing.T, r frr) {
 
 	// One Service goes: withdrawn from both; the other keeps its per-router
 	// attributes.
-	plan = PlanFor(cfg, labels.Set{}, addrs("198.51.100.82"))
+	plan = PlanFor(cfg, labels.Set{}, addrs("198.51.100.82"), nil)
 	if err := s.SetPaths(ctx, plan.Paths); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,9 @@ type Session struct {
 	Since time.Time
 	// LocalAddress is this end's address of an established session.
 	LocalAddress netip.Addr
+	// PeerASN is the router's ASN its OPEN carried, on an established
+	// session (the one learnt for a Peer with AnyPeerASN); 0 otherwise.
+	PeerASN uint32
 	// PrefixesSent and PrefixesReceived count the prefixes advertised to
 	// and accepted from the peer.
 	PrefixesSent, PrefixesReceived uint64
@@ -80,6 +83,8 @@ func (s *Speaker) Sessions(ctx context.Context) ([]Session, error) {
 		sess.LocalAddress, _ = netip.ParseAddr(p.GetTransport().GetLocalAddress())
 		if sess.State != StateEstablished {
 			sess.LocalAddress = netip.Addr{}
+		} else {
+			sess.PeerASN = p.GetState().GetPeerAsn()
 		}
 		s.sessions.fill(&sess)
 		if up := p.GetTimers().GetState().GetUptime(); sess.State == StateEstablished && up != nil && up.AsTime().After(sess.Since) {

@@ -36,8 +36,11 @@ type Options struct {
 	// ListenPort: -1 (the default, also for 0) makes the speaker active
 	// only: it opens every session itself and never listens, so it needs
 	// no privileged port. A positive port also accepts sessions from the
-	// configured peers.
+	// configured peers (and is what Passive peers need).
 	ListenPort int32
+	// ListenAddresses are the addresses listened on with a positive
+	// ListenPort; empty: every address.
+	ListenAddresses []netip.Addr
 	// ConnectRetry is the wait between connection attempts; 0 means
 	// DefaultConnectRetry. GoBGP's resolution is one second.
 	ConnectRetry time.Duration
@@ -117,10 +120,15 @@ func New(ctx context.Context, opts Options) (*Speaker, error) {
 	// after Close it stays parked on its channels, idle (see doc.go).
 	go s.srv.Serve()
 
+	var listen []string
+	for _, a := range opts.ListenAddresses {
+		listen = append(listen, a.String())
+	}
 	err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
-		Asn:        asn,
-		RouterId:   opts.RouterID.String(),
-		ListenPort: port,
+		Asn:             asn,
+		RouterId:        opts.RouterID.String(),
+		ListenPort:      port,
+		ListenAddresses: listen,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("start BGP server: %w", err)

@@ -188,13 +188,32 @@ func badObjects() []badObject {
 		{name: "sourceAddress v6 for a v4 peer", kind: "BGPPeer", spec: `{` + peer + `, sourceAddress: "2001:db8:18::11"}`,
 			field: "spec.sourceAddress", msg: "sourceAddress must be of the same IP family as peerAddress"},
 		{name: "ebgpMultiHop on iBGP", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64512, peerAddress: "198.18.0.1", ebgpMultiHop: true}`,
-			field: "spec.ebgpMultiHop", msg: "ebgpMultiHop is for eBGP peers only (myASN differs from peerASN)"},
+			field: "spec.ebgpMultiHop", msg: "ebgpMultiHop is for eBGP peers only (myASN differs from peerASN, or dynamicASN external)"},
 		{name: "restartTime 5000s", kind: "BGPPeer", spec: `{` + peer + `, gracefulRestart: {restartTime: 5000s}}`,
 			field: "spec.gracefulRestart.restartTime", msg: "must be between 1s and 4095s"},
 		{name: "passwordSecretRef without name", kind: "BGPPeer", spec: `{` + peer + `, passwordSecretRef: {namespace: pylon-system}}`,
 			field: "spec.passwordSecretRef.name", msg: "Required value"},
 		{name: "passwordSecretRef key with '/'", kind: "BGPPeer", spec: `{` + peer + `, passwordSecretRef: {name: bgp, key: "a/b"}}`,
 			field: "spec.passwordSecretRef.key", msg: "should match '^[-._a-zA-Z0-9]+$'"},
+
+		// BGPPeer: connectTime, dynamicASN (bgp-opts).
+		{name: "connectTime 500ms", kind: "BGPPeer", spec: `{` + peer + `, connectTime: 500ms}`,
+			field: "spec.connectTime", msg: "must be between 1s and 65535s"},
+		{name: "connectTime 70000s", kind: "BGPPeer", spec: `{` + peer + `, connectTime: 70000s}`,
+			field: "spec.connectTime", msg: "must be between 1s and 65535s"},
+		{name: "connectTime abc", kind: "BGPPeer", spec: `{` + peer + `, connectTime: abc}`,
+			field: "spec.connectTime", msg: msgDuration},
+		{name: "peerASN and dynamicASN", kind: "BGPPeer", spec: `{myASN: 64512, peerASN: 64513, dynamicASN: external, peerAddress: "198.18.0.1"}`,
+			field: "spec", msg: "exactly one of peerASN and dynamicASN must be set"},
+		{name: "neither peerASN nor dynamicASN", kind: "BGPPeer", spec: `{myASN: 64512, peerAddress: "198.18.0.1"}`,
+			field: "spec", msg: "exactly one of peerASN and dynamicASN must be set"},
+		{name: "dynamicASN sideways", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: sideways, peerAddress: "198.18.0.1"}`,
+			field: "spec.dynamicASN", msg: `supported values: "internal", "external"`},
+		{name: "ebgpMultiHop with dynamicASN internal", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: internal, peerAddress: "198.18.0.1", ebgpMultiHop: true}`,
+			field: "spec.ebgpMultiHop", msg: "ebgpMultiHop is for eBGP peers only"},
+
+		{name: "vrf name of 16 characters", kind: "BGPPeer", spec: `{` + peer + `, vrf: abcdefghijklmnop}`,
+			field: "spec.vrf", msg: "15"},
 
 		// BGPAdvertisement.
 		{name: "aggregationLength 33", kind: "BGPAdvertisement", spec: `{aggregationLength: 33}`,
@@ -225,6 +244,12 @@ func badObjects() []badObject {
 			field: "spec.interfaces[0]", msg: "must be an interface name, not '.' or '..'"},
 		{name: "node selector operator Gt", kind: "L2Advertisement", spec: `{nodeSelector: {matchExpressions: [{key: rack, operator: Gt, values: ["3"]}]}}`,
 			field: "spec.nodeSelector.matchExpressions[0].operator", msg: msgSelectorOp},
+		{name: "serviceSelectors In without values", kind: "L2Advertisement", spec: `{serviceSelectors: [{matchLabels: {app: web}}, {matchExpressions: [{key: tier, operator: In}]}]}`,
+			field: "spec.serviceSelectors[1].matchExpressions[0].values", msg: msgSelectorVals},
+		{name: "serviceSelectors label value ending in '-'", kind: "BGPAdvertisement", spec: `{serviceSelectors: [{matchLabels: {app: "web-"}}]}`,
+			field: "spec.serviceSelectors[0].matchLabels[app]", msg: "must be a label value"},
+		{name: "9 serviceSelectors", kind: "BGPAdvertisement", spec: `{serviceSelectors: [` + strings.TrimSuffix(strings.Repeat("{matchLabels: {app: web}}, ", 9), ", ") + `]}`,
+			field: "spec.serviceSelectors", msg: "must have at most 8 items"},
 	}
 }
 
@@ -258,6 +283,14 @@ func goodObjects() []goodObject {
 		{name: "aggregation lengths 0 and 128, localPref max", kind: "BGPAdvertisement", spec: `{aggregationLength: 0, aggregationLengthV6: 128, localPref: 4294967295}`},
 		{name: "interface names of 15 characters, VLAN and @", kind: "L2Advertisement", spec: `{interfaces: [abcdefghijklmno, bond0.100, "veth1@if2"]}`},
 		{name: "empty L2Advertisement", kind: "L2Advertisement", spec: `{}`},
+		{name: "passive", kind: "BGPPeer", spec: `{` + peer + `, passive: true}`},
+		{name: "vrf of 15 characters", kind: "BGPPeer", spec: `{` + peer + `, vrf: abcdefghijklmno}`},
+		{name: "dynamicASN internal", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: internal, peerAddress: "198.18.0.1"}`},
+		{name: "dynamicASN external with ebgpMultiHop", kind: "BGPPeer", spec: `{myASN: 64512, dynamicASN: external, peerAddress: "198.18.0.1", ebgpMultiHop: true}`},
+		{name: "connectTime 1s", kind: "BGPPeer", spec: `{` + peer + `, connectTime: 1s}`},
+		{name: "connectTime 18h12m15s (65535s)", kind: "BGPPeer", spec: `{` + peer + `, connectTime: 18h12m15s}`},
+		{name: "serviceSelectors, 8 of them", kind: "BGPAdvertisement", spec: `{serviceSelectors: [` + strings.Repeat("{matchLabels: {app: web}}, ", 7) + `{}]}`},
+		{name: "serviceSelectors of every form", kind: "L2Advertisement", spec: `{serviceSelectors: [{matchLabels: {app: web}}, {matchExpressions: [{key: tier, operator: NotIn, values: [internal]}, {key: "example.com/public", operator: Exists}]}]}`},
 	}
 }
 

@@ -114,6 +114,7 @@ func TestDeploy(t *testing.T) {
 		checkOtherValues(t, decode(t, m))
 		apply(ctx, t, env, writeTemp(t, "other.yaml", m), true)
 	})
+	t.Run("SpeakerCapabilities", func(t *testing.T) { testSpeakerCapabilities(t, root) })
 	t.Run("ChartMinimal", func(t *testing.T) {
 		m, _ := renderChart(t, root, "lb-minimal", minimal())
 		objs := decode(t, m)

@@ -58,12 +58,16 @@ func objectNames(names []string) []v1alpha1.ObjectName {
 	return out
 }
 
-// serviceSelectors reports MetalLB's per-Service advertisement selectors,
-// which pylon does not have.
-func serviceSelectors(s *source) {
-	if s.track.has("spec.serviceSelectors") {
-		s.track.unmapped("spec.serviceSelectors", "pylon announces every Service of the pools an advertisement covers: this advertisement now covers all of them; to keep Services apart, give them their own pool (IPPool allocation.serviceSelector) and advertise that")
+// serviceSelectors maps MetalLB's per-Service advertisement selectors to
+// pylon's, which mean the same: a Service is covered when any selects it,
+// every Service when there are none.
+func serviceSelectors(s *source, in []metav1.LabelSelector) []v1alpha1.LabelSelector {
+	s.track.use("spec.serviceSelectors")
+	var out []v1alpha1.LabelSelector
+	for _, sel := range in {
+		out = append(out, *selector(sel))
 	}
+	return out
 }
 
 func (c *converter) convertL2Advertisements() {
@@ -83,7 +87,7 @@ func (c *converter) convertL2Advertisements() {
 		if len(spec.Interfaces) == 0 {
 			s.out.note("spec.interfaces", Changed, "unset: MetalLB answers on every interface of the node; pylon answers on the interfaces whose subnet holds the address, else on the one with the node's InternalIP: list the interfaces if clients reach the address through another")
 		}
-		serviceSelectors(s)
+		services := serviceSelectors(s, spec.ServiceSelectors)
 		if s.track.has("spec.preferredNodeSelectors") {
 			s.track.unmapped("spec.preferredNodeSelectors", "pylon elects the answering node among those selected without preferences (by a hash of node and address)")
 		}
@@ -94,6 +98,7 @@ func (c *converter) convertL2Advertisements() {
 			ad.Spec.IPPoolSelector = poolSelector(p[0], len(spec.IPAddressPoolSelectors))
 			ad.Spec.NodeSelector = p[1]
 			ad.Spec.Interfaces = slices.Clone(ifaces)
+			ad.Spec.ServiceSelectors = slices.Clone(services)
 			if c.claim(s, "L2Advertisement", ad.Name) {
 				c.res.Resources.L2Advertisements = append(c.res.Resources.L2Advertisements, ad)
 			}
@@ -120,7 +125,7 @@ func (c *converter) convertBGPAdvertisements() {
 		}
 		base.Communities = c.communitiesOf(s, spec.Communities)
 		base.Peers = c.peersOf(s, spec.Peers)
-		serviceSelectors(s)
+		base.ServiceSelectors = serviceSelectors(s, spec.ServiceSelectors)
 		ps := parts(s, spec.IPAddressPoolSelectors, spec.NodeSelectors)
 		for i, p := range ps {
 			ad := v1alpha1.BGPAdvertisement{TypeMeta: typeMeta("BGPAdvertisement"), ObjectMeta: meta(s, partName(s, i, len(ps))), Spec: base}

@@ -13,17 +13,13 @@ import (
 // rewritten.)
 func TestUnmappedReported(t *testing.T) {
 	want := map[string][]string{
-		"config-bfd":                     {"BFDProfile metallb-system/testbfdprofile: spec", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
-		"bgp-service-selectors":          {"BGPAdvertisement metallb-system/production-services: spec.serviceSelectors", "BGPAdvertisement metallb-system/staging-services: spec.serviceSelectors"},
-		"l2-service-selectors":           {"L2Advertisement metallb-system/backend-services: spec.serviceSelectors", "L2Advertisement metallb-system/frontend-services: spec.serviceSelectors"},
-		"l2-preferred-nodes":             {"L2Advertisement metallb-system/prefer-edge: spec.preferredNodeSelectors", "L2Advertisement metallb-system/tiered-zones: spec.preferredNodeSelectors", "L2Advertisement metallb-system/zone-boost: spec.preferredNodeSelectors"},
-		"bgp-vrf":                        {"BGPPeer metallb-system/example: spec.vrf", "BGPPeer metallb-system/example: "},
-		"bgp-frr-k8s":                    {"FRRConfiguration metallb-system/with-recv: "},
-		"sample-bgppeer-session-options": {"BGPPeer metallb-system/peer: spec.connectTime"},
-		"crds-configmap":                 {"ConfigMap metallb-system/config: data.config"},
+		"config-bfd":         {"BFDProfile metallb-system/testbfdprofile: spec", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
+		"l2-preferred-nodes": {"L2Advertisement metallb-system/prefer-edge: spec.preferredNodeSelectors", "L2Advertisement metallb-system/tiered-zones: spec.preferredNodeSelectors", "L2Advertisement metallb-system/zone-boost: spec.preferredNodeSelectors"},
+		"bgp-frr-k8s":        {"FRRConfiguration metallb-system/with-recv: "},
+		"crds-configmap":     {"ConfigMap metallb-system/config: data.config"},
 		"v1beta1-peers": {
 			"BGPPeer metallb-system/tor-b: spec.routerID",
-			"BGPPeer metallb-system/unnumbered: spec.interface", "BGPPeer metallb-system/unnumbered: spec.dynamicASN", "BGPPeer metallb-system/unnumbered: ",
+			"BGPPeer metallb-system/unnumbered: spec.interface", "BGPPeer metallb-system/unnumbered: ",
 			"Community metallb-system/wellknown: spec.communities[1]",
 		},
 		"services": {

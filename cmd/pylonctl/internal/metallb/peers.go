@@ -2,6 +2,7 @@ package metallb
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +17,8 @@ const passwordKey = "password"
 
 // convertPeers makes a BGPPeer of each MetalLB BGPPeer, of the same name, or
 // several (name-1, name-2, …) when its node selectors cannot be merged into
-// one. A peer pylon cannot reach the same way (an unnumbered interface, a
-// VRF, an ASN learnt from the peer) is not converted.
+// one. A peer pylon cannot reach the same way (an unnumbered interface) is
+// not converted.
 func (c *converter) convertPeers() {
 	for _, s := range c.byKind[KindBGPPeer] {
 		var spec peerSpec
@@ -40,6 +41,11 @@ func (c *converter) convertPeers() {
 		if spec.PeerPort > 0 {
 			out.PeerPort = ptr.To(spec.PeerPort)
 		}
+		if spec.VRF != "" {
+			s.track.use("spec.vrf")
+			out.VRF = v1alpha1.InterfaceName(spec.VRF)
+			s.out.note("spec.vrf", Info, "the speaker binds the session's socket to device %s (SO_BINDTODEVICE), so it and the routes' next hop use that VRF's table: the device must exist on every node the peer selects, or that node's session fails", spec.VRF)
+		}
 		c.peerTimers(s, spec, &out)
 		c.peerPassword(s, spec, &out)
 		c.peerOptions(s, spec, &out)
@@ -54,14 +60,6 @@ func (c *converter) peerReachable(s *source, spec peerSpec) bool {
 	if spec.Interface != "" {
 		s.track.unmapped("spec.interface", "pylon has no unnumbered BGP (peering over an interface without an address): it needs peerAddress")
 		why = append(why, "spec.interface")
-	}
-	if spec.VRF != "" {
-		s.track.unmapped("spec.vrf", "pylon peers from the default VRF only")
-		why = append(why, "spec.vrf")
-	}
-	if spec.PeerASN == 0 && spec.DynamicASN == "external" {
-		s.track.unmapped("spec.dynamicASN", "pylon needs the router's ASN: set peerASN")
-		why = append(why, "spec.dynamicASN")
 	}
 	if spec.Password != "" && spec.PasswordSecret.Name != "" {
 		s.track.use("spec.password")
@@ -89,8 +87,11 @@ func (c *converter) peerASNs(s *source, spec peerSpec, out *v1alpha1.BGPPeerSpec
 	case spec.DynamicASN == "internal":
 		// internal: the neighbour's ASN must equal myASN.
 		s.track.use("spec.dynamicASN")
-		out.PeerASN = v1alpha1.ASN(spec.MyASN)
-		s.out.note("spec.dynamicASN", Info, "internal: the router's ASN is myASN's, %d: peerASN is set to it", spec.MyASN)
+		out.DynamicASN = v1alpha1.DynamicASNInternal
+	case spec.DynamicASN == "external":
+		s.track.use("spec.dynamicASN")
+		out.DynamicASN = v1alpha1.DynamicASNExternal
+		s.out.note("spec.dynamicASN", Changed, "external: pylon (GoBGP) takes any ASN the router sends, myASN included (a session that is then iBGP); MetalLB (FRR) refuses myASN there")
 	default:
 		s.track.unmapped("spec.dynamicASN", "MetalLB takes only internal or external")
 	}
@@ -207,8 +208,13 @@ func (c *converter) peerOptions(s *source, spec peerSpec, out *v1alpha1.BGPPeerS
 	if s.track.has("spec.routerID") {
 		s.track.unmapped("spec.routerID", "pylon takes the router ID per node, not per peer: annotate each node this peer selects with pylonlb.io/bgp-router-id (default: its first IPv4 InternalIP)")
 	}
-	if s.track.has("spec.connectTime") {
-		s.track.unmapped("spec.connectTime", "pylon has no connect-retry setting (GoBGP retries every few seconds)")
+	if spec.ConnectTime != nil {
+		s.track.use("spec.connectTime")
+		out.ConnectTime = &metav1.Duration{Duration: spec.ConnectTime.Truncate(time.Second)}
+		if spec.ConnectTime.Duration%time.Second != 0 {
+			s.out.note("spec.connectTime", Changed, "%s: pylon counts whole seconds (GoBGP's connect-retry timer does): %s", spec.ConnectTime.Duration, out.ConnectTime.Duration)
+		}
+		s.out.note("spec.connectTime", Info, "GoBGP waits between connectTime and twice it before each new attempt")
 	}
 	if s.track.has("spec.bfdProfile") {
 		s.track.unmapped("spec.bfdProfile", "pylon has no BFD: a dead peer is detected by the hold timer (holdTime)")

@@ -51,6 +51,7 @@ type l2Spec struct {
 	IPAddressPoolSelectors []metav1.LabelSelector `json:"ipAddressPoolSelectors"`
 	NodeSelectors          []metav1.LabelSelector `json:"nodeSelectors"`
 	Interfaces             []string               `json:"interfaces"`
+	ServiceSelectors       []metav1.LabelSelector `json:"serviceSelectors"`
 }
 
 // bgpAdvSpec is BGPAdvertisement.spec (v1beta1).
@@ -63,6 +64,7 @@ type bgpAdvSpec struct {
 	IPAddressPoolSelectors []metav1.LabelSelector `json:"ipAddressPoolSelectors"`
 	NodeSelectors          []metav1.LabelSelector `json:"nodeSelectors"`
 	Peers                  []string               `json:"peers"`
+	ServiceSelectors       []metav1.LabelSelector `json:"serviceSelectors"`
 }
 
 // peerSpec is BGPPeer.spec of v1beta2 and of v1beta1, which has a subset of
@@ -87,6 +89,7 @@ type peerSpec struct {
 	VRF                    string                 `json:"vrf"`
 	DisableMP              bool                   `json:"disableMP"`
 	DualStackAddressFamily bool                   `json:"dualStackAddressFamily"`
+	ConnectTime            *metav1.Duration       `json:"connectTime"`
 }
 
 // secretReference is BGPPeer.spec.passwordSecret: a Secret of type
