@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,12 +98,7 @@ func TestBFDFRR(t *testing.T) {
 func startBFDD(t *testing.T, lab *labInfo) {
 	t.Helper()
 	d := lab.Dir
-	u, err := user.Lookup("frr")
-	if err != nil {
-		t.Fatalf("FRR's user: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid := frrUser(t)
 	conf := filepath.Join(d, "bfdd.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, bfddConf, d), 0o644); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,12 +51,9 @@ func addRouterB(t *testing.T, lab *labInfo) {
 	if err := os.Mkdir(lab.Dir2, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if u, err := user.Lookup("frr"); err == nil {
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(lab.Dir2, uid, gid); err != nil {
-			t.Fatal(err)
-		}
+	uid, gid := frrUser(t)
+	if err := os.Chown(lab.Dir2, uid, gid); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

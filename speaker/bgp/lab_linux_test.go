@@ -154,17 +154,24 @@ router bgp 64513
 !
 `
 
+// frrUser is the uid and gid of FRR's user, whom its daemons run as.
+func frrUser(t *testing.T) (uid, gid int) {
+	t.Helper()
+	u, err := user.Lookup("frr")
+	if err != nil {
+		t.Fatalf("FRR's user: %v", err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
 // startFRR runs zebra and bgpd in the router namespace, as the lab does: all
 // state in the lab directory, owned by frr.
 func startFRR(t *testing.T, lab *labInfo) {
 	t.Helper()
 	d := lab.Dir
-	u, err := user.Lookup("frr")
-	if err != nil {
-		t.Fatalf("FRR's user: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid := frrUser(t)
 	files := map[string]string{
 		"zebra.conf": "hostname pylon-lab-router\nlog file " + d + "/zebra.log\n",
 		"bgpd.conf":  fmt.Sprintf(bgpdConf, d, md5Password),
