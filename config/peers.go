@@ -156,6 +156,11 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 	if peer.NodeSelector, err = parseNodeSelector(s.NodeSelector, spec.Child("nodeSelector")); err != nil {
 		errs = append(errs, err)
 	}
+	if s.BFD != nil {
+		var bfdErrs field.ErrorList
+		peer.BFD, bfdErrs = parseBFD(s.BFD, spec.Child("bfd"))
+		errs = append(errs, bfdErrs...)
+	}
 	return peer, errs
 }
 

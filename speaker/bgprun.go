@@ -2,6 +2,7 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -20,6 +21,9 @@ type BGPSpeaker interface {
 	// Changes receives a value on every session change; Close closes it.
 	Changes() <-chan struct{}
 	Close(context.Context) error
+	// ResetPeer tears the session with the router at the address down
+	// at once (BFD declared the path down); it reconnects by itself.
+	ResetPeer(ctx context.Context, addr netip.Addr, reason string) error
 }
 
 // StartBGP starts a BGP speaker with the given router ID.
@@ -89,6 +93,7 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot) (BGPSpeaker,
 		}
 		cancel()
 		r.bgp, r.routerID = nil, netip.Addr{}
+		r.liveBGP.Store(nil)
 	}
 	sp, err := r.StartBGP(ctx, id)
 	if err != nil {
@@ -97,6 +102,7 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot) (BGPSpeaker,
 	}
 	logger.Info("BGP speaker started", "routerID", id, "from", source)
 	r.bgp, r.routerID = sp, id
+	r.liveBGP.Store(&sp)
 	go func() {
 		for range sp.Changes() {
 			r.wake()
@@ -106,15 +112,25 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot) (BGPSpeaker,
 }
 
 // CloseBGP withdraws this node's BGP routes and stops its BGP speaker, if
-// one runs; no pass starts one again. Call it after Freeze, when stopping.
+// one runs, then closes the BFD sessions (they send AdminDown, which the
+// router takes as "BFD switched off", not as a failure); no pass starts
+// them again. Call it after Freeze, when stopping.
 func (r *Reconciler) CloseBGP(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.bgpClosed = true
-	if r.bgp == nil {
+	if r.bgpClosed {
 		return nil
 	}
-	sp := r.bgp
-	r.bgp = nil
-	return sp.Close(ctx)
+	r.bgpClosed = true
+	r.liveBGP.Store(nil)
+	var err error
+	if r.bgp != nil {
+		sp := r.bgp
+		r.bgp = nil
+		err = sp.Close(ctx)
+	}
+	if r.BFD != nil {
+		err = errors.Join(err, r.BFD.Close())
+	}
+	return err
 }

@@ -28,6 +28,7 @@ var labScenarios = []struct {
 	{"MD5", scenarioMD5},
 	{"PeerTargets", scenarioPeerTargets},
 	{"GracefulRestart", scenarioGracefulRestart},
+	{"ResetPeer", scenarioResetPeer},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).

@@ -13,7 +13,8 @@ import (
 // rewritten.)
 func TestUnmappedReported(t *testing.T) {
 	want := map[string][]string{
-		"config-bfd":                     {"BFDProfile metallb-system/testbfdprofile: spec", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
+		"bfd": {"BFDProfile metallb-system/fast: spec.echoMode", "BFDProfile metallb-system/fast: spec.echoInterval",
+			"BFDProfile metallb-system/fast: spec.minimumTtl", "BGPPeer metallb-system/spine: spec.bfdProfile"},
 		"bgp-service-selectors":          {"BGPAdvertisement metallb-system/production-services: spec.serviceSelectors", "BGPAdvertisement metallb-system/staging-services: spec.serviceSelectors"},
 		"l2-service-selectors":           {"L2Advertisement metallb-system/backend-services: spec.serviceSelectors", "L2Advertisement metallb-system/frontend-services: spec.serviceSelectors"},
 		"l2-preferred-nodes":             {"L2Advertisement metallb-system/prefer-edge: spec.preferredNodeSelectors", "L2Advertisement metallb-system/tiered-zones: spec.preferredNodeSelectors", "L2Advertisement metallb-system/zone-boost: spec.preferredNodeSelectors"},
@@ -69,7 +70,7 @@ func TestUnmappedReported(t *testing.T) {
 // TestExactWhenNothingLost: a configuration pylon can express fully
 // converts without an unmapped or invalid note.
 func TestExactWhenNothingLost(t *testing.T) {
-	for _, name := range []string{"config-pool", "config-layer2", "bgp-aggregation", "usage-example", "faq-l2-and-bgp", "pool-service-allocation", "crds-generated"} {
+	for _, name := range []string{"config-pool", "config-layer2", "bgp-aggregation", "usage-example", "faq-l2-and-bgp", "pool-service-allocation", "crds-generated", "config-bfd"} {
 		res, _, report := convertCase(t, name)
 		if !res.Exact() {
 			t.Errorf("%s: not exact:\n%s", name, report)

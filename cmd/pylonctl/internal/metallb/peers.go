@@ -209,7 +209,7 @@ func (c *converter) peerOptions(s *source, spec peerSpec, out *v1alpha1.BGPPeerS
 		s.track.unmapped("spec.connectTime", "pylon has no connect-retry setting (GoBGP retries every few seconds)")
 	}
 	if s.track.has("spec.bfdProfile") {
-		s.track.unmapped("spec.bfdProfile", "pylon has no BFD: a dead peer is detected by the hold timer (holdTime)")
+		c.peerBFD(s, out)
 	}
 }
 
