@@ -219,7 +219,7 @@ func teardown(t *testing.T, lab *labInfo) {
 // with that PID is still that daemon, and waits for them to go.
 func stopFRR(dir string) {
 	var pids []int
-	for _, daemon := range []string{"bgpd", "zebra"} {
+	for _, daemon := range []string{"bfdd", "bgpd", "zebra"} {
 		b, err := os.ReadFile(filepath.Join(dir, daemon+".pid"))
 		if err != nil {
 			continue

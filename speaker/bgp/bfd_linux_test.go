@@ -1,0 +1,445 @@
+package bgp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+
+	"github.com/pylonlb/pylon/speaker/bfd"
+)
+
+// speaker/bfd against FRR's bfdd, in this package's lab (lab_linux_test.go):
+// bfdd runs in the router namespace next to bgpd, with three peers of
+// 300 ms x 3, and the node's side is a bfd.Sessions in the re-executed
+// child, as the BGP scenarios are.
+//
+//	198.18.2.1    <-> 198.18.2.254   single hop IPv4, bound to eth0 on both sides
+//	2001:db8:2::1 <-> 2001:db8:2::fe single hop IPv6
+//	198.18.2.2    <-> 198.18.2.254   multihop (RFC 5883); passive on the node
+
+const bfddConf = `frr defaults traditional
+hostname pylon-lab-router
+log file %[1]s/bfdd.log
+!
+bfd
+ peer 198.18.2.1 local-address 198.18.2.254 interface eth0
+  receive-interval 300
+  transmit-interval 300
+  detect-multiplier 3
+ exit
+ !
+ peer 2001:db8:2::1 local-address 2001:db8:2::fe interface eth0
+  receive-interval 300
+  transmit-interval 300
+  detect-multiplier 3
+ exit
+ !
+ peer 198.18.2.2 multihop local-address 198.18.2.254
+  receive-interval 300
+  transmit-interval 300
+  detect-multiplier 3
+ exit
+ !
+exit
+!
+`
+
+// bfdScenarios run in the node namespace; killed ones are ended by the
+// parent with SIGKILL once they print bfdUpMarker.
+var bfdScenarios = []struct {
+	name   string
+	run    func(t *testing.T, lab *labInfo)
+	killed bool
+}{
+	{"Sessions", scenarioBFDSessions, false},
+	{"NodeStops", scenarioBFDNodeStops, true},
+	{"RouterStops", scenarioBFDRouterStops, false},
+}
+
+const bfdUpMarker = "PYLON-BFD-UP-ON-BOTH-SIDES"
+
+// TestBFDFRR runs speaker/bfd against FRR's bfdd.
+func TestBFDFRR(t *testing.T) {
+	if lab := childLab(t); lab != nil {
+		inNodeNamespace(t)
+		for _, sc := range bfdScenarios {
+			t.Run(sc.name, func(t *testing.T) { sc.run(t, lab) })
+		}
+		return
+	}
+	lab := newLab(t)
+	startBFDD(t, lab)
+	for _, sc := range bfdScenarios {
+		if sc.killed {
+			t.Run(sc.name, func(t *testing.T) { killedInLab(t, lab, "TestBFDFRR", sc.name) })
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) { inLab(t, lab, "TestBFDFRR", sc.name) })
+	}
+}
+
+// startBFDD runs bfdd in the router namespace with the lab's other
+// daemons' conventions (state in the lab directory, user frr) and waits
+// until it shows its peers. lab_linux_test.go's stopFRR ends it.
+func startBFDD(t *testing.T, lab *labInfo) {
+	t.Helper()
+	d := lab.Dir
+	u, err := user.Lookup("frr")
+	if err != nil {
+		t.Fatalf("FRR's user: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	conf := filepath.Join(d, "bfdd.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, bfddConf, d), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(conf, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(filepath.Join(d, "bfdd.log")); err == nil {
+				t.Logf("bfdd.log (last 3000 bytes):\n%s", tail(b, 3000))
+			}
+		}
+	})
+	run(t, "ip", "netns", "exec", lab.Router, "/usr/lib/frr/bfdd", "-d", "-u", "frr", "-g", "frr",
+		"-f", conf, "-i", filepath.Join(d, "bfdd.pid"), "-z", filepath.Join(d, "zserv.api"),
+		"--vty_socket", d, "--bfdctl", filepath.Join(d, "bfdd.sock"), "-A", "127.0.0.1", "-P", "0")
+	r := frr{t: t, dir: d}
+	eventually(t, 15*time.Second, "bfdd shows its 3 peers", func() error {
+		var peers []frrBFDPeer
+		if err := r.vtysh("show bfd peers json", &peers); err != nil {
+			return err
+		}
+		if len(peers) != 3 {
+			return fmt.Errorf("%d peers: %+v", len(peers), peers)
+		}
+		return nil
+	})
+}
+
+// frrBFDPeer is a peer of `show bfd peers json`.
+type frrBFDPeer struct {
+	Peer             string `json:"peer"`
+	Local            string `json:"local"`
+	Multihop         bool   `json:"multihop"`
+	ID               uint32 `json:"id"`
+	RemoteID         uint32 `json:"remote-id"`
+	Status           string `json:"status"`
+	Diagnostic       string `json:"diagnostic"`
+	RemoteDiagnostic string `json:"remote-diagnostic"`
+	TransmitInterval int    `json:"transmit-interval"`
+	RemoteTransmit   int    `json:"remote-transmit-interval"`
+	RemoteReceive    int    `json:"remote-receive-interval"`
+	RemoteMultiplier int    `json:"remote-detect-multiplier"`
+}
+
+// frrBFDCounters is a peer of `show bfd peers counters json`.
+type frrBFDCounters struct {
+	Peer        string `json:"peer"`
+	Multihop    bool   `json:"multihop"`
+	SessionUp   *int   `json:"session-up"`
+	SessionDown *int   `json:"session-down"`
+}
+
+func bfdPeer(r frr, peer string) (frrBFDPeer, error) {
+	var peers []frrBFDPeer
+	if err := r.vtysh("show bfd peers json", &peers); err != nil {
+		return frrBFDPeer{}, err
+	}
+	for _, p := range peers {
+		if p.Peer == peer {
+			return p, nil
+		}
+	}
+	return frrBFDPeer{}, fmt.Errorf("bfdd has no peer %s: %+v", peer, peers)
+}
+
+func bfdCounters(r frr, peer string) (up, down int, err error) {
+	var peers []frrBFDCounters
+	if err := r.vtysh("show bfd peers counters json", &peers); err != nil {
+		return 0, 0, err
+	}
+	for _, p := range peers {
+		if p.Peer == peer {
+			if p.SessionUp == nil || p.SessionDown == nil {
+				return 0, 0, fmt.Errorf("no session-up/-down counters in %+v", p)
+			}
+			return *p.SessionUp, *p.SessionDown, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("bfdd has no counters for %s", peer)
+}
+
+// frrSees waits until bfdd shows the peer in status ("up", "down") and
+// check accepts it; it returns how long that took.
+func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(frrBFDPeer) error) time.Duration {
+	t.Helper()
+	return eventually(t, within, "bfdd: "+peer+" "+status, func() error {
+		p, err := bfdPeer(r, peer)
+		if err != nil {
+			return err
+		}
+		if p.Status != status {
+			return fmt.Errorf("status %s: %+v", p.Status, p)
+		}
+		if check != nil {
+			return check(p)
+		}
+		return nil
+	})
+}
+
+// bfdChanges collects a Sessions' changes.
+type bfdChanges struct {
+	mu sync.Mutex
+	cs []bfd.Change
+}
+
+func (c *bfdChanges) on(ch bfd.Change) {
+	c.mu.Lock()
+	c.cs = append(c.cs, ch)
+	c.mu.Unlock()
+}
+
+func (c *bfdChanges) all() []bfd.Change {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]bfd.Change(nil), c.cs...)
+}
+
+func newBFD(t *testing.T, cfgs ...bfd.Config) (*bfd.Sessions, *bfdChanges) {
+	t.Helper()
+	ch := &bfdChanges{}
+	s, err := bfd.New(bfd.Options{Log: testr.New(t), OnChange: ch.on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Set(cfgs); err != nil {
+		t.Fatal(err)
+	}
+	return s, ch
+}
+
+func bfdCfg(local, remote string) bfd.Config {
+	return bfd.Config{Local: netip.MustParseAddr(local), Remote: netip.MustParseAddr(remote),
+		MinTx: 300 * time.Millisecond, MinRx: 300 * time.Millisecond, Multiplier: 3}
+}
+
+// allUp waits until every session of s is Up.
+func allUp(t *testing.T, s *bfd.Sessions, n int) time.Duration {
+	t.Helper()
+	return eventually(t, 15*time.Second, "our sessions Up", func() error {
+		st := s.Status()
+		if len(st) != n {
+			return fmt.Errorf("%d sessions", len(st))
+		}
+		for _, x := range st {
+			if x.State != bfd.Up {
+				return fmt.Errorf("%s: %s (remote %s, received %d, dropped %d)", x.Config.Remote, x.State, x.RemoteState, x.Received, x.Dropped)
+			}
+		}
+		return nil
+	})
+}
+
+// negotiated checks what bfdd learnt from our packets.
+func negotiated(tx int) func(frrBFDPeer) error {
+	return func(p frrBFDPeer) error {
+		if p.RemoteTransmit != tx || p.RemoteReceive != 300 || p.RemoteMultiplier != 3 || p.RemoteID == 0 {
+			return fmt.Errorf("bfdd learnt TX %d, RX %d, multiplier %d, discriminator %d; want %d, 300, 3, set",
+				p.RemoteTransmit, p.RemoteReceive, p.RemoteMultiplier, p.RemoteID, tx)
+		}
+		return nil
+	}
+}
+
+// scenarioBFDSessions: single hop IPv4 and IPv6 and a passive multihop
+// session come Up on both sides; a TX change is taken without a flap on
+// bfdd's side; Close tells bfdd (AdminDown).
+func scenarioBFDSessions(t *testing.T, lab *labInfo) {
+	r := frr{t: t, dir: lab.Dir}
+	v4 := bfdCfg(nodeEBGP, routerV4)
+	v4.Interface = "eth0"
+	v6 := bfdCfg(nodeV6, routerV6)
+	mh := bfdCfg(nodeIBGP, routerV4)
+	mh.Multihop, mh.Passive = true, true
+	s, _ := newBFD(t, v4, v6, mh)
+	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
+	for _, peer := range []string{nodeEBGP, nodeV6, nodeIBGP} {
+		frrSees(t, r, 5*time.Second, peer, "up", negotiated(300))
+		p, _ := bfdPeer(r, peer)
+		t.Logf("bfdd: %+v", p)
+	}
+	for _, st := range s.Status() {
+		if st.TxInterval != 300*time.Millisecond || st.DetectTime != 900*time.Millisecond || st.Dropped != 0 {
+			t.Errorf("%s: TX %v, detection %v, dropped %d; want 300ms, 900ms, 0", st.Config.Remote, st.TxInterval, st.DetectTime, st.Dropped)
+		}
+	}
+
+	// TX 300 -> 600 ms on the IPv4 session: a Poll Sequence, no flap.
+	up, down, err := bfdCounters(r, nodeEBGP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slower := v4
+	slower.MinTx = 600 * time.Millisecond
+	if err := s.Set([]bfd.Config{slower, v6, mh}); err != nil {
+		t.Fatal(err)
+	}
+	took := frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(600))
+	t.Logf("Set with MinTx 600ms -> bfdd uses it: %v", took)
+	time.Sleep(time.Second)
+	if up2, down2, err := bfdCounters(r, nodeEBGP); err != nil || up2 != up || down2 != down {
+		t.Errorf("bfdd's session-up/-down went %d/%d -> %d/%d (%v): the timer change flapped the session", up, down, up2, down2, err)
+	}
+	if p, _ := bfdPeer(r, nodeEBGP); p.Status != "up" {
+		t.Errorf("bfdd: %+v", p)
+	}
+
+	// Close: bfdd learns we went down on purpose.
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, peer := range []string{nodeEBGP, nodeV6, nodeIBGP} {
+		frrSees(t, r, 5*time.Second, peer, "down", func(p frrBFDPeer) error {
+			if p.RemoteDiagnostic != "administratively down" {
+				return fmt.Errorf("remote diagnostic %q, want administratively down", p.RemoteDiagnostic)
+			}
+			return nil
+		})
+	}
+	t.Logf("Close -> bfdd shows all 3 down, remote diagnostic administratively down: %v", time.Since(start))
+}
+
+// scenarioBFDNodeStops brings a session Up, says so and waits to be
+// killed (the parent measures bfdd's detection).
+func scenarioBFDNodeStops(t *testing.T, lab *labInfo) {
+	r := frr{t: t, dir: lab.Dir}
+	s, _ := newBFD(t, bfdCfg(nodeEBGP, routerV4))
+	allUp(t, s, 1)
+	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
+	fmt.Println(bfdUpMarker)
+	time.Sleep(2 * time.Minute)
+	t.Error("not killed within 2 minutes")
+}
+
+// killedInLab runs a scenario in the node namespace like inLab, and kills
+// the process with SIGKILL (no AdminDown, sockets gone: a node losing
+// power) once it prints bfdUpMarker; then bfdd must detect it.
+func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
+	info, _ := json.Marshal(lab)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", lab.Node, os.Args[0],
+		"-test.run=^"+test+"$/^"+scenario+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		seen := false
+		for sc.Scan() {
+			line := sc.Text()
+			t.Log("node| " + line)
+			if !seen && strings.Contains(line, bfdUpMarker) {
+				seen = true
+				close(up)
+			}
+		}
+	}()
+	select {
+	case <-up:
+	case <-time.After(60 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		t.Fatalf("scenario %s did not report its session up", scenario)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_ = cmd.Wait()
+	r := frr{t: t, dir: lab.Dir}
+	took := frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p frrBFDPeer) error {
+		if p.Diagnostic != "control detection time expired" {
+			return fmt.Errorf("diagnostic %q", p.Diagnostic)
+		}
+		return nil
+	})
+	t.Logf("node process killed -> bfdd down (control detection time expired), 300ms x 3, vtysh polling in 20 ms steps: %v", took)
+	if d := time.Since(killed); d < 500*time.Millisecond {
+		t.Errorf("bfdd went down %v after the kill, sooner than its Detection Time allows: not a detection", d)
+	}
+}
+
+// scenarioBFDRouterStops: bfdd is killed (SIGKILL, by the PID in its pid
+// file): our session goes Down with "control detection time expired".
+// Last scenario: bfdd stays dead.
+func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
+	r := frr{t: t, dir: lab.Dir}
+	s, ch := newBFD(t, bfdCfg(nodeEBGP, routerV4))
+	allUp(t, s, 1)
+	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
+	b, err := os.ReadFile(filepath.Join(lab.Dir, "bfdd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		t.Fatalf("bfdd.pid: %q", b)
+	}
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(lab.Dir)) {
+		t.Fatalf("PID %d is not the lab's bfdd: %q", pid, cmdline)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var down bfd.Change
+	eventually(t, 5*time.Second, "our session Down", func() error {
+		for _, c := range ch.all() {
+			if c.To == bfd.Down {
+				down = c
+				return nil
+			}
+		}
+		return fmt.Errorf("changes %+v", ch.all())
+	})
+	took := down.At.Sub(killed)
+	t.Logf("bfdd killed -> our session Down (%s), 300ms x 3: %v", down.Diag, took)
+	if down.Diag != bfd.DiagDetectionExpired || down.From != bfd.Up {
+		t.Errorf("change %+v, want Up -> Down with %q", down, bfd.DiagDetectionExpired)
+	}
+	if took < 500*time.Millisecond || took > 2*time.Second {
+		t.Errorf("detected after %v; the Detection Time is 900ms after bfdd's last packet (600-900ms after the kill)", took)
+	}
+}
