@@ -350,3 +350,25 @@ func TestSlowAndJitteredTX(t *testing.T) {
 		t.Errorf("A's TX interval %v, want B's Required Min RX 200ms", iv)
 	}
 }
+
+// TestRemoteDemand: a remote that sets D while both are Up gets no more
+// periodic packets (§6.6), but its Poll is still answered (§6.8.7).
+func TestRemoteDemand(t *testing.T) {
+	p := newPair(t, mcfg(100*time.Millisecond, 100*time.Millisecond, 3, false), mcfg(100*time.Millisecond, 100*time.Millisecond, 3, false))
+	p.up()
+	pk := p.b.packet(false, false)
+	pk.Demand = true
+	p.a.receive(pk, p.clk.Now())
+	for range 10 {
+		p.clk.Step(50 * time.Millisecond)
+		p.a.receive(pk, p.clk.Now()) // the remote keeps sending: no detection
+		p.run(p.a, nil, "")
+	}
+	pk.Poll = true
+	p.a.receive(pk, p.clk.Now())
+	p.run(p.a, nil, "Up+F")
+	pk.Demand, pk.Poll = false, false
+	p.a.receive(pk, p.clk.Now())
+	p.clk.Step(100 * time.Millisecond)
+	p.run(p.a, nil, "Up")
+}

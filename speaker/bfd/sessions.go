@@ -25,7 +25,8 @@ type Options struct {
 	// only from Set (the session was removed) or Close. A change to Down
 	// with diag DiagNeighborDown and RemoteState AdminDown means the remote
 	// shut the session down on purpose: RFC 5882 §3.2 says a client should
-	// not take that as a forwarding failure.
+	// not take that as a forwarding failure. OnChange may call Status but
+	// not Set or Close (they wait for the session's goroutine).
 	OnChange func(Change)
 }
 

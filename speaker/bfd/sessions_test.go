@@ -382,3 +382,29 @@ func TestIPv6Loopback(t *testing.T) {
 		t.Errorf("%+v", st)
 	}
 }
+
+// TestInterfaceChange: unchanged sessions keep running (same
+// discriminator); a changed Interface re-creates the session, bound to the
+// interface, and it comes Up again.
+func TestInterfaceChange(t *testing.T) {
+	a, _, _, rb, addrA, addrB := upPair(t, 100*time.Millisecond)
+	before := only(t, a)
+	if err := a.Set([]Config{sessionCfg(addrA, addrB, 100*time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := only(t, a); st.LocalDiscriminator != before.LocalDiscriminator || st.State != Up {
+		t.Fatalf("an unchanged Set touched the session: %+v, was %+v", st, before)
+	}
+	bound := sessionCfg(addrA, addrB, 100*time.Millisecond)
+	bound.Interface = "lo"
+	if err := a.Set([]Config{bound}); err != nil {
+		t.Fatal(err)
+	}
+	if st := only(t, a); st.LocalDiscriminator == before.LocalDiscriminator || st.Config != bound {
+		t.Fatalf("after an interface change: %+v; want a new session", st)
+	}
+	waitState(t, a, 5*time.Second, Up)
+	if c := rb.waitChange(t, time.Second, Down, DiagNeighborDown); c.RemoteState != AdminDown {
+		t.Errorf("B saw %+v, want the old session's AdminDown", c)
+	}
+}

@@ -282,8 +282,9 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 	v6 := bfdCfg(nodeV6, routerV6)
 	mh := bfdCfg(nodeIBGP, routerV4)
 	mh.Multihop, mh.Passive = true, true
-	s, _ := newBFD(t, v4, v6, mh)
+	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
+	upChanges := len(ch.all())
 	for _, peer := range []string{nodeEBGP, nodeV6, nodeIBGP} {
 		frrSees(t, r, 5*time.Second, peer, "up", negotiated(300))
 		p, _ := bfdPeer(r, peer)
@@ -315,6 +316,25 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 		t.Errorf("bfdd: %+v", p)
 	}
 
+	// bfdd asks for a slower RX (900 ms): its Poll is answered, our TX
+	// follows, no state changes on our side; then back to 300 ms.
+	for _, rx := range []int{900, 300} {
+		bfddPeerConfig(t, lab, "peer 198.18.2.1 local-address 198.18.2.254 interface eth0", fmt.Sprintf("receive-interval %d", rx))
+		want := time.Duration(max(rx, 600)) * time.Millisecond
+		took := eventually(t, 5*time.Second, "our TX follows bfdd's RX", func() error {
+			for _, st := range s.Status() {
+				if st.Config.Local == v4.Local && (st.TxInterval != want || st.State != bfd.Up) {
+					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
+				}
+			}
+			return nil
+		})
+		t.Logf("bfdd's receive-interval %d ms -> our TX interval %v: %v", rx, want, took)
+	}
+	if cs := ch.all(); len(cs) != upChanges {
+		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
+	}
+
 	// Close: bfdd learns we went down on purpose.
 	start := time.Now()
 	if err := s.Close(); err != nil {
@@ -329,6 +349,15 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 		})
 	}
 	t.Logf("Close -> bfdd shows all 3 down, remote diagnostic administratively down: %v", time.Since(start))
+}
+
+// bfddPeerConfig changes one setting of a bfdd peer through vtysh.
+func bfddPeerConfig(t *testing.T, lab *labInfo, peer, setting string) {
+	t.Helper()
+	out, err := exec.Command("vtysh", "--vty_socket", lab.Dir, "-c", "configure terminal", "-c", "bfd", "-c", peer, "-c", setting).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("vtysh %s / %s: %v: %s", peer, setting, err, out)
+	}
 }
 
 // scenarioBFDNodeStops brings a session Up, says so and waits to be
