@@ -197,10 +197,24 @@ type BGPPeer struct {
 	VRF string
 	// Passive: the router connects; the node listens.
 	Passive bool
+	// BFD is the peer's BFD profile; nil when BFD is off.
+	BFD *BFD
 
 	// passwordFrom names the Secret key the password comes from
 	// (namespace/name/key); "" without a password.
 	passwordFrom string
+}
+
+// BFD is a validated BFD profile (BGPPeer.spec.bfd). Multihop follows the
+// peer's EBGPMultiHop.
+type BFD struct {
+	// ReceiveInterval and TransmitInterval are the least intervals between
+	// received and sent control packets, 10ms..60s.
+	ReceiveInterval, TransmitInterval time.Duration
+	// DetectMultiplier is 2..255.
+	DetectMultiplier uint8
+	// Passive waits for the router's first packet.
+	Passive bool
 }
 
 // IBGP reports whether the session is internal (same ASN on both ends).

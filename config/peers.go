@@ -186,6 +186,11 @@ func parsePeer(in *v1alpha1.BGPPeer) (*BGPPeer, field.ErrorList) {
 		}
 		peer.VRF = string(s.VRF)
 	}
+	if s.BFD != nil {
+		var bfdErrs field.ErrorList
+		peer.BFD, bfdErrs = parseBFD(s.BFD, spec.Child("bfd"))
+		errs = append(errs, bfdErrs...)
+	}
 	return peer, errs
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/speaker/bfd"
 	"github.com/pylonlb/pylon/speaker/bgp"
 )
 
@@ -39,6 +40,8 @@ type bgpState struct {
 	// holdTime is how long a restarted speaker waits for these peers'
 	// sessions (bgpHoldTime).
 	holdTime time.Duration
+	// bfd is the state of the BFD sessions (applyBFD).
+	bfd []bfd.Status
 }
 
 // applyBGP plans and applies the BGP side of a pass.
@@ -67,6 +70,7 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	sp, cond := r.ensureBGP(ctx, snap, passiveListen(plan.Peers, snap.node(r.Node)))
 	st.cond = cond
 	if sp == nil {
+		r.applyBFD(nil, nil, &st)
 		return st
 	}
 	st.problems = plan.Problems
@@ -75,6 +79,7 @@ func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bg
 	if err := sp.SetPeers(ctx, peers); err != nil {
 		st.err = fmt.Errorf("BGP peers: %w", err)
 	}
+	r.applyBFD(snap.cfg, peers, &st)
 	if err := sp.SetPaths(ctx, plan.Paths); err != nil && st.err == nil {
 		st.err = fmt.Errorf("BGP paths: %w", err)
 	}

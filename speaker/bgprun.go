@@ -2,6 +2,7 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -21,6 +22,9 @@ type BGPSpeaker interface {
 	// Changes receives a value on every session change; Close closes it.
 	Changes() <-chan struct{}
 	Close(context.Context) error
+	// ResetPeer tears the session with the router at the address down
+	// at once (BFD declared the path down); it reconnects by itself.
+	ResetPeer(ctx context.Context, addr netip.Addr, reason string) error
 }
 
 // StartBGP starts a BGP speaker with the given router ID, listening on port
@@ -107,6 +111,7 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []net
 		}
 		cancel()
 		r.bgp, r.routerID, r.listen = nil, netip.Addr{}, nil
+		r.liveBGP.Store(nil)
 	}
 	r.listenErr = nil
 	sp, err := r.StartBGP(ctx, id, listen)
@@ -114,6 +119,7 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []net
 		if plain, perr := r.StartBGP(ctx, id, nil); perr == nil {
 			logger.Error(err, "BGP speaker cannot listen for passive peers: started without listening", "routerID", id, "listen", listen)
 			r.bgp, r.routerID, r.listen, r.listenErr = plain, id, listen, err
+			r.liveBGP.Store(&plain)
 			r.watchBGP(plain)
 			return plain, listenFailed(id, source, listen, err)
 		}
@@ -124,6 +130,7 @@ func (r *Reconciler) ensureBGP(ctx context.Context, snap *snapshot, listen []net
 	}
 	logger.Info("BGP speaker started", "routerID", id, "from", source, "listen", listen)
 	r.bgp, r.routerID, r.listen = sp, id, listen
+	r.liveBGP.Store(&sp)
 	r.watchBGP(sp)
 	return sp, running
 }
@@ -146,15 +153,25 @@ func listenFailed(id netip.Addr, source string, listen []netip.Addr, err error) 
 }
 
 // CloseBGP withdraws this node's BGP routes and stops its BGP speaker, if
-// one runs; no pass starts one again. Call it after Freeze, when stopping.
+// one runs, then closes the BFD sessions (they send AdminDown, which the
+// router takes as "BFD switched off", not as a failure); no pass starts
+// them again. Call it after Freeze, when stopping.
 func (r *Reconciler) CloseBGP(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.bgpClosed = true
-	if r.bgp == nil {
+	if r.bgpClosed {
 		return nil
 	}
-	sp := r.bgp
-	r.bgp = nil
-	return sp.Close(ctx)
+	r.bgpClosed = true
+	r.liveBGP.Store(nil)
+	var err error
+	if r.bgp != nil {
+		sp := r.bgp
+		r.bgp = nil
+		err = sp.Close(ctx)
+	}
+	if r.BFD != nil {
+		err = errors.Join(err, r.BFD.Close())
+	}
+	return err
 }

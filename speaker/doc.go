@@ -30,8 +30,14 @@
 // reads what a SpeakerStatus's cut list tells, and NoteSubject reads the
 // node and address of an Announcing or StoppedAnnouncing event.
 //
+// BFD (bfdwire.go): one speaker/bfd Sessions per process runs a session
+// beside each BGP session whose BGPPeer has a bfd profile (BFDConfigs);
+// its change callback (OnBFDChange) tears a peer's BGP session down at
+// once when its BFD session goes from Up to Down, without waiting for a
+// pass.
+//
 // It may import api/v1alpha1, config, memberlistkey, its leaves
-// (speaker/bgp, speaker/election, speaker/layer2, speaker/membership),
+// (speaker/bfd, speaker/bgp, speaker/election, speaker/layer2, speaker/membership),
 // Kubernetes' libraries, controller-runtime, Prometheus's client and logr;
 // it and its leaves must never import controller or its subpackages.
 package speaker

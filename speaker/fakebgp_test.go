@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/pylonlb/pylon/speaker/bgp"
@@ -20,6 +21,8 @@ type FakeBGP struct {
 	closed  bool
 	peers   []bgp.Peer
 	changes chan struct{}
+	// resets are the addresses ResetPeer was called with.
+	resets []netip.Addr
 }
 
 // NewFakeBGP returns a fake speaker with router ID id whose sessions are
@@ -61,6 +64,20 @@ func (f *FakeBGP) Close(context.Context) error {
 	f.closed = true
 	close(f.changes)
 	return nil
+}
+
+func (f *FakeBGP) ResetPeer(_ context.Context, addr netip.Addr, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resets = append(f.resets, addr)
+	return nil
+}
+
+// Resets returns the addresses ResetPeer was called with.
+func (f *FakeBGP) Resets() []netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.resets)
 }
 
 // Closed reports whether Close was called.

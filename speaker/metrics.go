@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pylonlb/pylon/speaker/bfd"
 	"github.com/pylonlb/pylon/speaker/bgp"
 	"github.com/pylonlb/pylon/speaker/layer2"
 )
@@ -18,6 +19,10 @@ type Metrics struct {
 	sessionUp, prefixes *prometheus.GaugeVec
 	// bgpAnnounced counts addresses with an Established session.
 	bgpAnnounced prometheus.Gauge
+	// bfdUp is per BGP peer with a BFD session; bfdTransitions counts
+	// that session's state changes, by peer and new state.
+	bfdUp          *prometheus.GaugeVec
+	bfdTransitions *prometheus.CounterVec
 	// counts are cumulative counts kept elsewhere (the Announcer's
 	// packets, GoBGP's UPDATE messages), exported as counters.
 	counts *countsCollector
@@ -47,6 +52,10 @@ func NewMetrics() *Metrics {
 		}),
 		sessionUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_session_up", Help: "1 when the BGP session with the peer is established."}, []string{"peer"}),
 		prefixes:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bgp_prefixes_advertised", Help: "Prefixes advertised to the peer."}, []string{"peer"}),
+		bfdUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pylon_speaker_bfd_session_up",
+			Help: "1 when the BFD session with the BGP peer is Up, 0 otherwise; absent for peers without a bfd profile."}, []string{"peer"}),
+		bfdTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pylon_speaker_bfd_transitions_total",
+			Help: "State changes of the BFD session with the BGP peer since the speaker started, by new state (Up, Down, Init, AdminDown)."}, []string{"peer", "state"}),
 		counts: &countsCollector{
 			packets: prometheus.NewDesc("pylon_speaker_layer2_packets_total",
 				"ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting, send_failed: replies, gratuitous packets and probes that could not be sent).", []string{"protocol", "kind"}, nil),
@@ -58,7 +67,7 @@ func NewMetrics() *Metrics {
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.counts, m.sessionUp, m.prefixes, m.bgpAnnounced} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.counts, m.sessionUp, m.prefixes, m.bgpAnnounced, m.bfdUp, m.bfdTransitions} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -89,6 +98,28 @@ func (m *Metrics) observeBGP(sessions []bgp.Session, announced int) {
 	m.counts.mu.Lock()
 	m.counts.sessions = slices.Clone(sessions)
 	m.counts.mu.Unlock()
+}
+
+// observeBFD sets each BFD session's gauge, named after its BGP peer.
+func (m *Metrics) observeBFD(sessions []bgp.Session, bfds []bfd.Status) {
+	m.bfdUp.Reset()
+	for _, b := range bfds {
+		for _, s := range sessions {
+			if s.Address != b.Config.Remote {
+				continue
+			}
+			up := 0.0
+			if b.State == bfd.Up {
+				up = 1
+			}
+			m.bfdUp.WithLabelValues(s.Peer).Set(up)
+		}
+	}
+}
+
+// bfdTransition counts one state change of a BFD session.
+func (m *Metrics) bfdTransition(peer string, to bfd.State) {
+	m.bfdTransitions.WithLabelValues(peer, to.String()).Inc()
 }
 
 // Describe implements prometheus.Collector.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -72,7 +73,15 @@ type Reconciler struct {
 	// StartBGP starts the BGP speaker once this node's router ID is known
 	// (see ensureBGP); nil turns BGP off.
 	StartBGP StartBGP
-	Members  Membership
+	// BFD runs the BFD sessions of the BGP peers with a bfd profile
+	// (bfdwire.go); nil turns BFD off. RouteSource finds a session's local
+	// address when the peer has no sourceAddress; nil means RouteSource.
+	BFD         BFD
+	RouteSource func(netip.Addr) (netip.Addr, error)
+	// Log is for what happens outside a pass (BFD tearing a BGP session
+	// down); passes log to their context's logger.
+	Log     logr.Logger
+	Members Membership
 	// Links reads this node's interfaces.
 	Links   func() ([]layer2.Link, error)
 	Metrics *Metrics
@@ -146,6 +155,10 @@ type Reconciler struct {
 	// is why it does not, having failed to.
 	listen    []netip.Addr
 	listenErr error
+	// liveBGP is bgp, for BFD's change callback, which must not wait for
+	// mu; bfdPeers names the BFD sessions' peers.
+	liveBGP  atomic.Pointer[BGPSpeaker]
+	bfdPeers bfdPeers
 }
 
 // maxPace bounds the wait between two passes.
@@ -304,6 +317,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if r.Metrics != nil {
 		r.Metrics.observe(len(plan.L2), len(live), r.Announcer.Stats())
 		r.Metrics.observeBGP(bs.sessions, len(bs.announced))
+		r.Metrics.observeBFD(bs.sessions, bs.bfd)
 	}
 	res := &passResult{snap: snap, status: buildStatus(r.Members.Members(), plan, applyErr, bs, &r.split), steps: []time.Duration{keyStep, bs.again, bgpHold}}
 	if missing || len(r.split.conflicts) > 0 {

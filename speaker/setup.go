@@ -51,7 +51,11 @@ type Options struct {
 	// StartBGP, when set, starts the BGP speaker once this node's router
 	// ID is known (GoBGP starts speaker/bgp's); nil turns BGP off.
 	StartBGP StartBGP
-	Members  Membership
+	// BFD, when set, runs the BFD sessions of the BGP peers with a bfd
+	// profile (speaker/bfd's Sessions, one per process); give its change
+	// callback to Reconciler.OnBFDChange.
+	BFD     BFD
+	Members Membership
 	// Keys are the memberlist keys Members started with; later changes of
 	// the key Secret roll over from them (membership.Rollover).
 	Keys memberlistkey.Keys
@@ -88,6 +92,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("pylon-speaker"),
 		Node: o.Node, Namespace: o.Namespace, Class: o.Class, KeySecret: o.KeySecret, Version: o.Version,
 		Announcer: o.Announcer, StartBGP: o.StartBGP, Members: o.Members, Links: o.Links, Metrics: o.Metrics, Clock: o.Clock,
+		BFD: o.BFD, Log: mgr.GetLogger().WithName("speaker"),
 		Trigger: make(chan event.GenericEvent, 1), writer: newStatusWriter(),
 		retry: backoff{min: applyRetryMin, max: applyRetryMax},
 		keys:  o.Keys,

@@ -202,6 +202,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 			since := metav1.NewTime(s.Since.Truncate(time.Second))
 			ss.Since = &since
 		}
+		ss.BFD = bfdStatus(bs.bfd, s.Address)
 		if s.State == "Established" {
 			st.SessionsEstablished++
 		}

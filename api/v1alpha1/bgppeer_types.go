@@ -158,6 +158,55 @@ type BGPPeerSpec struct {
 	// NET_BIND_SERVICE capability (the chart's bgp.passivePeers).
 	// +optional
 	Passive *bool `json:"passive,omitempty"`
+
+	// BFD, when present, runs BFD (RFC 5880/5881; RFC 5883 when
+	// ebgpMultiHop is set) alongside each node's session with this peer:
+	// when BFD declares the path down the BGP session is torn down at
+	// once, instead of at the end of the hold time. `bfd: {}` turns it on
+	// with the defaults (300ms x 3).
+	// +optional
+	BFD *BFDProfile `json:"bfd,omitempty"`
+}
+
+// BFDProfile is how BFD runs alongside a BGPPeer's sessions.
+type BFDProfile struct {
+	// ReceiveInterval is the least interval between the BFD control
+	// packets this end is willing to receive: 10ms..60s. Default 300ms.
+	// +optional
+	// +kubebuilder:default="300ms"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('10ms') && duration(self) <= duration('60s'))",message="must be between 10ms and 60s"
+	ReceiveInterval *metav1.Duration `json:"receiveInterval,omitempty"`
+
+	// TransmitInterval is the least interval between the BFD control
+	// packets this end sends: 10ms..60s. Default 300ms. The interval in
+	// use is the larger of it and the router's receive interval.
+	// +optional
+	// +kubebuilder:default="300ms"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration such as 90s, 1m30s or 500ms"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || (duration(self) >= duration('10ms') && duration(self) <= duration('60s'))",message="must be between 10ms and 60s"
+	TransmitInterval *metav1.Duration `json:"transmitInterval,omitempty"`
+
+	// DetectMultiplier is how many intervals without a packet declare the
+	// session down: 2..255. Default 3.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=255
+	DetectMultiplier *int32 `json:"detectMultiplier,omitempty"`
+
+	// EchoMode must be false (or unset): BFD echo (RFC 5880 section 6.4)
+	// is not implemented, pylon runs BFD in asynchronous mode with control
+	// packets only. The field exists so that a profile asking for echo is
+	// refused with this explanation instead of running without it.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!self",message="echo mode is not implemented: pylon's BFD runs in asynchronous mode with control packets only; set echoMode to false or leave it out"
+	EchoMode *bool `json:"echoMode,omitempty"`
+
+	// PassiveMode makes the speakers wait for the router's first BFD
+	// packet instead of sending their own first (RFC 5880 section 6.1).
+	// +optional
+	PassiveMode *bool `json:"passiveMode,omitempty"`
 }
 
 // DynamicASN is how a BGPPeer without peerASN learns the router's ASN.

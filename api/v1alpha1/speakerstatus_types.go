@@ -57,6 +57,27 @@ type BGPSessionStatus struct {
 	// Established session: what a BGPPeer with dynamicASN learnt.
 	// +optional
 	PeerASN int64 `json:"peerASN,omitempty"`
+
+	// BFD is the state of the BFD session alongside, when the BGPPeer has
+	// a bfd profile.
+	// +optional
+	BFD *BFDSessionStatus `json:"bfd,omitempty"`
+}
+
+// BFDSessionStatus is one BFD session of this speaker.
+type BFDSessionStatus struct {
+	// State is the BFD state (RFC 5880): Up, Down, Init or AdminDown.
+	// +kubebuilder:validation:Enum=AdminDown;Down;Init;Up
+	State string `json:"state"`
+	// Since is when the session entered State.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+	// Diagnostic is why the session last left Up, as this end saw it
+	// (RFC 5880 section 4.1: Control Detection Time Expired, Neighbor
+	// Signaled Session Down, ...); empty when it never did.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Diagnostic string `json:"diagnostic,omitempty"`
 }
 
 // Announcement is one address this node makes reachable.

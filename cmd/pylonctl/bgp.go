@@ -19,10 +19,11 @@ func (a *app) bgpCommand() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "peers",
-		Short: "Every node's BGP sessions: state, since when, prefixes sent, last error",
+		Short: "Every node's BGP sessions: state, BFD state, since when, prefixes sent, last error",
 		Long: `peers lists each node's session with each BGPPeer as the node's speaker
-reports it in its SpeakerStatus. Exit status 1 when a session is not
-Established.`,
+reports it in its SpeakerStatus, with the state of the BFD session beside it
+when the BGPPeer has a bfd profile ("-" when not). Exit status 1 when a
+session is not Established or its BFD session is not Up.`,
 		Example: `  pylonctl bgp peers
   kubectl pylon bgp peers -o json | jq '.sessions[] | select(.state != "Established")'`,
 		Args: cobra.NoArgs,
@@ -39,7 +40,7 @@ Established.`,
 			if err := a.print(r, r.table(a.clock.Now())); err != nil {
 				return err
 			}
-			if r.Established < r.Total {
+			if r.Established < r.Total || r.BFDNotUp > 0 {
 				return exitCode(exitProblem)
 			}
 			return nil
@@ -53,6 +54,8 @@ type bgpPeersReport struct {
 	Sessions    []sessionRow `json:"sessions"`
 	Established int          `json:"established"`
 	Total       int          `json:"total"`
+	// BFDNotUp counts the sessions with a BFD session that is not Up.
+	BFDNotUp int `json:"bfdNotUp"`
 }
 
 type sessionRow struct {
@@ -66,6 +69,8 @@ type sessionRow struct {
 	// Change says how a BGPPeer change that restarts the session is rolled
 	// out on this node (Held, Trying, Reverted).
 	Change string `json:"change,omitempty"`
+	// BFD is the state of the BFD session beside it; empty without one.
+	BFD string `json:"bfd,omitempty"`
 }
 
 // peersReport lists the sessions by node (SpeakerStatuses come sorted by
@@ -78,6 +83,12 @@ func peersReport(speakers []v1alpha1.SpeakerStatus) *bgpPeersReport {
 				PrefixesSent: s.PrefixesSent, LastError: s.LastError, Change: s.Change}
 			if s.Since != nil {
 				row.Since = s.Since.Time
+			}
+			if s.BFD != nil {
+				row.BFD = s.BFD.State
+				if s.BFD.State != "Up" {
+					r.BFDNotUp++
+				}
 			}
 			r.Sessions = append(r.Sessions, row)
 			r.Total++
@@ -95,11 +106,14 @@ func (r *bgpPeersReport) table(now time.Time) func(io.Writer) {
 			fmt.Fprintln(w, "No BGP sessions: no speaker reports one (no BGPPeer selects a node, or BGP is off).")
 			return
 		}
-		fmt.Fprintln(w, "NODE\tPEER\tADDRESS\tSTATE\tSINCE\tPREFIXES\tCHANGE\tLAST ERROR")
+		fmt.Fprintln(w, "NODE\tPEER\tADDRESS\tSTATE\tBFD\tSINCE\tPREFIXES\tCHANGE\tLAST ERROR")
 		for _, s := range r.Sessions {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Node, s.Peer, orDash(s.Address), s.State, ago(now, s.Since),
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Node, s.Peer, orDash(s.Address), s.State, orDash(s.BFD), ago(now, s.Since),
 				s.PrefixesSent, orDash(s.Change), orDash(strings.ReplaceAll(s.LastError, "\t", " ")))
 		}
 		fmt.Fprintf(w, "\n%d/%d Established\n", r.Established, r.Total)
+		if r.BFDNotUp > 0 {
+			fmt.Fprintf(w, "%d BFD sessions not Up\n", r.BFDNotUp)
+		}
 	}
 }

@@ -21,13 +21,13 @@ func TestBGPPeersAndVersion(t *testing.T) {
 	since := metav1.NewTime(time.Now().Add(-10 * time.Minute).Truncate(time.Second))
 	k.speakerStatus("node-a", []string{"node-a", "node-b"}, func(st *v1alpha1.SpeakerStatus) {
 		st.Status.BGPSessions = []v1alpha1.BGPSessionStatus{
-			{Peer: "r1", PeerAddress: "192.0.2.1", State: "Established", Since: &since, PrefixesSent: 12},
+			{Peer: "r1", PeerAddress: "192.0.2.1", State: "Established", Since: &since, PrefixesSent: 12, BFD: &v1alpha1.BFDSessionStatus{State: "Up"}},
 			{Peer: "r2", PeerAddress: "2001:db8::1", State: "Established", Since: &since, PrefixesSent: 3, Change: "Trying"},
 		}
 	})
 	k.speakerStatus("node-b", []string{"node-a", "node-b"}, func(st *v1alpha1.SpeakerStatus) {
 		st.Status.BGPSessions = []v1alpha1.BGPSessionStatus{
-			{Peer: "r1", PeerAddress: "192.0.2.1", State: "Established", Since: &since, PrefixesSent: 12},
+			{Peer: "r1", PeerAddress: "192.0.2.1", State: "Established", Since: &since, PrefixesSent: 12, BFD: &v1alpha1.BFDSessionStatus{State: "Down", Diagnostic: "Control Detection Time Expired"}},
 			{Peer: "r2", PeerAddress: "2001:db8::1", State: "Connect", Since: &since, LastError: "dial tcp [2001:db8::1]:179: connect: connection refused"},
 		}
 	})
@@ -37,19 +37,24 @@ func TestBGPPeersAndVersion(t *testing.T) {
 
 	t.Run("bgp peers", func(t *testing.T) {
 		var r bgpPeersReport
-		if code := k.ctlJSON(&r, "bgp", "peers"); code != exitProblem || r.Established != 3 || r.Total != 4 || len(r.Sessions) != 4 {
+		if code := k.ctlJSON(&r, "bgp", "peers"); code != exitProblem || r.Established != 3 || r.Total != 4 || len(r.Sessions) != 4 || r.BFDNotUp != 1 {
 			t.Fatalf("exit %d, report %+v", code, r)
 		}
-		if s := r.Sessions[3]; s.Node != "node-b" || s.Peer != "r2" || s.State != "Connect" || !s.Since.Equal(since.Time) || !strings.Contains(s.LastError, "connection refused") {
+		if s := r.Sessions[3]; s.Node != "node-b" || s.Peer != "r2" || s.State != "Connect" || !s.Since.Equal(since.Time) || !strings.Contains(s.LastError, "connection refused") || s.BFD != "" {
 			t.Errorf("session %+v", s)
+		}
+		if s := r.Sessions[2]; s.Peer != "r1" || s.BFD != "Down" {
+			t.Errorf("session %+v; want BFD Down", s)
 		}
 		code, out, _ := k.ctl("bgp", "peers")
 		for _, w := range []string{
-			"NODE    PEER  ADDRESS      STATE        SINCE  PREFIXES  CHANGE  LAST ERROR",
-			"node-a  r1    192.0.2.1    Established  10m    12        -       -",
-			"node-a  r2    2001:db8::1  Established  10m    3         Trying  -",
-			"node-b  r2    2001:db8::1  Connect      10m    0         -       dial tcp [2001:db8::1]:179: connect: connection refused",
+			"NODE    PEER  ADDRESS      STATE        BFD   SINCE  PREFIXES  CHANGE  LAST ERROR",
+			"node-a  r1    192.0.2.1    Established  Up    10m    12        -       -",
+			"node-a  r2    2001:db8::1  Established  -     10m    3         Trying  -",
+			"node-b  r1    192.0.2.1    Established  Down  10m    12        -       -",
+			"node-b  r2    2001:db8::1  Connect      -     10m    0         -       dial tcp [2001:db8::1]:179: connect: connection refused",
 			"3/4 Established",
+			"1 BFD sessions not Up",
 		} {
 			if code != exitProblem || !strings.Contains(out, w) {
 				t.Errorf("exit %d; output lacks %q:\n%s", code, w, out)

@@ -79,7 +79,7 @@ func TestExamplesAreClean(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("docs/examples has problems (exit %d):\n%s%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "4 BGP peers") {
+	if !strings.Contains(stdout, "5 BGP peers") {
 		t.Errorf("expected every example peer in force: %s", stdout)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +26,7 @@ import (
 	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/speaker/bfd"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 )
@@ -89,9 +91,24 @@ func run(ctx context.Context, o options) error {
 	defer func() { _ = announcer.Close() }()
 
 	var startBGP speaker.StartBGP
+	var bfdSessions speaker.BFD
 	if o.bgp {
 		// The reconciler starts it once the node's router ID is known.
 		startBGP = speaker.GoBGP(logger.WithName("bgp"))
+		// One set of BFD sessions for the process; the reconciler gives
+		// it the sessions of the peers with a bfd profile.
+		sessions, err := bfd.New(bfd.Options{Log: logger.WithName("bfd"), Clock: clock.RealClock{}, OnChange: func(c bfd.Change) {
+			if r := rec.Load(); r != nil {
+				r.OnBFDChange(c)
+			}
+		}})
+		if err != nil {
+			// BGP goes on without BFD; peers with a bfd profile say why.
+			logger.Error(err, "BFD not started")
+			bfdSessions = speaker.NoBFD{Err: err}
+		} else {
+			bfdSessions = sessions
+		}
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -132,7 +149,7 @@ func run(ctx context.Context, o options) error {
 		Node: o.nodeName, Namespace: o.namespace, Class: o.loadBalancerClass, KeySecret: o.keySecret,
 		Version:   version.Get().Label(),
 		Announcer: announcer, Members: members, Keys: keys, Changes: members.Changes(), LinkChanges: linkChanges,
-		Metrics: m, StartBGP: startBGP,
+		Metrics: m, StartBGP: startBGP, BFD: bfdSessions,
 	})
 	if err != nil {
 		return err

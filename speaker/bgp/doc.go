@@ -14,6 +14,8 @@
 //     session, an unchanged path is not sent again;
 //   - session state: GoBGP's peer events, and the connection errors and
 //     down reasons GoBGP only logs, picked out of its log stream;
+//   - ResetPeer, tearing one session down at once (the speaker calls it
+//     when the BFD session beside it goes down; GoBGP has no BFD);
 //   - PlanFor, the pure function from the validated configuration
 //     (package config), the node's labels and the service IPs the node
 //     announces to the Peers and Paths of that node.

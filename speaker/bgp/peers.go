@@ -296,6 +296,9 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 			ConnectRetry:      uint64(cmp.Or(p.ConnectTime.Truncate(time.Second), s.connectRetry) / time.Second),
 			HoldTime:          uint64(hold / time.Second),
 			KeepaliveInterval: uint64(max(keepalive/time.Second, 1)),
+			// After ResetPeer (BFD down): reconnect after the usual
+			// retry interval, not GoBGP's default 30 s.
+			IdleHoldTimeAfterReset: uint64(s.connectRetry / time.Second),
 		}},
 		Transport: &api.Transport{RemotePort: uint32(p.port())},
 	}

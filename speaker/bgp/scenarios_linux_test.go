@@ -38,6 +38,7 @@ var labScenarios = []struct {
 	{"BindInterface", scenarioBindInterface},
 	{"Passive", scenarioPassive},
 	{"RouterHoldTimeZero", scenarioRouterHoldTimeZero},
+	{"ResetPeer", scenarioResetPeer},
 }
 
 // TestFRR runs the speaker against a real FRR (see lab_linux_test.go).

@@ -170,6 +170,7 @@ func TestAPIPeer(t *testing.T) {
 		{"hold", p.Timers.Config.HoldTime, uint64(9)},
 		{"keepalive (hold/3)", p.Timers.Config.KeepaliveInterval, uint64(3)},
 		{"connect retry", p.Timers.Config.ConnectRetry, uint64(2)},
+		{"idle hold after a reset", p.Timers.Config.IdleHoldTimeAfterReset, uint64(2)},
 		{"multihop", p.EbgpMultihop.GetMultihopTtl(), uint32(255)},
 		{"graceful restart", p.GracefulRestart.GetRestartTime(), uint32(30)},
 		{"notification GR", p.GracefulRestart.GetNotificationEnabled(), true},

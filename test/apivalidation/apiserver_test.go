@@ -219,6 +219,10 @@ func testExamplesAccepted(t *testing.T, env *envtest.Env) {
 	if gr := peer.Spec.GracefulRestart; gr == nil || gr.RestartTime == nil || gr.RestartTime.Duration != 120*time.Second {
 		t.Errorf("BGPPeer lab-router-v6: gracefulRestart = %+v, want the default restartTime 120s", gr)
 	}
+	peer = get(ctx, t, env, "tor-bfd", &v1alpha1.BGPPeer{})
+	if b := peer.Spec.BFD; b == nil || b.DetectMultiplier == nil || *b.DetectMultiplier != 3 || b.TransmitInterval == nil || b.TransmitInterval.Duration != 300*time.Millisecond {
+		t.Errorf("BGPPeer tor-bfd: bfd = %+v, want the defaults detectMultiplier 3 and transmitInterval 300ms", b)
+	}
 	adv := get(ctx, t, env, "bgp", &v1alpha1.BGPAdvertisement{})
 	if l := adv.Spec.AggregationLength; l == nil || *l != 32 {
 		t.Errorf("BGPAdvertisement bgp: aggregationLength = %v, want the default 32", ptrString(l))

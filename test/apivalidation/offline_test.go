@@ -134,6 +134,8 @@ func TestOfflineValidatorAgrees(t *testing.T) {
 			{"IPPool/reserved", []string{"spec", "autoAssign"}, false},
 			{"BGPPeer/lab-router", []string{"spec", "peerPort"}, int64(179)},
 			{"BGPPeer/lab-router-v6", []string{"spec", "gracefulRestart", "restartTime"}, "120s"},
+			{"BGPPeer/tor-bfd", []string{"spec", "bfd", "transmitInterval"}, "300ms"},
+			{"BGPPeer/tor-bfd", []string{"spec", "bfd", "detectMultiplier"}, int64(3)},
 			{"BGPAdvertisement/bgp", []string{"spec", "aggregationLength"}, int64(32)},
 			{"BGPAdvertisement/bgp", []string{"spec", "aggregationLengthV6"}, int64(128)},
 		} {

@@ -52,6 +52,7 @@ func clusterScenarios() []clusterScenario {
 		{"RollingSpeakerUpdate", clusterRollingSpeakerUpdate},
 		{"DrainOwner", clusterDrainOwner},
 		{"NodePowerLoss", clusterNodePowerLoss},
+		{"BFDPowerLoss", clusterBFDPowerLoss},
 		// The lifecycle scenarios come last (cluster_lifecycle_test.go).
 		{"HelmUpgrade", clusterHelmUpgrade},
 		{"HelmUninstall", clusterHelmUninstall},
@@ -90,7 +91,9 @@ func startCluster(t testing.TB, ns lab.NodeStack) *cluster {
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancelBuild()
-	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns}, buildBackendImage(build, t))
+	// The router runs BFD (bfdd) for its sessions with the nodes; the
+	// speakers do when the BGPPeer asks for it (BFDPowerLoss).
+	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns, BFD: &lab.BFD{}}, buildBackendImage(build, t))
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	t.Cleanup(cancel)

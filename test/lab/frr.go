@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// frrDaemons is where Debian's frr package puts zebra and bgpd.
+// frrDaemons is where Debian's frr package puts zebra, bfdd and bgpd.
 const frrDaemons = "/usr/lib/frr"
 
 // bgpdConf is the router's configuration. Nodes peer from anywhere on the
@@ -37,6 +37,10 @@ router bgp {{.ASN}}
 {{- if $.Password}}
  neighbor {{.Name}} password {{$.Password}}
 {{- end}}
+{{- if $.BFD}}
+ neighbor {{.Name}} bfd
+ neighbor {{.Name}} bfd profile pylon
+{{- end}}
  bgp listen range {{.Range}} peer-group {{.Name}}
 {{- end}}
  !
@@ -49,6 +53,22 @@ router bgp {{.ASN}}
   maximum-paths ibgp 16
  exit-address-family
 {{- end}}
+!
+`))
+
+// bfddConf is bfdd's configuration: the profile the peer groups use.
+var bfddConf = template.Must(template.New("bfdd.conf").Parse(`! pylon lab router, written by test/lab
+hostname {{.Hostname}}
+log file {{.Dir}}/bfdd.log
+!
+bfd
+ profile pylon
+  receive-interval {{.BFD.Milliseconds .BFD.Interval}}
+  transmit-interval {{.BFD.Milliseconds .BFD.Interval}}
+  detect-multiplier {{.BFD.DetectMultiplier}}
+ exit
+ !
+exit
 !
 `))
 
@@ -67,6 +87,8 @@ type frrConfig struct {
 	// NodeAS is "external" (any AS but the router's) or a number.
 	NodeAS   string
 	Password string
+	// BFD, when set, runs BFD on the peer groups' sessions.
+	BFD      *BFD
 	Groups   []peerGroup
 	Families []string
 }
@@ -85,6 +107,7 @@ func newFRRConfig(t *topology, dir string, o Options) frrConfig {
 		RouterID: t.router.IPv4.String(),
 		NodeAS:   nodeAS,
 		Password: o.BGPPassword,
+		BFD:      o.BFD,
 		Groups:   []peerGroup{{"NODES4", SegmentV4.String()}, {"NODES6", SegmentV6.String()}},
 		Families: []string{"ipv4", "ipv6"},
 	}
@@ -107,8 +130,9 @@ type Router struct {
 	// RemoteIPv4 and RemoteIPv6 are its addresses towards the remote
 	// client.
 	RemoteIPv4, RemoteIPv6 netip.Addr
-	// Zebra and BGPd are the two daemons.
-	Zebra, BGPd *Process
+	// Zebra and BGPd are the two daemons; BFDd the third, with
+	// Options.BFD.
+	Zebra, BGPd, BFDd *Process
 }
 
 // startFRR writes the configuration and starts zebra, then bgpd, in the
@@ -124,7 +148,11 @@ func (l *Lab) startFRR(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	for name, tmpl := range map[string]*template.Template{"bgpd.conf": bgpdConf, "zebra.conf": zebraConf} {
+	confs := map[string]*template.Template{"bgpd.conf": bgpdConf, "zebra.conf": zebraConf}
+	if o.BFD != nil {
+		confs["bfdd.conf"] = bfddConf
+	}
+	for name, tmpl := range confs {
 		data, err := cfg.render(tmpl)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", name, err)
@@ -151,6 +179,17 @@ func (l *Lab) startFRR(ctx context.Context, o Options) error {
 	}
 	if err := waitFile(ctx, r.Zebra, filepath.Join(dir, "zserv.api")); err != nil {
 		return err
+	}
+	if o.BFD != nil {
+		// bfdd before bgpd: bgpd registers its sessions with bfdd through
+		// zebra. --bfdctl keeps its control socket in the lab's directory.
+		bfdArgs := append(args("bfdd"), "--bfdctl", filepath.Join(dir, "bfdd.sock"))
+		if r.BFDd, err = l.StartProcess(ProcessSpec{Name: "frr-bfdd", Netns: r.Netns, Path: filepath.Join(frrDaemons, "bfdd"), Args: bfdArgs}); err != nil {
+			return err
+		}
+		if err := waitFile(ctx, r.BFDd, filepath.Join(dir, "bfdd.vty")); err != nil {
+			return err
+		}
 	}
 	if r.BGPd, err = l.StartProcess(ProcessSpec{Name: "frr-bgpd", Netns: r.Netns, Path: filepath.Join(frrDaemons, "bgpd"), Args: args("bgpd")}); err != nil {
 		return err

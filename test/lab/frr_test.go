@@ -1,8 +1,11 @@
 package lab
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBGPDConf(t *testing.T) {
@@ -27,12 +30,16 @@ func TestBGPDConf(t *testing.T) {
 			" address-family ipv4 unicast\n  neighbor NODES4 activate\n  neighbor NODES6 activate\n  maximum-paths 16\n",
 			" address-family ipv6 unicast\n  neighbor NODES4 activate\n  neighbor NODES6 activate\n  maximum-paths 16\n",
 			"log file /d/bgpd.log\n",
-		}, []string{"password"}},
+		}, []string{"password", "bfd"}},
 		{"node AS and password", Options{NodeASN: 64512, BGPPassword: "s3cret"}, []string{
 			" neighbor NODES4 remote-as 64512\n",
 			" neighbor NODES6 remote-as 64512\n",
 			" neighbor NODES4 password s3cret\n",
 		}, []string{"external"}},
+		{"BFD", Options{BFD: &BFD{}}, []string{
+			" neighbor NODES4 bfd\n neighbor NODES4 bfd profile pylon\n",
+			" neighbor NODES6 bfd\n neighbor NODES6 bfd profile pylon\n",
+		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,5 +59,46 @@ func TestBGPDConf(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestBFDDConf(t *testing.T) {
+	topo, err := newTopology("pyl000000", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		bfd  BFD
+		want string
+	}{
+		{"defaults", BFD{}, " profile pylon\n  receive-interval 300\n  transmit-interval 300\n  detect-multiplier 3\n"},
+		{"100ms x 5", BFD{Interval: 100 * time.Millisecond, Multiplier: 5}, " profile pylon\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 5\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := newFRRConfig(topo, "/d", Options{BFD: &tc.bfd}).render(bfddConf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), tc.want) || !strings.Contains(string(data), "log file /d/bfdd.log\n") {
+				t.Errorf("bfdd.conf lacks %q:\n%s", tc.want, data)
+			}
+		})
+	}
+}
+
+func TestParseBFDPeers(t *testing.T) {
+	data := []byte(`[{"multihop":false,"peer":"198.18.0.11","local":"198.18.0.2","vrf":"default","id":1,"remote-id":7,"passive-mode":false,"status":"up","uptime":12,"diagnostic":"ok","remote-diagnostic":"ok"},
+{"multihop":false,"peer":"198.18.0.12","vrf":"default","id":2,"remote-id":0,"status":"down","downtime":3,"diagnostic":"control detection time expired","remote-diagnostic":"ok"}]`)
+	got, err := parseBFDPeers(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []BFDPeer{
+		{Peer: netip.MustParseAddr("198.18.0.11"), Local: netip.MustParseAddr("198.18.0.2"), Status: "up", Diagnostic: "ok"},
+		{Peer: netip.MustParseAddr("198.18.0.12"), Status: "down", Diagnostic: "control detection time expired"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	NodeASN uint32
 	// BGPPassword, when set, is the TCP MD5 password the router requires.
 	BGPPassword string
+	// BFD, when set, starts bfdd on the router and runs BFD on its
+	// sessions with the nodes (see BFD).
+	BFD *BFD
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.
 	BackendBinary string

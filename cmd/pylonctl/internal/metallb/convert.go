@@ -87,6 +87,8 @@ type converter struct {
 	// made maps "Kind name" of each pylon object to the outcome of the
 	// object it came from.
 	made map[string]*Outcome
+	// bfd holds the BFDProfiles by namespace/name (readBFDProfiles).
+	bfd map[string]*bfdProfile
 }
 
 // Convert converts the MetalLB objects among objs. It also reads the
@@ -103,12 +105,11 @@ func Convert(objs []manifests.Object, opts Options) *Result {
 	c.sort(objs)
 	c.convertCommunities()
 	c.convertPools()
+	c.readBFDProfiles()
 	c.convertPeers()
+	c.reportBFDProfiles()
 	c.convertL2Advertisements()
 	c.convertBGPAdvertisements()
-	for _, s := range c.byKind[KindBFDProfile] {
-		s.track.unmapped("spec", "pylon has no BFD: sessions detect a dead peer by the BGP hold timer only; every BGPPeer that names this profile is reported too")
-	}
 	c.convertServices()
 	c.validate()
 

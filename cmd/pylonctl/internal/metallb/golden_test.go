@@ -60,7 +60,7 @@ var docCases = map[string]string{
 
 // madeCases are inputs made for these tests, for what the documentation
 // has no example of (testdata/made; each file says what it covers).
-var madeCases = []string{"v1beta1-peers", "services", "splits", "peers-dual-stack", "peer-options"}
+var madeCases = []string{"v1beta1-peers", "services", "splits", "peers-dual-stack", "peer-options", "bfd"}
 
 const pylonNS = "pylon-system"
 

@@ -13,7 +13,8 @@ import (
 // rewritten.)
 func TestUnmappedReported(t *testing.T) {
 	want := map[string][]string{
-		"config-bfd":         {"BFDProfile metallb-system/testbfdprofile: spec", "BGPPeer metallb-system/peersample: spec.bfdProfile"},
+		"bfd": {"BFDProfile metallb-system/fast: spec.echoMode", "BFDProfile metallb-system/fast: spec.echoInterval",
+			"BFDProfile metallb-system/fast: spec.minimumTtl", "BGPPeer metallb-system/spine: spec.bfdProfile"},
 		"l2-preferred-nodes": {"L2Advertisement metallb-system/prefer-edge: spec.preferredNodeSelectors", "L2Advertisement metallb-system/tiered-zones: spec.preferredNodeSelectors", "L2Advertisement metallb-system/zone-boost: spec.preferredNodeSelectors"},
 		"bgp-frr-k8s":        {"FRRConfiguration metallb-system/with-recv: "},
 		"crds-configmap":     {"ConfigMap metallb-system/config: data.config"},
@@ -65,7 +66,7 @@ func TestUnmappedReported(t *testing.T) {
 // TestExactWhenNothingLost: a configuration pylon can express fully
 // converts without an unmapped or invalid note.
 func TestExactWhenNothingLost(t *testing.T) {
-	for _, name := range []string{"config-pool", "config-layer2", "bgp-aggregation", "usage-example", "faq-l2-and-bgp", "pool-service-allocation", "crds-generated"} {
+	for _, name := range []string{"config-pool", "config-layer2", "bgp-aggregation", "usage-example", "faq-l2-and-bgp", "pool-service-allocation", "crds-generated", "config-bfd"} {
 		res, _, report := convertCase(t, name)
 		if !res.Exact() {
 			t.Errorf("%s: not exact:\n%s", name, report)

@@ -217,7 +217,7 @@ func (c *converter) peerOptions(s *source, spec peerSpec, out *v1alpha1.BGPPeerS
 		s.out.note("spec.connectTime", Info, "GoBGP waits between connectTime and twice it before each new attempt")
 	}
 	if s.track.has("spec.bfdProfile") {
-		s.track.unmapped("spec.bfdProfile", "pylon has no BFD: a dead peer is detected by the hold timer (holdTime)")
+		c.peerBFD(s, out)
 	}
 }
 

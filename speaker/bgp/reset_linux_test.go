@@ -1,0 +1,60 @@
+package bgp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// scenarioResetPeer: ResetPeer (what a BFD session going down calls) drops
+// the session at once, the router withdraws the node's route, and the
+// session comes back after the connect-retry interval (not GoBGP's 30 s
+// default idle hold after a reset) with the route.
+func scenarioResetPeer(t *testing.T, r frr) {
+	ctx := context.Background()
+	s := newSpeaker(t, nodeEBGP)
+	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil {
+		t.Fatal(err)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.20/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.20/32", nodeEBGP, nil)
+	_, before, err := r.neighborState(nodeEBGP)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.ResetPeer(ctx, netip.MustParseAddr(routerV4), "BFD session down"); err != nil {
+		t.Fatal(err)
+	}
+	reset := time.Now()
+	down := eventually(t, time.Second, "session down after ResetPeer", func() error {
+		if st, _, err := r.neighborState(nodeEBGP); err != nil || st == "Established" {
+			return fmt.Errorf("FRR: %s %v", st, err)
+		}
+		if sess := session(t, s, "router"); sess.State == StateEstablished {
+			return errors.New("speaker: still Established")
+		}
+		return nil
+	})
+	t.Logf("ResetPeer -> session down on both ends: %v", down)
+	noPath(t, r, time.Second, "198.51.100.20/32", nodeEBGP)
+	eventually(t, 10*time.Second, "session back after the reset", func() error {
+		st, after, err := r.neighborState(nodeEBGP)
+		if err != nil || st != "Established" || after != before+1 {
+			return fmt.Errorf("FRR: %s, established %d times (before: %d) %v", st, after, before, err)
+		}
+		return nil
+	})
+	t.Logf("ResetPeer -> Established again: %v", time.Since(reset))
+	hasPath(t, r, "198.51.100.20/32", nodeEBGP, nil)
+
+	if err := s.ResetPeer(ctx, netip.MustParseAddr("198.18.2.99"), "x"); !errors.Is(err, ErrInvalidPeer) {
+		t.Errorf("ResetPeer of an unknown address: %v, want ErrInvalidPeer", err)
+	}
+}
