@@ -36,6 +36,12 @@
 // once when its BFD session goes from Up to Down, without waiting for a
 // pass.
 //
+// What the speaker's binary runs with is here too, so that cmd/speaker and
+// the tests share it: ManagerOptions (the trimmed cache) and Handoff, the
+// SIGTERM sequence (freeze, leave memberlist, withdraw BGP and close BFD,
+// keep answering for the delay, stop answering), timed by an injected
+// clock.
+//
 // It may import api/v1alpha1, config, memberlistkey, its leaves
 // (speaker/bfd, speaker/bgp, speaker/election, speaker/layer2, speaker/membership),
 // Kubernetes' libraries, controller-runtime, Prometheus's client and logr;

@@ -8,12 +8,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -32,9 +30,10 @@ import (
 )
 
 // run starts the speaker and, when ctx ends (SIGTERM), hands its addresses
-// over: it stops applying plans, leaves memberlist so that the others
-// recompute at once and the new owners announce, keeps answering for
-// --handoff-delay, and only then stops answering and exits.
+// over (speaker.Handoff: it stops applying plans, leaves memberlist so that
+// the others recompute at once and the new owners announce, withdraws its
+// BGP routes, keeps answering for --handoff-delay, and only then stops
+// answering) and exits.
 func run(ctx context.Context, o options) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	logger := ctrl.Log.WithName("speaker").WithValues("node", o.nodeName)
@@ -111,24 +110,11 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
-		GracefulShutdownTimeout: durationPtr(2 * time.Second),
-		Metrics:                 securemetrics.Options(o.metricsAddr, o.metricsSecure),
-		HealthProbeBindAddress:  o.probeAddr,
-		PprofBindAddress:        o.pprofAddr,
-		Cache: cache.Options{
-			// managedFields are never read here: do not keep them for
-			// thousands of Services and EndpointSlices.
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.namespace: {}}},
-				// Only the fields the speaker reads (speaker/cachetrim.go).
-				&corev1.Service{}:            {Transform: speaker.TrimService},
-				&discoveryv1.EndpointSlice{}: {Transform: speaker.TrimEndpointSlice},
-				&corev1.Node{}:               {Transform: speaker.TrimNode},
-			}},
-	})
+	mo := speaker.ManagerOptions(scheme, o.namespace)
+	mo.Metrics = securemetrics.Options(o.metricsAddr, o.metricsSecure)
+	mo.HealthProbeBindAddress = o.probeAddr
+	mo.PprofBindAddress = o.pprofAddr
+	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return fmt.Errorf("new manager: %w", err)
 	}
@@ -179,27 +165,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("stopping: handing addresses over", "handoff", o.handoff)
-	r.Freeze()
-	if err := members.Leave(500 * time.Millisecond); err != nil {
-		logger.Error(err, "leaving memberlist")
-	}
-	// Withdraw now: the router moves the traffic to the other nodes while
-	// this one still forwards what is in flight.
-	wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	closed := make(chan error, 1)
-	go func() { closed <- r.CloseBGP(wctx) }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			logger.Error(err, "withdrawing BGP routes")
-		}
-	case <-time.After(3 * time.Second):
-		logger.Info("withdrawing BGP routes did not finish in 3s; going on")
-	}
-	cancel()
-	time.Sleep(o.handoff)
-	_ = announcer.Close()
+	h := speaker.DefaultHandoff(o.handoff)
+	h.Speaker, h.Members, h.Announcer, h.Log = r, members, announcer, logger
+	h.Run()
 	stopMgr()
 	return <-done
 }
@@ -255,5 +223,3 @@ func waitKeys(ctx context.Context, c client.Client, o options, deadline time.Tim
 		}
 	}
 }
-
-func durationPtr(d time.Duration) *time.Duration { return &d }

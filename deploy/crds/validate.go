@@ -127,7 +127,22 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 		slices.Sort(served)
 		return nil, field.ErrorList{field.NotSupported(field.NewPath("apiVersion"), obj.GetAPIVersion(), served)}, nil
 	}
-	out := obj.DeepCopy()
+	// Numbers as the API server decodes them from JSON: whole numbers
+	// int64, others float64 (an object read with sigs.k8s.io/yaml or
+	// encoding/json has float64 only, which CEL refuses for integer
+	// fields).
+	js, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	decoded, _, err := unstructured.UnstructuredJSONScheme.Decode(js, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, ok := decoded.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s decodes to %T", gvk, decoded)
+	}
 	u := out.Object
 	if ver.dropStatus {
 		delete(u, "status")

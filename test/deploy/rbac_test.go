@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -128,19 +127,16 @@ func controllerManager(env *envtest.Env, metricsAddr string, logs *forbiddenLog)
 	return mgr, err
 }
 
-// speakerManager is cmd/speaker's manager running as the speaker's
-// ServiceAccount with a token of node n1, with fakes for the network.
+// speakerManager is cmd/speaker's manager (speaker.ManagerOptions: the
+// trimmed cache) running as the speaker's ServiceAccount with a token of
+// node n1, with fakes for the network.
 func speakerManager(env *envtest.Env, ann *fakeAnnouncer, logs *forbiddenLog) (ctrl.Manager, error) {
-	mgr, err := ctrl.NewManager(as(env, speakerUser, node1), ctrl.Options{
-		Scheme:                 env.Scheme,
-		Logger:                 logs.logger("speaker"),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{pylonNS: {}}},
-		}},
-	})
+	mo := speaker.ManagerOptions(env.Scheme, pylonNS)
+	mo.Logger = logs.logger("speaker")
+	mo.Metrics = metricsserver.Options{BindAddress: "0"}
+	mo.HealthProbeBindAddress = "0"
+	mo.Controller = config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second}
+	mgr, err := ctrl.NewManager(as(env, speakerUser, node1), mo)
 	if err != nil {
 		return nil, err
 	}
