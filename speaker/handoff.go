@@ -24,7 +24,9 @@ type Handoff struct {
 		CloseBGP(context.Context) error
 	}
 	// Members is memberlist: Leave tells the others at once.
-	Members interface{ Leave(timeout time.Duration) error }
+	Members interface {
+		Leave(timeout time.Duration) error
+	}
 	// Announcer answers ARP/NDP until it is closed.
 	Announcer interface{ Close() error }
 	// Delay is how long the node keeps answering after leaving.
@@ -36,7 +38,7 @@ type Handoff struct {
 	LeaveTimeout, WithdrawTimeout time.Duration
 	// Clock times Delay.
 	Clock clock.Clock
-	Log                           logr.Logger
+	Log   logr.Logger
 }
 
 // DefaultHandoff is the handoff with the speaker's timings: 500 ms to
