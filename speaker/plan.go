@@ -168,7 +168,7 @@ func electL2(in Inputs, ip netip.Addr, svcs []Service) l2Election {
 	if why := unannounceable(in, ip); why != "" {
 		return l2Election{skip: "it must never be announced: " + why}
 	}
-	slices.SortFunc(svcs, func(a, b Service) int { return cmpString(a.Key, b.Key) })
+	slices.SortFunc(svcs, func(a, b Service) int { return strings.Compare(a.Key, b.Key) })
 	pool := PoolOf(in.Config, ip)
 	if pool == nil {
 		return l2Election{skip: "no IPPool holds it"}
@@ -213,14 +213,4 @@ func PoolOf(cfg *config.Config, ip netip.Addr) *config.Pool {
 		}
 	}
 	return first
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
