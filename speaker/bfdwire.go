@@ -24,25 +24,6 @@ type BFD interface {
 	Close() error
 }
 
-// NoBFD stands for BFD sessions that could not be started (speaker/bfd's
-// New failed): the speaker runs BGP without BFD, and a pass whose peers
-// want BFD reports Err.
-type NoBFD struct{ Err error }
-
-// Set fails when there are sessions to run.
-func (n NoBFD) Set(cfgs []bfd.Config) error {
-	if len(cfgs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("BFD is not running on this node: %w", n.Err)
-}
-
-// Status has no sessions.
-func (NoBFD) Status() []bfd.Status { return nil }
-
-// Close has nothing to close.
-func (NoBFD) Close() error { return nil }
-
 // bfdPort is BFD's single-hop control port (RFC 5881); only the route
 // lookup of RouteSource uses it, nothing is sent there.
 const bfdPort = 3784

@@ -184,21 +184,20 @@ pylon_speaker_bfd_session_up{peer="b"} 0
 	}
 }
 
-// TestNoBFDReported: a speaker whose BFD could not start runs BGP without
-// it, and a pass with peers that want BFD says why.
-func TestNoBFDReported(t *testing.T) {
+// TestBFDSetErrorReported: BFD sessions that cannot run (here: the local
+// address is not this host's, so its socket cannot bind) are an error of
+// the pass naming the router, and the other BFD sessions run; no peers, no
+// error.
+func TestBFDSetErrorReported(t *testing.T) {
 	cfg, peers := bfdTestConfig(t)
-	r := &Reconciler{BFD: NoBFD{Err: errors.New("listen udp :3784: address already in use")},
+	sessions := bfd.New(bfd.Options{})
+	t.Cleanup(func() { _ = sessions.Close() })
+	r := &Reconciler{BFD: sessions,
 		RouteSource: func(netip.Addr) (netip.Addr, error) { return netip.MustParseAddr("198.18.0.11"), nil }}
 	var st bgpState
 	r.applyBFD(cfg, peers, &st)
-	if st.err == nil || !strings.Contains(st.err.Error(), "BFD is not running on this node") || !strings.Contains(st.err.Error(), "address already in use") {
-		t.Errorf("error %v; want one saying BFD is not running, and why", st.err)
-	}
-	st = bgpState{}
-	r.applyBFD(cfg, peers[len(peers)-1:], &st) // "unreachable" alone: the stub finds it a route
-	if st.err == nil {
-		t.Errorf("a peer with BFD and no BFD running: no error")
+	if st.err == nil || !strings.Contains(st.err.Error(), "BFD sessions: bfd session ") || !strings.Contains(st.err.Error(), "from 198.18.0.11") {
+		t.Errorf("error %v; want one naming the BFD session from 198.18.0.11", st.err)
 	}
 	st = bgpState{}
 	r.applyBFD(nil, nil, &st)

@@ -96,18 +96,13 @@ func run(ctx context.Context, o options) error {
 		startBGP = speaker.GoBGP(logger.WithName("bgp"))
 		// One set of BFD sessions for the process; the reconciler gives
 		// it the sessions of the peers with a bfd profile.
-		sessions, err := bfd.New(bfd.Options{Log: logger.WithName("bfd"), Clock: clock.RealClock{}, OnChange: func(c bfd.Change) {
+		// Its sockets open as sessions are set: a session that cannot
+		// bind is an error of the pass, naming it, and the others run.
+		bfdSessions = bfd.New(bfd.Options{Log: logger.WithName("bfd"), Clock: clock.RealClock{}, OnChange: func(c bfd.Change) {
 			if r := rec.Load(); r != nil {
 				r.OnBFDChange(c)
 			}
 		}})
-		if err != nil {
-			// BGP goes on without BFD; peers with a bfd profile say why.
-			logger.Error(err, "BFD not started")
-			bfdSessions = speaker.NoBFD{Err: err}
-		} else {
-			bfdSessions = sessions
-		}
 	}
 
 	mo := speaker.ManagerOptions(scheme, o.namespace)

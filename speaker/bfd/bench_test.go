@@ -16,15 +16,9 @@ func BenchmarkBFDSessions(b *testing.B) {
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			hub, _, _ := loopback(b)
-			a, err := New(Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			a := New(Options{})
 			defer a.Close()
-			far, err := New(Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			far := New(Options{})
 			defer far.Close()
 			var mine, theirs []Config
 			base := hub.As4()

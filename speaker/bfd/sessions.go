@@ -79,7 +79,7 @@ type Sessions struct {
 }
 
 // New returns an empty set of sessions.
-func New(o Options) (*Sessions, error) {
+func New(o Options) *Sessions {
 	c := o.Clock
 	if c == nil {
 		c = clock.RealClock{}
@@ -90,7 +90,7 @@ func New(o Options) (*Sessions, error) {
 	return &Sessions{
 		log: o.Log, clock: c, onChange: o.OnChange,
 		sessions: map[key]*session{}, byDiscr: map[uint32]*session{}, listeners: map[listenKey]*listener{},
-	}, nil
+	}
 }
 
 // ErrClosed is returned by Set after Close.

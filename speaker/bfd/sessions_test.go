@@ -75,10 +75,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() err
 
 func newSessions(t *testing.T, r *recorder) *Sessions {
 	t.Helper()
-	s, err := New(Options{Log: testr.New(t), OnChange: r.on})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := New(Options{Log: testr.New(t), OnChange: r.on})
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }

@@ -222,10 +222,7 @@ func (c *bfdChanges) all() []bfd.Change {
 func newBFD(t *testing.T, cfgs ...bfd.Config) (*bfd.Sessions, *bfdChanges) {
 	t.Helper()
 	ch := &bfdChanges{}
-	s, err := bfd.New(bfd.Options{Log: testr.New(t), OnChange: ch.on})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bfd.New(bfd.Options{Log: testr.New(t), OnChange: ch.on})
 	t.Cleanup(func() { _ = s.Close() })
 	if err := s.Set(cfgs); err != nil {
 		t.Fatal(err)
