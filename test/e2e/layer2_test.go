@@ -13,6 +13,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLayer2 runs the layer-2 scenarios on one lab: answers over ARP and
@@ -35,7 +36,7 @@ func TestLayer2(t *testing.T) {
 		t.Logf("%s owned by %s", v4, owner)
 		// The owner's SpeakerStatus lists the address, and the Service
 		// was told which node announces it.
-		eventually(t, 10*time.Second, owner+"'s SpeakerStatus to list "+v4.String(), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, owner+"'s SpeakerStatus to list "+v4.String(), func() (bool, string) {
 			var st v1alpha1.SpeakerStatus
 			if err := l.Client.Get(t.Context(), client.ObjectKey{Name: owner}, &st); err != nil {
 				return false, err.Error()
@@ -47,7 +48,7 @@ func TestLayer2(t *testing.T) {
 			}
 			return false, fmt.Sprintf("%+v", st.Status.Announcements)
 		})
-		eventually(t, 10*time.Second, "an Announcing event naming "+owner, func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "an Announcing event naming "+owner, func() (bool, string) {
 			notes := eventNotes(t, l, "Announcing")
 			for _, n := range notes {
 				if strings.Contains(n, "node "+owner+" announces "+v4.String()) {
@@ -145,7 +146,7 @@ func TestLayer2(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		eventually(t, 10*time.Second, "the conflict in "+owner+"'s SpeakerStatus", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the conflict in "+owner+"'s SpeakerStatus", func() (bool, string) {
 			c := conflictCondition(t, l, owner)
 			return c == "True", c
 		})
@@ -267,7 +268,7 @@ func restart(t testing.TB, p *pylon, node string) {
 // when pylon runs as pods) and every speaker sees every node alive.
 func waitMembers(t testing.TB, p *pylon) {
 	t.Helper()
-	eventually(t, 30*time.Second, "every speaker process running", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "every speaker process running", func() (bool, string) {
 		for name, sp := range p.speakers {
 			if !sp.Running() {
 				return false, name + "'s speaker is not running"
