@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
@@ -128,14 +129,7 @@ func testController(ctx context.Context, t *testing.T, l *lab.Lab) []netip.Addr 
 		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return err
 		}
-		vips = vips[:0]
-		for _, ing := range svc.Status.LoadBalancer.Ingress {
-			a, err := netip.ParseAddr(ing.IP)
-			if err != nil {
-				return err
-			}
-			vips = append(vips, a)
-		}
+		vips = config.IngressIPs(svc)
 		if len(vips) != 2 {
 			return fmt.Errorf("ingress %v", svc.Status.LoadBalancer.Ingress)
 		}

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
@@ -175,10 +176,7 @@ func createService(t testing.TB, l *lab.Lab, svc *corev1.Service, eps ...lab.End
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err.Error()
 		}
-		ips = nil
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			ips = append(ips, netip.MustParseAddr(in.IP))
-		}
+		ips = config.IngressIPs(svc)
 		return len(ips) == want, fmt.Sprint(ips)
 	})
 	// pylon announces at once; kube-proxy on every node must have the
