@@ -9,6 +9,7 @@ import (
 
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -242,7 +243,7 @@ func countEventsNoted(t testing.TB, l *lab.Lab, reason, prefix string) int {
 	n := 0
 	for _, e := range list.Items {
 		if e.Reason == reason && strings.HasPrefix(e.Note, prefix) {
-			n += max(1, int(ptrValue(e.Series).Count))
+			n += max(1, int(ptr.Deref(e.Series, eventsv1.EventSeries{}).Count))
 		}
 	}
 	return n
@@ -277,13 +278,4 @@ func waitMembers(t testing.TB, p *pylon) {
 		return true, ""
 	})
 	waitMembersAlive(t, p.lab)
-}
-
-// ptrValue is *p, or the zero value for nil.
-func ptrValue[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
 }
