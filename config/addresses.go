@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"net/netip"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Range is a contiguous, inclusive block of addresses of one family. When it
@@ -122,4 +124,16 @@ func (r Range) String() string {
 		return r.Prefix.String()
 	}
 	return r.First.String() + "-" + r.Last.String()
+}
+
+// IngressIPs reads the addresses in a Service's status.loadBalancer.ingress,
+// in order, leaving out what is no IP address (a hostname).
+func IngressIPs(svc *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
 }

@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 func TestParseAddressRange(t *testing.T) {
@@ -102,5 +105,15 @@ func TestRangeSizeAndRelations(t *testing.T) {
 	}
 	if !r("198.51.100.0/24").ContainsRange(b) || b.ContainsRange(a) {
 		t.Errorf("ContainsRange is wrong")
+	}
+}
+
+// TestIngressIPs: the status's addresses in order, a hostname left out.
+func TestIngressIPs(t *testing.T) {
+	svc := gen.Service("shop", "web", gen.WithIngress("198.51.100.7", "lb.example.com", "2001:db8::7"))
+	got := IngressIPs(svc)
+	want := []netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")}
+	if !slices.Equal(got, want) {
+		t.Errorf("IngressIPs = %v, want %v", got, want)
 	}
 }

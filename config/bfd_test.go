@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+
+	"k8s.io/utils/ptr"
 )
 
 func TestPeerBFD(t *testing.T) {
@@ -42,8 +44,8 @@ func TestPeerBFDInvalid(t *testing.T) {
 	}{
 		{"receive 9ms", v1alpha1.BFDProfile{ReceiveInterval: dur(9 * time.Millisecond)}, "spec.bfd.receiveInterval", "must be between 10ms and 60s"},
 		{"transmit 61s", v1alpha1.BFDProfile{TransmitInterval: dur(61 * time.Second)}, "spec.bfd.transmitInterval", "must be between 10ms and 60s"},
-		{"multiplier 1", v1alpha1.BFDProfile{DetectMultiplier: ptr(int32(1))}, "spec.bfd.detectMultiplier", "must be between 2 and 255"},
-		{"multiplier 256", v1alpha1.BFDProfile{DetectMultiplier: ptr(int32(256))}, "spec.bfd.detectMultiplier", "must be between 2 and 255"},
+		{"multiplier 1", v1alpha1.BFDProfile{DetectMultiplier: ptr.To(int32(1))}, "spec.bfd.detectMultiplier", "must be between 2 and 255"},
+		{"multiplier 256", v1alpha1.BFDProfile{DetectMultiplier: ptr.To(int32(256))}, "spec.bfd.detectMultiplier", "must be between 2 and 255"},
 		{"echo", v1alpha1.BFDProfile{EchoMode: &yes}, "spec.bfd.echoMode", "echo mode is not implemented"},
 	}
 	for _, tt := range tests {
@@ -58,5 +60,3 @@ func TestPeerBFDInvalid(t *testing.T) {
 		})
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

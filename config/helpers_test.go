@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // t0 is the creation time of the oldest object in a scenario.
@@ -18,18 +19,18 @@ func meta(name string, ageRank int) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(ageRank) * time.Minute))}
 }
 
+// pool and peer build objects as gen does, created ageRank minutes after
+// t0, as values for Resources.
 func pool(name string, ageRank int, addrs ...string) v1alpha1.IPPool {
-	p := v1alpha1.IPPool{ObjectMeta: meta(name, ageRank)}
-	for _, a := range addrs {
-		p.Spec.Addresses = append(p.Spec.Addresses, v1alpha1.AddressRange(a))
-	}
-	return p
+	p := gen.IPPool(name, gen.Addresses(addrs...))
+	p.ObjectMeta = meta(name, ageRank)
+	return *p
 }
 
 func peer(name string, ageRank int, myASN, peerASN int64, addr string) v1alpha1.BGPPeer {
-	return v1alpha1.BGPPeer{ObjectMeta: meta(name, ageRank), Spec: v1alpha1.BGPPeerSpec{
-		MyASN: v1alpha1.ASN(myASN), PeerASN: v1alpha1.ASN(peerASN), PeerAddress: addr,
-	}}
+	p := gen.BGPPeer(name, myASN, peerASN, addr)
+	p.ObjectMeta = meta(name, ageRank)
+	return *p
 }
 
 func secret(ns, name string, data map[string]string) corev1.Secret {

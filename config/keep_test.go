@@ -13,8 +13,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 )
 
-// gen sets an object's UID and generation, as the API server would.
-func gen[T interface {
+// served sets an object's UID and generation, as the API server would.
+func served[T interface {
 	SetUID(types.UID)
 	SetGeneration(int64)
 }](o T, uid string, g int64) T {
@@ -25,7 +25,7 @@ func gen[T interface {
 
 func poolAt(name, uid string, g int64, addrs ...string) *v1alpha1.IPPool {
 	p := pool(name, 0, addrs...)
-	return gen(&p, uid, g)
+	return served(&p, uid, g)
 }
 
 // inForce is status.inForce as the controller writes it.
@@ -131,11 +131,11 @@ func TestRejectedPoolEditKeepsTheLastAcceptedGeneration(t *testing.T) {
 
 func TestRejectedEditsOfEveryKindAreKept(t *testing.T) {
 	p := poolAt("edge", "up", 1, "198.51.100.0/24")
-	l2 := gen(&v1alpha1.L2Advertisement{ObjectMeta: meta("l2", 0)}, "ul", 1)
+	l2 := served(&v1alpha1.L2Advertisement{ObjectMeta: meta("l2", 0)}, "ul", 1)
 	l2.Spec.Interfaces = []v1alpha1.InterfaceName{"eth0"}
-	bgp := gen(&v1alpha1.BGPAdvertisement{ObjectMeta: meta("bgp", 0)}, "ub", 1)
+	bgp := served(&v1alpha1.BGPAdvertisement{ObjectMeta: meta("bgp", 0)}, "ub", 1)
 	peer1 := peer("r1", 0, 64512, 64513, "198.18.0.1")
-	pr := gen(&peer1, "ur", 1)
+	pr := served(&peer1, "ur", 1)
 	res := Resources{Pools: []v1alpha1.IPPool{*p}, L2Advertisements: []v1alpha1.L2Advertisement{*l2},
 		BGPAdvertisements: []v1alpha1.BGPAdvertisement{*bgp}, BGPPeers: []v1alpha1.BGPPeer{*pr}}
 	last := Parse(res)
@@ -183,7 +183,7 @@ func TestPeerAddressMustBeUnicast(t *testing.T) {
 func TestPasswordSecretGoneKeepsTheLastGoodPassword(t *testing.T) {
 	pr := peer("r1", 0, 64512, 64513, "198.18.0.1")
 	pr.Spec.PasswordSecretRef = &v1alpha1.SecretKeyReference{Name: "bgp"}
-	gen(&pr, "ur", 1)
+	served(&pr, "ur", 1)
 	withSecret := Resources{BGPPeers: []v1alpha1.BGPPeer{pr}, Namespace: "pylon-system",
 		Secrets: []corev1.Secret{secret("pylon-system", "bgp", map[string]string{"password": "s3cret"})}}
 	last := Parse(withSecret)
@@ -245,7 +245,7 @@ func TestPasswordSecretGoneKeepsTheLastGoodPassword(t *testing.T) {
 func TestPoolEditThatBreaksAggregationIsRejected(t *testing.T) {
 	p := poolAt("edge", "up", 1, "198.51.100.0/24")
 	length := int32(24)
-	adv := gen(&v1alpha1.BGPAdvertisement{ObjectMeta: meta("agg", 0), Spec: v1alpha1.BGPAdvertisementSpec{
+	adv := served(&v1alpha1.BGPAdvertisement{ObjectMeta: meta("agg", 0), Spec: v1alpha1.BGPAdvertisementSpec{
 		IPPools: objectNames("edge"), AggregationLength: &length}}, "ua", 1)
 	res := Resources{Pools: []v1alpha1.IPPool{*p}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{*adv}}
 	last := Parse(res)
@@ -273,8 +273,8 @@ func TestPoolEditThatBreaksAggregationIsRejected(t *testing.T) {
 func TestEditMakingAnOlderPeerADuplicateIsRejected(t *testing.T) {
 	older := peer("a", 0, 64512, 64513, "198.18.0.1")
 	newer := peer("b", 1, 64512, 64513, "198.18.0.2")
-	gen(&older, "ua", 1)
-	gen(&newer, "ub", 1)
+	served(&older, "ua", 1)
+	served(&newer, "ub", 1)
 	last := Parse(Resources{BGPPeers: []v1alpha1.BGPPeer{older, newer}})
 	wantNoProblems(t, last)
 
@@ -292,7 +292,7 @@ func TestKeptVersionThatNoLongerFitsIsLeftOut(t *testing.T) {
 	// started (no password in memory): generation 1 cannot be kept either.
 	pr := peer("r1", 0, 64512, 64513, "198.18.0.1")
 	pr.Spec.PasswordSecretRef = &v1alpha1.SecretKeyReference{Name: "bgp"}
-	gen(&pr, "ur", 2)
+	served(&pr, "ur", 2)
 	old := pr.Spec.DeepCopy()
 	pr.Spec.PeerAddress = "127.0.0.1"
 	pr.Status.InForce = inForce(t, 1, old)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller/allocator"
 )
@@ -213,17 +211,6 @@ func reasonFor(err error) string {
 		return v1alpha1.ReasonIPNotAllowed
 	}
 	return v1alpha1.ReasonAllocationError
-}
-
-// ingressIPs reads the addresses in a Service's status, in order.
-func ingressIPs(s *corev1.Service) []netip.Addr {
-	var out []netip.Addr
-	for _, in := range s.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(in.IP); err == nil {
-			out = append(out, ip)
-		}
-	}
-	return out
 }
 
 // describe writes "198.51.100.7 (IPPool default), 2001:db8::7 (IPPool v6)".

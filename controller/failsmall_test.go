@@ -15,6 +15,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // getPool reads an IPPool.
@@ -110,13 +111,13 @@ func TestOneFailingStepBlocksNothing(t *testing.T) {
 		t.Fatalf("pool status incomplete: %+v", p.Status)
 	}
 	waitEvent(t, c, "default", "Namespace", later, controller.ReasonStepFailed, "memberlist key Secret")
-	eventually(t, 10*time.Second, "the step failure metric", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the step failure metric", func() (bool, string) {
 		v := counterValue(t, ctl.Registry, "pylon_controller_step_failures_total", "step", controller.StepKeySecret)
 		return v >= 1, fmt.Sprint(v)
 	})
 
 	ensureNamespace(t, c, later, nil)
-	eventually(t, 30*time.Second, "the key Secret, created by a retry", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the key Secret, created by a retry", func() (bool, string) {
 		var s corev1.Secret
 		err := c.Get(t.Context(), client.ObjectKey{Namespace: later, Name: "pylon-memberlist"}, &s)
 		return err == nil, fmt.Sprint(err)

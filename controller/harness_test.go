@@ -17,6 +17,8 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/controllertest"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 const pylonNS = controllertest.Namespace
@@ -41,13 +43,7 @@ func ensureNamespace(t *testing.T, c client.Client, name string, labels map[stri
 // createPool creates an IPPool; edit may change it first.
 func createPool(t *testing.T, c client.Client, name string, addrs []string, edit ...func(*v1alpha1.IPPool)) *v1alpha1.IPPool {
 	t.Helper()
-	p := &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	for _, a := range addrs {
-		p.Spec.Addresses = append(p.Spec.Addresses, v1alpha1.AddressRange(a))
-	}
-	for _, e := range edit {
-		e(p)
-	}
+	p := gen.IPPool(name, append([]gen.IPPoolModifier{gen.Addresses(addrs...)}, edit...)...)
 	if err := c.Create(t.Context(), p); err != nil {
 		t.Fatalf("create IPPool %s: %v", name, err)
 	}
@@ -55,7 +51,7 @@ func createPool(t *testing.T, c client.Client, name string, addrs []string, edit
 	// Configuration reaches the allocator asynchronously: wait until the
 	// controller has written this pool's status, which it does after
 	// putting the pool in force.
-	eventually(t, 10*time.Second, "IPPool "+name+" to be in force", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "IPPool "+name+" to be in force", func() (bool, string) {
 		var got v1alpha1.IPPool
 		if err := c.Get(t.Context(), client.ObjectKey{Name: name}, &got); err != nil {
 			return false, err.Error()
@@ -79,34 +75,11 @@ func onlyNamespaces(ns ...string) func(*v1alpha1.IPPool) {
 // lbService creates a LoadBalancer Service on TCP port 80 (edit may change it).
 func lbService(t *testing.T, c client.Client, ns, name string, edit ...func(*corev1.Service)) *corev1.Service {
 	t.Helper()
-	no := false
-	s := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.ServiceSpec{
-			Type:                          corev1.ServiceTypeLoadBalancer,
-			Ports:                         []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}},
-			Selector:                      map[string]string{"app": name},
-			AllocateLoadBalancerNodePorts: &no,
-		},
-	}
-	for _, e := range edit {
-		e(s)
-	}
+	s := gen.Service(ns, name, append([]gen.ServiceModifier{gen.LoadBalancer(), gen.WithPort("http", 80), gen.WithSelector("app", name), gen.NoNodePorts()}, edit...)...)
 	if err := c.Create(t.Context(), s); err != nil {
 		t.Fatalf("create Service %s/%s: %v", ns, name, err)
 	}
 	return s
-}
-
-func annotate(kv ...string) func(*corev1.Service) {
-	return func(s *corev1.Service) {
-		if s.Annotations == nil {
-			s.Annotations = map[string]string{}
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			s.Annotations[kv[i]] = kv[i+1]
-		}
-	}
 }
 
 // ingress reads a Service's status addresses.
@@ -123,26 +96,10 @@ func ingress(t *testing.T, c client.Client, ns, name string) []string {
 	return out
 }
 
-// eventually polls cond until it holds or the timeout ends.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s; last seen: %s", timeout, what, last)
-}
-
 // waitIngress waits until a Service's status shows exactly want.
 func waitIngress(t *testing.T, c client.Client, ns, name string, want ...string) {
 	t.Helper()
-	eventually(t, 10*time.Second, fmt.Sprintf("%s/%s to have %v", ns, name, want), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("%s/%s to have %v", ns, name, want), func() (bool, string) {
 		got := ingress(t, c, ns, name)
 		return slices.Equal(got, want), fmt.Sprint(got)
 	})
@@ -178,7 +135,7 @@ func events(t *testing.T, c client.Client, ns, kind, name string) []string {
 // waitEvent waits for an event with this reason whose note holds fragment.
 func waitEvent(t *testing.T, c client.Client, ns, kind, name, reason, fragment string) {
 	t.Helper()
-	eventually(t, 10*time.Second, fmt.Sprintf("event %s on %s %s", reason, kind, name), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("event %s on %s %s", reason, kind, name), func() (bool, string) {
 		evs := events(t, c, ns, kind, name)
 		for _, e := range evs {
 			if strings.HasPrefix(e, reason+": ") && strings.Contains(e, fragment) {

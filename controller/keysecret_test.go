@@ -12,6 +12,7 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestMemberlistKeySecret: the controller creates the speakers' key Secret
@@ -24,7 +25,7 @@ func TestMemberlistKeySecret(t *testing.T) {
 	first := startController(t, env, controller.Options{KeySecret: "pylon-memberlist"}, false)
 	var s corev1.Secret
 	key := client.ObjectKey{Namespace: pylonNS, Name: "pylon-memberlist"}
-	eventually(t, 10*time.Second, "the key Secret", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the key Secret", func() (bool, string) {
 		err := c.Get(t.Context(), key, &s)
 		return err == nil, errString(err)
 	})
@@ -65,7 +66,7 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 	first := startController(t, env, opts, false)
 	key := client.ObjectKey{Namespace: pylonNS, Name: "pylon-memberlist"}
 	var s corev1.Secret
-	eventually(t, 10*time.Second, "the key Secret", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the key Secret", func() (bool, string) {
 		err := c.Get(t.Context(), key, &s)
 		return err == nil, errString(err)
 	})
@@ -80,7 +81,7 @@ func TestDeletedKeySecretKeepsTheSpeakersKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var again corev1.Secret
-	eventually(t, 10*time.Second, "the key Secret written again with the same key", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the key Secret written again with the same key", func() (bool, string) {
 		if err := c.Get(t.Context(), key, &again); err != nil {
 			return false, err.Error()
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestBGPPeerSessions: the controller counts each BGPPeer's sessions from
@@ -92,7 +93,7 @@ func waitSessions(t *testing.T, c client.Client, name string, established, total
 	t.Helper()
 	var p v1alpha1.BGPPeer
 	want := v1alpha1.BGPPeerSessions{Established: established, Total: total, Summary: fmt.Sprintf("%d/%d", established, total)}
-	eventually(t, 10*time.Second, fmt.Sprintf("BGPPeer %s sessions %s", name, want.Summary), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("BGPPeer %s sessions %s", name, want.Summary), func() (bool, string) {
 		if err := c.Get(t.Context(), client.ObjectKey{Name: name}, &p); err != nil {
 			return false, err.Error()
 		}

@@ -66,7 +66,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		r.event(&svc, corev1.EventTypeWarning, v1alpha1.ReasonIPConflict, msg)
 	}
 
-	current := ingressIPs(&svc)
+	current := config.IngressIPs(&svc)
 	o, before := r.State.decide(req.NamespacedName, rq)
 	if !rq.served {
 		// No longer ours to serve: the addresses are released; the status

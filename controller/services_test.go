@@ -17,6 +17,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestController runs the scenarios against one real API server and one
@@ -46,15 +48,15 @@ func TestController(t *testing.T) {
 		ns := "req"
 		ensureNamespace(t, c, ns, nil)
 		createPool(t, c, "req", []string{"198.51.100.32/28"}, onlyNamespaces(ns))
-		lbService(t, c, ns, "a", annotate(controller.AnnotationIPs, "198.51.100.40"))
+		lbService(t, c, ns, "a", gen.Annotated(controller.AnnotationIPs, "198.51.100.40"))
 		waitIngress(t, c, ns, "a", "198.51.100.40")
 		lbService(t, c, ns, "b", func(s *corev1.Service) { s.Spec.LoadBalancerIP = "198.51.100.41" })
 		waitIngress(t, c, ns, "b", "198.51.100.41")
-		lbService(t, c, ns, "thief", annotate(controller.AnnotationIPs, "198.51.100.40"))
+		lbService(t, c, ns, "thief", gen.Annotated(controller.AnnotationIPs, "198.51.100.40"))
 		waitEvent(t, c, ns, "Service", "thief", v1alpha1.ReasonIPConflict, "198.51.100.40")
-		lbService(t, c, ns, "outside", annotate(controller.AnnotationIPs, "203.0.113.99"))
+		lbService(t, c, ns, "outside", gen.Annotated(controller.AnnotationIPs, "203.0.113.99"))
 		waitEvent(t, c, ns, "Service", "outside", v1alpha1.ReasonIPNotInPool, "203.0.113.99")
-		lbService(t, c, ns, "garbled", annotate(controller.AnnotationIPs, "198.51.100.300"))
+		lbService(t, c, ns, "garbled", gen.Annotated(controller.AnnotationIPs, "198.51.100.300"))
 		waitEvent(t, c, ns, "Service", "garbled", v1alpha1.ReasonInvalidRequest, controller.AnnotationIPs)
 		consistently(t, 500*time.Millisecond, "a keeps its address and the others get none", func() (bool, string) {
 			a, th, out := ingress(t, c, ns, "a"), ingress(t, c, ns, "thief"), ingress(t, c, ns, "outside")
@@ -70,9 +72,9 @@ func TestController(t *testing.T) {
 		createPool(t, c, "named-manual", []string{"198.51.100.52/30"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = &off })
 		lbService(t, c, ns, "any")
 		waitIngress(t, c, ns, "any", "198.51.100.48")
-		lbService(t, c, ns, "manual", annotate(controller.AnnotationPool, "named-manual"))
+		lbService(t, c, ns, "manual", gen.Annotated(controller.AnnotationPool, "named-manual"))
 		waitIngress(t, c, ns, "manual", "198.51.100.52")
-		lbService(t, c, ns, "nowhere", annotate(controller.AnnotationPool, "no-such-pool"))
+		lbService(t, c, ns, "nowhere", gen.Annotated(controller.AnnotationPool, "no-such-pool"))
 		waitEvent(t, c, ns, "Service", "nowhere", v1alpha1.ReasonPoolNotFound, "no-such-pool")
 	})
 
@@ -80,15 +82,15 @@ func TestController(t *testing.T) {
 		ns := "share"
 		ensureNamespace(t, c, ns, nil)
 		createPool(t, c, "share", []string{"198.51.100.64/30"}, onlyNamespaces(ns))
-		lbService(t, c, ns, "web", annotate(controller.AnnotationSharing, "k"))
+		lbService(t, c, ns, "web", gen.Annotated(controller.AnnotationSharing, "k"))
 		waitIngress(t, c, ns, "web", "198.51.100.64")
-		lbService(t, c, ns, "dns", annotate(controller.AnnotationSharing, "k"), func(s *corev1.Service) {
+		lbService(t, c, ns, "dns", gen.Annotated(controller.AnnotationSharing, "k"), func(s *corev1.Service) {
 			s.Spec.Ports = []corev1.ServicePort{{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53}}
 		})
 		waitIngress(t, c, ns, "dns", "198.51.100.64")
-		lbService(t, c, ns, "web2", annotate(controller.AnnotationSharing, "k"))
+		lbService(t, c, ns, "web2", gen.Annotated(controller.AnnotationSharing, "k"))
 		waitIngress(t, c, ns, "web2", "198.51.100.65")
-		lbService(t, c, ns, "other-key", annotate(controller.AnnotationSharing, "j", controller.AnnotationIPs, "198.51.100.64"),
+		lbService(t, c, ns, "other-key", gen.Annotated(controller.AnnotationSharing, "j"), gen.Annotated(controller.AnnotationIPs, "198.51.100.64"),
 			func(s *corev1.Service) { s.Spec.Ports[0].Port = 8080 })
 		waitEvent(t, c, ns, "Service", "other-key", v1alpha1.ReasonIPConflict, "198.51.100.64")
 	})
@@ -182,7 +184,7 @@ func TestController(t *testing.T) {
 		createPool(t, c, "status-a-old", []string{"203.0.113.0/30", "2001:db8:20::/64"}, onlyNamespaces(ns))
 		lbService(t, c, ns, "a")
 		waitIngress(t, c, ns, "a", "203.0.113.0")
-		eventually(t, 10*time.Second, "status-a-old counts", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "status-a-old counts", func() (bool, string) {
 			var p v1alpha1.IPPool
 			_ = c.Get(t.Context(), client.ObjectKey{Name: "status-a-old"}, &p)
 			st := p.Status
@@ -194,14 +196,14 @@ func TestController(t *testing.T) {
 		// Creation times have one-second resolution; within a second the
 		// name decides, so these names agree with the ages either way.
 		createPool(t, c, "status-b-new", []string{"203.0.113.2/31"}, onlyNamespaces(ns))
-		eventually(t, 10*time.Second, "status-b-new marked Overlapping", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "status-b-new marked Overlapping", func() (bool, string) {
 			var p v1alpha1.IPPool
 			_ = c.Get(t.Context(), client.ObjectKey{Name: "status-b-new"}, &p)
 			return meta.IsStatusConditionTrue(p.Status.Conditions, v1alpha1.ConditionOverlapping) &&
 				meta.IsStatusConditionFalse(p.Status.Conditions, v1alpha1.ConditionReady), fmt.Sprintf("%+v", p.Status.Conditions)
 		})
 		waitEvent(t, c, "default", "IPPool", "status-b-new", "Overlapping", "status-a-old")
-		lbService(t, c, ns, "b", annotate(controller.AnnotationPool, "status-b-new"))
+		lbService(t, c, ns, "b", gen.Annotated(controller.AnnotationPool, "status-b-new"))
 		waitEvent(t, c, ns, "Service", "b", v1alpha1.ReasonIPNotAllowed, "")
 	})
 
@@ -252,9 +254,9 @@ func TestController(t *testing.T) {
 		})
 		lbService(t, c, ns, "m")
 		waitIngress(t, c, ns, "m", "203.0.113.24")
-		lbService(t, c, ns, "tiny-1", annotate(controller.AnnotationPool, "metrics-tiny"))
+		lbService(t, c, ns, "tiny-1", gen.Annotated(controller.AnnotationPool, "metrics-tiny"))
 		waitIngress(t, c, ns, "tiny-1", "203.0.113.32")
-		lbService(t, c, ns, "tiny-2", annotate(controller.AnnotationPool, "metrics-tiny"))
+		lbService(t, c, ns, "tiny-2", gen.Annotated(controller.AnnotationPool, "metrics-tiny"))
 		waitEvent(t, c, ns, "Service", "tiny-2", v1alpha1.ReasonPoolExhausted, "metrics-tiny")
 		// Releases elsewhere wake tiny-2 again; it fails again, silently.
 		for i := range 3 {
@@ -263,7 +265,7 @@ func TestController(t *testing.T) {
 			if err := c.Delete(t.Context(), s); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 10*time.Second, "release", func() (bool, string) {
+			poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "release", func() (bool, string) {
 				return gather()["pylon_pool_addresses_in_use,family=ipv4,pool=metrics"] == 1, ""
 			})
 		}
@@ -289,14 +291,14 @@ func TestController(t *testing.T) {
 			t.Fatalf("%s = %v before any overlap", overlapping, n)
 		}
 		over := createPool(t, c, "metrics-overlap", []string{"203.0.113.28/30"}, onlyNamespaces(ns))
-		eventually(t, 10*time.Second, overlapping+" = 1", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, overlapping+" = 1", func() (bool, string) {
 			n := gather()[overlapping]
 			return n == 1, fmt.Sprint(n)
 		})
 		if err := c.Delete(t.Context(), over); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, overlapping+" gone", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, overlapping+" gone", func() (bool, string) {
 			n, ok := gather()[overlapping]
 			return !ok, fmt.Sprint(n)
 		})

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
 )
 
 // record is what a Service's object should say of pylon's answer, so that
@@ -70,7 +71,7 @@ func servedRecord(o outcome) record {
 // keeps its addresses and annotation; the condition says what is wrong.
 func invalidRecord(svc *corev1.Service, err error) record {
 	msg := err.Error()
-	if ips := ingressIPs(svc); len(ips) > 0 {
+	if ips := config.IngressIPs(svc); len(ips) > 0 {
 		msg += fmt.Sprintf("; nothing is released on a malformed request: it keeps %v", ips)
 	}
 	return record{cond: &metav1.Condition{
@@ -92,7 +93,7 @@ func releasedRecord(clearIPs bool) record {
 // annotation by value. It copies nothing: most passes
 // (every one after a restart) find the object right.
 func (rec record) differs(svc *corev1.Service) bool {
-	if rec.setIPs && !slices.Equal(ingressIPs(svc), rec.ips) {
+	if rec.setIPs && !slices.Equal(config.IngressIPs(svc), rec.ips) {
 		return true
 	}
 	have := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ConditionAddressAssigned)
@@ -120,7 +121,7 @@ func (r *ServiceReconciler) record(ctx context.Context, svc *corev1.Service, rec
 		return nil
 	}
 	want := svc.DeepCopy()
-	if rec.setIPs && !slices.Equal(ingressIPs(svc), rec.ips) {
+	if rec.setIPs && !slices.Equal(config.IngressIPs(svc), rec.ips) {
 		want.Status.LoadBalancer.Ingress = nil
 		for _, ip := range rec.ips {
 			want.Status.LoadBalancer.Ingress = append(want.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip.String()})
@@ -144,6 +145,6 @@ func (r *ServiceReconciler) record(ctx context.Context, svc *corev1.Service, rec
 	if err := r.Client.Status().Patch(ctx, want, client.StrategicMergeFrom(svc)); err != nil {
 		return fmt.Errorf("write status of service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
-	log.FromContext(ctx).V(1).Info("status written", "ips", ingressIPs(want), "pools", want.Annotations[v1alpha1.AnnotationIPAllocatedFromPool])
+	log.FromContext(ctx).V(1).Info("status written", "ips", config.IngressIPs(want), "pools", want.Annotations[v1alpha1.AnnotationIPAllocatedFromPool])
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // standing reads what a Service's object records of pylon's answer: its
@@ -47,7 +49,7 @@ func describeStanding(cond *metav1.Condition, pools string) string {
 // pools ("-": absent).
 func waitStanding(t *testing.T, c client.Client, ns, name string, status metav1.ConditionStatus, reason, pools string, fragments ...string) {
 	t.Helper()
-	eventually(t, 10*time.Second, fmt.Sprintf("%s/%s to stand %s %s, annotation %s", ns, name, status, reason, pools), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("%s/%s to stand %s %s, annotation %s", ns, name, status, reason, pools), func() (bool, string) {
 		cond, got := standing(t, c, ns, name)
 		if cond == nil || cond.Status != status || cond.Reason != reason || got != pools {
 			return false, describeStanding(cond, got)
@@ -65,7 +67,7 @@ func waitStanding(t *testing.T, c client.Client, ns, name string, status metav1.
 // nor its pool annotation.
 func waitNoStanding(t *testing.T, c client.Client, ns, name string) {
 	t.Helper()
-	eventually(t, 10*time.Second, ns+"/"+name+" to lose pylon's condition and annotation", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, ns+"/"+name+" to lose pylon's condition and annotation", func() (bool, string) {
 		cond, pools := standing(t, c, ns, name)
 		return cond == nil && pools == "-", describeStanding(cond, pools)
 	})
@@ -147,7 +149,7 @@ func TestServiceStatusLasts(t *testing.T) {
 		lbService(t, c, ns, "a")
 		waitIngress(t, c, ns, "a", "198.51.100.0")
 		waitStanding(t, c, ns, "a", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-one", "assigned 198.51.100.0 (IPPool rec-one)")
-		eventually(t, 5*time.Second, "the watch to see the write", func() (bool, string) { return n() >= 1, fmt.Sprint(n()) })
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "the watch to see the write", func() (bool, string) { return n() >= 1, fmt.Sprint(n()) })
 		consistently(t, time.Second, "one update of the Service", func() (bool, string) { return n() == 1, fmt.Sprint(n()) })
 	})
 
@@ -174,18 +176,18 @@ func TestServiceStatusLasts(t *testing.T) {
 		ensureNamespace(t, c, ns, nil)
 		createPool(t, c, "rec-move-a", []string{"198.51.100.16/31"}, onlyNamespaces(ns))
 		createPool(t, c, "rec-move-b", []string{"198.51.100.20/32"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = new(bool) })
-		lbService(t, c, ns, "holder", annotate(controller.AnnotationPool, "rec-move-b"))
+		lbService(t, c, ns, "holder", gen.Annotated(controller.AnnotationPool, "rec-move-b"))
 		waitIngress(t, c, ns, "holder", "198.51.100.20")
 		lbService(t, c, ns, "mover")
 		waitStanding(t, c, ns, "mover", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-move-a")
-		editService(t, c, ns, "mover", annotate(controller.AnnotationPool, "rec-move-b"))
+		editService(t, c, ns, "mover", gen.Annotated(controller.AnnotationPool, "rec-move-b"))
 		waitIngress(t, c, ns, "mover")
 		waitStanding(t, c, ns, "mover", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "rec-move-b")
 		// Another full pool: the same reason, a new message.
 		createPool(t, c, "rec-move-c", []string{"198.51.100.21/32"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = new(bool) })
-		lbService(t, c, ns, "holder-c", annotate(controller.AnnotationPool, "rec-move-c"))
+		lbService(t, c, ns, "holder-c", gen.Annotated(controller.AnnotationPool, "rec-move-c"))
 		waitIngress(t, c, ns, "holder-c", "198.51.100.21")
-		editService(t, c, ns, "mover", annotate(controller.AnnotationPool, "rec-move-c"))
+		editService(t, c, ns, "mover", gen.Annotated(controller.AnnotationPool, "rec-move-c"))
 		waitStanding(t, c, ns, "mover", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "rec-move-c")
 	})
 
@@ -193,7 +195,7 @@ func TestServiceStatusLasts(t *testing.T) {
 		ns := "rec-orphan"
 		ensureNamespace(t, c, ns, nil)
 		createPool(t, c, "rec-orphan", []string{"198.51.100.24/30"}, onlyNamespaces(ns))
-		lbService(t, c, ns, "o", annotate(controller.AnnotationIPs, "198.51.100.27"))
+		lbService(t, c, ns, "o", gen.Annotated(controller.AnnotationIPs, "198.51.100.27"))
 		waitStanding(t, c, ns, "o", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-orphan")
 		// Nothing touches the Service: the pool edit alone must bring the
 		// record up to date.
@@ -212,7 +214,7 @@ func TestServiceStatusLasts(t *testing.T) {
 		waitStanding(t, c, ns, "r", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-restore")
 		editService(t, c, ns, "r", func(s *corev1.Service) { delete(s.Annotations, v1alpha1.AnnotationIPAllocatedFromPool) })
 		waitStanding(t, c, ns, "r", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-restore")
-		editService(t, c, ns, "r", annotate(v1alpha1.AnnotationIPAllocatedFromPool, "elsewhere"))
+		editService(t, c, ns, "r", gen.Annotated(v1alpha1.AnnotationIPAllocatedFromPool, "elsewhere"))
 		waitStanding(t, c, ns, "r", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-restore")
 		waitIngress(t, c, ns, "r", "198.51.100.32")
 		if n := countEvents(t, c, ns, "Service", "r", v1alpha1.ReasonAllocated); n != 1 {
@@ -226,7 +228,7 @@ func TestServiceStatusLasts(t *testing.T) {
 		createPool(t, c, "rec-bad", []string{"198.51.100.36/30"}, onlyNamespaces(ns))
 		lbService(t, c, ns, "b")
 		waitStanding(t, c, ns, "b", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "rec-bad")
-		editService(t, c, ns, "b", annotate(controller.AnnotationIPs, "198.51.100.300"))
+		editService(t, c, ns, "b", gen.Annotated(controller.AnnotationIPs, "198.51.100.300"))
 		waitStanding(t, c, ns, "b", metav1.ConditionFalse, v1alpha1.ReasonInvalidRequest, "rec-bad", controller.AnnotationIPs, "it keeps [198.51.100.36]")
 		waitIngress(t, c, ns, "b", "198.51.100.36")
 		editService(t, c, ns, "b", func(s *corev1.Service) { delete(s.Annotations, controller.AnnotationIPs) })
@@ -258,7 +260,7 @@ func TestServiceStatusLasts(t *testing.T) {
 			s.Spec.Type = corev1.ServiceTypeClusterIP
 			s.Spec.AllocateLoadBalancerNodePorts = nil
 		}
-		lbService(t, c, ns, "stale", clusterIP, annotate(v1alpha1.AnnotationIPAllocatedFromPool, "rec-release"))
+		lbService(t, c, ns, "stale", clusterIP, gen.Annotated(v1alpha1.AnnotationIPAllocatedFromPool, "rec-release"))
 		setCondition(t, c, ns, "stale", "left by an earlier controller")
 		waitNoStanding(t, c, ns, "stale")
 		// A LoadBalancer of another class may be another pylon's: its

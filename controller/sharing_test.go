@@ -14,6 +14,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // editService changes a Service with a merge patch.
@@ -66,7 +67,7 @@ func TestSharedAddresses(t *testing.T) {
 	c := env.Client
 	ensureNamespace(t, c, pylonNS, nil)
 	ctl := startController(t, env, controller.Options{}, false)
-	key := annotate(controller.AnnotationSharing, "k")
+	key := gen.Annotated(controller.AnnotationSharing, "k")
 	dnsPorts := withPorts(port("dns", corev1.ProtocolUDP, 53))
 
 	// share sets up web (TCP/80) and dns (UDP/53) sharing the first
@@ -110,7 +111,7 @@ func TestSharedAddresses(t *testing.T) {
 		share(t, ns, "198.51.100.8/30")
 		waitIngress(t, c, ns, "a-web", "198.51.100.8")
 		waitIngress(t, c, ns, "b-dns", "198.51.100.8")
-		editService(t, c, ns, "a-web", annotate(controller.AnnotationSharing, "other"))
+		editService(t, c, ns, "a-web", gen.Annotated(controller.AnnotationSharing, "other"))
 		waitIngress(t, c, ns, "a-web", "198.51.100.9")
 		waitEvent(t, c, ns, "Service", "a-web", v1alpha1.ReasonIPConflict, `their sharing keys differ ("other", "k")`)
 		keeps(t, c, ns, "b-dns", "198.51.100.8")
@@ -133,7 +134,7 @@ func TestSharedAddresses(t *testing.T) {
 		ns := "share-req"
 		ensureNamespace(t, c, ns, nil)
 		createPool(t, c, ns, []string{"198.51.100.16/30"}, onlyNamespaces(ns))
-		want := annotate(controller.AnnotationIPs, "198.51.100.17")
+		want := gen.Annotated(controller.AnnotationIPs, "198.51.100.17")
 		web := lbService(t, c, ns, "a-web", key, want)
 		lbService(t, c, ns, "b-dns", key, want, dnsPorts)
 		waitIngress(t, c, ns, "a-web", "198.51.100.17")
@@ -156,7 +157,7 @@ func TestSharedAddresses(t *testing.T) {
 		createPool(t, c, ns+"-other", []string{"198.51.100.24/30"}, onlyNamespaces(ns))
 		waitIngress(t, c, ns, "a-web", "198.51.100.20")
 		waitIngress(t, c, ns, "b-dns", "198.51.100.20")
-		editService(t, c, ns, "b-dns", annotate(controller.AnnotationPool, ns+"-other"))
+		editService(t, c, ns, "b-dns", gen.Annotated(controller.AnnotationPool, ns+"-other"))
 		waitIngress(t, c, ns, "b-dns", "198.51.100.24")
 		keeps(t, c, ns, "a-web", "198.51.100.20")
 		// A newcomer with the key and dns's old port joins web's address.
@@ -193,7 +194,7 @@ func TestSharedAddresses(t *testing.T) {
 		createPool(t, c, "open", []string{"198.51.100.32/30"}, onlyNamespaces("open-a", "open-b"), acrossNamespaces(true))
 		lbService(t, c, "tenant-a", "web", key)
 		waitIngress(t, c, "tenant-a", "web", "198.51.100.28")
-		lbService(t, c, "tenant-b", "thief", key, dnsPorts, annotate(controller.AnnotationIPs, "198.51.100.28"))
+		lbService(t, c, "tenant-b", "thief", key, dnsPorts, gen.Annotated(controller.AnnotationIPs, "198.51.100.28"))
 		waitEvent(t, c, "tenant-b", "Service", "thief", v1alpha1.ReasonIPConflict,
 			`the sharing key "k" is private to namespace "tenant-a": IPPool "tenants" does not allow sharing across namespaces`)
 		lbService(t, c, "tenant-b", "dns", key, dnsPorts)
@@ -202,7 +203,7 @@ func TestSharedAddresses(t *testing.T) {
 
 		lbService(t, c, "open-a", "web", key)
 		waitIngress(t, c, "open-a", "web", "198.51.100.32")
-		lbService(t, c, "open-b", "dns", key, dnsPorts, annotate(controller.AnnotationIPs, "198.51.100.32"))
+		lbService(t, c, "open-b", "dns", key, dnsPorts, gen.Annotated(controller.AnnotationIPs, "198.51.100.32"))
 		waitIngress(t, c, "open-b", "dns", "198.51.100.32")
 		lbService(t, c, "open-b", "ntp", key, withPorts(port("ntp", corev1.ProtocolUDP, 123)))
 		waitIngress(t, c, "open-b", "ntp", "198.51.100.32")
@@ -251,7 +252,7 @@ func TestSharedAddresses(t *testing.T) {
 		if n := countEvents(t, c, "legacy-a", "Service", "web", v1alpha1.ReasonCrossNamespace); n != 0 {
 			t.Errorf("the older Service got %d %s events", n, v1alpha1.ReasonCrossNamespace)
 		}
-		lbService(t, c, "legacy-b", "late", key, withPorts(port("late", corev1.ProtocolTCP, 9)), annotate(controller.AnnotationIPs, "198.51.100.40"))
+		lbService(t, c, "legacy-b", "late", key, withPorts(port("late", corev1.ProtocolTCP, 9)), gen.Annotated(controller.AnnotationIPs, "198.51.100.40"))
 		waitEvent(t, c, "legacy-b", "Service", "late", v1alpha1.ReasonIPConflict, `private to namespace "legacy-a"`)
 		keeps(t, c, "legacy-b", "late")
 	})

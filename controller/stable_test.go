@@ -3,10 +3,10 @@ package controller_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -16,6 +16,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // snapshot maps each Service of a namespace to its addresses and
@@ -40,29 +42,19 @@ func snapshot(t *testing.T, c client.Client, ns string) map[string][2]string {
 // createMany creates n Services named prefix-0.. in parallel.
 func createMany(t *testing.T, c client.Client, ns, prefix string, n int) {
 	t.Helper()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	var g errgroup.Group
+	g.SetLimit(16)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			no := false
-			s := &corev1.Service{Spec: corev1.ServiceSpec{
-				Type:                          corev1.ServiceTypeLoadBalancer,
-				Ports:                         []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: 80}},
-				AllocateLoadBalancerNodePorts: &no,
-			}}
-			s.Namespace, s.Name = ns, fmt.Sprintf("%s-%d", prefix, i)
+		g.Go(func() error {
+			s := gen.Service(ns, fmt.Sprintf("%s-%d", prefix, i), gen.LoadBalancer(), gen.WithPort("", 80), gen.NoNodePorts())
 			if err := c.Create(t.Context(), s); err != nil {
-				t.Errorf("create Service %s/%s: %v", ns, s.Name, err)
+				return fmt.Errorf("create Service %s/%s: %w", ns, s.Name, err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -100,7 +92,7 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	first := startController(t, env, controller.Options{Workers: 4}, false)
 	createPool(t, c, "restart", []string{"198.51.100.0/24", "203.0.113.0/24"}, onlyNamespaces(ns))
 	createMany(t, c, ns, "s", standing)
-	eventually(t, 60*time.Second, "every standing Service to have an address", allHaveIPs(t, c, ns, standing))
+	poll.Eventually(t, 50*time.Millisecond, 60*time.Second, "every standing Service to have an address", allHaveIPs(t, c, ns, standing))
 	// Free a few low addresses, so that a controller that forgot what is
 	// held would hand them out again.
 	for i := range 5 {
@@ -110,11 +102,11 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "deletions", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "deletions", func() (bool, string) {
 		n := len(snapshot(t, c, ns))
 		return n == standing-5, fmt.Sprint(n)
 	})
-	eventually(t, 10*time.Second, "one Allocated event per Service", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "one Allocated event per Service", func() (bool, string) {
 		n := occurrences(t, c, ns, v1alpha1.ReasonAllocated)
 		return n == standing, fmt.Sprint(n)
 	})
@@ -127,7 +119,7 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	lbService(t, c, waitNS, "waits")
 	waitStanding(t, c, waitNS, "waits", metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "-", "restart-wait")
 	waitStanding(t, c, waitNS, "has", metav1.ConditionTrue, v1alpha1.ReasonAllocated, "restart-wait")
-	eventually(t, 10*time.Second, "every standing Service's condition and annotation", recorded(t, c, ns, "restart"))
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "every standing Service's condition and annotation", recorded(t, c, ns, "restart"))
 	first.Stop()
 	before := snapshot(t, c, ns)
 	beforeWait := snapshot(t, c, waitNS)
@@ -135,8 +127,8 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	createMany(t, c, ns, "new", whileDown)
 	writesBefore := serviceWrites(t, env)
 	startController(t, env, controller.Options{Workers: 4}, false)
-	eventually(t, 30*time.Second, "the Services created while down to have addresses", allHaveIPs(t, c, ns, standing-5+whileDown))
-	eventually(t, 10*time.Second, "the new Services' condition and annotation", recorded(t, c, ns, "restart"))
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the Services created while down to have addresses", allHaveIPs(t, c, ns, standing-5+whileDown))
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the new Services' condition and annotation", recorded(t, c, ns, "restart"))
 	after := snapshot(t, c, ns)
 	for name, was := range before {
 		if after[name] != was {
@@ -161,7 +153,7 @@ func TestRestartKeepsEveryAddress(t *testing.T) {
 	// ones none. Events are sent asynchronously, so the count must also
 	// stay put for a while.
 	want := standing + whileDown
-	eventually(t, 10*time.Second, "Allocated events for the new Services", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "Allocated events for the new Services", func() (bool, string) {
 		n := occurrences(t, c, ns, v1alpha1.ReasonAllocated)
 		return n >= want, fmt.Sprint(n)
 	})
@@ -248,7 +240,7 @@ func TestPoolEditNeverRenumbers(t *testing.T) {
 	const ns = "shrink"
 	ensureNamespace(t, c, ns, nil)
 	p := createPool(t, c, "shrink", []string{"198.51.100.0/29"}, onlyNamespaces(ns))
-	lbService(t, c, ns, "a", annotate(controller.AnnotationIPs, "198.51.100.6"))
+	lbService(t, c, ns, "a", gen.Annotated(controller.AnnotationIPs, "198.51.100.6"))
 	waitIngress(t, c, ns, "a", "198.51.100.6")
 
 	patch := client.MergeFrom(p.DeepCopy())

@@ -117,7 +117,7 @@ func (s *State) restore(ctx context.Context, load func(context.Context) (*config
 		if err != nil || !req.served {
 			continue
 		}
-		for _, ip := range ingressIPs(&svcs[i]) {
+		for _, ip := range config.IngressIPs(&svcs[i]) {
 			if _, err := s.alloc.Restore(req.svc, ip); err != nil && !errors.Is(err, allocator.ErrNotInPool) {
 				s.conflicts[client.ObjectKeyFromObject(&svcs[i])] = fmt.Sprintf("%s, in this Service's status, is held by an older Service: %v", ip, err)
 			}

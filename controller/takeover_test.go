@@ -11,6 +11,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestTakeOverAddressesFromAnotherImplementation is the switch from MetalLB
@@ -35,7 +37,7 @@ func TestTakeOverAddressesFromAnotherImplementation(t *testing.T) {
 	// The Services as MetalLB left them: addresses it chose (not the lowest
 	// free), two pairs sharing one address each, one pair annotated for
 	// pylon and one not.
-	share := annotate(controller.AnnotationSharing, "dns")
+	share := gen.Annotated(controller.AnnotationSharing, "dns")
 	given := map[string]string{}
 	create := func(name, ip string, edit ...func(*corev1.Service)) {
 		s := lbService(t, c, ns, name, edit...)
@@ -60,7 +62,7 @@ func TestTakeOverAddressesFromAnotherImplementation(t *testing.T) {
 	// The switch: pylon restarts serving Services without a class.
 	startController(t, env, controller.Options{}, false)
 	waitEvent(t, c, ns, "Service", "web-udp", v1alpha1.ReasonIPConflict, "198.51.100.6")
-	eventually(t, 10*time.Second, "web-udp to get an address of its own", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "web-udp to get an address of its own", func() (bool, string) {
 		got := ingress(t, c, ns, "web-udp")
 		return len(got) == 1 && got[0] != "198.51.100.6", fmt.Sprint(got)
 	})

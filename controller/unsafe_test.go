@@ -18,6 +18,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // createNode creates a Node with pod CIDRs and sets its addresses
@@ -46,7 +48,7 @@ func createNode(t *testing.T, c client.Client, name string, podCIDRs []string, a
 func waitPoolCondition(t *testing.T, c client.Client, pool, typ string, status metav1.ConditionStatus, fragments ...string) *v1alpha1.IPPool {
 	t.Helper()
 	var got v1alpha1.IPPool
-	eventually(t, 10*time.Second, fmt.Sprintf("IPPool %s condition %s=%s with %q", pool, typ, status, fragments), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("IPPool %s condition %s=%s with %q", pool, typ, status, fragments), func() (bool, string) {
 		if err := c.Get(t.Context(), client.ObjectKey{Name: pool}, &got); err != nil {
 			return false, err.Error()
 		}
@@ -94,7 +96,7 @@ func TestUnsafeAddresses(t *testing.T) {
 		}
 		p := waitPoolCondition(t, c, "nodes", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue,
 			"198.18.0.11/32: InternalIP of Node n1", "198.18.0.12/32: ExternalIP of Node n1", "198.18.0.16/30: pod CIDR of Node n1")
-		eventually(t, 10*time.Second, "available to leave out the 6 unsafe addresses", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "available to leave out the 6 unsafe addresses", func() (bool, string) {
 			if err := c.Get(t.Context(), client.ObjectKey{Name: "nodes"}, p); err != nil {
 				return false, err.Error()
 			}
@@ -109,11 +111,11 @@ func TestUnsafeAddresses(t *testing.T) {
 	t.Run("asked for by name: refused with a reason", func(t *testing.T) {
 		createPool(t, c, "named", []string{"198.18.0.8/29", "127.0.0.0/30", "2001:db8:18::/123"}, onlyNamespaces(ns))
 		waitPoolCondition(t, c, "named", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "127.0.0.0/8: loopback", "2001:db8:18::/126: pod CIDR of Node n1", "2001:db8:18::11/128: InternalIP of Node n1")
-		lbService(t, c, ns, "wants-loopback", annotate(controller.AnnotationIPs, "127.0.0.1"))
+		lbService(t, c, ns, "wants-loopback", gen.Annotated(controller.AnnotationIPs, "127.0.0.1"))
 		waitEvent(t, c, ns, "Service", "wants-loopback", v1alpha1.ReasonUnsafeAddress, "127.0.0.0/8: loopback")
 		lbService(t, c, ns, "wants-node", func(s *corev1.Service) { s.Spec.LoadBalancerIP = "198.18.0.11" })
 		waitEvent(t, c, ns, "Service", "wants-node", v1alpha1.ReasonUnsafeAddress, "InternalIP of Node n1")
-		lbService(t, c, ns, "wants-pod6", annotate(controller.AnnotationIPs, "2001:db8:18::2"), func(s *corev1.Service) {
+		lbService(t, c, ns, "wants-pod6", gen.Annotated(controller.AnnotationIPs, "2001:db8:18::2"), func(s *corev1.Service) {
 			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol}
 		})
 		waitEvent(t, c, ns, "Service", "wants-pod6", v1alpha1.ReasonUnsafeAddress, "pod CIDR of Node n1")
@@ -129,9 +131,9 @@ func TestUnsafeAddresses(t *testing.T) {
 		createPool(t, c, "svc-flag", []string{"198.18.1.0/30"}, onlyNamespaces(ns), func(p *v1alpha1.IPPool) { p.Spec.AutoAssign = new(bool) })
 		waitPoolCondition(t, c, "svc-cidr", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "198.19.192.0/18: ServiceCIDR kubernetes")
 		waitPoolCondition(t, c, "svc-flag", v1alpha1.ConditionUnsafeAddresses, metav1.ConditionTrue, "198.18.1.0/24: Service CIDR (--service-cluster-ip-range)")
-		lbService(t, c, ns, "in-svc-cidr", annotate(controller.AnnotationPool, "svc-cidr"))
+		lbService(t, c, ns, "in-svc-cidr", gen.Annotated(controller.AnnotationPool, "svc-cidr"))
 		waitEvent(t, c, ns, "Service", "in-svc-cidr", v1alpha1.ReasonPoolExhausted, "svc-cidr")
-		lbService(t, c, ns, "in-svc-flag", annotate(controller.AnnotationPool, "svc-flag"))
+		lbService(t, c, ns, "in-svc-flag", gen.Annotated(controller.AnnotationPool, "svc-flag"))
 		waitEvent(t, c, ns, "Service", "in-svc-flag", v1alpha1.ReasonPoolExhausted, "svc-flag")
 		if got := ingress(t, c, ns, "in-svc-cidr"); got != nil {
 			t.Errorf("a Service CIDR address was handed out: %v", got)

@@ -15,6 +15,7 @@ import (
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestStatusWriteNeverHoldsThePass: with the API server hanging on the
@@ -54,11 +55,11 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 		block.Store(false)
 		stop()
 	})
-	poll(t, "layer 2 to answer for "+vip1.String(), func() bool { return ann.has(vip1) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "layer 2 to answer for "+vip1.String(), func() bool { return ann.has(vip1) })
 
 	block.Store(true)
 	lbService(t, c, "two", node, vip2)
-	poll(t, "the pass to apply "+vip2.String()+" and hang in the status write", func() bool { return ann.has(vip2) && hanging.Load() > 0 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the pass to apply "+vip2.String()+" and hang in the status write", func() bool { return ann.has(vip2) && hanging.Load() > 0 })
 
 	returned := make(chan struct{})
 	go func() {
@@ -76,7 +77,7 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 	vip3 := netip.MustParseAddr("198.51.100.3")
 	lbService(t, c, "three", node, vip3)
 	applied := time.Now()
-	poll(t, "the next pass to apply "+vip3.String()+" while the status write hangs", func() bool { return ann.has(vip3) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the next pass to apply "+vip3.String()+" while the status write hangs", func() bool { return ann.has(vip3) })
 	if d := time.Since(applied); d > 3*time.Second {
 		t.Fatalf("the next pass applied %s only after %v: it waited for the hanging status write", vip3, d)
 	}
@@ -86,7 +87,7 @@ func TestStatusWriteNeverHoldsThePass(t *testing.T) {
 
 	block.Store(false)
 	var st v1alpha1.SpeakerStatus
-	poll(t, "the status written once the API server answers", func() bool {
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the status written once the API server answers", func() bool {
 		return c.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Announced == 3
 	})
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/speaker/bfd"
 	"github.com/pylonlb/pylon/speaker/bgp"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // bfdTestConfig has four peers: with BFD from a source address, with BFD
@@ -111,10 +112,7 @@ func TestOnBFDChangeResetsBGP(t *testing.T) {
 		t.Fatalf("resets %v after changes that are not Up -> Down, or Down because the router went AdminDown", got)
 	}
 	r.OnBFDChange(bfd.Change{Remote: router, From: bfd.Up, To: bfd.Down, Diag: "Control Detection Time Expired", RemoteState: bfd.Up})
-	deadline := time.Now().Add(2 * time.Second)
-	for len(fake.Resets()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "a session reset after Up -> Down", func() bool { return len(fake.Resets()) > 0 })
 	if got := fake.Resets(); !slices.Equal(got, []netip.Addr{router}) {
 		t.Fatalf("resets = %v after Up -> Down; want [%s]", got, router)
 	}

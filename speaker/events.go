@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/speaker/bgp"
 )
 
@@ -292,20 +293,9 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) time.Duration {
 func (r *Reconciler) send(snap *snapshot, evs []serviceEvent) {
 	for _, e := range evs {
 		svc := snap.byKey[e.key]
-		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(IngressIPs(svc), e.ip) {
+		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(config.IngressIPs(svc), e.ip) {
 			continue
 		}
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, e.reason, e.action, "%s", e.note)
 	}
-}
-
-// IngressIPs reads the addresses in a Service's status, in order.
-func IngressIPs(svc *corev1.Service) []netip.Addr {
-	var out []netip.Addr
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(in.IP); err == nil {
-			out = append(out, ip)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/go-logr/logr"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // handoffLog records the handoff's steps in order; its methods are the
@@ -58,11 +61,9 @@ func runHandoff(l *handoffLog, delay, withdraw time.Duration) (*clocktesting.Fak
 // waitSteps waits (real time, generous) until l has recorded n steps.
 func waitSteps(t *testing.T, l *handoffLog, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); len(l.got()) < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("steps %v, want %d", l.got(), n)
-		}
-	}
+	poll.Eventually(t, time.Millisecond, 10*time.Second, fmt.Sprintf("%d steps", n), func() (bool, string) {
+		return len(l.got()) >= n, fmt.Sprint(l.got())
+	})
 }
 
 // TestHandoff: freeze, leave memberlist, withdraw BGP, then keep answering

@@ -107,7 +107,7 @@ func (s *snapshot) planServices(class string) []Service {
 		if !served(svc, class) {
 			continue
 		}
-		ips := IngressIPs(svc)
+		ips := config.IngressIPs(svc)
 		if len(ips) == 0 {
 			continue
 		}

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -22,6 +21,8 @@ import (
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestInterfaceChangesReplan: the speaker reads its links again when the
@@ -56,9 +57,9 @@ func TestInterfaceChangesReplan(t *testing.T) {
 		Links: func() ([]layer2.Link, error) { return *links.Load(), nil },
 	}, nil)
 
-	poll := func(what string, within time.Duration, f func() bool) {
+	await := func(what string, within time.Duration, f func() bool) {
 		t.Helper()
-		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, within, true, func(context.Context) (bool, error) { return f(), nil })
+		_, err := poll.Until(ctx, 20*time.Millisecond, within, what, func(context.Context) (bool, string, error) { return f(), "", nil })
 		if err != nil {
 			var s v1alpha1.SpeakerStatus
 			_ = c.Get(ctx, client.ObjectKey{Name: node}, &s)
@@ -83,34 +84,34 @@ func TestInterfaceChangesReplan(t *testing.T) {
 	// the test does next can cause the next pass.
 	quiet := func() { time.Sleep(1500 * time.Millisecond) }
 
-	poll("answering on eth0", 20*time.Second, on("eth0"))
-	poll("Announcing=True", 20*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
+	await("answering on eth0", 20*time.Second, on("eth0"))
+	await("Announcing=True", 20*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
 	quiet()
 
 	// The watch: the interface renamed, and a signal.
 	setLinks("eth1")
 	changes <- struct{}{}
-	poll("answering on eth1 after a link change was signalled", time.Second, on("eth1"))
+	await("answering on eth1 after a link change was signalled", time.Second, on("eth1"))
 
 	// The interface gone: NoInterface, and retried without any event.
 	setLinks()
 	changes <- struct{}{}
-	poll("Announcing=False NoInterface", 5*time.Second, announcing(metav1.ConditionFalse, speaker.ReasonNoInterface, vip.String()))
+	await("Announcing=False NoInterface", 5*time.Second, announcing(metav1.ConditionFalse, speaker.ReasonNoInterface, vip.String()))
 	quiet()
 	setLinks("eth0")
-	poll("answering on eth0 again, with no event, by the retry", 6*time.Second, on("eth0"))
+	await("answering on eth0 again, with no event, by the retry", 6*time.Second, on("eth0"))
 
 	// The announcer fails (the interface was gone when it opened it):
 	// InterfaceError, and retried without any event.
-	poll("Announcing=True", 5*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
+	await("Announcing=True", 5*time.Second, announcing(metav1.ConditionTrue, "Applied", "1 addresses over Layer2"))
 	quiet()
 	ann.broken.Store(true)
 	setLinks("eth1")
 	changes <- struct{}{}
-	poll("Announcing=False InterfaceError", 5*time.Second, announcing(metav1.ConditionFalse, "InterfaceError", "eth0"))
+	await("Announcing=False InterfaceError", 5*time.Second, announcing(metav1.ConditionFalse, "InterfaceError", "eth0"))
 	quiet()
 	ann.broken.Store(false)
-	poll("answering on eth1, with no event, by the retry", 6*time.Second, on("eth1"))
+	await("answering on eth1, with no event, by the retry", 6*time.Second, on("eth1"))
 }
 
 // handOverWithin bounds the time from a speaker's link change to the next
@@ -171,18 +172,17 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 		}
 		return s.Status.NoInterface
 	}
-	poll := func(what string, within time.Duration, f func() bool) time.Duration {
+	await := func(what string, within time.Duration, f func() bool) time.Duration {
 		t.Helper()
-		start := time.Now()
-		err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, within, true, func(context.Context) (bool, error) { return f(), nil })
+		took, err := poll.Until(ctx, 10*time.Millisecond, within, what, func(context.Context) (bool, string, error) { return f(), "", nil })
 		if err != nil {
 			t.Fatalf("%s within %v: %v; answering %v; %s publishes %v", what, within, err, answering(), owner, published(owner))
 		}
-		return time.Since(start)
+		return took
 	}
 	only := func(n string) func() bool { return func() bool { return slices.Equal(answering(), []string{n}) } }
 
-	poll(owner+" alone answering", 20*time.Second, only(owner))
+	await(owner+" alone answering", 20*time.Second, only(owner))
 	back, empty := *ns[owner].links.Load(), []layer2.Link{}
 	// Gone for 300 ms: nothing moves, then or after.
 	stays := func(d time.Duration) {
@@ -200,12 +200,12 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 	ns[owner].links.Store(&back)
 	ns[owner].changes <- struct{}{}
 	stays(2 * time.Second)
-	poll(owner+" answering again after a 300 ms outage", 5*time.Second, only(owner))
+	await(owner+" answering again after a 300 ms outage", 5*time.Second, only(owner))
 
 	// Gone for good: the next one answers after publishAfter.
 	ns[owner].links.Store(&empty)
 	ns[owner].changes <- struct{}{}
-	took := poll(next+" alone answering after "+owner+" lost its interface", 5*time.Second, only(next))
+	took := await(next+" alone answering after "+owner+" lost its interface", 5*time.Second, only(next))
 	t.Logf("%s answered %v after %s lost its interface", next, took.Round(time.Millisecond), owner)
 	if took > handOverWithin {
 		t.Errorf("%s answered %v after %s lost its interface, want within %v", next, took, owner, handOverWithin)
@@ -216,9 +216,9 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 
 	ns[owner].links.Store(&back)
 	ns[owner].changes <- struct{}{}
-	took = poll(owner+" alone answering again after its interface came back", 5*time.Second, only(owner))
+	took = await(owner+" alone answering again after its interface came back", 5*time.Second, only(owner))
 	t.Logf("%s answered again %v after its interface came back", owner, took.Round(time.Millisecond))
-	poll(owner+" to publish nothing", 5*time.Second, func() bool { return len(published(owner)) == 0 })
+	await(owner+" to publish nothing", 5*time.Second, func() bool { return len(published(owner)) == 0 })
 }
 
 // l2Service creates a pool of 198.51.100.0/24 advertised over layer 2 and
@@ -226,13 +226,9 @@ func TestNoInterfaceHandsOverThroughStatus(t *testing.T) {
 func l2Service(t *testing.T, c client.Client, vip netip.Addr) {
 	t.Helper()
 	ctx := t.Context()
-	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
-	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v4"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v4"}}}))
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
-	}
+	must(t, c.Create(ctx, gen.IPPool("v4", gen.Addresses("198.51.100.0/24"))))
+	must(t, c.Create(ctx, gen.L2Advertisement("v4", gen.L2Pools("v4"))))
+	svc := gen.Service("default", "web", gen.LoadBalancer(), gen.WithPort("http", 80))
 	must(t, c.Create(ctx, svc))
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
 	must(t, c.Status().Update(ctx, svc))

@@ -17,6 +17,7 @@ import (
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestReconcilerStatusEventsAndSplitBrain runs the speaker's reconciler
@@ -64,7 +65,7 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 	status := func(what string, f func(v1alpha1.SpeakerStatusStatus) bool) {
 		t.Helper()
 		advance(time.Second)
-		poll(t, what, func() bool { return f(speakerStatus(t, c, "n1").Status) })
+		poll.Eventually(t, 20*time.Millisecond, 20*time.Second, what, func() bool { return f(speakerStatus(t, c, "n1").Status) })
 	}
 	cond := func(st v1alpha1.SpeakerStatusStatus, typ string) metav1.Condition {
 		if c := meta.FindStatusCondition(st.Conditions, typ); c != nil {
@@ -81,16 +82,16 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 		t.Helper()
 		n := ann.passes()
 		m.poke()
-		poll(t, "a pass", func() bool { return ann.passes() > n })
+		poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "a pass", func() bool { return ann.passes() > n })
 	}
 
-	poll(t, "n1 to answer for "+vip.String(), func() bool { return ann.has(vip) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "n1 to answer for "+vip.String(), func() bool { return ann.has(vip) })
 	status("the status to list it", func(st v1alpha1.SpeakerStatusStatus) bool {
 		return st.Announced == 1 && len(st.Announcements) == 1 && st.Announcements[0] == v1alpha1.Announcement{IP: vip.String(), Service: "default/web", Protocol: "Layer2", Interface: "eth0"} &&
 			st.MembersAlive == 3 && cond(st, speaker.ConditionAnnouncing).Status == metav1.ConditionTrue &&
 			cond(st, speaker.ConditionLayer2Conflict).Reason == "NoConflict"
 	})
-	poll(t, "one Announcing event", func() bool { return events(speaker.ReasonAnnouncing) == 1 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "one Announcing event", func() bool { return events(speaker.ReasonAnnouncing) == 1 })
 	// pylonctl reads the node and address back from the note, and the
 	// speaker's version from its SpeakerStatus (only its own).
 	if _, notes := serviceEvents(t, c, "web", speaker.ReasonAnnouncing); len(notes) != 1 {
@@ -105,8 +106,8 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 	// Another MAC answers while n1 sees all three: it keeps the address
 	// and reclaims it.
 	conflictPacket()
-	poll(t, "a reclaiming burst", func() bool { return ann.reannounced(vip) == 1 })
-	poll(t, "one Layer2Conflict event", func() bool { return events(speaker.ReasonL2Conflict) == 1 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "a reclaiming burst", func() bool { return ann.reannounced(vip) == 1 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "one Layer2Conflict event", func() bool { return events(speaker.ReasonL2Conflict) == 1 })
 	status("Layer2Conflict=True", func(st v1alpha1.SpeakerStatusStatus) bool {
 		c := cond(st, speaker.ConditionLayer2Conflict)
 		return c.Status == metav1.ConditionTrue && c.Message == "also answered: "+vip.String()+" by 02:00:00:00:00:09 on eth0"
@@ -120,19 +121,19 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 	// Partitioned: n1 sees only itself. Another packet: it yields.
 	m.setLive("n1")
 	conflictPacket()
-	poll(t, "n1 to stop answering for "+vip.String(), func() bool { return !ann.has(vip) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "n1 to stop answering for "+vip.String(), func() bool { return !ann.has(vip) })
 	status("the yield in the status", func(st v1alpha1.SpeakerStatusStatus) bool {
 		return st.Announced == 0 && strings.HasSuffix(cond(st, speaker.ConditionLayer2Conflict).Message, "(this node sees a minority of the speakers and yields)")
 	})
-	poll(t, "StoppedAnnouncing: this node yields it", func() bool {
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "StoppedAnnouncing: this node yields it", func() bool {
 		n, notes := serviceEvents(t, c, "web", speaker.ReasonStoppedAnnouncing)
 		return n == 1 && strings.Contains(notes[0], "this node yields it")
 	})
 
 	// Healed: n1 sees all three again and answers again.
 	m.setLive(nodes...)
-	poll(t, "n1 to answer for "+vip.String()+" again", func() bool { return ann.has(vip) })
-	poll(t, "a second Announcing event", func() bool { return events(speaker.ReasonAnnouncing) == 2 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "n1 to answer for "+vip.String()+" again", func() bool { return ann.has(vip) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "a second Announcing event", func() bool { return events(speaker.ReasonAnnouncing) == 2 })
 
 	// 10 s after the last packet the conflict is forgotten; a new packet
 	// is a new episode.
@@ -144,7 +145,7 @@ func TestReconcilerStatusEventsAndSplitBrain(t *testing.T) {
 		t.Fatalf("%d Layer2Conflict events for one episode of three packets, want 1", n)
 	}
 	conflictPacket()
-	poll(t, "a second Layer2Conflict event for the second episode", func() bool { return events(speaker.ReasonL2Conflict) == 2 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "a second Layer2Conflict event for the second episode", func() bool { return events(speaker.ReasonL2Conflict) == 2 })
 	time.Sleep(500 * time.Millisecond)
 	if a, l, s := events(speaker.ReasonAnnouncing), events(speaker.ReasonL2Conflict), events(speaker.ReasonStoppedAnnouncing); a != 2 || l != 2 || s != 1 {
 		t.Fatalf("events Announcing %d, Layer2Conflict %d, StoppedAnnouncing %d; want 2, 2, 1", a, l, s)

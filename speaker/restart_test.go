@@ -15,6 +15,8 @@ import (
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestRestartSendsNoServiceEvents: a speaker announces five Services; a
@@ -56,9 +58,9 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 
 	first := &recordingAnnouncer{}
 	_, stop := startSpeaker(t, env, opts(first, members(node), "v0.1.0"), nil)
-	poll(t, "the first process to answer for the five addresses", answersAll(first, names[:5]))
-	poll(t, "five Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 5 })
-	poll(t, "the SpeakerStatus to list the five", func() bool { return speakerStatus(t, c, node).Status.Announced == 5 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the first process to answer for the five addresses", answersAll(first, names[:5]))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "five Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 5 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the SpeakerStatus to list the five", func() bool { return speakerStatus(t, c, node).Status.Announced == 5 })
 	if v := speakerStatus(t, c, node).Labels[v1alpha1.LabelVersion]; v != "v0.1.0" {
 		t.Errorf("the first process's SpeakerStatus says version %q, want v0.1.0", v)
 	}
@@ -70,9 +72,9 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 	restarted := &recordingAnnouncer{}
 	m := members(node)
 	startSpeaker(t, env, opts(restarted, m, "v0.2.0"), nil)
-	poll(t, "the restarted process to answer for the five addresses", answersAll(restarted, names[:5]))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the restarted process to answer for the five addresses", answersAll(restarted, names[:5]))
 	// An upgrade: the SpeakerStatus says the new version.
-	poll(t, "the SpeakerStatus to say v0.2.0", func() bool { return speakerStatus(t, c, node).Labels[v1alpha1.LabelVersion] == "v0.2.0" })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the SpeakerStatus to say v0.2.0", func() bool { return speakerStatus(t, c, node).Labels[v1alpha1.LabelVersion] == "v0.2.0" })
 	// Events are written within milliseconds of the pass; give them a
 	// second to show.
 	time.Sleep(time.Second)
@@ -84,8 +86,8 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 
 	// A new Service: exactly its Announcing.
 	lbService(t, c, names[5], node, vips[names[5]])
-	poll(t, "the sixth address answered", answersAll(restarted, names))
-	poll(t, "one more Announcing", func() bool { return count(speaker.ReasonAnnouncing) == before+1 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the sixth address answered", answersAll(restarted, names))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "one more Announcing", func() bool { return count(speaker.ReasonAnnouncing) == before+1 })
 	if n, _ := serviceEvents(t, c, names[5], speaker.ReasonAnnouncing); n != 1 {
 		t.Fatalf("%s has %d Announcing events, want 1", names[5], n)
 	}
@@ -102,7 +104,7 @@ func TestRestartSendsNoServiceEvents(t *testing.T) {
 		t.Fatal("no test address is owned by n2 among n1 and n2: pick others")
 	}
 	m.setLive(node, other)
-	poll(t, fmt.Sprintf("%d StoppedAnnouncing events", len(moved)), func() bool { return count(speaker.ReasonStoppedAnnouncing) == len(moved) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, fmt.Sprintf("%d StoppedAnnouncing events", len(moved)), func() bool { return count(speaker.ReasonStoppedAnnouncing) == len(moved) })
 	time.Sleep(time.Second)
 	for _, name := range names {
 		n, notes := serviceEvents(t, c, name, speaker.ReasonStoppedAnnouncing)
@@ -131,8 +133,8 @@ func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
 	ctx := t.Context()
 	const node = "n1"
 	createNode(t, c, node, "198.18.0.11")
-	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/24"}}}))
-	must(t, c.Create(ctx, &v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"pool"}}}))
+	must(t, c.Create(ctx, gen.IPPool("pool", gen.Addresses("198.51.100.0/24"))))
+	must(t, c.Create(ctx, gen.BGPAdvertisement("pool", gen.BGPPools("pool"))))
 	must(t, c.Create(ctx, &v1alpha1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "r1"}, Spec: v1alpha1.BGPPeerSpec{MyASN: 64512, PeerASN: 64513, PeerAddress: "198.18.0.1"}}))
 	names := []string{"web0", "web1", "web2"}
 	for i, name := range names {
@@ -160,21 +162,21 @@ func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
 	}
 
 	stop := start(speaker.NewFakeBGP(netip.MustParseAddr("198.18.0.11"), true))
-	poll(t, "the status to list three BGP announcements", bgpListed(3))
-	poll(t, "three Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 3 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the status to list three BGP announcements", bgpListed(3))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "three Announcing events", func() bool { return count(speaker.ReasonAnnouncing) == 3 })
 	stop()
 
 	// The restart: the new process's sessions are down at first.
 	sp := speaker.NewFakeBGP(netip.MustParseAddr("198.18.0.11"), false)
 	start(sp)
-	poll(t, "the restarted speaker to configure its peer", sp.HasPeers)
-	poll(t, "the status to show the sessions down", bgpListed(0))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the restarted speaker to configure its peer", sp.HasPeers)
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the status to show the sessions down", bgpListed(0))
 	time.Sleep(time.Second)
 	if n := count(speaker.ReasonStoppedAnnouncing); n != 0 {
 		t.Fatalf("%d StoppedAnnouncing events while the restarted speaker's sessions come up, want 0", n)
 	}
 	sp.SetUp(true)
-	poll(t, "the status to list three BGP announcements again", bgpListed(3))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "the status to list three BGP announcements again", bgpListed(3))
 	time.Sleep(time.Second)
 	a, s := count(speaker.ReasonAnnouncing), count(speaker.ReasonStoppedAnnouncing)
 	t.Logf("after the restart and its sessions coming up: %d Announcing (3 before), %d StoppedAnnouncing", a, s)
@@ -184,5 +186,5 @@ func TestRestartOverBGPSendsNoServiceEvents(t *testing.T) {
 
 	// The sessions were all up: the hold is over, a drop is told.
 	sp.SetUp(false)
-	poll(t, "three StoppedAnnouncing events when the session drops", func() bool { return count(speaker.ReasonStoppedAnnouncing) == 3 })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "three StoppedAnnouncing events when the session drops", func() bool { return count(speaker.ReasonStoppedAnnouncing) == 3 })
 }

@@ -19,7 +19,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,6 +33,8 @@ import (
 	"github.com/pylonlb/pylon/speaker/layer2"
 	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // recordingAnnouncer stands in for layer 2's raw sockets: it records what
@@ -204,11 +205,7 @@ func startSpeaker(t *testing.T, env *envtest.Env, o speaker.Options, newClient c
 func lbService(t *testing.T, c client.Client, name, node string, ip netip.Addr) *corev1.Service {
 	t.Helper()
 	ctx := t.Context()
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
-	}
+	svc := gen.Service("default", name, gen.LoadBalancer(), gen.WithPort("http", 80))
 	must(t, c.Create(ctx, svc))
 	ready, nodeName := true, node
 	must(t, c.Create(ctx, &discoveryv1.EndpointSlice{
@@ -224,8 +221,8 @@ func lbService(t *testing.T, c client.Client, name, node string, ip netip.Addr) 
 // layer2Pool creates an IPPool of prefix and an L2Advertisement of it.
 func layer2Pool(t *testing.T, c client.Client, prefix string) {
 	t.Helper()
-	must(t, c.Create(t.Context(), &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(prefix)}}}))
-	must(t, c.Create(t.Context(), &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "pool"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"pool"}}}))
+	must(t, c.Create(t.Context(), gen.IPPool("pool", gen.Addresses(prefix))))
+	must(t, c.Create(t.Context(), gen.L2Advertisement("pool", gen.L2Pools("pool"))))
 }
 
 // serviceEvents counts the events with reason on the Service name in
@@ -268,14 +265,6 @@ func eventCount(t *testing.T, c client.Client, reason string, names ...string) i
 	return n
 }
 
-// poll waits up to 20 s for f.
-func poll(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) { return f(), nil }); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
 // TestIPv6OnlyNodeRunsLayer2: the speaker's setup path (Setup, with the
 // real embedded GoBGP and a real API server) on a node whose router ID
 // cannot be derived: layer 2 announces, BGP is off with the reason in
@@ -287,17 +276,10 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 	const node = "n1"
 	vip := netip.MustParseAddr("2001:db8:51::1")
 	n := createNode(t, c, node, "2001:db8:18::11")
-	must(t, c.Create(ctx, &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"2001:db8:51::/120"}}}))
-	must(t, c.Create(ctx, &v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v6"}}}))
-	must(t, c.Create(ctx, &v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "v6"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"v6"}}}))
-	single := corev1.IPFamilyPolicySingleStack
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeLoadBalancer, IPFamilyPolicy: &single, IPFamilies: []corev1.IPFamily{corev1.IPv6Protocol},
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}},
-		},
-	}
+	must(t, c.Create(ctx, gen.IPPool("v6", gen.Addresses("2001:db8:51::/120"))))
+	must(t, c.Create(ctx, gen.L2Advertisement("v6", gen.L2Pools("v6"))))
+	must(t, c.Create(ctx, gen.BGPAdvertisement("v6", gen.BGPPools("v6"))))
+	svc := gen.Service("default", "web", gen.LoadBalancer(), gen.SingleStack(corev1.IPv6Protocol), gen.WithPort("http", 80))
 	must(t, c.Create(ctx, svc))
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: vip.String()}}
 	must(t, c.Status().Update(ctx, svc))
@@ -330,14 +312,14 @@ func TestIPv6OnlyNodeRunsLayer2(t *testing.T) {
 			return got != nil && string(got.Status) == status && got.Reason == reason && strings.Contains(got.Message, part)
 		}
 	}
-	poll(t, "layer 2 to answer for "+vip.String(), func() bool { return ann.has(vip) })
-	poll(t, "BGP=False NoRouterID", condition(speaker.ConditionBGP, "False", speaker.ReasonNoRouterID, "no IPv4 InternalIP"))
-	poll(t, "Announcing=True", condition(speaker.ConditionAnnouncing, "True", "Applied", "1 addresses over Layer2, 0 over BGP"))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "layer 2 to answer for "+vip.String(), func() bool { return ann.has(vip) })
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "BGP=False NoRouterID", condition(speaker.ConditionBGP, "False", speaker.ReasonNoRouterID, "no IPv4 InternalIP"))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "Announcing=True", condition(speaker.ConditionAnnouncing, "True", "Applied", "1 addresses over Layer2, 0 over BGP"))
 
 	patch := client.MergeFrom(n.DeepCopy())
 	n.Annotations = map[string]string{speaker.AnnotationRouterID: "198.18.0.11"}
 	must(t, c.Patch(ctx, n, patch))
-	poll(t, "BGP=True with the annotation's ID", condition(speaker.ConditionBGP, "True", speaker.ReasonBGPRunning, "198.18.0.11"))
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "BGP=True with the annotation's ID", condition(speaker.ConditionBGP, "True", speaker.ReasonBGPRunning, "198.18.0.11"))
 	if !ann.has(vip) {
 		t.Fatal("layer 2 stopped answering when BGP started")
 	}

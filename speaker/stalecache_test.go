@@ -2,17 +2,18 @@ package speaker_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestStatusWrittenPastAStaleCache: after an API outage a speaker's cache
@@ -52,12 +53,10 @@ func TestStatusWrittenPastAStaleCache(t *testing.T) {
 	alive := func(want int32) {
 		t.Helper()
 		var st v1alpha1.SpeakerStatus
-		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-			return c.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.MembersAlive == want, nil
+		poll.Eventually(t, 20*time.Millisecond, 10*time.Second, fmt.Sprintf("SpeakerStatus %s to say %d members alive", node, want), func() (bool, string) {
+			err := c.Get(ctx, client.ObjectKey{Name: node}, &st)
+			return err == nil && st.Status.MembersAlive == want, fmt.Sprintf("%d alive: %+v (%v)", st.Status.MembersAlive, st.Status.Members, err)
 		})
-		if err != nil {
-			t.Fatalf("SpeakerStatus %s says %d members alive, want %d: %+v", node, st.Status.MembersAlive, want, st.Status.Members)
-		}
 	}
 	alive(2)
 

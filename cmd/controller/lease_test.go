@@ -2,18 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/cmd/internal/version"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLeaderLabelsItsLease runs the controller command against a real API
@@ -39,13 +40,15 @@ func TestLeaderLabelsItsLease(t *testing.T) {
 		}
 	}()
 	var lease coordinationv1.Lease
-	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "pylon-system", Name: "pylon-controller.pylonlb.io"}, &lease)
-		return err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "", client.IgnoreNotFound(err)
+	poll.Eventually(t, 100*time.Millisecond, 30*time.Second, "a leader Lease", func() error {
+		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: "pylon-system", Name: "pylon-controller.pylonlb.io"}, &lease); err != nil {
+			return err
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+			return errors.New("the Lease has no holder")
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("no leader Lease: %v", err)
-	}
 	if got, want := lease.Labels[v1alpha1.LabelVersion], version.Get().Label(); got != want || got == "" {
 		t.Errorf("Lease label %s = %q, want %q", v1alpha1.LabelVersion, got, want)
 	}

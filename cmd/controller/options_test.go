@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pylonlb/pylon/test/cmdtest"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -36,4 +38,10 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%q) = %v, want an error mentioning %q", args, err, want)
 		}
 	}
+	t.Run("--version and --metrics-secure", func(t *testing.T) {
+		cmdtest.VersionAndMetricsSecureFlags(t, func(args []string) (bool, bool, error) {
+			o, err := parseFlags(args)
+			return o.version, o.metricsSecure, err
+		})
+	})
 }

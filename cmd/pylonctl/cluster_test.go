@@ -19,6 +19,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/controllertest"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 const pylonNS = controllertest.Namespace
@@ -90,14 +92,6 @@ func ignoreConflict(err error) error {
 		return nil
 	}
 	return err
-}
-
-// eventually polls cond until it holds, for at most 15 s.
-func (k *cluster) eventually(what string, cond func(ctx context.Context) (bool, error)) {
-	k.t.Helper()
-	if err := wait.PollUntilContextTimeout(k.t.Context(), 50*time.Millisecond, 15*time.Second, true, cond); err != nil {
-		k.t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 // node creates a Node with an InternalIP and labels (key=value pairs).
@@ -191,41 +185,20 @@ func announce(as ...v1alpha1.Announcement) func(*v1alpha1.SpeakerStatus) {
 // it first.
 func (k *cluster) lbService(ns, name string, edit ...func(*corev1.Service)) *corev1.Service {
 	k.t.Helper()
-	no := false
-	s := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.ServiceSpec{
-			Type:                          corev1.ServiceTypeLoadBalancer,
-			Ports:                         []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}},
-			Selector:                      map[string]string{"app": name},
-			AllocateLoadBalancerNodePorts: &no,
-		},
-	}
-	for _, e := range edit {
-		e(s)
-	}
+	s := gen.Service(ns, name, append([]gen.ServiceModifier{gen.LoadBalancer(), gen.WithPort("http", 80), gen.WithSelector("app", name), gen.NoNodePorts()}, edit...)...)
 	k.create(s)
 	return s
-}
-
-func annotate(kv ...string) func(*corev1.Service) {
-	return func(s *corev1.Service) {
-		if s.Annotations == nil {
-			s.Annotations = map[string]string{}
-		}
-		for k, v := range pairs(kv) {
-			s.Annotations[k] = v
-		}
-	}
 }
 
 // waitAddress waits for the controller to give the Service an address and
 // returns it.
 func (k *cluster) waitAddress(s *corev1.Service) string {
 	k.t.Helper()
-	k.eventually("an address for "+s.Name, func(ctx context.Context) (bool, error) {
-		err := k.c.Get(ctx, client.ObjectKeyFromObject(s), s)
-		return err == nil && len(s.Status.LoadBalancer.Ingress) > 0, err
+	poll.Eventually(k.t, 50*time.Millisecond, 15*time.Second, "an address for "+s.Name, func() (bool, string) {
+		if err := k.c.Get(k.t.Context(), client.ObjectKeyFromObject(s), s); err != nil {
+			return false, err.Error()
+		}
+		return len(s.Status.LoadBalancer.Ingress) > 0, "no status.loadBalancer.ingress"
 	})
 	return s.Status.LoadBalancer.Ingress[0].IP
 }
@@ -265,17 +238,13 @@ func (k *cluster) startController(version string) (stop func()) {
 // controller has written its status.
 func (k *cluster) pool(name string, addrs []string, edit ...func(*v1alpha1.IPPool)) *v1alpha1.IPPool {
 	k.t.Helper()
-	p := &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	for _, a := range addrs {
-		p.Spec.Addresses = append(p.Spec.Addresses, v1alpha1.AddressRange(a))
-	}
-	for _, e := range edit {
-		e(p)
-	}
+	p := gen.IPPool(name, append([]gen.IPPoolModifier{gen.Addresses(addrs...)}, edit...)...)
 	k.create(p)
-	k.eventually("IPPool "+name+" in force", func(ctx context.Context) (bool, error) {
-		err := k.c.Get(ctx, client.ObjectKeyFromObject(p), p)
-		return err == nil && p.Status.ObservedGeneration == p.Generation, err
+	poll.Eventually(k.t, 50*time.Millisecond, 15*time.Second, "IPPool "+name+" in force", func() (bool, string) {
+		if err := k.c.Get(k.t.Context(), client.ObjectKeyFromObject(p), p); err != nil {
+			return false, err.Error()
+		}
+		return p.Status.ObservedGeneration == p.Generation, fmt.Sprintf("observed generation %d of %d", p.Status.ObservedGeneration, p.Generation)
 	})
 	return p
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/pylonlb/pylon/cmd/pylonctl/internal/metallb"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 const docs = "internal/metallb/testdata/docs"
@@ -103,24 +104,15 @@ func TestMigrateMetalLBAgainstAPIServer(t *testing.T) {
 	t.Run("apply", func(t *testing.T) { testApply(t, env, kube) })
 }
 
-func lbService(name string, anns map[string]string, ip string) *corev1.Service {
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Annotations: anns},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerIP: ip,
-			Ports: []corev1.ServicePort{{Port: 443, Protocol: corev1.ProtocolTCP}}},
-	}
-}
-
 func testApply(t *testing.T, env *envtest.Env, kube kubernetes.Interface) {
 	ctx := context.Background()
-	other := lbService("other-class", map[string]string{"metallb.io/address-pool": "first-pool"}, "")
-	other.Spec.LoadBalancerClass = ptr.To("example.com/other")
+	https := []gen.ServiceModifier{gen.LoadBalancer(), gen.WithPort("", 443)}
 	svcs := []*corev1.Service{
-		lbService("web", map[string]string{"metallb.io/address-pool": "first-pool", "metallb.io/allow-shared-ip": "web"}, ""),
-		lbService("dns", map[string]string{"metallb.universe.tf/loadBalancerIPs": "192.168.10.7"}, ""),
-		lbService("legacy-ip", nil, "192.168.10.8"),
-		lbService("conflict", map[string]string{"metallb.io/address-pool": "first-pool", controller.AnnotationPool: "another"}, ""),
-		other,
+		gen.Service("shop", "web", append(https, gen.Annotated("metallb.io/address-pool", "first-pool"), gen.Annotated("metallb.io/allow-shared-ip", "web"))...),
+		gen.Service("shop", "dns", append(https, gen.Annotated("metallb.universe.tf/loadBalancerIPs", "192.168.10.7"))...),
+		gen.Service("shop", "legacy-ip", append(https, gen.WithLoadBalancerIP("192.168.10.8"))...),
+		gen.Service("shop", "conflict", append(https, gen.Annotated("metallb.io/address-pool", "first-pool"), gen.Annotated(controller.AnnotationPool, "another"))...),
+		gen.Service("shop", "other-class", append(https, gen.Annotated("metallb.io/address-pool", "first-pool"), gen.WithClass("example.com/other"))...),
 	}
 	for _, s := range svcs {
 		if err := env.Client.Create(ctx, s); err != nil {
@@ -195,7 +187,7 @@ func testApply(t *testing.T, env *envtest.Env, kube kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late := lbService("late", map[string]string{"metallb.io/address-pool": "first-pool"}, "")
+	late := gen.Service("shop", "late", append(https, gen.Annotated("metallb.io/address-pool", "first-pool"))...)
 	if err := env.Client.Create(ctx, late); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestStatus runs pylon's controller against a real API server, with the
@@ -29,7 +30,7 @@ func TestStatus(t *testing.T) {
 	stopController := k.startController("v0.1.0")
 	k.pool("default", []string{"198.51.100.0/28", "2001:db8:1::/124"})
 	k.create(
-		&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"default"}}},
+		gen.L2Advertisement("lab", gen.L2Pools("default")),
 		&v1alpha1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "router"}, Spec: v1alpha1.BGPPeerSpec{MyASN: 64512, PeerASN: 64513, PeerAddress: "192.0.2.1"}},
 	)
 	k.pod("pylon-controller-1", "controller", "node-a", true)
@@ -52,9 +53,9 @@ func TestStatus(t *testing.T) {
 	}
 
 	t.Run("healthy", func(t *testing.T) {
-		k.eventually("the controller's view of every object", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, 50*time.Millisecond, 15*time.Second, "the controller's view of every object", func() bool {
 			var r statusReport
-			return k.ctlJSON(&r, "status") == exitOK, nil
+			return k.ctlJSON(&r, "status") == exitOK
 		})
 		code, out, errOut := k.ctl("status")
 		if code != exitOK {
@@ -86,7 +87,7 @@ func TestStatus(t *testing.T) {
 
 	t.Run("every fault reported", func(t *testing.T) {
 		k.pool("overlap", []string{"198.51.100.8/29"})
-		k.create(&v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "ghost"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"missing"}}})
+		k.create(gen.BGPAdvertisement("ghost", gen.BGPPools("missing")))
 		k.speakerStatus("node-a", []string{"node-a", "node-b"}, established)
 		k.speakerStatus("node-b", nodes, func(st *v1alpha1.SpeakerStatus) {
 			established(st)
@@ -107,10 +108,10 @@ func TestStatus(t *testing.T) {
 			"SpeakerStatus node-c: BGPSessionDown",
 		}
 		var r statusReport
-		k.eventually("every fault in the report", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, 50*time.Millisecond, 15*time.Second, "every fault in the report", func() (bool, string) {
 			r = statusReport{}
 			k.ctlJSON(&r, "status")
-			return slices.Equal(findings(r.Problems), want), nil
+			return slices.Equal(findings(r.Problems), want), fmt.Sprint(findings(r.Problems))
 		})
 		if code := k.ctlJSON(&r, "status"); code != exitProblem || r.Healthy {
 			t.Errorf("exit %d, healthy %v; want 1, false", code, r.Healthy)

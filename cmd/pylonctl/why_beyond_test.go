@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // beyondTheList sets up n layer-2 Services that only node-a may answer
@@ -29,7 +30,7 @@ func beyondTheList(k *cluster, n int) ([]*corev1.Service, []v1alpha1.Announcemen
 	k.pod("pylon-speaker-a", "speaker", "node-a", true)
 	k.pod("pylon-speaker-b", "speaker", "node-b", true)
 	k.create(
-		&v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "many"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.0.0/16"}}},
+		gen.IPPool("many", gen.Addresses("198.51.0.0/16")),
 		&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "only-a"}, Spec: v1alpha1.L2AdvertisementSpec{
 			NodeSelector: &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"pick": "a"}}}},
 	)

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
-	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/config"
 )
 
 // What the controller writes on a Service itself so that its answer
@@ -34,7 +34,7 @@ func servicePools(svc *corev1.Service) map[netip.Addr]string {
 		return nil
 	}
 	pools := strings.Split(value, ",")
-	ips := speaker.IngressIPs(svc)
+	ips := config.IngressIPs(svc)
 	out := map[netip.Addr]string{}
 	for i, ip := range ips {
 		switch {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/speaker"
 )
 
@@ -111,7 +112,7 @@ func (w *world) why(ctx context.Context, ns, name string) (*whyReport, error) {
 		return r, nil
 	}
 	r.Controller = w.controllerWord()
-	ips := speaker.IngressIPs(svc)
+	ips := config.IngressIPs(svc)
 	if len(ips) == 0 {
 		r.Pending = "no address"
 		if cw := r.Controller; cw != nil {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestWhy runs pylon's controller against a real API server with three
@@ -33,19 +35,19 @@ func TestWhy(t *testing.T) {
 		k.pod("pylon-speaker-"+strings.TrimPrefix(n, "node-"), "speaker", n, true)
 	}
 	k.startController("v0.1.0")
-	noAuto := func(p *v1alpha1.IPPool) { f := false; p.Spec.AutoAssign = &f }
+	noAuto := gen.AutoAssign(false)
 	k.pool("l2", []string{"198.51.100.0/25"})
 	k.pool("bgp", []string{"203.0.113.0/25"}, noAuto)
 	k.pool("quiet", []string{"203.0.113.128/26"}, noAuto)
 	k.pool("tiny", []string{"198.51.100.200/32"}, noAuto)
 	k.create(
-		&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"l2", "tiny"}}},
+		gen.L2Advertisement("lab", gen.L2Pools("l2", "tiny")),
 		&v1alpha1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "router"}, Spec: v1alpha1.BGPPeerSpec{MyASN: 64512, PeerASN: 64513, PeerAddress: "192.0.2.1",
 			PasswordSecretRef: &v1alpha1.SecretKeyReference{Name: "router-password"}}},
-		&v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "routes"}, Spec: v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"bgp"}}},
+		gen.BGPAdvertisement("routes", gen.BGPPools("bgp")),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 	)
-	pool := func(name string) func(*corev1.Service) { return annotate("pylonlb.io/pool", name) }
+	pool := func(name string) func(*corev1.Service) { return gen.Annotated("pylonlb.io/pool", name) }
 
 	web := k.lbService("shop", "web", pool("l2"))
 	webIP := netip.MustParseAddr(k.waitAddress(web))
@@ -250,9 +252,9 @@ func TestWhy(t *testing.T) {
 		k.lbService("shop", "second", pool("tiny"))
 		var r *whyReport
 		var code int
-		k.eventually("the controller's reason", func(context.Context) (bool, error) {
+		poll.Eventually(t, 50*time.Millisecond, 15*time.Second, "the controller's reason", func() bool {
 			r, code = why(t, "second")
-			return r.Controller != nil, nil
+			return r.Controller != nil
 		})
 		if code != exitProblem || len(r.Addresses) != 0 || !strings.HasPrefix(r.Pending, "no address: PoolExhausted: ") {
 			t.Errorf("exit %d, pending %q, addresses %v", code, r.Pending, r.Addresses)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/cmdtest"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -35,4 +37,10 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("%s: err %v, want one naming %q", args, err, want)
 		}
 	}
+	t.Run("--version and --metrics-secure", func(t *testing.T) {
+		cmdtest.VersionAndMetricsSecureFlags(t, func(args []string) (bool, bool, error) {
+			o, err := parseFlags(args)
+			return o.version, o.metricsSecure, err
+		})
+	})
 }

@@ -33,6 +33,6 @@
 // server's 2001:db8:ffff::/112. Nothing is ever sent to any of these
 // addresses: no speaker runs.
 //
-// Of pylon's it imports api/v1alpha1 and test/envtest; the controller runs
-// as a binary, never in-process.
+// Of pylon's it imports api/v1alpha1, test/envtest, test/gen, test/poll
+// and test/procfs; the controller runs as a binary, never in-process.
 package main

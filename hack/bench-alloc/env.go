@@ -9,13 +9,10 @@ import (
 	"strings"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	crenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/envtest"
 )
 
@@ -55,11 +52,9 @@ func assetsDir(dir, root string) (string, error) {
 // a testing.TB), and writes a kubeconfig into tmp. Call stop even when it
 // fails: it stops whatever started.
 func startAPIServer(assets, root, tmp string) (*apiServer, error) {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return nil, fmt.Errorf("register kinds: %w", err)
-		}
+	scheme, err := envtest.NewScheme()
+	if err != nil {
+		return nil, err
 	}
 	crdDir := filepath.Join(root, "deploy", "crds")
 	s := &apiServer{scheme: scheme, env: &crenvtest.Environment{

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // benchNS is the namespace of the benchmark's Services.
@@ -94,19 +96,8 @@ func (l *loader) do(ctx context.Context, o op) error {
 // reserved space hold only 512 IPv4 addresses, fewer than the benchmark's
 // Services.
 func service(name string) *corev1.Service {
-	noNodePorts := false
-	single := corev1.IPFamilyPolicySingleStack
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNS, Labels: map[string]string{"app.kubernetes.io/part-of": "pylon-bench"}},
-		Spec: corev1.ServiceSpec{
-			Type:                          corev1.ServiceTypeLoadBalancer,
-			AllocateLoadBalancerNodePorts: &noNodePorts,
-			IPFamilyPolicy:                &single,
-			IPFamilies:                    []corev1.IPFamily{corev1.IPv6Protocol},
-			Selector:                      map[string]string{"app": name},
-			Ports:                         []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}},
-		},
-	}
+	return gen.Service(benchNS, name, gen.LoadBalancer(), gen.Labelled("app.kubernetes.io/part-of", "pylon-bench"), gen.NoNodePorts(),
+		gen.SingleStack(corev1.IPv6Protocol), gen.WithSelector("app", name), gen.WithPort("http", 80))
 }
 
 // names returns count Service names from first on: svc-000000, ... Names

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-)
 
-// clockTicks is sysconf(_SC_CLK_TCK), the unit of utime and stime in
-// /proc/<pid>/stat: 100 on every Linux architecture Go supports.
-const clockTicks = 100
+	"github.com/pylonlb/pylon/test/procfs"
+)
 
 // buildController builds cmd/controller into dir and returns the binary.
 func buildController(root, dir string) (string, error) {
@@ -110,84 +105,24 @@ type usage struct {
 // usage reads the process's CPU time and peak RSS.
 func (p *controllerProc) usage() (usage, error) { return procUsage(p.cmd.Process.Pid) }
 
-// procUsage reads a process's CPU time from /proc/<pid>/stat and its peak
-// RSS from /proc/<pid>/status.
+// procUsage reads a process's CPU time and peak RSS from /proc.
 func procUsage(pid int) (usage, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return usage{}, err
 	}
-	f, err := statFields(stat)
-	if err != nil {
-		return usage{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	// utime and stime are fields 14 and 15 of stat.
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return usage{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	u := usage{cpu: time.Duration(ticks) * time.Second / clockTicks}
-
-	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return u, err
-	}
-	defer status.Close()
-	sc := bufio.NewScanner(status)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return u, fmt.Errorf("/proc/%d/status VmHWM: %w", pid, err)
-			}
-			u.peakRSS = kb * 1024
-			return u, nil
-		}
-	}
-	return u, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
-}
-
-// statFields returns the fields of /proc/<pid>/stat after the command name
-// (field 2, which may hold spaces): f[0] is field 3, the state.
-func statFields(stat []byte) ([]string, error) {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return nil, errors.New("no ')'")
-	}
-	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 13 {
-		return nil, fmt.Errorf("%d fields", len(f))
-	}
-	return f, nil
+	rss, err := procfs.PeakRSS(pid)
+	return usage{cpu: st.CPU, peakRSS: rss}, err
 }
 
 // childPID returns the PID of this process's child running the command
-// name (as /proc/<pid>/comm shows it), or 0.
+// name (as /proc/<pid>/stat names it), or 0.
 func childPID(name string) int {
-	self := strconv.Itoa(os.Getpid())
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil || strings.TrimSpace(string(comm)) != name {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		if f, err := statFields(stat); err == nil && f[1] == self {
-			return pid
-		}
+	kids, _ := procfs.Processes(func(s procfs.Stat) bool { return s.Comm == name && s.PPID == os.Getpid() })
+	if len(kids) == 0 {
+		return 0
 	}
-	return 0
+	return kids[0].PID
 }
 
 // logTail returns the last n lines of the process's log.

@@ -21,6 +21,8 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // pylonNS is the namespace the controller runs in.
@@ -148,7 +150,7 @@ func (b *bench) setup(ctx context.Context) error {
 			return fmt.Errorf("create namespace %s: %w", ns, err)
 		}
 	}
-	pool := &v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "bench"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{poolCIDR}}}
+	pool := gen.IPPool("bench", gen.Addresses(poolCIDR))
 	if err := b.crc.Create(ctx, pool); err != nil {
 		return fmt.Errorf("create IPPool: %w", err)
 	}
@@ -184,24 +186,21 @@ func (b *bench) startController() error {
 // waitPoolReady waits until the controller has written the IPPool's status:
 // its caches are synced and it works.
 func (b *bench) waitPoolReady(ctx context.Context) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	_, err := poll.Until(ctx, 20*time.Millisecond, 60*time.Second, "IPPool bench Ready", func(ctx context.Context) (bool, string, error) {
+		if !b.ctrl.running() {
+			return false, "", fmt.Errorf("the controller exited: %v", b.ctrl.err)
+		}
 		var pool v1alpha1.IPPool
-		err := b.crc.Get(ctx, client.ObjectKey{Name: "bench"}, &pool)
-		if err == nil && meta.IsStatusConditionTrue(pool.Status.Conditions, v1alpha1.ConditionReady) {
-			logf("controller up: IPPool bench Ready after %v", time.Since(b.ctrl.started).Round(time.Millisecond))
-			return nil
+		if err := b.crc.Get(ctx, client.ObjectKey{Name: "bench"}, &pool); err != nil {
+			return false, err.Error(), nil
 		}
-		switch {
-		case !b.ctrl.running():
-			return fmt.Errorf("the controller exited: %v\n%s", b.ctrl.err, b.ctrl.logTail(30))
-		case time.Now().After(deadline):
-			return fmt.Errorf("IPPool bench not Ready 60 s after the controller started (last error %v)\n%s", err, b.ctrl.logTail(30))
-		case ctx.Err() != nil:
-			return ctx.Err()
-		}
-		time.Sleep(20 * time.Millisecond)
+		return meta.IsStatusConditionTrue(pool.Status.Conditions, v1alpha1.ConditionReady), fmt.Sprintf("conditions %+v", pool.Status.Conditions), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, b.ctrl.logTail(30))
 	}
+	logf("controller up: IPPool bench Ready after %v", time.Since(b.ctrl.started).Round(time.Millisecond))
+	return nil
 }
 
 // close stops the controller, the watch and the API server and removes the

@@ -29,8 +29,8 @@
 // `make generate` runs controller-gen, then this command; test/generated
 // runs both into a scratch directory and fails when any output is stale.
 //
-// It may import test/chart (the Helm SDK's rendering), sigs.k8s.io/yaml,
-// apimachinery's YAML reader and chartutil; nothing imports it.
+// It may import test/chart (the Helm SDK's rendering), test/yamldocs,
+// sigs.k8s.io/yaml and chartutil; nothing imports it.
 //
 // Usage:
 //

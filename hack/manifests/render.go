@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pylonlb/pylon/test/chart"
+	"github.com/pylonlb/pylon/test/yamldocs"
 )
 
 const (
@@ -150,24 +147,7 @@ func drop(meta map[string]any, field string, keys ...string) {
 // objects decodes a YAML stream, leaving out empty and comment-only
 // documents.
 func objects(text string) ([]map[string]any, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
-	var out []map[string]any
-	for {
-		d, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var o map[string]any
-		if err := yaml.Unmarshal(d, &o); err != nil {
-			return nil, fmt.Errorf("%w in:\n%s", err, d)
-		}
-		if len(o) > 0 {
-			out = append(out, o)
-		}
-	}
+	return yamldocs.Objects([]byte(text))
 }
 
 // namespaceObject is the Namespace the plain manifests create. The

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // BenchmarkBFDSessions: n sessions Up over the loopback at 300 ms x 3
@@ -33,13 +35,7 @@ func BenchmarkBFDSessions(b *testing.B) {
 			if err := far.Set(theirs); err != nil {
 				b.Fatal(err)
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for !allStatesUp(a) || !allStatesUp(far) {
-				if time.Now().After(deadline) {
-					b.Fatal("sessions not Up within 30 s")
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			poll.Eventually(b, 50*time.Millisecond, 30*time.Second, "sessions Up", func() bool { return allStatesUp(a) && allStatesUp(far) })
 			sent0 := sentTotal(a)
 			cpu0 := cpuTime(b)
 			b.ResetTimer()

@@ -1,7 +1,6 @@
 package bfd
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -14,7 +13,8 @@ import (
 
 	"github.com/go-logr/logr/testr"
 	"golang.org/x/net/ipv4"
-	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // Real sockets on the loopback: each test takes its own 127.x.y.0/24
@@ -49,7 +49,7 @@ func (r *recorder) all() []Change {
 func (r *recorder) waitChange(t *testing.T, within time.Duration, to State, diag string) Change {
 	t.Helper()
 	var found Change
-	eventually(t, within, fmt.Sprintf("a change to %s (%s)", to, diag), func() error {
+	poll.Eventually(t, 5*time.Millisecond, within, fmt.Sprintf("a change to %s (%s)", to, diag), func() error {
 		for _, c := range r.all() {
 			if c.To == to && (diag == "" || c.Diag == diag) {
 				found = c
@@ -59,18 +59,6 @@ func (r *recorder) waitChange(t *testing.T, within time.Duration, to State, diag
 		return fmt.Errorf("changes %+v", r.all())
 	})
 	return found
-}
-
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, within, true, func(context.Context) (bool, error) {
-		last = cond()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("%s: not within %v: %v", what, within, last)
-	}
 }
 
 func newSessions(t *testing.T, r *recorder) *Sessions {
@@ -95,7 +83,7 @@ func only(t *testing.T, s *Sessions) Status {
 
 func waitState(t *testing.T, s *Sessions, within time.Duration, want State) {
 	t.Helper()
-	eventually(t, within, "state "+want.String(), func() error {
+	poll.Eventually(t, 5*time.Millisecond, within, "state "+want.String(), func() error {
 		if st := only(t, s); st.State != want {
 			return fmt.Errorf("%s (remote %s, received %d, dropped %d)", st.State, st.RemoteState, st.Received, st.Dropped)
 		}
@@ -125,7 +113,7 @@ func upPair(t *testing.T, tx time.Duration) (a, b *Sessions, ra, rb *recorder, a
 // change without a flap, and one detects the other's silence.
 func TestLoopback(t *testing.T) {
 	a, b, ra, rb, _, addrB := upPair(t, 100*time.Millisecond)
-	eventually(t, 2*time.Second, "negotiated timers", func() error {
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "negotiated timers", func() error {
 		st := only(t, a)
 		if st.TxInterval != 100*time.Millisecond || st.DetectTime != 300*time.Millisecond || st.RemoteDiscriminator == 0 {
 			return fmt.Errorf("%+v", st)
@@ -140,7 +128,7 @@ func TestLoopback(t *testing.T) {
 	if err := a.Set([]Config{slow}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, "new timers", func() error {
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "new timers", func() error {
 		sa, sb := only(t, a), only(t, b)
 		if sa.TxInterval != 200*time.Millisecond || sb.DetectTime != 600*time.Millisecond {
 			return fmt.Errorf("A sends every %v, B detects in %v", sa.TxInterval, sb.DetectTime)
@@ -208,7 +196,7 @@ func TestLoopbackAdminDown(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, "AdminDown on Close", func() error {
+	poll.Eventually(t, 5*time.Millisecond, time.Second, "AdminDown on Close", func() error {
 		cs := ra.all()
 		if len(cs) > n && cs[n].To == Down && cs[n].RemoteState == AdminDown {
 			return nil
@@ -221,7 +209,7 @@ func TestLoopbackAdminDown(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, "goroutines ended", func() error {
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "goroutines ended", func() error {
 		if n := runtime.NumGoroutine(); n > base {
 			return fmt.Errorf("%d goroutines, %d before", n, base)
 		}
@@ -307,13 +295,13 @@ func TestGTSM(t *testing.T) {
 	}
 
 	send(remote, PortSingleHop, 64, down)
-	eventually(t, 2*time.Second, "single hop, TTL 64 dropped", counters(false, Down, 0, 1))
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "single hop, TTL 64 dropped", counters(false, Down, 0, 1))
 	send(stranger, PortSingleHop, 255, down)
 	send(remote, PortSingleHop, 255, down)
-	eventually(t, 2*time.Second, "single hop, TTL 255 taken", counters(false, Init, 1, 1))
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "single hop, TTL 255 taken", counters(false, Init, 1, 1))
 	expect(remoteSingle, Init)
 	send(remote, PortMultihop, 64, down)
-	eventually(t, 2*time.Second, "multihop, TTL 64 taken", counters(true, Init, 1, 0))
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "multihop, TTL 64 taken", counters(true, Init, 1, 0))
 	expect(remoteMulti, Init)
 	// A stranger knowing the discriminator: still not the session's
 	// remote. (The TTL-64 packet after it is dropped and counted: once it
@@ -322,7 +310,7 @@ func TestGTSM(t *testing.T) {
 	init.State, init.YourDiscr = Init, status(false).LocalDiscriminator
 	send(stranger, PortSingleHop, 255, init)
 	send(remote, PortSingleHop, 64, down)
-	eventually(t, 2*time.Second, "the stranger's packets ignored", counters(false, Init, 1, 2))
+	poll.Eventually(t, 5*time.Millisecond, 2*time.Second, "the stranger's packets ignored", counters(false, Init, 1, 2))
 }
 
 // TestSetErrors: each bad Config is an error naming its field; the good

@@ -10,34 +10,31 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // Builders for the pylon resources a scenario needs.
 
+// pool, bgpPeer and bgpAd are gen's builders as values for Resources,
+// their options editing the spec.
 func pool(name string, addrs ...string) v1alpha1.IPPool {
-	p := v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	for _, a := range addrs {
-		p.Spec.Addresses = append(p.Spec.Addresses, v1alpha1.AddressRange(a))
-	}
-	return p
+	return *gen.IPPool(name, gen.Addresses(addrs...))
 }
 
 func bgpPeer(name string, myASN, peerASN int64, addr string, opts ...func(*v1alpha1.BGPPeerSpec)) v1alpha1.BGPPeer {
-	p := v1alpha1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.BGPPeerSpec{
-		MyASN: v1alpha1.ASN(myASN), PeerASN: v1alpha1.ASN(peerASN), PeerAddress: addr,
-	}}
+	p := gen.BGPPeer(name, myASN, peerASN, addr)
 	for _, o := range opts {
 		o(&p.Spec)
 	}
-	return p
+	return *p
 }
 
 func bgpAd(name string, opts ...func(*v1alpha1.BGPAdvertisementSpec)) v1alpha1.BGPAdvertisement {
-	a := v1alpha1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	a := gen.BGPAdvertisement(name)
 	for _, o := range opts {
 		o(&a.Spec)
 	}
-	return a
+	return *a
 }
 
 func selector(kv ...string) *v1alpha1.LabelSelector {

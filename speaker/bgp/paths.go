@@ -136,15 +136,13 @@ func (ps *pathState) attrsFor(peer string) attrSet {
 	if ps.zeroLocalPref() {
 		switch {
 		case a.localPref == nil:
-			a.localPref = ptrTo(uint32(100))
+			a.localPref = new(uint32(100))
 		case *a.localPref == 0:
 			a.localPref = nil // on the path itself
 		}
 	}
 	return a
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // sameGroups reports whether two states give every peer the same attributes.
 func (ps *pathState) sameGroups(o *pathState) bool {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 func TestNewRejectsBadRouterID(t *testing.T) {
@@ -240,10 +242,10 @@ func TestCloseStopsGoroutines(t *testing.T) {
 			t.Errorf("call after Close = %v, want ErrClosed", call)
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before+1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Wait up to 3 s for them to end; the check below says what is left.
+	_, _ = poll.Until(ctx, 20*time.Millisecond, 3*time.Second, "GoBGP's goroutines to end", func(context.Context) (bool, string, error) {
+		return runtime.NumGoroutine() <= before+1, "", nil
+	})
 	t.Logf("goroutines: %d before New, %d after Close", before, runtime.NumGoroutine())
 	if n := runtime.NumGoroutine(); n > before+1 {
 		buf := make([]byte, 1<<16)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // fakeSource is a subscription the test drives: a nil on events is a
@@ -83,11 +85,7 @@ func startWatch(t *testing.T, ctx context.Context) *watchHarness {
 // step waits for the watcher to wait on the clock, then moves it on.
 func (h *watchHarness) step(d time.Duration) {
 	h.t.Helper()
-	for end := time.Now().Add(2 * time.Second); !h.clk.HasWaiters(); time.Sleep(time.Millisecond) {
-		if time.Now().After(end) {
-			h.t.Fatal("the watcher never waited on its clock")
-		}
-	}
+	poll.Eventually(h.t, time.Millisecond, 2*time.Second, "the watcher to wait on its clock", h.clk.HasWaiters)
 	h.clk.Step(d)
 }
 

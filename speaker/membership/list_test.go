@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/memberlistkey"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // start starts a member on loopback with a port of the kernel's choosing.
@@ -49,17 +50,10 @@ func names(n int) []string {
 
 func waitLive(t testing.TB, l *List, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Millisecond, 10*time.Second, fmt.Sprintf("%s to see %v live", l.ml.LocalNode().Name, want), func() (bool, string) {
 		got := l.Live()
-		if slices.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s sees %v live, want %v", l.ml.LocalNode().Name, got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return slices.Equal(got, want), fmt.Sprint(got)
+	})
 }
 
 func member(l *List, name string) Member {

@@ -1,13 +1,11 @@
 package apivalidation
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -23,12 +21,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/yamldocs"
 )
 
 // strict makes the API server refuse fields its schema does not declare,
@@ -468,18 +466,11 @@ func readYAMLDocuments(file string) ([][]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		docs = append(docs, doc)
+	docs, err := yamldocs.Documents(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	return docs, nil
 }
 
 // get reads the cluster-scoped object name into obj and returns obj.

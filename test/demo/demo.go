@@ -18,6 +18,9 @@ import (
 	"github.com/pylonlb/pylon/test/lab"
 )
 
+// pollEvery is how often the demo checks what it waits for.
+const pollEvery = 50 * time.Millisecond
+
 // Options change how Run goes. The zero value is `make demo`.
 type Options struct {
 	// Keep leaves the lab running after the summary, prints how to reach

@@ -41,6 +41,7 @@
 // cmd/pylonlab's `demo` runs it for people; test/e2e's TestDemo runs it
 // without a terminal and checks the Summary, so the demo cannot rot. The
 // package is for those two only: pylon's components must not import it.
-// It may import test/lab, test/chart, test/images, test/envtest, pylon's
-// api/, config/ and controller/ (for names), and Kubernetes' libraries.
+// It may import test/lab, test/chart, test/images, test/envtest, test/poll,
+// pylon's api/, config/ and controller/ (for names), and Kubernetes'
+// libraries.
 package demo

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // settle is how long the samplers run before the failure and after the
@@ -104,7 +105,7 @@ func (d *demo) failover(ctx context.Context) ([]string, error) {
 func (d *demo) waitTakeover(ctx context.Context, ip netip.Addr, old string) (string, error) {
 	l := d.lab
 	var next string
-	err := until(ctx, "another node to answer ARP for "+ip.String()+" and serve it", func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "another node to answer ARP for "+ip.String()+" and serve it", func(ctx context.Context) (bool, string, error) {
 		macs, err := l.LocalClient.WhoHas(ctx, ip, 200*time.Millisecond)
 		if err != nil {
 			return false, err.Error(), nil
@@ -184,7 +185,7 @@ func (d *demo) comeBack(ctx context.Context) ([]string, error) {
 	n := l.Node(name)
 	// First, the survivors must have noticed the failure in their
 	// SpeakerStatus, or "all see three" below could be their old view.
-	err := until(ctx, "the other speakers to report two members alive", func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "the other speakers to report two members alive", func(ctx context.Context) (bool, string, error) {
 		alive, err := d.membersAlive(ctx)
 		if err != nil {
 			return false, err.Error(), nil
@@ -206,7 +207,7 @@ func (d *demo) comeBack(ctx context.Context) ([]string, error) {
 	r := &d.sum.Return
 	before := d.speakerBefore.Status.ContainerStatuses[0]
 	var restarts int32
-	err = until(ctx, "the kubelet on "+name+" to run the speaker's container again", func(ctx context.Context) (bool, string, error) {
+	_, err = poll.Until(ctx, pollEvery, 0, "the kubelet on "+name+" to run the speaker's container again", func(ctx context.Context) (bool, string, error) {
 		p, err := d.speakerOn(ctx, name)
 		if err != nil {
 			return false, err.Error(), nil

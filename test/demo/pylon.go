@@ -18,6 +18,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // helmInstall installs pylon as docs/install.md does: the namespace
@@ -76,7 +77,7 @@ func setFlags(prefix string, vals map[string]any) string {
 // every speaker sees every node in memberlist.
 func (d *demo) waitPylon(ctx context.Context) ([]string, error) {
 	l := d.lab
-	err := until(ctx, "the controller's 2 pods and a speaker pod on each node Ready", func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "the controller's 2 pods and a speaker pod on each node Ready", func(ctx context.Context) (bool, string, error) {
 		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
@@ -186,7 +187,7 @@ func (d *demo) apply(ctx context.Context) ([]string, error) {
 	peers := len(d.ex.cfg.BGPPeers)
 	want := peers * len(l.Nodes)
 	var up []lab.Session
-	err := until(ctx, fmt.Sprintf("%d Established BGP sessions on the router (%d per node)", want, peers), func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, fmt.Sprintf("%d Established BGP sessions on the router (%d per node)", want, peers), func(ctx context.Context) (bool, string, error) {
 		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
@@ -257,11 +258,12 @@ func (d *demo) nodeNames(addrs []netip.Addr) []string {
 // every node alive in memberlist.
 func (d *demo) waitMembers(ctx context.Context, what string) error {
 	n := len(d.lab.Nodes)
-	return until(ctx, what, func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, what, func(ctx context.Context) (bool, string, error) {
 		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
 		alive, err := d.membersAlive(ctx)
 		return err == nil && allEqual(alive, n, n), fmt.Sprintf("members alive per SpeakerStatus: %v", alive), nil
 	})
+	return err
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestRunStep: a progress line per step with its timing; a step that does
@@ -21,7 +23,8 @@ func TestRunStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := step{name: "another never does", timeout: 100 * time.Millisecond, run: func(ctx context.Context) ([]string, error) {
-		return nil, until(ctx, "the other thing", func(context.Context) (bool, string, error) { return false, "still nothing", nil })
+		_, err := poll.Until(ctx, pollEvery, 0, "the other thing", func(context.Context) (bool, string, error) { return false, "still nothing", nil })
+		return nil, err
 	}}
 	err := d.runStep(t.Context(), 3, 9, late)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
@@ -40,16 +43,6 @@ func TestRunStep(t *testing.T) {
 	}
 	if len(d.sum.Steps) != 2 || !d.sum.Steps[0].OK() || d.sum.Steps[1].OK() {
 		t.Errorf("step results %+v", d.sum.Steps)
-	}
-}
-
-// TestUntilStopsOnError: an error from the condition ends the wait at once.
-func TestUntilStopsOnError(t *testing.T) {
-	boom := errors.New("boom")
-	began := time.Now()
-	err := until(t.Context(), "x", func(context.Context) (bool, string, error) { return false, "", boom })
-	if !errors.Is(err, boom) || time.Since(began) > time.Second {
-		t.Fatalf("until: %v after %v", err, time.Since(began))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // The demo's Services, in demoNamespace.
@@ -91,7 +92,7 @@ func (d *demo) services(ctx context.Context) ([]string, error) {
 // every node, and records which pod is on which node.
 func (d *demo) waitBackends(ctx context.Context, dep *appsv1.Deployment) error {
 	l := d.lab
-	return until(ctx, fmt.Sprintf("the Deployment %s/%s's %d pods Ready", dep.Namespace, dep.Name, len(l.Nodes)), func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, fmt.Sprintf("the Deployment %s/%s's %d pods Ready", dep.Namespace, dep.Name, len(l.Nodes)), func(ctx context.Context) (bool, string, error) {
 		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
@@ -113,6 +114,7 @@ func (d *demo) waitBackends(ctx context.Context, dep *appsv1.Deployment) error {
 		nodes := slices.Sorted(maps.Values(d.backends))
 		return slices.Equal(slices.Compact(nodes), d.nodes()) && len(nodes) == len(l.Nodes), strings.Join(seen, "; "), nil
 	})
+	return err
 }
 
 // podOn names the backend's pod on node n.
@@ -136,7 +138,7 @@ func (d *demo) who(pod string) string {
 // waitIngress waits for svc's first ingress address.
 func (d *demo) waitIngress(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
 	var ip netip.Addr
-	err := until(ctx, "an address for Service "+svc.Namespace+"/"+svc.Name, func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "an address for Service "+svc.Namespace+"/"+svc.Name, func(ctx context.Context) (bool, string, error) {
 		if err := d.running(ctx); err != nil {
 			return false, "", err
 		}
@@ -169,7 +171,7 @@ func (d *demo) nodes() []string {
 func (d *demo) layer2(ctx context.Context) ([]string, error) {
 	l, ip := d.lab, d.sum.L2.IP
 	var mac, owner, served string
-	err := until(ctx, "one node to answer ARP for "+ip.String()+" and serve it", func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "one node to answer ARP for "+ip.String()+" and serve it", func(ctx context.Context) (bool, string, error) {
 		macs, err := l.LocalClient.WhoHas(ctx, ip, 300*time.Millisecond)
 		if err != nil {
 			return false, err.Error(), nil
@@ -212,7 +214,7 @@ func (d *demo) bgp(ctx context.Context) ([]string, error) {
 	}
 	d.sum.BGP.NextHops = hops
 	var served string
-	err = until(ctx, "the remote client to be answered through the router", func(ctx context.Context) (bool, string, error) {
+	_, err = poll.Until(ctx, pollEvery, 0, "the remote client to be answered through the router", func(ctx context.Context) (bool, string, error) {
 		got, err := l.RemoteClient.Get(ctx, ip, servicePort, time.Second)
 		if err != nil {
 			return false, err.Error(), nil
@@ -246,7 +248,7 @@ func (d *demo) waitNextHops(ctx context.Context, ip netip.Addr, nodes []string) 
 	want := slices.Sorted(slices.Values(nodes))
 	prefix := netip.PrefixFrom(ip, ip.BitLen())
 	var got []string
-	err := until(ctx, fmt.Sprintf("the router to forward %s to %v", ip, want), func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, fmt.Sprintf("the router to forward %s to %v", ip, want), func(ctx context.Context) (bool, string, error) {
 		routes, err := d.lab.Router.KernelRoutes(ctx)
 		if err != nil {
 			return false, err.Error(), nil

@@ -17,6 +17,7 @@ import (
 	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // Names the demo uses in the lab's cluster.
@@ -188,7 +189,7 @@ func (d *demo) labUp(ctx context.Context) ([]string, error) {
 func (d *demo) crdsServed(ctx context.Context) ([]string, error) {
 	var names []string
 	var out []byte
-	err := until(ctx, "the API server to serve pylon's kinds", func(ctx context.Context) (bool, string, error) {
+	_, err := poll.Until(ctx, pollEvery, 0, "the API server to serve pylon's kinds", func(ctx context.Context) (bool, string, error) {
 		var list apiextensionsv1.CustomResourceDefinitionList
 		if err := d.lab.Client.List(ctx, &list); err != nil {
 			return false, err.Error(), nil

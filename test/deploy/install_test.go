@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -224,7 +225,7 @@ func installMonitoringCRDs(t *testing.T, env *envtest.Env) {
 				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
 					Name: "v1", Served: true, Storage: true,
 					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-						Type: "object", XPreserveUnknownFields: ptr(true),
+						Type: "object", XPreserveUnknownFields: ptr.To(true),
 					}},
 				}},
 			},
@@ -234,5 +235,3 @@ func installMonitoringCRDs(t *testing.T, env *envtest.Env) {
 		t.Fatalf("monitoring CRDs: %v", err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -1,11 +1,8 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,10 +13,10 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pylonlb/pylon/test/chart"
+	"github.com/pylonlb/pylon/test/yamldocs"
 )
 
 // kubeVersion is the test API server's version (hack/envtest-assets.sh).
@@ -40,24 +37,15 @@ func (o object) key() string       { return o.kind() + " " + o.namespace() + "/"
 // decode splits a YAML stream into objects, skipping empty documents.
 func decode(t *testing.T, data []byte) []object {
 	t.Helper()
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []object
-	for {
-		d, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var o object
-		if err := yaml.Unmarshal(d, &o); err != nil {
-			t.Fatalf("decode %q: %v", d, err)
-		}
-		if len(o) > 0 {
-			out = append(out, o)
-		}
+	objs, err := yamldocs.Objects(data)
+	if err != nil {
+		t.Fatal(err)
 	}
+	out := make([]object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+	}
+	return out
 }
 
 func readObjects(t *testing.T, path string) []object {

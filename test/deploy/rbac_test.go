@@ -16,11 +16,10 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -31,6 +30,8 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // The cluster the RBAC proof runs in: one node, one pool, one Service.
@@ -56,7 +57,7 @@ func testRBAC(ctx context.Context, t *testing.T, env *envtest.Env) {
 	ann := &fakeAnnouncer{}
 	// cmd/speaker waits for the memberlist key Secret before it starts
 	// (and writes its SpeakerStatus): so does this one.
-	eventually(ctx, t, "the memberlist key Secret, before the speaker starts", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "the memberlist key Secret, before the speaker starts", func() error {
 		return env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: keySecret}, &corev1.Secret{})
 	})
 	spkDone := start(ctx, t, "speaker", func() (ctrl.Manager, error) { return speakerManager(env, ann, logs) })
@@ -94,8 +95,8 @@ func seed(ctx context.Context, t *testing.T, env *envtest.Env) {
 	other := &v1alpha1.SpeakerStatus{ObjectMeta: metav1.ObjectMeta{Name: "n2"}, Spec: v1alpha1.SpeakerStatusSpec{MemberlistAddress: "198.51.100.101:7946"}}
 	for _, o := range []client.Object{
 		node,
-		&v1alpha1.IPPool{ObjectMeta: metav1.ObjectMeta{Name: "rbac"}, Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"198.51.100.0/28"}}},
-		&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "rbac"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"rbac"}}},
+		gen.IPPool("rbac", gen.Addresses("198.51.100.0/28")),
+		gen.L2Advertisement("rbac", gen.L2Pools("rbac")),
 		svc, other,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-pylons", Namespace: "default"}, StringData: map[string]string{"k": "v"}},
 	} {
@@ -118,7 +119,7 @@ func controllerManager(env *envtest.Env, metricsAddr string, logs *forbiddenLog)
 	mo.Logger = logs.logger("controller")
 	mo.Metrics = metricsserver.Options{BindAddress: metricsAddr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization}
 	mo.HealthProbeBindAddress = "0"
-	mo.Controller = config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second}
+	mo.Controller = config.Controller{SkipNameValidation: ptr.To(true), CacheSyncTimeout: 30 * time.Second}
 	mgr, err := ctrl.NewManager(as(env, controllerUser, ""), mo)
 	if err != nil {
 		return nil, err
@@ -135,7 +136,7 @@ func speakerManager(env *envtest.Env, ann *fakeAnnouncer, logs *forbiddenLog) (c
 	mo.Logger = logs.logger("speaker")
 	mo.Metrics = metricsserver.Options{BindAddress: "0"}
 	mo.HealthProbeBindAddress = "0"
-	mo.Controller = config.Controller{SkipNameValidation: ptr(true), CacheSyncTimeout: 30 * time.Second}
+	mo.Controller = config.Controller{SkipNameValidation: ptr.To(true), CacheSyncTimeout: 30 * time.Second}
 	mgr, err := ctrl.NewManager(as(env, speakerUser, node1), mo)
 	if err != nil {
 		return nil, err
@@ -162,7 +163,7 @@ func start(ctx context.Context, t *testing.T, name string, build func() (ctrl.Ma
 
 func controllerWorks(ctx context.Context, t *testing.T, env *envtest.Env) {
 	var ip string
-	eventually(ctx, t, "the Service gets an address", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "the Service gets an address", func() error {
 		var svc corev1.Service
 		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "web"}, &svc); err != nil {
 			return err
@@ -176,7 +177,7 @@ func controllerWorks(ctx context.Context, t *testing.T, env *envtest.Env) {
 	if !strings.HasPrefix(ip, "198.51.100.") {
 		t.Errorf("address %s not from the pool", ip)
 	}
-	eventually(ctx, t, "the IPPool's status counts it", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "the IPPool's status counts it", func() error {
 		var p v1alpha1.IPPool
 		if err := env.Client.Get(ctx, types.NamespacedName{Name: "rbac"}, &p); err != nil {
 			return err
@@ -186,11 +187,11 @@ func controllerWorks(ctx context.Context, t *testing.T, env *envtest.Env) {
 		}
 		return nil
 	})
-	eventually(ctx, t, "an Allocated event", func() error { return hasEvent(ctx, env, "web", "Allocated", "pylon-controller") })
-	eventually(ctx, t, "the memberlist key Secret", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "an Allocated event", func() error { return hasEvent(ctx, env, "web", "Allocated", "pylon-controller") })
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "the memberlist key Secret", func() error {
 		return env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: keySecret}, &corev1.Secret{})
 	})
-	eventually(ctx, t, "the leader lease", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "the leader lease", func() error {
 		var l coordinationv1.Lease
 		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: pylonNS, Name: v1alpha1.ControllerLease}, &l); err != nil {
 			return err
@@ -203,7 +204,7 @@ func controllerWorks(ctx context.Context, t *testing.T, env *envtest.Env) {
 }
 
 func speakerWorks(ctx context.Context, t *testing.T, env *envtest.Env, ann *fakeAnnouncer) {
-	eventually(ctx, t, "its SpeakerStatus, announcing the address", func() error {
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "its SpeakerStatus, announcing the address", func() error {
 		var s v1alpha1.SpeakerStatus
 		if err := env.Client.Get(ctx, types.NamespacedName{Name: node1}, &s); err != nil {
 			return err
@@ -216,7 +217,7 @@ func speakerWorks(ctx context.Context, t *testing.T, env *envtest.Env, ann *fake
 	if owned := ann.Owned(); len(owned) != 1 {
 		t.Errorf("announcer told %v, want one address", owned)
 	}
-	eventually(ctx, t, "an Announcing event", func() error { return hasEvent(ctx, env, "web", speaker.ReasonAnnouncing, "pylon-speaker") })
+	poll.Eventually(t, 100*time.Millisecond, time.Minute, "an Announcing event", func() error { return hasEvent(ctx, env, "web", speaker.ReasonAnnouncing, "pylon-speaker") })
 	// cmd/speaker's direct reads before its cache runs.
 	c := newClient(t, env, as(env, speakerUser, node1))
 	if err := c.Get(ctx, types.NamespacedName{Name: node1}, &corev1.Node{}); err != nil {
@@ -239,19 +240,6 @@ func hasEvent(ctx context.Context, env *envtest.Env, name, reason, reporter stri
 		}
 	}
 	return fmt.Errorf("no %s event by %s among %d", reason, reporter, len(list.Items))
-}
-
-// eventually retries f for up to a minute.
-func eventually(ctx context.Context, t *testing.T, what string, f func() error) {
-	t.Helper()
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		last = f()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("%s: %v (last: %v)", what, err, last)
-	}
 }
 
 func newClient(t *testing.T, env *envtest.Env, cfg *rest.Config) client.Client {
@@ -298,17 +286,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// isForbidden fails t unless err is a 403 whose message has want.
-func isForbidden(t *testing.T, what string, err error, want string) {
-	t.Helper()
-	switch {
-	case err == nil:
-		t.Errorf("%s: allowed, want forbidden", what)
-	case !apierrors.IsForbidden(err):
-		t.Errorf("%s: %v, want forbidden", what, err)
-	case !strings.Contains(err.Error(), want):
-		t.Errorf("%s: %v, want a message with %q", what, err, want)
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
@@ -53,7 +54,7 @@ func podBoundToken(ctx context.Context, t *testing.T, env *envtest.Env) {
 	if err := c.Status().Patch(ctx, &v1alpha1.SpeakerStatus{ObjectMeta: metav1.ObjectMeta{Name: node1}}, status); err != nil {
 		t.Errorf("speaker on n1 patches its own SpeakerStatus with its pod token: %v", err)
 	}
-	isForbidden(t, "speaker on n1 patches SpeakerStatus n2 with its pod token",
+	envtest.WantForbidden(t, "speaker on n1 patches SpeakerStatus n2 with its pod token",
 		c.Status().Patch(ctx, &v1alpha1.SpeakerStatus{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, status), ownStatusRefusal)
 }
 
@@ -122,7 +123,7 @@ func requestToken(ctx context.Context, t *testing.T, env *envtest.Env, ns, sa st
 	}
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{
-		ExpirationSeconds: ptr(int64(600)), BoundObjectRef: ref,
+		ExpirationSeconds: ptr.To(int64(600)), BoundObjectRef: ref,
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("token for %s/%s: %v", ns, sa, err)

@@ -4,21 +4,21 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
+	"github.com/pylonlb/pylon/test/procfs"
 )
 
 // BenchmarkBGPRoutes measures, on three nodes peering with the lab's FRR:
@@ -45,16 +45,11 @@ func BenchmarkBGPRoutes(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
 		after := scale(b, l, n)
 		b.ReportMetric(after.Seconds(), "routes-after-last-ip-s")
-		var peak int
-		var cpu float64
-		for _, sp := range p.speakers {
-			peak = max(peak, vmHWM(b, sp.PID()))
-			cpu = max(cpu, cpuSeconds(b, sp.PID()))
-		}
-		b.ReportMetric(float64(peak)/1024, "speaker-peak-MiB")
+		peak, cpu := speakersUsage(b, p)
+		b.ReportMetric(peak, "speaker-peak-MiB")
 		b.ReportMetric(cpu, "speaker-cpu-s")
 		b.Logf("create to route p50 %v, p99 %v; %d Services routed %v after the last assignment; speaker peak RSS %.1f MiB, CPU %.1f s",
-			lat[len(lat)/2], lat[len(lat)*99/100], n, after, float64(peak)/1024, cpu)
+			lat[len(lat)/2], lat[len(lat)*99/100], n, after, peak, cpu)
 	}
 }
 
@@ -76,23 +71,15 @@ func latency(b *testing.B, l *lab.Lab, count int) []time.Duration {
 // returns how long after the last address assignment every address is
 // routed over all three nodes.
 func scale(b *testing.B, l *lab.Lab, n int) time.Duration {
-	create(b, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "scale"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"scale"}},
-	})
+	create(b, l.Client, gen.BGPAdvertisement("scale", gen.BGPPools("scale")))
 	lastIP := massServices(b, l, n)
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if routed := routedOverAll(b, l, 3); routed >= n {
-			after := time.Since(lastIP)
-			b.Logf("%d addresses assigned; all routed %v after the last assignment", n, after)
-			return after
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("after 5 minutes: %d of %d routed", routedOverAll(b, l, 3), n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Eventually(b, 100*time.Millisecond, 5*time.Minute, fmt.Sprintf("all %d addresses routed", n), func() (bool, string) {
+		routed := routedOverAll(b, l, 3)
+		return routed >= n, fmt.Sprintf("%d of %d routed", routed, n)
+	})
+	after := time.Since(lastIP)
+	b.Logf("%d addresses assigned; all routed %v after the last assignment", n, after)
+	return after
 }
 
 // massServices creates an IPPool "scale" and n single-stack IPv6
@@ -106,10 +93,7 @@ func massServices(b *testing.B, l *lab.Lab, n int) time.Time {
 		b.Fatal(err)
 	}
 	const ns = "scale"
-	create(b, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "scale"},
-		Spec:       v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"2001:db8:51:0:1::/80"}},
-	})
+	create(b, l.Client, gen.IPPool("scale", gen.Addresses("2001:db8:51:0:1::/80")))
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
@@ -141,47 +125,31 @@ func massServices(b *testing.B, l *lab.Lab, n int) time.Time {
 	for _, nd := range l.Nodes {
 		nodes = append(nodes, nd.Name)
 	}
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
+	var g errgroup.Group
+	g.SetLimit(32)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			svc := lab.LoadBalancerService(ns, fmt.Sprintf("s-%05d", i), 80)
-			single, noNodePorts := corev1.IPFamilyPolicySingleStack, false
-			svc.Spec.IPFamilyPolicy, svc.Spec.IPFamilies = &single, []corev1.IPFamily{corev1.IPv6Protocol}
-			svc.Spec.AllocateLoadBalancerNodePorts = &noNodePorts // the NodePort range holds fewer
+			gen.SingleStack(corev1.IPv6Protocol)(svc)
+			gen.NoNodePorts()(svc) // the NodePort range holds fewer
 			if err := l.Client.Create(ctx, svc); err != nil {
-				errs <- err
-				return
+				return err
 			}
-			if err := l.SetEndpoints(ctx, svc, lab.ReadyOn(nodes...)...); err != nil {
-				errs <- err
-			}
-		}()
+			return l.SetEndpoints(ctx, svc, lab.ReadyOn(nodes...)...)
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("%d Services and EndpointSlices created", n)
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	var lastIP time.Time
+	poll.Eventually(b, 100*time.Millisecond, 5*time.Minute, fmt.Sprintf("all %d Services assigned", n), func() (bool, string) {
 		mu.Lock()
-		done, lastIP := len(assigned), last
-		mu.Unlock()
-		if done == n {
-			return lastIP
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("after 5 minutes: %d of %d assigned", done, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		lastIP = last
+		return len(assigned) == n, fmt.Sprintf("%d of %d assigned", len(assigned), n)
+	})
+	return lastIP
 }
 
 // routedOverAll counts the router's IPv6 host routes in the lab pool with
@@ -202,44 +170,19 @@ func routedOverAll(b *testing.B, l *lab.Lab, ways int) int {
 	return n
 }
 
-// vmHWM reads a process's peak resident set in KiB.
-func vmHWM(b *testing.B, pid int) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, err := strconv.Atoi(f[1])
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb
-		}
-	}
-	b.Fatalf("no VmHWM for pid %d", pid)
-	return 0
-}
-
-// cpuSeconds reads the CPU time (user and system) a process has used.
-func cpuSeconds(b *testing.B, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is the first, utime the 12th, stime the 13th.
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	if len(f) < 13 {
-		b.Fatalf("short /proc/%d/stat", pid)
-	}
-	var ticks float64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseFloat(s, 64)
+// speakersUsage reads the largest peak RSS (MiB) and CPU time (seconds)
+// among pylon's speakers.
+func speakersUsage(b *testing.B, p *pylon) (peakMiB, cpuSeconds float64) {
+	for _, sp := range p.speakers {
+		rss, err := procfs.PeakRSS(sp.PID())
 		if err != nil {
 			b.Fatal(err)
 		}
-		ticks += n
+		st, err := procfs.ReadStat(sp.PID())
+		if err != nil {
+			b.Fatal(err)
+		}
+		peakMiB, cpuSeconds = max(peakMiB, float64(rss)/(1<<20)), max(cpuSeconds, st.CPU.Seconds())
 	}
-	return ticks / 100 // USER_HZ
+	return peakMiB, cpuSeconds
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // BenchmarkBFDCPUHog keeps every core busy for 5 minutes
@@ -47,7 +48,7 @@ func BenchmarkBFDCPUHog(b *testing.B) {
 		for _, ip := range ips {
 			waitNextHops(b, l, ip, 60*time.Second, nodeNames(l)...)
 		}
-		eventually(b, 60*time.Second, "every BFD and BGP session up", func() (bool, string) {
+		poll.Eventually(b, 50*time.Millisecond, 60*time.Second, "every BFD and BGP session up", func() (bool, string) {
 			bad := sessionsNotUp(b.Context(), l, 4*len(l.Nodes))
 			return len(bad) == 0, strings.Join(bad, "; ")
 		})

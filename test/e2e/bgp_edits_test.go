@@ -11,6 +11,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // passwordEditGap is how long the test leaves between changing the BGP
@@ -24,7 +25,7 @@ const passwordEditGap = 20 * time.Second
 // ("" when the BGPPeer runs as configured) and is Established.
 func waitChanges(t *testing.T, l *lab.Lab, change string) {
 	t.Helper()
-	eventually(t, 60*time.Second, "every session Established with change "+change, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 60*time.Second, "every session Established with change "+change, func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()

@@ -11,12 +11,13 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // wrongPasswordShown: with the wrong password in the Secret no session
 // comes up, and every SpeakerStatus shows the session down with an error.
 func wrongPasswordShown(t *testing.T, l *lab.Lab) {
-	eventually(t, 20*time.Second, "every SpeakerStatus to show the session down with an error", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 20*time.Second, "every SpeakerStatus to show the session down with an error", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()
@@ -54,7 +55,7 @@ func aggregateArrives(t *testing.T, l *lab.Lab, secret *corev1.Secret, agg int32
 	}
 	_, ips := service(t, l, "web", false)
 	aggregate := netip.PrefixFrom(ips[0], int(agg)).Masked()
-	eventually(t, 30*time.Second, "the aggregate "+aggregate.String()+" from three nodes with local-pref 150", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the aggregate "+aggregate.String()+" from three nodes with local-pref 150", func() (bool, string) {
 		v, err := l.Router.View(t.Context())
 		if err != nil {
 			return false, err.Error()

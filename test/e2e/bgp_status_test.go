@@ -17,7 +17,9 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // nowhere is a lab address no host holds: a session to it never comes up.
@@ -38,19 +40,10 @@ func TestBGPStatus(t *testing.T) {
 	annotateNode(t, l, "n1", "198.18.0.201")
 	annotateNode(t, l, "n3", "2001:db8:18::13")
 	startPylonPods(t, l)
-	create(t, l.Client, &v1alpha1.BGPPeer{
-		ObjectMeta: metav1.ObjectMeta{Name: "nowhere"},
-		Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: nowhere},
-	})
-	create(t, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
-	})
+	create(t, l.Client, gen.BGPPeer("nowhere", nodeASN, lab.RouterASN, nowhere))
+	create(t, l.Client, gen.BGPAdvertisement("lab", gen.BGPPools("lab")))
 	// A pool only n3 answers for over layer 2.
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "only-n3"},
-		Spec:       v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"203.0.113.0/26"}, AvoidBuggyIPs: true, AutoAssign: new(false)},
-	})
+	create(t, l.Client, gen.IPPool("only-n3", gen.Addresses("203.0.113.0/26"), gen.AvoidBuggyIPs(), gen.AutoAssign(false)))
 	create(t, l.Client, &v1alpha1.L2Advertisement{
 		ObjectMeta: metav1.ObjectMeta{Name: "only-n3"},
 		Spec: v1alpha1.L2AdvertisementSpec{
@@ -62,7 +55,7 @@ func TestBGPStatus(t *testing.T) {
 	vip := ips[0]
 
 	t.Run("a session that never comes up announces nothing", func(t *testing.T) {
-		eventually(t, 30*time.Second, "n1 and n2 to report their session to "+nowhere, func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "n1 and n2 to report their session to "+nowhere, func() (bool, string) {
 			got := speakerStatuses(t, l)
 			for _, n := range []string{"n1", "n2"} {
 				s := got[n]
@@ -114,7 +107,7 @@ func TestBGPStatus(t *testing.T) {
 		waitNextHops(t, l, vip, 30*time.Second, "n1", "n2")
 		waitPeerSessions(t, l, "router", "2/2")
 		waitPeerSessions(t, l, "nowhere", "0/2")
-		eventually(t, 10*time.Second, "n1 and n2 to list "+vip.String()+" over BGP, and their events", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "n1 and n2 to list "+vip.String()+" over BGP, and their events", func() (bool, string) {
 			got := speakerStatuses(t, l)
 			for _, n := range []string{"n1", "n2"} {
 				if !slices.ContainsFunc(got[n].Status.Announcements, func(a v1alpha1.Announcement) bool {
@@ -186,7 +179,7 @@ func speakerStatuses(t *testing.T, l *lab.Lab) map[string]v1alpha1.SpeakerStatus
 func bgpCondition(t *testing.T, l *lab.Lab, node string) metav1.Condition {
 	t.Helper()
 	var c metav1.Condition
-	eventually(t, 20*time.Second, node+"'s BGP condition", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 20*time.Second, node+"'s BGP condition", func() (bool, string) {
 		s := speakerStatuses(t, l)[node]
 		got := meta.FindStatusCondition(s.Status.Conditions, speaker.ConditionBGP)
 		if got == nil {
@@ -214,7 +207,7 @@ func bgpEvents(t *testing.T, l *lab.Lab, part string) []string {
 // waitPeerSessions waits until BGPPeer name's status.sessions.summary is want.
 func waitPeerSessions(t *testing.T, l *lab.Lab, name, want string) {
 	t.Helper()
-	eventually(t, 30*time.Second, "BGPPeer "+name+" sessions "+want, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "BGPPeer "+name+" sessions "+want, func() (bool, string) {
 		var p v1alpha1.BGPPeer
 		if err := l.Client.Get(t.Context(), client.ObjectKey{Name: name}, &p); err != nil {
 			return false, err.Error()

@@ -14,7 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // nodeASN is the nodes' AS in the BGP scenarios (the lab router is 64513).
@@ -25,10 +27,7 @@ const nodeASN = 64512
 func bgpConfig(t testing.TB, l *lab.Lab) {
 	t.Helper()
 	for name, addr := range map[string]netip.Addr{"router": l.Router.IPv4, "router-v6": l.Router.IPv6} {
-		create(t, l.Client, &v1alpha1.BGPPeer{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: addr.String()},
-		})
+		create(t, l.Client, gen.BGPPeer(name, nodeASN, lab.RouterASN, addr.String()))
 	}
 	create(t, l.Client, &v1alpha1.BGPAdvertisement{
 		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
@@ -66,7 +65,7 @@ func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration
 		want = nil
 	}
 	prefix := netip.PrefixFrom(ip, ip.BitLen())
-	eventually(t, timeout, fmt.Sprintf("the router to route %s via %v", ip, nodes), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, timeout, fmt.Sprintf("the router to route %s via %v", ip, nodes), func() (bool, string) {
 		routes, err := l.Router.KernelRoutes(t.Context())
 		if err != nil {
 			return false, err.Error()
@@ -88,7 +87,7 @@ func TestBGP(t *testing.T) {
 	all := []string{"n1", "n2", "n3"}
 
 	t.Run("sessions from every node", func(t *testing.T) {
-		eventually(t, 30*time.Second, "six established sessions (v4 and v6 from three nodes)", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "six established sessions (v4 and v6 from three nodes)", func() (bool, string) {
 			v, err := l.Router.View(t.Context())
 			if err != nil {
 				return false, err.Error()
@@ -210,7 +209,7 @@ func TestBGP(t *testing.T) {
 // established sessions.
 func waitSessions(t testing.TB, l *lab.Lab, perNode int32) {
 	t.Helper()
-	eventually(t, 30*time.Second, "SpeakerStatus to show the sessions established", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "SpeakerStatus to show the sessions established", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // bfdPowerLossMax bounds, in TestCluster, the time from a node's power loss
@@ -89,7 +90,7 @@ func bfdSet(t testing.TB, c *cluster, on bool) {
 func waitBFDUp(t testing.TB, c *cluster) {
 	t.Helper()
 	l := c.lab
-	eventually(t, 60*time.Second, "BFD Up with every node on the router and on the speakers", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 60*time.Second, "BFD Up with every node on the router and on the speakers", func() (bool, string) {
 		peers, err := l.Router.BFDPeers(c.ctx)
 		if err != nil {
 			return false, err.Error()

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // localGapMax bounds the outage when a Local Service's pod is rescheduled:
@@ -92,7 +93,7 @@ func (c *cluster) reschedule(t *testing.T, label string, client *lab.Host, ip ne
 		t.Fatal(err)
 	}
 	var pods map[string]string
-	eventually(t, 90*time.Second, "a second Ready pod in place of "+victim, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "a second Ready pod in place of "+victim, func() (bool, string) {
 		pods = c.readyBackend(t)
 		_, old := pods[victim]
 		return len(pods) == 2 && !old, fmt.Sprint(pods)
@@ -141,7 +142,7 @@ func (c *cluster) podIsNew(t *testing.T, name string, since time.Time) bool {
 func (c *cluster) waitLocalOwner(t *testing.T, ip netip.Addr, pods map[string]string) string {
 	t.Helper()
 	var owner string
-	eventually(t, 30*time.Second, "a node with a ready pod to own "+ip.String(), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "a node with a ready pod to own "+ip.String(), func() (bool, string) {
 		who := answering(t, c.lab, ip)
 		if len(who) != 1 || podOn(pods, who[0]) == "" {
 			return false, fmt.Sprintf("answering ARP: %v; ready pods %v", who, pods)
@@ -269,7 +270,7 @@ func (c *cluster) deleteServices(t *testing.T, names ...string) {
 			t.Error(err)
 			continue
 		}
-		eventually(t, 30*time.Second, "Service "+n+" gone", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "Service "+n+" gone", func() (bool, string) {
 			err := c.lab.Client.Get(c.ctx, client.ObjectKeyFromObject(svc), svc)
 			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})

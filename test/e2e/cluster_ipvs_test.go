@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestClusterIPVS checks what docs/install.md says of kube-proxy in ipvs
@@ -34,11 +35,11 @@ func TestClusterIPVS(t *testing.T) {
 		c := startCluster(t, lab.NodeStack{ProxyMode: lab.ProxyIPVS})
 		ip := c.backendService(t, "backend-lab", "lab", nil)
 		c.checkProxyRules(t, ip)
-		eventually(t, 30*time.Second, "every node to answer ARP for "+ip.String(), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "every node to answer ARP for "+ip.String(), func() (bool, string) {
 			who := answering(t, c.lab, ip)
 			return len(who) == len(c.lab.Nodes), fmt.Sprint(who)
 		})
-		eventually(t, 30*time.Second, "a Layer2Conflict event", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "a Layer2Conflict event", func() (bool, string) {
 			n := countEvents(t, c.lab, "Layer2Conflict")
 			return n > 0, fmt.Sprintf("%d events", n)
 		})

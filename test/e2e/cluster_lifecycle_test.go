@@ -21,6 +21,7 @@ import (
 	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // The lifecycle scenarios of TestCluster come last (they upgrade pylon,
@@ -67,7 +68,7 @@ func clusterHelmUpgrade(t *testing.T, c *cluster) {
 	c.release = rel
 
 	n := len(l.Nodes)
-	eventually(t, 90*time.Second, "every pylon pod replaced by a Ready one with the new values", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "every pylon pod replaced by a Ready one with the new values", func() (bool, string) {
 		pods := pylonPods(t, c)
 		var ready, stale int
 		for _, p := range pods {
@@ -165,7 +166,7 @@ func clusterHelmUninstall(t *testing.T, c *cluster) {
 	if crds := kept["CRDs with helm.sh/resource-policy: keep"]; len(crds) != 5 {
 		t.Errorf("kept CRDs %v, want pylon's 5", crds)
 	}
-	eventually(t, 10*time.Second, "no node to answer for "+ip.String(), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "no node to answer for "+ip.String(), func() (bool, string) {
 		who := answering(t, l, ip)
 		return len(who) == 0, fmt.Sprint(who)
 	})
@@ -178,7 +179,7 @@ func clusterHelmUninstall(t *testing.T, c *cluster) {
 func waitNothingLeft(t *testing.T, c *cluster, before inventory, keep func(invObject) string) (kept map[string][]string, others []string) {
 	t.Helper()
 	began, last := time.Now(), ""
-	eventually(t, 2*time.Minute, "nothing of pylon's left but what is kept", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 2*time.Minute, "nothing of pylon's left but what is kept", func() (bool, string) {
 		var pylons []invObject
 		pylons, others = pylonsSince(before, takeInventory(c.ctx, t, c.lab))
 		var left []string
@@ -238,7 +239,7 @@ func clusterKubectlApply(t *testing.T, c *cluster) {
 	if err := l.Client.Delete(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Minute, "namespace "+pylonNS+" gone", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 2*time.Minute, "namespace "+pylonNS+" gone", func() (bool, string) {
 		err := l.Client.Get(ctx, client.ObjectKeyFromObject(ns), ns)
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
@@ -273,7 +274,7 @@ func clusterKubectlApply(t *testing.T, c *cluster) {
 	}
 
 	podNames := c.backendPods(t)
-	eventually(t, 30*time.Second, "one node to answer for "+ip.String()+" and a pod through it", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "one node to answer for "+ip.String()+" and a pod through it", func() (bool, string) {
 		who := answering(t, l, ip)
 		got, err := l.LocalClient.Get(ctx, ip, 80, time.Second)
 		return len(who) == 1 && err == nil && slices.Contains(podNames, got), fmt.Sprintf("ARP %v; HTTP %q (%v)", who, got, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // powerLossMax bounds one layer-2 failover after a node's power loss in
@@ -108,7 +109,7 @@ func (pl *ownedService) powerOff(t testing.TB, untilNotReady bool) time.Duration
 	// answered: the failover ends with the first answer after the last
 	// unanswered probe (none unanswered: the client saw no outage).
 	var first time.Time
-	eventually(t, 10*time.Second, "answers again after the power-off", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "answers again after the power-off", func() (bool, string) {
 		var ok bool
 		first, ok = outageEnd(httpS, off, 10)
 		return ok, httpS.Snapshot().String()
@@ -125,7 +126,7 @@ func (pl *ownedService) powerOff(t testing.TB, untilNotReady bool) time.Duration
 	// The Node goes NotReady when its lease runs out; nothing moves.
 	window := "for 3 s after the failover"
 	if untilNotReady {
-		eventually(t, lab.NodeMonitorGracePeriod+30*time.Second, node.Name+" NotReady", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, lab.NodeMonitorGracePeriod+30*time.Second, node.Name+" NotReady", func() (bool, string) {
 			var n corev1.Node
 			if err := l.Client.Get(ctx, client.ObjectKey{Name: node.Name}, &n); err != nil {
 				return false, err.Error()

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestClusterIptables is TestCluster's first scenario on nodes whose
@@ -52,7 +53,7 @@ func (c *cluster) checkProxyRules(t *testing.T, ips ...netip.Addr) {
 		if got := proxyModeOn(t, c, n); got != c.proxyMode {
 			t.Errorf("kube-proxy on %s says its mode is %q, want %q", n.Name, got, c.proxyMode)
 		}
-		eventually(t, 10*time.Second, fmt.Sprintf("kube-proxy's %s rules for %v on %s", c.proxyMode, ips, n.Name), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("kube-proxy's %s rules for %v on %s", c.proxyMode, ips, n.Name), func() (bool, string) {
 			tables, err := n.Run(c.ctx, "nft", "list", "tables")
 			if err != nil {
 				return false, err.Error()
@@ -190,7 +191,7 @@ func clusterLocalTraffic(t *testing.T, c *cluster) {
 	t.Logf("the router routes %s over %v (the nodes with a pod) after %v", bgpIP, podNodes, took.Round(time.Millisecond))
 
 	var owner string
-	eventually(t, 30*time.Second, "one node with a pod to own "+l2IP.String(), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "one node with a pod to own "+l2IP.String(), func() (bool, string) {
 		who := answering(t, l, l2IP)
 		if len(who) != 1 || podOn[who[0]] == "" {
 			return false, fmt.Sprintf("answering ARP: %v; pods on %v", who, podNodes)

@@ -16,6 +16,7 @@ import (
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // clusterNextTag is the tag of the images a rolling update moves to.
@@ -61,7 +62,7 @@ func clusterRollingSpeakerUpdate(t *testing.T, c *cluster) {
 	}
 	for _, vip := range vips {
 		owner, _ := election.Owner(vip, nodes)
-		eventually(t, 30*time.Second, "its owner "+owner+" to answer for "+vip.String(), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "its owner "+owner+" to answer for "+vip.String(), func() (bool, string) {
 			who := answering(t, l, vip)
 			return slices.Equal(who, []string{owner}), fmt.Sprint(who)
 		})
@@ -152,7 +153,7 @@ func (c *cluster) rollSpeakers(t *testing.T, image string) time.Duration {
 		t.Fatal(err)
 	}
 	n := int32(len(l.Nodes))
-	eventually(t, 3*time.Minute, "every speaker on "+image, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 3*time.Minute, "every speaker on "+image, func() (bool, string) {
 		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(ds), ds); err != nil {
 			return false, err.Error()
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/chart"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestCluster runs pylon as a cluster runs it, on one lab of real nodes
@@ -123,7 +124,7 @@ func waitPylonReady(t testing.TB, c *cluster, timeout time.Duration) {
 // waitWorkloadsReady is waitPylonReady for any lab.
 func waitWorkloadsReady(ctx context.Context, t testing.TB, l *lab.Lab, timeout time.Duration) {
 	t.Helper()
-	eventually(t, timeout, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, timeout, "the controller's 2 pods and a speaker a node Ready", func() (bool, string) {
 		ok, seen, err := chart.Ready(ctx, l.Client, pylonNS, 2, len(l.Nodes))
 		if err != nil {
 			return false, err.Error()
@@ -136,7 +137,7 @@ func waitWorkloadsReady(ctx context.Context, t testing.TB, l *lab.Lab, timeout t
 func waitBackendReady(t testing.TB, c *cluster) {
 	t.Helper()
 	dep := c.backend
-	eventually(t, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "the backend's 2 pods Ready", func() (bool, string) {
 		if err := c.lab.Client.Get(c.ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
 			return false, err.Error()
 		}
@@ -170,7 +171,7 @@ func (c *cluster) backendService(t testing.TB, name, pool string, edit func(*cor
 		edit(svc)
 	}
 	create(t, c.lab.Client, svc)
-	eventually(t, 30*time.Second, "an address for "+svc.Name, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "an address for "+svc.Name, func() (bool, string) {
 		if err := c.lab.Client.Get(c.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err.Error()
 		}
@@ -185,7 +186,7 @@ func waitClusterOwner(t testing.TB, c *cluster, ip netip.Addr, timeout time.Dura
 	t.Helper()
 	pods := c.backendPods(t)
 	var owner string
-	eventually(t, timeout, "one node to own "+ip.String()+" and a pod to answer", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, timeout, "one node to own "+ip.String()+" and a pod to answer", func() (bool, string) {
 		who := answering(t, c.lab, ip)
 		if len(who) != 1 || slices.Contains(not, who[0]) {
 			return false, fmt.Sprintf("answering ARP: %v", who)
@@ -323,7 +324,7 @@ func projectsToken(p corev1.Pod) bool {
 // counts every node alive in memberlist.
 func waitMembersAlive(t testing.TB, l *lab.Lab) {
 	t.Helper()
-	eventually(t, 60*time.Second, "every speaker to see all members", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 60*time.Second, "every speaker to see all members", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()

@@ -16,6 +16,7 @@ import (
 	"github.com/pylonlb/pylon/memberlistkey"
 	"github.com/pylonlb/pylon/speaker/membership"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestRejectedEditsKeepTraffic: with real speakers, FRR and a client on the
@@ -153,7 +154,7 @@ func keyChangeKeepsMembers(t *testing.T, l *lab.Lab, p *pylon) {
 // generation with a message holding fragment.
 func waitReadyFalse(t *testing.T, l *lab.Lab, obj client.Object, conds func() []metav1.Condition, fragment string) {
 	t.Helper()
-	eventually(t, 20*time.Second, fmt.Sprintf("%s Ready=False saying %q", obj.GetName(), fragment), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 20*time.Second, fmt.Sprintf("%s Ready=False saying %q", obj.GetName(), fragment), func() (bool, string) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return false, err.Error()
 		}

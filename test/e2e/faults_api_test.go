@@ -9,6 +9,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // apiOutage stops the API server for PYLON_FAULT_OUTAGE (30 s): nothing
@@ -40,7 +41,7 @@ func (f *faultLab) apiOutage(t *testing.T) {
 	f.controllerBack(t)
 	live := slices.DeleteFunc(slices.Clone(f.nodes), func(n string) bool { return n == owner })
 	// The failover's status writes, held back by the outage, land first.
-	eventually(t, 30*time.Second, "the live speakers to report the dead member", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the live speakers to report the dead member", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()
@@ -167,7 +168,7 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 	var relists int
 	// client-go's reflector backs off up to 30 s (with jitter, up to a
 	// minute) after failures, and the outages before grew its backoff.
-	eventually(t, 90*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
 		relists = relistCount(t, l, "l2advertisements")
 		return relists >= 1+len(f.nodes), fmt.Sprintf("%d relists", relists)
 	})

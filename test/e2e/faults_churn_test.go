@@ -16,9 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/controller"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // churnEvery is how often the churn creates a Service; churnLive is how
@@ -98,10 +99,7 @@ func (r killResult) check(t testing.TB) {
 // while another Service holds it, is reported.
 func killLoop(t testing.TB, l *lab.Lab, p *pylon, kills int) killResult {
 	ctx := t.Context()
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "churn"},
-		Spec:       v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"2001:db8:51:0:2::/80"}},
-	})
+	create(t, l.Client, gen.IPPool("churn", gen.Addresses("2001:db8:51:0:2::/80")))
 	create(t, l.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "churn"}})
 	w := watchAddresses(t, l)
 	var res killResult
@@ -162,7 +160,7 @@ func killLoop(t testing.TB, l *lab.Lab, p *pylon, kills int) killResult {
 	}
 	close(stop)
 	churn.Wait()
-	eventually(t, 3*time.Minute, "every Service to have an address", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 3*time.Minute, "every Service to have an address", func() (bool, string) {
 		var list corev1.ServiceList
 		if err := l.Client.List(ctx, &list); err != nil {
 			return false, err.Error()

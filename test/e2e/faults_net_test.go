@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // bgpdRestart restarts the router's bgpd (SIGTERM, started again): zebra
@@ -28,7 +29,7 @@ func (f *faultLab) bgpdRestart(t *testing.T) {
 	var established, inBGP, inKernel time.Duration
 	prefix := netip.PrefixFrom(f.bgp, 32)
 	want := nodeAddrs(l, f.bgp, f.nodes...)
-	eventually(t, 60*time.Second, "sessions, bgpd's routes and the kernel's next hops back", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 60*time.Second, "sessions, bgpd's routes and the kernel's next hops back", func() (bool, string) {
 		sessions, err := l.Router.Sessions(t.Context())
 		if err != nil {
 			return false, err.Error()

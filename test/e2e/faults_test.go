@@ -17,7 +17,9 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestFaults is the fault suite (docs/reliability.md, "Faults"): on one
@@ -95,7 +97,7 @@ func (f *faultLab) ready(t *testing.T) {
 	// condition True for a while (both nodes answered during the handback);
 	// it clears on its own, and must not clear inside the next fault's
 	// window, where a status write would count as caused by that fault.
-	eventually(t, 30*time.Second, "no Layer2Conflict condition True", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "no Layer2Conflict condition True", func() (bool, string) {
 		var list v1alpha1.SpeakerStatusList
 		if err := f.l.Client.List(t.Context(), &list); err != nil {
 			return false, err.Error()
@@ -142,18 +144,9 @@ func startFaultLab(t *testing.T) *faultLab {
 // to the router (BGPPeer "router", the nodes in nodeASN).
 func bgpPool(t testing.TB, l *lab.Lab) {
 	t.Helper()
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
-		Spec:       v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{v1alpha1.AddressRange(lab.PoolV4Alt.String())}},
-	})
-	create(t, l.Client, &v1alpha1.BGPAdvertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "bgp"},
-		Spec:       v1alpha1.BGPAdvertisementSpec{IPPools: []v1alpha1.ObjectName{"bgp"}},
-	})
-	create(t, l.Client, &v1alpha1.BGPPeer{
-		ObjectMeta: metav1.ObjectMeta{Name: "router"},
-		Spec:       v1alpha1.BGPPeerSpec{MyASN: nodeASN, PeerASN: lab.RouterASN, PeerAddress: l.Router.IPv4.String()},
-	})
+	create(t, l.Client, gen.IPPool("bgp", gen.AvoidBuggyIPs(), gen.Addresses(lab.PoolV4Alt.String())))
+	create(t, l.Client, gen.BGPAdvertisement("bgp", gen.BGPPools("bgp")))
+	create(t, l.Client, gen.BGPPeer("router", nodeASN, lab.RouterASN, l.Router.IPv4.String()))
 }
 
 // pooled creates a single-stack IPv4 Service from pool with an endpoint

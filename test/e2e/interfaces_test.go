@@ -13,6 +13,7 @@ import (
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // Bounds of TestInterfaceFaults, from docs/reliability.md's "Interface
@@ -133,7 +134,7 @@ func TestInterfaceFaults(t *testing.T) {
 func firstAnswer(t *testing.T, s *lab.Sampler, since time.Time, node string, within time.Duration) time.Duration {
 	t.Helper()
 	var took time.Duration
-	eventually(t, within, node+" to answer", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, within, node+" to answer", func() (bool, string) {
 		at, ok := s.FirstAnswer(since, node)
 		took = at.Sub(since)
 		return ok, s.Snapshot().String()
@@ -180,7 +181,7 @@ func consistent(t *testing.T, p *pylon, ips []netip.Addr) {
 		}
 		return true, ""
 	}
-	eventually(t, 20*time.Second, "a consistent state after the fault", check)
+	poll.Eventually(t, 50*time.Millisecond, 20*time.Second, "a consistent state after the fault", check)
 	// And it stays so.
 	for range 3 {
 		time.Sleep(300 * time.Millisecond)

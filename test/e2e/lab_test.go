@@ -11,11 +11,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLab checks the lab itself with one lab for all subtests, in order:
@@ -111,35 +113,23 @@ func testController(ctx context.Context, t *testing.T, l *lab.Lab) []netip.Addr 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { checkNotRefused(t, nil, ctrl) })
-	mustCreate(ctx, t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec: v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{
-			v1alpha1.AddressRange(lab.PoolV4.String()), v1alpha1.AddressRange(lab.PoolV6.String()),
-		}},
-	})
+	mustCreate(ctx, t, l.Client, gen.IPPool("lab", gen.Addresses(lab.PoolV4.String(), lab.PoolV6.String())))
 	svc := lab.LoadBalancerService("default", "web", 80)
-	svc.Spec.IPFamilyPolicy = ptr(corev1.IPFamilyPolicyRequireDualStack)
+	svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyRequireDualStack)
 	svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
 	mustCreate(ctx, t, l.Client, svc)
 	if err := l.SetEndpoints(ctx, svc, lab.ReadyOn("n1", "n2", "n3")...); err != nil {
 		t.Fatal(err)
 	}
 	var vips []netip.Addr
-	waitFor(t, 30*time.Second, "the controller to assign both families", func() error {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the controller to assign both families", func() error {
 		if !ctrl.Running() {
 			t.Fatalf("the controller exited: %v\n%s", ctrl.ExitErr(), ctrl.Log())
 		}
 		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return err
 		}
-		vips = vips[:0]
-		for _, ing := range svc.Status.LoadBalancer.Ingress {
-			a, err := netip.ParseAddr(ing.IP)
-			if err != nil {
-				return err
-			}
-			vips = append(vips, a)
-		}
+		vips = config.IngressIPs(svc)
 		if len(vips) != 2 {
 			return fmt.Errorf("ingress %v", svc.Status.LoadBalancer.Ingress)
 		}
@@ -181,7 +171,7 @@ func testProbes(ctx context.Context, t *testing.T, l *lab.Lab, v4, v6 netip.Addr
 		}
 		// kube-proxy DNATs to a backend on any node (Cluster policy); the
 		// backend answers with the node that took the traffic.
-		waitFor(t, 10*time.Second, "n2 to answer HTTP for "+vip.String(), func() error {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "n2 to answer HTTP for "+vip.String(), func() error {
 			got, err := c1.Get(ctx, vip, 80, time.Second)
 			if err != nil || got != "n2" {
 				return fmt.Errorf("GET %s from c1: %q, %v; want n2", vip, got, err)
@@ -225,7 +215,7 @@ func testProbes(ctx context.Context, t *testing.T, l *lab.Lab, v4, v6 netip.Addr
 func testSampler(ctx context.Context, t *testing.T, l *lab.Lab, vip netip.Addr) {
 	n2, n3, c1 := l.Node("n2"), l.Node("n3"), l.LocalClient
 	s := c1.StartSampler(ctx, vip, 80)
-	waitFor(t, 5*time.Second, "answers from n2", func() error {
+	poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "answers from n2", func() error {
 		if r := s.Snapshot(); r.Answers["n2"] < 10 {
 			return fmt.Errorf("so far %v", r)
 		}
@@ -243,7 +233,7 @@ func testSampler(ctx context.Context, t *testing.T, l *lab.Lab, vip netip.Addr) 
 	if err := n3.IP(ctx, fmt.Sprintf("addr add %s/32 dev eth0", vip)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "answers from n3", func() error {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "answers from n3", func() error {
 		if r := s.Snapshot(); r.Answers["n3"] < 10 {
 			return fmt.Errorf("so far %v", r)
 		}
@@ -285,7 +275,7 @@ func testBGP(ctx context.Context, t *testing.T, l *lab.Lab, vip netip.Addr) {
 		}
 	}
 	n1, n2 := l.Node("n1").IPv4, l.Node("n2").IPv4
-	waitFor(t, 10*time.Second, "ECMP over n1 and n2 in the router's kernel", func() error {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "ECMP over n1 and n2 in the router's kernel", func() error {
 		routes, err := l.Router.KernelRoutes(ctx)
 		if err != nil {
 			return err
@@ -325,7 +315,7 @@ func testBGP(ctx context.Context, t *testing.T, l *lab.Lab, vip netip.Addr) {
 	}
 	// n2's session drops: its path goes, traffic goes to n1 only.
 	peers["n2"].close()
-	waitFor(t, 10*time.Second, "n2's path to go", func() error {
+	poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "n2's path to go", func() error {
 		routes, err := l.Router.KernelRoutes(ctx)
 		if err != nil {
 			return err
@@ -362,7 +352,7 @@ func testFaults(ctx context.Context, t *testing.T, l *lab.Lab) {
 		if err := l.Heal(ctx, n3); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "n3 back after heal", backend)
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "n3 back after heal", backend)
 	})
 	t.Run("link down and up", func(t *testing.T) {
 		if err := l.LinkDown(ctx, n3); err != nil {
@@ -374,7 +364,7 @@ func testFaults(ctx context.Context, t *testing.T, l *lab.Lab) {
 		if err := l.LinkUp(ctx, n3); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "n3 back after link up", backend)
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "n3 back after link up", backend)
 	})
 	t.Run("kill, restart and term a process", func(t *testing.T) {
 		b := l.Backends[2]
@@ -391,18 +381,18 @@ func testFaults(ctx context.Context, t *testing.T, l *lab.Lab) {
 		if b.PID() == pid {
 			t.Errorf("restarted backend has the old pid %d", pid)
 		}
-		waitFor(t, 5*time.Second, "the backend back after start", backend)
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "the backend back after start", backend)
 		if err := b.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the backend back after restart", backend)
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "the backend back after restart", backend)
 		if err := b.Term(time.Second); err != nil {
 			t.Errorf("backend did not stop on SIGTERM: %v", err)
 		}
 		if err := b.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the backend back", backend)
+		poll.Eventually(t, 50*time.Millisecond, 5*time.Second, "the backend back", backend)
 		if log := b.Log(); strings.Count(log, "=== ") != 4 {
 			t.Errorf("the backend's log should show four starts:\n%s", log)
 		}
@@ -428,5 +418,3 @@ func mustCreate(ctx context.Context, t *testing.T, c client.Client, o client.Obj
 		t.Fatalf("create %T %s: %v", o, o.GetName(), err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

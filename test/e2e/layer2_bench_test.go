@@ -13,11 +13,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // knob reads a knob of a test or benchmark from the environment: a
@@ -110,7 +111,7 @@ func failoverTrial(b *testing.B, p *pylon, vip netip.Addr, node bool) (time.Dura
 		}
 	}
 	var took time.Duration
-	eventually(b, 10*time.Second, "another node to answer for "+vip.String(), func() (bool, string) {
+	poll.Eventually(b, 50*time.Millisecond, 10*time.Second, "another node to answer for "+vip.String(), func() (bool, string) {
 		r := s.Snapshot()
 		for _, c := range r.Changes {
 			if c.To != owner && c.At.After(killed) {
@@ -143,13 +144,10 @@ func BenchmarkLayer2Scale(b *testing.B) {
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
-		create(b, l.Client, &v1alpha1.L2Advertisement{
-			ObjectMeta: metav1.ObjectMeta{Name: "scale"},
-			Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"scale"}},
-		})
+		create(b, l.Client, gen.L2Advertisement("scale", gen.L2Pools("scale")))
 		lastIP := massServices(b, l, n)
 		var counts string
-		eventually(b, 5*time.Minute, fmt.Sprintf("%d addresses announced", n), func() (bool, string) {
+		poll.Eventually(b, 50*time.Millisecond, 5*time.Minute, fmt.Sprintf("%d addresses announced", n), func() (bool, string) {
 			var list v1alpha1.SpeakerStatusList
 			if err := l.Client.List(b.Context(), &list); err != nil {
 				return false, err.Error()
@@ -163,18 +161,13 @@ func BenchmarkLayer2Scale(b *testing.B) {
 			return total == n, counts
 		})
 		after := time.Since(lastIP)
-		var peak int
-		var cpu float64
-		for _, sp := range p.speakers {
-			peak = max(peak, vmHWM(b, sp.PID()))
-			cpu = max(cpu, cpuSeconds(b, sp.PID()))
-		}
+		peak, cpu := speakersUsage(b, p)
 		checkSampleAnswers(b, l, 20)
 		b.ReportMetric(after.Seconds(), "announced-after-last-ip-s")
-		b.ReportMetric(float64(peak)/1024, "speaker-peak-MiB")
+		b.ReportMetric(peak, "speaker-peak-MiB")
 		b.ReportMetric(cpu, "speaker-cpu-s")
 		b.Logf("%d Services announced %v after the last assignment (per node:%s); speaker peak RSS %.1f MiB, CPU %.1f s",
-			n, after, counts, float64(peak)/1024, cpu)
+			n, after, counts, peak, cpu)
 	}
 }
 

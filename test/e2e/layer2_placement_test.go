@@ -16,7 +16,9 @@ import (
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker"
 	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLayer2Placement checks where layer-2 announcements must and must not
@@ -67,10 +69,7 @@ func TestLayer2Placement(t *testing.T) {
 	})
 
 	t.Run("an L2Advertisement's node selector and interfaces", func(t *testing.T) {
-		create(t, l.Client, &v1alpha1.IPPool{
-			ObjectMeta: metav1.ObjectMeta{Name: "only-n1"},
-			Spec:       v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"203.0.113.0/26"}, AvoidBuggyIPs: true, AutoAssign: new(false)},
-		})
+		create(t, l.Client, gen.IPPool("only-n1", gen.Addresses("203.0.113.0/26"), gen.AvoidBuggyIPs(), gen.AutoAssign(false)))
 		create(t, l.Client, &v1alpha1.L2Advertisement{
 			ObjectMeta: metav1.ObjectMeta{Name: "only-n1"},
 			Spec: v1alpha1.L2AdvertisementSpec{
@@ -79,10 +78,7 @@ func TestLayer2Placement(t *testing.T) {
 				Interfaces:   []v1alpha1.InterfaceName{lab.HostIf},
 			},
 		})
-		create(t, l.Client, &v1alpha1.IPPool{
-			ObjectMeta: metav1.ObjectMeta{Name: "no-such-interface"},
-			Spec:       v1alpha1.IPPoolSpec{Addresses: []v1alpha1.AddressRange{"203.0.113.64/26"}, AutoAssign: new(false)},
-		})
+		create(t, l.Client, gen.IPPool("no-such-interface", gen.Addresses("203.0.113.64/26"), gen.AutoAssign(false)))
 		create(t, l.Client, &v1alpha1.L2Advertisement{
 			ObjectMeta: metav1.ObjectMeta{Name: "no-such-interface"},
 			Spec: v1alpha1.L2AdvertisementSpec{
@@ -102,7 +98,7 @@ func TestLayer2Placement(t *testing.T) {
 		_, ips := serviceOnAll(t, l, svc)
 		nobodyAnswers(t, l, ips[0], "its advertisement names an interface no node has")
 		// The owner says why in its SpeakerStatus.
-		eventually(t, 20*time.Second, "a NoInterface condition naming "+ips[0].String(), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 20*time.Second, "a NoInterface condition naming "+ips[0].String(), func() (bool, string) {
 			var list v1alpha1.SpeakerStatusList
 			if err := l.Client.List(t.Context(), &list); err != nil {
 				return false, err.Error()
@@ -136,7 +132,7 @@ func serviceOnAll(t *testing.T, l *lab.Lab, svc *corev1.Service) (*corev1.Servic
 // stays so for two seconds.
 func nobodyAnswers(t *testing.T, l *lab.Lab, ip netip.Addr, why string) {
 	t.Helper()
-	eventually(t, 20*time.Second, "no node to answer for "+ip.String()+": "+why, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 20*time.Second, "no node to answer for "+ip.String()+": "+why, func() (bool, string) {
 		who := answering(t, l, ip)
 		return len(who) == 0, fmt.Sprintf("answering: %v", who)
 	})

@@ -9,10 +9,12 @@ import (
 
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLayer2 runs the layer-2 scenarios on one lab: answers over ARP and
@@ -35,7 +37,7 @@ func TestLayer2(t *testing.T) {
 		t.Logf("%s owned by %s", v4, owner)
 		// The owner's SpeakerStatus lists the address, and the Service
 		// was told which node announces it.
-		eventually(t, 10*time.Second, owner+"'s SpeakerStatus to list "+v4.String(), func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, owner+"'s SpeakerStatus to list "+v4.String(), func() (bool, string) {
 			var st v1alpha1.SpeakerStatus
 			if err := l.Client.Get(t.Context(), client.ObjectKey{Name: owner}, &st); err != nil {
 				return false, err.Error()
@@ -47,7 +49,7 @@ func TestLayer2(t *testing.T) {
 			}
 			return false, fmt.Sprintf("%+v", st.Status.Announcements)
 		})
-		eventually(t, 10*time.Second, "an Announcing event naming "+owner, func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "an Announcing event naming "+owner, func() (bool, string) {
 			notes := eventNotes(t, l, "Announcing")
 			for _, n := range notes {
 				if strings.Contains(n, "node "+owner+" announces "+v4.String()) {
@@ -145,7 +147,7 @@ func TestLayer2(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		eventually(t, 10*time.Second, "the conflict in "+owner+"'s SpeakerStatus", func() (bool, string) {
+		poll.Eventually(t, 50*time.Millisecond, 10*time.Second, "the conflict in "+owner+"'s SpeakerStatus", func() (bool, string) {
 			c := conflictCondition(t, l, owner)
 			return c == "True", c
 		})
@@ -241,7 +243,7 @@ func countEventsNoted(t testing.TB, l *lab.Lab, reason, prefix string) int {
 	n := 0
 	for _, e := range list.Items {
 		if e.Reason == reason && strings.HasPrefix(e.Note, prefix) {
-			n += max(1, int(ptrValue(e.Series).Count))
+			n += max(1, int(ptr.Deref(e.Series, eventsv1.EventSeries{}).Count))
 		}
 	}
 	return n
@@ -267,7 +269,7 @@ func restart(t testing.TB, p *pylon, node string) {
 // when pylon runs as pods) and every speaker sees every node alive.
 func waitMembers(t testing.TB, p *pylon) {
 	t.Helper()
-	eventually(t, 30*time.Second, "every speaker process running", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "every speaker process running", func() (bool, string) {
 		for name, sp := range p.speakers {
 			if !sp.Running() {
 				return false, name + "'s speaker is not running"
@@ -276,13 +278,4 @@ func waitMembers(t testing.TB, p *pylon) {
 		return true, ""
 	})
 	waitMembersAlive(t, p.lab)
-}
-
-// ptrValue is *p, or the zero value for nil.
-func ptrValue[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestNodeStack brings up a lab whose nodes run the real node stack
@@ -98,7 +99,7 @@ func TestNodeStack(t *testing.T) {
 	create(t, l.Client, svc)
 
 	began := time.Now()
-	eventually(t, 90*time.Second, "the Deployment's 2 pods Ready", func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "the Deployment's 2 pods Ready", func() (bool, string) {
 		if err := l.Client.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
 			return false, err.Error()
 		}
@@ -125,7 +126,7 @@ func TestNodeStack(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	began = time.Now()
-	eventually(t, 30*time.Second, "answers from both pods at "+clusterIP.String(), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "answers from both pods at "+clusterIP.String(), func() (bool, string) {
 		got, err := l.Nodes[0].Get(ctx, clusterIP, 80, time.Second)
 		if err != nil {
 			return false, err.Error()

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // pylonNS is where the lab's pylon runs.
@@ -117,19 +118,13 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 // L2Advertisement for it.
 func labPool(t testing.TB, l *lab.Lab) {
 	t.Helper()
-	create(t, l.Client, &v1alpha1.IPPool{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		// No .0/.255 and no subnet-router anycast address (::): hosts treat
-		// those specially.
-		Spec: v1alpha1.IPPoolSpec{AvoidBuggyIPs: true, Addresses: []v1alpha1.AddressRange{
-			v1alpha1.AddressRange(lab.PoolV4.String()),
-			v1alpha1.AddressRange(lab.PoolV6.Addr().Next().String() + "-" + lab.PoolV6.Addr().Next().Next().Next().String()),
-		}},
-	})
-	create(t, l.Client, &v1alpha1.L2Advertisement{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab"},
-		Spec:       v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}},
-	})
+	// No .0/.255 and no subnet-router anycast address (::): hosts treat
+	// those specially.
+	create(t, l.Client, gen.IPPool("lab", gen.AvoidBuggyIPs(), gen.Addresses(
+		lab.PoolV4.String(),
+		lab.PoolV6.Addr().Next().String()+"-"+lab.PoolV6.Addr().Next().Next().Next().String(),
+	)))
+	create(t, l.Client, gen.L2Advertisement("lab", gen.L2Pools("lab")))
 }
 
 // processes are the controller and the speakers, in node order.
@@ -154,9 +149,7 @@ func service(t testing.TB, l *lab.Lab, name string, dual bool, eps ...lab.Endpoi
 	t.Helper()
 	svc := lab.LoadBalancerService("default", name, 80)
 	if dual {
-		policy := corev1.IPFamilyPolicyRequireDualStack
-		svc.Spec.IPFamilyPolicy = &policy
-		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+		gen.RequireDualStack()(svc)
 	}
 	if len(eps) == 0 {
 		var names []string
@@ -179,14 +172,11 @@ func createService(t testing.TB, l *lab.Lab, svc *corev1.Service, eps ...lab.End
 	}
 	want := max(1, len(svc.Spec.IPFamilies))
 	var ips []netip.Addr
-	eventually(t, 30*time.Second, "addresses for "+svc.Name, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "addresses for "+svc.Name, func() (bool, string) {
 		if err := l.Client.Get(t.Context(), client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, err.Error()
 		}
-		ips = nil
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			ips = append(ips, netip.MustParseAddr(in.IP))
-		}
+		ips = config.IngressIPs(svc)
 		return len(ips) == want, fmt.Sprint(ips)
 	})
 	// pylon announces at once; kube-proxy on every node must have the
@@ -228,7 +218,7 @@ func nodeName(l *lab.Lab, mac net.HardwareAddr) string {
 func waitOwner(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration, not ...string) string {
 	t.Helper()
 	var owner string
-	eventually(t, timeout, "one node to answer for "+ip.String(), func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, timeout, "one node to answer for "+ip.String(), func() (bool, string) {
 		who := answering(t, l, ip)
 		if len(who) != 1 || slices.Contains(not, who[0]) {
 			return false, fmt.Sprintf("answering: %v", who)
@@ -241,23 +231,4 @@ func waitOwner(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration, n
 		return true, ""
 	})
 	return owner
-}
-
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if msg != "" {
-			last = msg
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last seen: %s", timeout, what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

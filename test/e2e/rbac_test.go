@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -166,28 +167,14 @@ func speakerStatus(name string) *v1alpha1.SpeakerStatus {
 // message has want ("cannot patch resource …").
 func refusedByRBAC(t *testing.T, what string, err error, want string) {
 	t.Helper()
-	refused(t, what, err, "is forbidden: User ", want)
+	envtest.WantForbidden(t, what, err, "is forbidden: User ", want)
 }
 
 // refusedByPolicy fails t unless err is a 403 from the admission policy
 // pylon-speaker-own-speakerstatus whose message has want.
 func refusedByPolicy(t *testing.T, what string, err error, want string) {
 	t.Helper()
-	refused(t, what, err, "ValidatingAdmissionPolicy '"+ownStatusPolicy+"'", want)
-}
-
-func refused(t *testing.T, what string, err error, by, want string) {
-	t.Helper()
-	switch {
-	case err == nil:
-		t.Errorf("%s: allowed, want forbidden", what)
-	case !apierrors.IsForbidden(err):
-		t.Errorf("%s: %v, want forbidden", what, err)
-	case !strings.Contains(err.Error(), by) || !strings.Contains(err.Error(), want):
-		t.Errorf("%s: %v, want a refusal by %q saying %q", what, err, by, want)
-	default:
-		t.Logf("%s: refused: %v", what, err)
-	}
+	envtest.WantForbidden(t, what, err, "ValidatingAdmissionPolicy '"+ownStatusPolicy+"'", want)
 }
 
 // TestRefusedLines: the log check catches the API server's 403s as the

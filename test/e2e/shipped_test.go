@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,12 +14,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/poll"
+	"github.com/pylonlb/pylon/test/yamldocs"
 )
 
 // The lab's pylon runs as it is shipped: deploy/pylon.yaml's namespace,
@@ -101,24 +98,15 @@ func manifestObjects(t testing.TB, path string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []*unstructured.Unstructured
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", path, err)
-		}
-		var m map[string]any
-		if err := utilyaml.Unmarshal(doc, &m); err != nil {
-			t.Fatalf("decode a document of %s: %v", path, err)
-		}
-		if len(m) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: m})
-		}
+	objs, err := yamldocs.Objects(data)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
 	}
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = &unstructured.Unstructured{Object: o}
+	}
+	return out
 }
 
 // podTemplate converts o to a T and returns its pod template.
@@ -171,7 +159,7 @@ func waitPolicy(t testing.TB, l *lab.Lab, speakerKubeconfig string) {
 	c := kubeconfigClient(t, l, speakerKubeconfig)
 	probe := &v1alpha1.SpeakerStatus{ObjectMeta: metav1.ObjectMeta{Name: "e2e-policy-probe"}}
 	probe.Spec.MemberlistAddress = "198.18.0.250:7946"
-	eventually(t, 30*time.Second, "the API server to enforce "+ownStatusPolicy, func() (bool, string) {
+	poll.Eventually(t, 50*time.Millisecond, 30*time.Second, "the API server to enforce "+ownStatusPolicy, func() (bool, string) {
 		err := c.Create(t.Context(), probe.DeepCopy(), client.DryRunAll)
 		if err == nil {
 			return false, "a speaker may still create any SpeakerStatus"

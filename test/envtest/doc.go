@@ -27,6 +27,9 @@
 // StopAPIServer and StartAPIServer restart kube-apiserver alone, keeping
 // etcd, its address and its certificates, so clients stay valid.
 //
+// WantForbidden checks that the API server refused a request (403) and
+// why, for the RBAC and admission tests of test/deploy and test/e2e.
+//
 // This package is for tests only: it imports controller-runtime's envtest and
 // the testing package, and nothing of pylon's but api/v1alpha1. Production
 // code must not import it.

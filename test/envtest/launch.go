@@ -79,7 +79,7 @@ func Launch(o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := newScheme()
+	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
 	}
@@ -304,8 +304,10 @@ func (e *Env) InstallCRDs(crds ...*apiextensionsv1.CustomResourceDefinition) err
 	return err
 }
 
-// newScheme holds client-go's kinds, CustomResourceDefinition and pylon's.
-func newScheme() (*runtime.Scheme, error) {
+// NewScheme holds client-go's kinds, CustomResourceDefinition and pylon's:
+// what Env.Scheme holds, for code that starts an API server otherwise
+// (hack/bench-alloc).
+func NewScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("register client-go kinds: %w", err)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestImportIntoContainerd writes the pause image and a second image of the
@@ -98,20 +100,13 @@ func TestImportIntoContainerd(t *testing.T) {
 	if _, err := ctr("tasks", "kill", "--signal", "SIGTERM", "pausetest"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 100*time.Millisecond, 20*time.Second, "pause to stop after SIGTERM", func() (bool, string) {
 		out, err := ctr("tasks", "ls")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(out, "STOPPED") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pause still running 20 s after SIGTERM: %s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return strings.Contains(out, "STOPPED"), out
+	})
 	if _, err := ctr("tasks", "rm", "pausetest"); err != nil {
 		t.Fatal(err)
 	}
@@ -185,20 +180,17 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
 			}
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 100*time.Millisecond, 30*time.Second, "containerd to answer", func() (bool, string) {
 		out, err := runCtr(assets, sock, "version")
 		if err == nil {
-			return sock
+			return true, ""
 		}
 		select {
 		case <-exited:
 			t.Fatalf("containerd exited: %v", errors.Join(waitErr, err))
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("containerd not answering after 30 s: %v: %s", err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%v: %s", err, out)
+	})
+	return sock
 }

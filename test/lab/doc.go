@@ -163,5 +163,5 @@
 // arping, ndisc6 and frr (.ci/run installs them), and the test API server
 // binaries (KUBEBUILDER_ASSETS, from hack/envtest-assets.sh); the node
 // stack also needs nsenter (util-linux), the CNI plugins and the node
-// binaries. It may import test/envtest and test/images.
+// binaries. It may import test/envtest, test/images and test/gen.
 package lab

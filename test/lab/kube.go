@@ -11,8 +11,10 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/test/gen"
 )
 
 // ManagedBy is the endpointslice.kubernetes.io/managed-by value of the
@@ -46,16 +48,7 @@ func (l *Lab) writeNodeKubeconfigs() error {
 // alone). Set a selector for pods; change it as the test needs, then
 // create it with the lab's Client.
 func LoadBalancerService(namespace, name string, port int32) *corev1.Service {
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{
-				Name: "http", Protocol: corev1.ProtocolTCP, Port: port,
-				TargetPort: intstr.FromInt32(BackendPort),
-			}},
-		},
-	}
+	return gen.Service(namespace, name, gen.LoadBalancer(), gen.WithPort("http", port), gen.WithTargetPort(BackendPort))
 }
 
 // SetIngress writes status.loadBalancer.ingress of svc, as a
@@ -131,7 +124,7 @@ func (l *Lab) endpointSlice(svc *corev1.Service, fam corev1.IPFamily, eps []Endp
 	}
 	for _, p := range svc.Spec.Ports {
 		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{
-			Name: ptr(p.Name), Protocol: ptr(p.Protocol), Port: ptr(int32(BackendPort)),
+			Name: ptr.To(p.Name), Protocol: ptr.To(p.Protocol), Port: ptr.To(int32(BackendPort)),
 		})
 	}
 	for _, ep := range eps {
@@ -145,9 +138,9 @@ func (l *Lab) endpointSlice(svc *corev1.Service, fam corev1.IPFamily, eps []Endp
 		}
 		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
 			Addresses: []string{addr.String()},
-			NodeName:  ptr(n.Name),
+			NodeName:  ptr.To(n.Name),
 			Conditions: discoveryv1.EndpointConditions{
-				Ready: ptr(ep.Ready), Serving: ptr(ep.Serving), Terminating: ptr(ep.Terminating),
+				Ready: ptr.To(ep.Ready), Serving: ptr.To(ep.Serving), Terminating: ptr.To(ep.Terminating),
 			},
 		})
 	}
@@ -163,5 +156,3 @@ func (l *Lab) Node(name string) *Node {
 	}
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/poll"
+	"github.com/pylonlb/pylon/test/procfs"
 )
 
 // buildPause builds this program into the test's directory.
@@ -87,43 +90,25 @@ func TestPauseReapsZombies(t *testing.T) {
 		t.Fatalf("nsenter: %v: %s", err, out)
 	}
 	sawChild := false
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Millisecond, 5*time.Second, fmt.Sprintf("pause (PID %d) to reap the orphan (zombies not reaped)", pid), func() (bool, string) {
 		children := childrenOf(t, pid)
 		if len(children) > 0 {
 			sawChild = true
 		}
-		if sawChild && len(children) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pause (PID %d): children %v 5 s after the orphan's start (saw one: %v); zombies not reaped", pid, children, sawChild)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return sawChild && len(children) == 0, fmt.Sprintf("children %v (saw one: %v)", children, sawChild)
+	})
 }
 
 // childrenOf lists the PIDs and states of pid's children, from /proc.
 func childrenOf(t *testing.T, pid int) []string {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	kids, err := procfs.Processes(func(s procfs.Stat) bool { return s.PPID == pid })
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, e.Name()+":"+f[0])
-		}
+	for _, k := range kids {
+		out = append(out, fmt.Sprintf("%d:%s", k.PID, k.State))
 	}
 	return out
 }
