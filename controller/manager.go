@@ -38,7 +38,8 @@ type ManagerConfig struct {
 // ManagerOptions are the controller-runtime manager options the controller
 // runs with: scheme s, leader election on v1alpha1.ControllerLease, and a cache that holds
 // only what the controller reads (Secrets of c.Namespace, Nodes trimmed to
-// names, addresses and pod ranges by TrimNode). cmd/controller adds its
+// names, addresses and pod ranges by TrimNode, no object's managedFields:
+// at 50,000 Services they were most of the cache). cmd/controller adds its
 // metrics and probe addresses; tests start managers from the same options.
 func ManagerOptions(s *runtime.Scheme, c ManagerConfig) ctrl.Options {
 	l := c.Lease
@@ -52,7 +53,7 @@ func ManagerOptions(s *runtime.Scheme, c ManagerConfig) ctrl.Options {
 		LeaseDuration:                 &l.Duration,
 		RenewDeadline:                 &l.RenewDeadline,
 		RetryPeriod:                   &l.RetryPeriod,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{c.Namespace: {}}},
 			&corev1.Node{}:   {Transform: TrimNode},
 		}},

@@ -77,12 +77,18 @@ func Setup(mgr ctrl.Manager, opts Options) (*State, error) {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: configRequestName}}}
 	})
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == opts.Namespace })
+	// pylon's own kinds wake a pass when their spec or labels change (or
+	// they come and go), not on a status write: the pass writes status, and
+	// a pool's counts change with every allocation, so a pass woken by its
+	// own write would loop at the API server's pace through a burst of new
+	// Services (400 IPPool writes in 10 s where 40 were meant).
+	specOrLabels := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})
 	cfgCtl := ctrl.NewControllerManagedBy(mgr).
 		Named("pylon-config").
-		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&v1alpha1.IPPool{}), toConfig)).
-		Watches(&v1alpha1.L2Advertisement{}, toConfig).
-		Watches(&v1alpha1.BGPPeer{}, toConfig).
-		Watches(&v1alpha1.BGPAdvertisement{}, toConfig).
+		WatchesRawSource(source.Kind(mgr.GetCache(), client.Object(&v1alpha1.IPPool{}), toConfig, specOrLabels)).
+		Watches(&v1alpha1.L2Advertisement{}, toConfig, builder.WithPredicates(specOrLabels)).
+		Watches(&v1alpha1.BGPPeer{}, toConfig, builder.WithPredicates(specOrLabels)).
+		Watches(&v1alpha1.BGPAdvertisement{}, toConfig, builder.WithPredicates(specOrLabels)).
 		Watches(&corev1.Secret{}, toConfig, builder.WithPredicates(inNamespace)).
 		Watches(&corev1.Node{}, toConfig, builder.WithPredicates(nodeChanged())).
 		WatchesRawSource(source.Channel(state.poolsChanged, toConfig)).

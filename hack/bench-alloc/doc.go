@@ -21,6 +21,14 @@
 //   - churn: -churn standing Services are deleted and as many created, at
 //     once; no standing address may move, no address may be held twice.
 //
+// With -api-limit 1,4,16,64 it runs no controller and measures the API
+// server's own pace instead: -n Services are created, then a plain client
+// sends each the controller's status patch (address, condition and pool
+// annotation in one write) at each of the concurrencies, and once more at
+// the best one with an Event for each Service as well (the controller's
+// second write). That is the ceiling a controller serving a backlog can
+// reach on the same machine.
+//
 // The results are printed as a markdown table on stdout, progress on
 // stderr. The exit status is 1 when a correctness check fails (an address
 // moved, an address held by two Services, a Service without an address
@@ -30,8 +38,10 @@
 //
 // The address pool is 2001:db8:b0::/64 (IPv6 documentation prefix) and the
 // Services are single-stack IPv6; their cluster IPs come from the test API
-// server's 2001:db8:ffff::/112. Nothing is ever sent to any of these
-// addresses: no speaker runs.
+// server's 2001:db8:ffff::/112. -family v4 or mixed (one Service in four)
+// adds the pool 198.18.0.0/16 (the benchmarking range) for single-stack
+// IPv4 Services, whose cluster IPs come from 198.19.192.0/18 (about 16,000
+// of them). Nothing is ever sent to any of these addresses: no speaker runs.
 //
 // Of pylon's it imports api/v1alpha1, test/envtest, test/gen, test/poll
 // and test/procfs; the controller runs as a binary, never in-process.

@@ -16,10 +16,12 @@ import (
 // benchNS is the namespace of the benchmark's Services.
 const benchNS = "pylon-bench"
 
-// op is one request: create or delete the Service name.
+// op is one request: create or delete the Service name (of family v4 or
+// not).
 type op struct {
 	name string
 	del  bool
+	v4   bool
 }
 
 // timing is when one request was sent and when its answer came.
@@ -85,19 +87,21 @@ func (l *loader) do(ctx context.Context, o op) error {
 		}
 		return nil
 	}
-	if _, err := svcs.Create(ctx, service(o.name), metav1.CreateOptions{}); err != nil {
+	if _, err := svcs.Create(ctx, service(o.name, o.v4), metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create Service %s: %w", o.name, err)
 	}
 	return nil
 }
 
-// service is a single-stack IPv6 LoadBalancer Service with one TCP port and
-// no node ports. IPv6, because the pools pylon may use in the lab's
-// reserved space hold only 512 IPv4 addresses, fewer than the benchmark's
-// Services.
-func service(name string) *corev1.Service {
+// service is a single-stack LoadBalancer Service, IPv6 unless v4, with one
+// TCP port and no node ports.
+func service(name string, v4 bool) *corev1.Service {
+	family := corev1.IPv6Protocol
+	if v4 {
+		family = corev1.IPv4Protocol
+	}
 	return gen.Service(benchNS, name, gen.LoadBalancer(), gen.Labelled("app.kubernetes.io/part-of", "pylon-bench"), gen.NoNodePorts(),
-		gen.SingleStack(corev1.IPv6Protocol), gen.WithSelector("app", name), gen.WithPort("http", 80))
+		gen.SingleStack(family), gen.WithSelector("app", name), gen.WithPort("http", 80))
 }
 
 // names returns count Service names from first on: svc-000000, ... Names
@@ -111,12 +115,16 @@ func names(first, count int) []string {
 	return out
 }
 
-func creates(ns []string) []op {
-	out := make([]op, len(ns))
+// fresh names count new Services and returns the requests that create
+// them; with -family mixed every fourth Service by number is IPv4.
+func (b *bench) fresh(count int) ([]string, []op) {
+	ns := names(b.next, count)
+	ops := make([]op, len(ns))
 	for i, n := range ns {
-		out[i] = op{name: n}
+		ops[i] = op{name: n, v4: b.o.family == "v4" || b.o.family == "mixed" && (b.next+i)%4 == 0}
 	}
-	return out
+	b.next += count
+	return ns, ops
 }
 
 // lastEnd is when the last of times finished.

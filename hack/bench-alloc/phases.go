@@ -8,14 +8,18 @@ import (
 	"time"
 )
 
-// Targets from the issue.
+// Targets from the issues (the scale issue's where a run goes past 5,000
+// Services: see targets).
 const (
-	targetAssign     = 2 * time.Second  // last create to last address
-	targetRSS        = 150 << 20        // controller peak RSS
-	targetRestart    = 3 * time.Second  // process start to serving, and to all new Services served
-	targetChurn      = 2 * time.Second  // last churn request to convergence
-	restartWindow    = 10 * time.Second // status writes are counted this long after a restart
-	stopGrace        = 30 * time.Second // SIGTERM to SIGKILL
+	targetAssign     = time.Second            // last create to last address
+	targetP99        = 100 * time.Millisecond // create to address, p99
+	targetRSS        = 150 << 20              // controller peak RSS, up to 5,000 Services
+	targetRSSLarge   = 500 << 20              // controller peak RSS, up to 50,000 Services
+	targetRestart    = 3 * time.Second        // process start to serving, and to all new Services served, up to 5,000 standing
+	targetRestartBig = 10 * time.Second       // process start to the first new Service served, up to 50,000 standing
+	targetChurn      = 2 * time.Second        // last churn request to convergence
+	restartWindow    = 10 * time.Second       // status writes are counted this long after a restart
+	stopGrace        = 30 * time.Second       // SIGTERM to SIGKILL
 	settleBeforeStop = 500 * time.Millisecond
 )
 
@@ -27,6 +31,25 @@ type sample struct {
 	// CPU time of kube-apiserver, etcd and the benchmark itself.
 	apiserver, etcd, self time.Duration
 	writes                writes
+}
+
+// large reports whether a run of n Services is held to the scale issue's
+// targets rather than the first ones.
+func large(n int) bool { return n > 5000 }
+
+// rssTarget is the controller's peak RSS target with n Services.
+func rssTarget(n int) (int64, string) {
+	if large(n) {
+		return targetRSSLarge, "≤ 500 MiB"
+	}
+	return targetRSS, "< 150 MiB"
+}
+
+// backlogTarget is the target from a controller's start to the last of
+// waiting Services served: 3 s, or 2 ms a Service for a backlog of more
+// than 1,500 (10 s for 5,000).
+func backlogTarget(waiting int) time.Duration {
+	return max(targetRestart, time.Duration(waiting)*2*time.Millisecond)
 }
 
 // measure takes a sample.
@@ -65,14 +88,13 @@ func cpu(s0, s1 sample) string {
 // phaseCreate creates n Services and waits for their addresses.
 func (b *bench) phaseCreate(ctx context.Context, rep *report) error {
 	const ph = "create"
-	ns := names(b.next, b.o.n)
-	b.next += len(ns)
+	ns, mk := b.fresh(b.o.n)
 	s0, err := b.measure(ctx)
 	if err != nil {
 		return err
 	}
 	logf("create: %d Services", len(ns))
-	times, err := b.load.apply(ctx, creates(ns))
+	times, err := b.load.apply(ctx, mk)
 	if err != nil {
 		return err
 	}
@@ -88,15 +110,20 @@ func (b *bench) phaseCreate(ctx context.Context, rep *report) error {
 		end = time.Now()
 	}
 	rep.info(ph, fmt.Sprintf("%d creates, %d clients", len(ns), b.o.clients), secs(last.Sub(firstStart(times))))
-	rep.info(ph, "create → address, p50 / p99 / max", quantiles(latencies(ns, times, b.tr.firstIPs(ns))))
+	lat := latencies(ns, times, b.tr.firstIPs(ns))
+	rep.info(ph, "create → address, p50 / p99 / max", quantiles(lat))
+	if len(lat) > 0 {
+		rep.target(ph, "create → address, p99", secs(rank(lat, 0.99)), "≤ 100 ms", rank(lat, 0.99) <= targetP99)
+	}
 	rep.info(ph, "addresses given per second, first create → last address", fmt.Sprintf("%.0f", float64(len(ns)-c.missing)/end.Sub(firstStart(times)).Seconds()))
 	if c.missing > 0 {
 		rep.fail(ph, "Services with an address", fmt.Sprintf("%d of %d, %v after the last create", len(ns)-c.missing, len(ns), b.o.timeout))
 	} else {
-		rep.target(ph, "last create → last address", since(c.at.Sub(last)), "≤ 2 s", c.at.Sub(last) <= targetAssign)
+		rep.target(ph, "last create → last address", since(c.at.Sub(last)), "≤ 1 s", c.at.Sub(last) <= targetAssign)
 	}
 	rep.info(ph, "CPU, phase", cpu(s0, s1))
-	rep.target(ph, "controller peak RSS (VmHWM)", mib(s1.ctrl.peakRSS), "< 150 MiB", s1.ctrl.peakRSS < targetRSS)
+	limit, says := rssTarget(len(ns))
+	rep.target(ph, "controller peak RSS (VmHWM)", mib(s1.ctrl.peakRSS), says, s1.ctrl.peakRSS <= limit)
 	rep.info(ph, "API writes, phase", s1.writes.Minus(s0.writes).Summary())
 	rep.check(ph, "addresses held twice", b.tr.duplicates())
 	if c.missing > 0 {
@@ -117,10 +144,9 @@ func (b *bench) phaseRestart(ctx context.Context, rep *report) error {
 		return err
 	}
 	rep.info(ph, "SIGTERM → controller exit", secs(took))
-	ns := names(b.next, b.o.restartNew)
-	b.next += len(ns)
+	ns, mk := b.fresh(b.o.restartNew)
 	logf("restart: controller stopped in %v; %d Services created while it is down", took.Round(time.Millisecond), len(ns))
-	if _, err := b.load.apply(ctx, creates(ns)); err != nil {
+	if _, err := b.load.apply(ctx, mk); err != nil {
 		return err
 	}
 	s0, err := b.measure(ctx)
@@ -147,8 +173,14 @@ func (b *bench) phaseRestart(ctx context.Context, rep *report) error {
 	}
 	d := s1.writes.Minus(s0.writes)
 	if len(ns) > 0 {
-		rep.target(ph, "process start → first new Service served", secs(c.first.Sub(t0)), "≤ 3 s", c.first.Sub(t0) <= targetRestart)
-		rep.target(ph, fmt.Sprintf("process start → all %d new Services served", len(ns)), secs(c.at.Sub(t0)), "≤ 3 s", c.at.Sub(t0) <= targetRestart)
+		first, firstSays := targetRestart, "≤ 3 s"
+		if large(len(b.standing)) {
+			first, firstSays = targetRestartBig, "≤ 10 s"
+		}
+		all := backlogTarget(len(ns))
+		rep.target(ph, "process start → first new Service served", secs(c.first.Sub(t0)), firstSays, c.first.Sub(t0) <= first)
+		rep.target(ph, fmt.Sprintf("process start → all %d new Services served", len(ns)), secs(c.at.Sub(t0)), "≤ "+secs(all), c.at.Sub(t0) <= all)
+		rep.info(ph, "new Services served per second, first → last", fmt.Sprintf("%.0f", float64(len(ns)-1)/max(c.at.Sub(c.first), time.Millisecond).Seconds()))
 	}
 	standingWrites := d.Of("services/status") - float64(len(ns))
 	rep.target(ph, fmt.Sprintf("Service status writes in the first %v, minus %d", window, len(ns)), fmt.Sprintf("%.0f", standingWrites), "0", standingWrites == 0)
@@ -165,11 +197,10 @@ func (b *bench) phaseChurn(ctx context.Context, rep *report) error {
 	const ph = "churn"
 	before := b.tr.snapshot()
 	del, keep := b.standing[:b.o.churn], b.standing[b.o.churn:]
-	ns := names(b.next, b.o.churn)
-	b.next += len(ns)
+	ns, mk := b.fresh(b.o.churn)
 	var ops []op
 	for i := range ns {
-		ops = append(ops, op{name: del[i], del: true}, op{name: ns[i]})
+		ops = append(ops, op{name: del[i], del: true}, mk[i])
 	}
 	s0, err := b.measure(ctx)
 	if err != nil {
@@ -194,7 +225,8 @@ func (b *bench) phaseChurn(ctx context.Context, rep *report) error {
 	}
 	rep.target(ph, "last request → converged", since(c.at.Sub(last)), "≤ 2 s", c.at.Sub(last) <= targetChurn)
 	rep.info(ph, "CPU, phase", cpu(s0, s1))
-	rep.target(ph, "controller peak RSS (VmHWM), restarted process", mib(s1.ctrl.peakRSS), "< 150 MiB", s1.ctrl.peakRSS < targetRSS)
+	limit, says := rssTarget(len(b.standing) + len(ns))
+	rep.target(ph, "controller peak RSS (VmHWM), restarted process", mib(s1.ctrl.peakRSS), says, s1.ctrl.peakRSS <= limit)
 	rep.info(ph, "API writes, phase", s1.writes.Minus(s0.writes).Summary())
 	rep.check(ph, "standing addresses moved", b.tr.moved(before, keep))
 	rep.check(ph, "addresses held twice", b.tr.duplicates())

@@ -107,9 +107,11 @@ func quantiles(d []time.Duration) string {
 	if len(d) == 0 {
 		return "n/a"
 	}
-	rank := func(q float64) time.Duration {
-		i := int(q*float64(len(d))+0.999999) - 1
-		return d[min(max(i, 0), len(d)-1)]
-	}
-	return fmt.Sprintf("%s / %s / %s", secs(rank(0.50)), secs(rank(0.99)), secs(d[len(d)-1]))
+	return fmt.Sprintf("%s / %s / %s", secs(rank(d, 0.50)), secs(rank(d, 0.99)), secs(d[len(d)-1]))
+}
+
+// rank is the q quantile (nearest rank) of sorted, non-empty durations.
+func rank(d []time.Duration, q float64) time.Duration {
+	i := int(q*float64(len(d))+0.999999) - 1
+	return d[min(max(i, 0), len(d)-1)]
 }

@@ -28,9 +28,13 @@ import (
 // pylonNS is the namespace the controller runs in.
 const pylonNS = "pylon-system"
 
-// poolCIDR is the benchmark pool: a /64 of the IPv6 documentation prefix,
-// never reached.
-const poolCIDR = "2001:db8:b0::/64"
+// poolCIDR is the benchmark's IPv6 pool: a /64 of the IPv6 documentation
+// prefix; poolV4CIDR its IPv4 pool, a /16 of the benchmarking range
+// (RFC 2544). Nothing is ever sent to either: no speaker runs.
+const (
+	poolCIDR   = "2001:db8:b0::/64"
+	poolV4CIDR = "198.18.0.0/16"
+)
 
 // errStop ends the run after a phase that failed a correctness check the
 // later phases build on; the failure is in the report.
@@ -76,14 +80,13 @@ func run(ctx context.Context, o options) int {
 	}
 	rep := &report{}
 	began := time.Now()
-	err := b.phaseCreate(ctx, rep)
-	if err == nil {
-		err = b.phaseRestart(ctx, rep)
+	var err error
+	if len(o.limitLevels) > 0 {
+		err = b.phaseAPILimit(ctx, rep)
+	} else {
+		err = b.phases(ctx, rep)
 	}
-	if err == nil {
-		err = b.phaseChurn(ctx, rep)
-	}
-	if err == nil {
+	if err == nil && b.tr != nil {
 		rep.check("all", "moves, duplicates, addresses shown without condition and annotation: seen by the watch during the run", b.tr.Problems())
 	}
 	if err != nil && !errors.Is(err, errStop) {
@@ -98,6 +101,18 @@ func run(ctx context.Context, o options) int {
 		return 1
 	}
 	return 0
+}
+
+// phases are the controller's: create, restart, churn.
+func (b *bench) phases(ctx context.Context, rep *report) error {
+	err := b.phaseCreate(ctx, rep)
+	if err == nil {
+		err = b.phaseRestart(ctx, rep)
+	}
+	if err == nil {
+		err = b.phaseChurn(ctx, rep)
+	}
+	return err
 }
 
 type discard struct{}
@@ -150,9 +165,19 @@ func (b *bench) setup(ctx context.Context) error {
 			return fmt.Errorf("create namespace %s: %w", ns, err)
 		}
 	}
-	pool := gen.IPPool("bench", gen.Addresses(poolCIDR))
-	if err := b.crc.Create(ctx, pool); err != nil {
-		return fmt.Errorf("create IPPool: %w", err)
+	pools := map[string]string{"bench": poolCIDR}
+	if b.o.family != "v6" {
+		pools["bench-v4"] = poolV4CIDR
+	}
+	for name, cidr := range pools {
+		if err := b.crc.Create(ctx, gen.IPPool(name, gen.Addresses(cidr))); err != nil {
+			return fmt.Errorf("create IPPool %s: %w", name, err)
+		}
+	}
+	if len(b.o.limitLevels) > 0 {
+		// No controller and no watch: the API server alone is measured,
+		// and the plain client moves addresses on purpose.
+		return nil
 	}
 	b.tr = newTracker()
 	watchCtx, cancel := context.WithCancel(context.Background())
@@ -230,6 +255,11 @@ func (b *bench) header(w *os.File, took time.Duration) {
 	fmt.Fprintf(w, "- date: %s; run took %v\n", time.Now().UTC().Format(time.RFC3339), took.Round(time.Second))
 	fmt.Fprintf(w, "- machine: %d cores (%s), %s; %s\n", runtime.NumCPU(), cpuModel(), memTotal(), runtime.Version())
 	fmt.Fprintf(w, "- kube-apiserver %s with etcd, both from $KUBEBUILDER_ASSETS, on the same cores as the controller and the benchmark\n", b.apiVersion)
+	fmt.Fprintf(w, "- Services: -family %s (pools %s)\n", b.o.family, poolsOf(b.o.family))
+	if len(b.o.limitLevels) > 0 {
+		fmt.Fprintf(w, "- no controller: a plain client sends the controller's status patch; benchmark: %d concurrent clients for the creates\n\n", b.o.clients)
+		return
+	}
 	fmt.Fprintf(w, "- controller: --workers=%d, no client-side rate limit; benchmark: %d concurrent clients\n\n", b.o.workers, b.o.clients)
 }
 
@@ -252,4 +282,11 @@ func memTotal() string {
 		}
 	}
 	return "unknown RAM"
+}
+
+func poolsOf(family string) string {
+	if family == "v6" {
+		return poolCIDR
+	}
+	return poolCIDR + ", " + poolV4CIDR
 }
