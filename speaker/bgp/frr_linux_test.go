@@ -2,17 +2,18 @@ package bgp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // frr queries the lab's FRR.
@@ -25,16 +26,13 @@ type frr struct {
 	ns string
 }
 
+// router is this FRR as the network layer talks to it: by its directory,
+// from any namespace.
+func (r frr) router() *netlab.FRR { return &netlab.FRR{Netns: r.ns, Dir: r.dir} }
+
 // vtysh runs one show command and decodes its JSON into v.
 func (r frr) vtysh(cmd string, v any) error {
-	out, err := exec.Command("vtysh", "--vty_socket", r.dir, "-c", cmd).Output()
-	if err != nil {
-		return fmt.Errorf("vtysh -c %q: %w", cmd, err)
-	}
-	if err := json.Unmarshal(out, v); err != nil {
-		return fmt.Errorf("vtysh -c %q: %w: %s", cmd, err, out)
-	}
-	return nil
+	return r.router().JSON(context.Background(), cmd, v)
 }
 
 // frrPath is one path of a route as FRR shows it.
@@ -111,15 +109,15 @@ func (r frr) neighborState(addr string) (string, int, error) {
 func eventually(t *testing.T, within time.Duration, what string, cond func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var err error
-	for time.Since(start) < within {
-		if err = cond(); err == nil {
-			return time.Since(start)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, within, true, func(context.Context) (bool, error) {
+		last = cond()
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not within %v: %v", what, within, last)
 	}
-	t.Fatalf("%s: not within %v: %v", what, within, err)
-	return 0
+	return time.Since(start)
 }
 
 // newSpeaker starts a Speaker that is closed when the test ends.

@@ -21,15 +21,7 @@ import (
 
 // bgpdConfig runs configuration commands in FRR's bgpd (router bgp 64513).
 func (r frr) bgpdConfig(lines ...string) error {
-	args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
-	for _, l := range lines {
-		args = append(args, "-c", l)
-	}
-	out, err := exec.Command("vtysh", args...).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "%") {
-		return fmt.Errorf("vtysh %v: %v: %s", lines, err, out)
-	}
-	return nil
+	return r.router().Configure(context.Background(), append([]string{"router bgp 64513"}, lines...)...)
 }
 
 // configure changes the running FRR's configuration under "router bgp
@@ -81,7 +73,7 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 	// comes back at once (the peer is re-created), and the session's
 	// lastError names the interface; with the address back, so is the
 	// route.
-	run(t, "ip", "addr", "del", nodeV6+"/64", "dev", "eth0")
+	ip(t, "", "addr del "+nodeV6+"/64 dev eth0")
 	restored := false
 	t.Cleanup(func() {
 		if !restored {
@@ -101,7 +93,7 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 	if ps, _ := r.paths("2001:db8:51::70/128", nodeEBGP); len(ps) > 0 {
 		t.Errorf("FRR has the IPv6 path again without a next hop for it: %+v", ps)
 	}
-	run(t, "ip", "addr", "add", nodeV6+"/64", "dev", "eth0", "nodad")
+	ip(t, "", "addr add "+nodeV6+"/64 dev eth0 nodad")
 	restored = true
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)

@@ -27,7 +27,8 @@
 // StopAPIServer and StartAPIServer restart kube-apiserver alone, keeping
 // etcd, its address and its certificates, so clients stay valid.
 //
-// This package is for tests only: it imports controller-runtime's envtest and
-// the testing package, and nothing of pylon's but api/v1alpha1. Production
-// code must not import it.
+// This package is for tests and cmd/pylonlab only: it imports
+// controller-runtime's envtest and nothing of pylon's but api/v1alpha1, and
+// not the testing package (Start takes a TB, which *testing.T satisfies).
+// Production code must not import it.
 package envtest

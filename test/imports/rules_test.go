@@ -115,12 +115,11 @@ func rules() []rule {
 		{name: "cmd/internal/version", pkgs: []string{"./cmd/internal/version"},
 			only: []string{std, "github.com/prometheus/client_golang/prometheus"},
 			says: "cmd/internal/version/doc.go: the standard library and the Prometheus client (pylon_build_info)"},
-		// cmd/pylonlab also links package testing, through test/lab; the
-		// rule that it must not comes with the lab's layers, which end that.
 		{name: "cmd/pylonlab", pkgs: []string{"./cmd/pylonlab"},
-			only: []string{std, "./test/lab", "./test/demo", "./test/envtest", "./test/images",
+			only: []string{std, "./test/lab", "./test/netlab", "./test/demo", "./test/envtest", "./test/images",
 				"github.com/go-logr/logr", "sigs.k8s.io/controller-runtime/pkg/log"},
-			says: "cmd/pylonlab/doc.go: a thin front to test/lab and test/demo"},
+			never: []string{"testing"},
+			says:  "cmd/pylonlab/doc.go: a thin front to test/lab and test/demo; it links no testing package"},
 
 		// What ships links no test support.
 		{name: "components link no tests",
@@ -148,9 +147,14 @@ func rules() []rule {
 		{name: "test/images", pkgs: []string{"./test/images"},
 			only: []string{std, "github.com/google/go-containerregistry/...", "./test/envtest"},
 			says: "test/images/doc.go: the standard library, go-containerregistry and test/envtest"},
+		{name: "test/netlab", pkgs: []string{"./test/netlab"},
+			only:  []string{std, "golang.org/x/sys/..."},
+			never: append([]string{"./...", "k8s.io/...", "testing"}, clients...),
+			says:  "test/netlab/doc.go: the standard library and golang.org/x/sys; nothing of pylon's, no Kubernetes library, not the testing package"},
 		{name: "test/lab", pkgs: []string{"./test/lab"},
-			only: []string{external, "./test/envtest", "./test/images"},
-			says: "test/lab/doc.go: of pylon's, test/envtest and test/images"},
+			only:  []string{external, "./test/envtest", "./test/images", "./test/netlab"},
+			never: []string{"testing"},
+			says:  "test/lab/doc.go: of pylon's, test/envtest, test/images and test/netlab; not the testing package"},
 		{name: "test/chart", pkgs: []string{"./test/chart"},
 			only: []string{std, "helm.sh/helm/v3/...", "k8s.io/...", "sigs.k8s.io/controller-runtime/...", "./api/...", "./test/envtest"},
 			says: "test/chart/doc.go: Helm's SDK, Kubernetes' API types and client libraries, pylon's api/ and test/envtest"},

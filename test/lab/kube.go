@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -131,7 +132,7 @@ func (l *Lab) endpointSlice(svc *corev1.Service, fam corev1.IPFamily, eps []Endp
 	}
 	for _, p := range svc.Spec.Ports {
 		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{
-			Name: ptr(p.Name), Protocol: ptr(p.Protocol), Port: ptr(int32(BackendPort)),
+			Name: ptr.To(p.Name), Protocol: ptr.To(p.Protocol), Port: ptr.To(int32(BackendPort)),
 		})
 	}
 	for _, ep := range eps {
@@ -145,9 +146,9 @@ func (l *Lab) endpointSlice(svc *corev1.Service, fam corev1.IPFamily, eps []Endp
 		}
 		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
 			Addresses: []string{addr.String()},
-			NodeName:  ptr(n.Name),
+			NodeName:  ptr.To(n.Name),
 			Conditions: discoveryv1.EndpointConditions{
-				Ready: ptr(ep.Ready), Serving: ptr(ep.Serving), Terminating: ptr(ep.Terminating),
+				Ready: ptr.To(ep.Ready), Serving: ptr.To(ep.Serving), Terminating: ptr.To(ep.Terminating),
 			},
 		})
 	}
@@ -163,5 +164,3 @@ func (l *Lab) Node(name string) *Node {
 	}
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"context"
@@ -59,14 +59,14 @@ type Path struct {
 
 // View reads the router's sessions and routes of both families. It costs
 // about 0.1 s a vtysh call, three calls; for timing use KernelRoutes.
-func (r *Router) View(ctx context.Context) (RouterView, error) {
+func (f *FRR) View(ctx context.Context) (RouterView, error) {
 	v := RouterView{Routes: map[netip.Prefix][]Path{}}
 	var err error
-	if v.Sessions, err = r.Sessions(ctx); err != nil {
+	if v.Sessions, err = f.Sessions(ctx); err != nil {
 		return RouterView{}, err
 	}
 	for _, fam := range []string{"ipv4", "ipv6"} {
-		out, err := r.Vtysh(ctx, "show bgp "+fam+" unicast json detail")
+		out, err := f.Vtysh(ctx, "show bgp "+fam+" unicast json detail")
 		if err != nil {
 			return RouterView{}, err
 		}
@@ -82,8 +82,8 @@ func (r *Router) View(ctx context.Context) (RouterView, error) {
 }
 
 // Sessions reads the router's sessions alone: one vtysh call.
-func (r *Router) Sessions(ctx context.Context) ([]Session, error) {
-	sum, err := r.Vtysh(ctx, "show bgp summary json")
+func (f *FRR) Sessions(ctx context.Context) ([]Session, error) {
+	sum, err := f.Vtysh(ctx, "show bgp summary json")
 	if err != nil {
 		return nil, err
 	}
@@ -263,10 +263,10 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 // KernelRoutes reads the router's kernel routes installed by BGP: prefix
 // to gateways (several for ECMP). It is a plain `ip -j route` per family,
 // milliseconds, where View is a tenth of a second.
-func (r *Router) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
+func (f *FRR) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
 	out := map[netip.Prefix][]netip.Addr{}
 	for _, fam := range []string{"-4", "-6"} {
-		data, err := run(ctx, "", "ip", "-n", r.Netns, "-j", fam, "route", "show", "proto", "bgp")
+		data, err := Run(ctx, "", "ip", "-n", f.Netns, "-j", fam, "route", "show", "proto", "bgp")
 		if err != nil {
 			return nil, err
 		}
