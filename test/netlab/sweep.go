@@ -71,6 +71,13 @@ type CleanDir func(dir string) (removed []string, killed []int, err error)
 func sweep(ctx context.Context, locked bool, clean CleanDir) (Leftovers, error) {
 	var found Leftovers
 	var errs []error
+	seen := map[int]bool{}
+	kill := func(pid int) {
+		if !seen[pid] && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			seen[pid] = true
+			found.Killed = append(found.Killed, pid)
+		}
+	}
 	// Namespaces before records: a lab starting meanwhile has written its
 	// record before its first namespace, so the record is read below.
 	nss, err := familyNamespaces(ctx)
@@ -112,9 +119,7 @@ func sweep(ctx context.Context, locked bool, clean CleanDir) (Leftovers, error) 
 		}
 		for _, p := range procs {
 			if p.Alive() {
-				if err := syscall.Kill(p.PID, syscall.SIGKILL); err == nil {
-					found.Killed = append(found.Killed, p.PID)
-				}
+				kill(p.PID)
 			}
 		}
 		if ownDir && clean != nil {
@@ -138,9 +143,7 @@ func sweep(ctx context.Context, locked bool, clean CleanDir) (Leftovers, error) 
 		pids, err := netnsPIDs(ctx, ns)
 		errs = append(errs, err)
 		for _, pid := range pids {
-			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-				found.Killed = append(found.Killed, pid)
-			}
+			kill(pid)
 		}
 		if _, err := Run(ctx, "", "ip", "netns", "del", ns); err != nil && NetnsExists(ns) {
 			errs = append(errs, err)

@@ -13,13 +13,21 @@ import (
 // TestSweepBeside: a network-only lab's sweep (no lock) removes the
 // namespaces of network-only runs whose owner died, and of network-only
 // runs without a record, and nothing of a live owner's run nor of the
-// locked family, which is the lock holder's to judge.
+// locked family (with a record naming a dead owner or without a record),
+// which is the lock holder's to judge.
 func TestSweepBeside(t *testing.T) {
 	if err := Preflight(); err != nil {
 		t.Skipf("SKIPPED: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
+	// The sweep under test runs without the lock; the test holds it so
+	// that no lab starting meanwhile sweeps what it planted.
+	lock, err := acquireLock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.release()
 	// An owner that has died: a process of ours, reaped.
 	gone := exec.Command("true")
 	if err := gone.Start(); err != nil {
@@ -36,16 +44,11 @@ func TestSweepBeside(t *testing.T) {
 	if !ok {
 		t.Fatal("no start time for this process")
 	}
-	var dead, live, orphan, locked string
-	for _, p := range []*string{&dead, &live, &orphan} {
-		var err error
-		if *p, err = newPrefix(false); err != nil {
+	var dead, live, orphan, locked, lockedOrphan string
+	for _, p := range []*string{&dead, &live, &orphan, &locked, &lockedOrphan} {
+		if *p, err = newPrefix(p == &locked || p == &lockedOrphan); err != nil {
 			t.Fatal(err)
 		}
-	}
-	locked, err := newPrefix(true)
-	if err != nil {
-		t.Fatal(err)
 	}
 	records := map[string]record{
 		dead: {Prefix: dead, Owner: gone.Process.Pid, OwnerStart: goneStart, Dir: filepath.Join(t.TempDir(), "pylonlab-"+dead)},
@@ -59,7 +62,7 @@ func TestSweepBeside(t *testing.T) {
 		}
 	}
 	var nss []string
-	for _, p := range []string{dead, live, orphan, locked} {
+	for _, p := range []string{dead, live, orphan, locked, lockedOrphan} {
 		ns := p + "-n1"
 		nss = append(nss, ns)
 		if _, err := Run(ctx, "", "ip", "netns", "add", ns); err != nil {
@@ -88,10 +91,12 @@ func TestSweepBeside(t *testing.T) {
 	if _, err := os.Stat(recordPath(dead)); !os.IsNotExist(err) || !slices.Contains(left.Records, dead) {
 		t.Errorf("the dead run's record: %v, reported %v", err, left.Records)
 	}
-	for _, p := range []string{live, locked} {
+	for _, p := range []string{live, locked, lockedOrphan} {
 		if !NetnsExists(p + "-n1") {
 			t.Errorf("%s-n1 was removed: a live run's, or the locked family's", p)
 		}
+	}
+	for _, p := range []string{live, locked} {
 		if _, err := os.Stat(recordPath(p)); err != nil {
 			t.Errorf("record of %s: %v", p, err)
 		}
