@@ -1,13 +1,9 @@
 package bgp
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -324,25 +320,13 @@ func scenarioBFDNodeStops(t *testing.T, lab *labInfo) {
 // the process with SIGKILL (no AdminDown, sockets gone: a node losing
 // power) once it prints bfdUpMarker; then bfdd must detect it.
 func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
-	info, _ := json.Marshal(lab)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", lab.Node, os.Args[0],
-		"-test.run=^"+test+"$/^"+scenario+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
+	cmd := childCmd(ctx, lab, test, scenario)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sc := startChild(t, cmd)
 	up := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		seen := false
 		for sc.Scan() {
 			line := sc.Text()

@@ -220,26 +220,14 @@ func ensureFRR(t *testing.T) {
 // output is logged line by line; the subtest fails if the child fails.
 func inLab(t *testing.T, lab *labInfo, test, scenario string) {
 	t.Helper()
-	info, _ := json.Marshal(lab)
-	args := []string{"netns", "exec", lab.Node, os.Args[0],
-		"-test.run=^" + test + "$/^" + scenario + "$", "-test.v", "-test.count=1", "-test.timeout=5m"}
+	var extra []string
 	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		args = append(args, "-test.bench="+f.Value.String())
+		extra = append(extra, "-test.bench="+f.Value.String())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	cmd := childCmd(ctx, lab, test, scenario, extra...)
+	sc := startChild(t, cmd)
 	ran := false
 	for sc.Scan() {
 		line := sc.Text()
@@ -252,6 +240,35 @@ func inLab(t *testing.T, lab *labInfo, test, scenario string) {
 	if !ran {
 		t.Fatalf("scenario %s did not run in the namespace (no PASS line)", scenario)
 	}
+}
+
+// childCmd is the test binary again, in the lab's node namespace, running
+// only test/scenario, with the lab in its environment; extra are more
+// flags.
+func childCmd(ctx context.Context, lab *labInfo, test, scenario string, extra ...string) *exec.Cmd {
+	info, _ := json.Marshal(lab)
+	args := append([]string{"netns", "exec", lab.Node, os.Args[0],
+		"-test.run=^" + test + "$/^" + scenario + "$", "-test.v", "-test.count=1", "-test.timeout=5m"}, extra...)
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
+	return cmd
+}
+
+// startChild starts cmd; its stdout and stderr come line by line from the
+// scanner.
+func startChild(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return sc
 }
 
 // childLab returns the lab when this process is the re-executed child.

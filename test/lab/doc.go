@@ -164,11 +164,13 @@
 // whose command line names a dead run's directory, processes inside their
 // namespaces, the namespaces and host links, and what their node stacks
 // left on the host). Processes the lab starts get SIGKILL if the lab's
-// process dies (Pdeathsig). Close stops everything in order (tests and
-// controller, the node stack, backends, FRR), then removes the node
-// stack's leftovers, stops the API server (before etcd, SIGKILL after a
-// grace period) and removes the namespaces, the host link, the record and
-// Dir; Start keeps Dir after a failed test and logs its path.
+// process dies (Pdeathsig), but for FRR's daemons, which drop to the frr
+// user (the kernel then clears it): the next lab kills them by the
+// record. Close stops everything in order (tests and controller, the node
+// stack, backends, FRR), then removes the node stack's leftovers, stops
+// the API server (before etcd, SIGKILL after a grace period) and removes
+// the namespaces, the host link, the record and Dir; Start keeps Dir after
+// a failed test and logs its path.
 //
 // This package is for tests and cmd/pylonlab only; pylon's components
 // must not import it. It needs Linux, root, iproute2, nftables, procps,

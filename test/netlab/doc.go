@@ -22,8 +22,10 @@
 //
 // StartProcess runs a program, in a namespace or the host's, under the
 // lab's control: its output goes to Dir/logs/<name>.log, it gets SIGKILL if
-// the lab's process dies (Pdeathsig), and Close stops it (SIGTERM, SIGKILL
-// after DefaultGrace), layer by layer (ProcessSpec.Layer).
+// the lab's process dies (Pdeathsig; the kernel clears it when a program
+// changes its user, as FRR's daemons do when they drop to frr: those the
+// next lab's sweep kills, by the record), and Close stops it (SIGTERM,
+// SIGKILL after DefaultGrace), layer by layer (ProcessSpec.Layer).
 //
 // NewFRR prepares an FRR router in a namespace; FRR.Start writes a
 // daemon's configuration (zebra, bgpd, bfdd, staticd) and runs it in the

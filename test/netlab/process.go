@@ -114,7 +114,9 @@ func (p *Process) startLocked() error {
 		// pylonlab, which then stops everything in order.
 		Setpgid: true,
 		// Should the lab's process die without tearing down, its
-		// processes die with it.
+		// processes die with it; not those that change their user (FRR's
+		// daemons): the kernel clears it then, and the next lab's sweep
+		// kills them by the record.
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
