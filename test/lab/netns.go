@@ -62,7 +62,7 @@ func (l *Lab) buildHostLink(ctx context.Context) error {
 	if err := netlab.IP(ctx, t.sw, "link set p-h master "+l.sw.Bridge+" up"); err != nil {
 		return err
 	}
-	if _, err := netlab.Run(ctx, "", "sysctl", "-qw", "net.ipv6.conf."+t.hostLink+".accept_dad=0"); err != nil {
+	if err := netlab.Sysctl(ctx, "", "net.ipv6.conf."+t.hostLink+".accept_dad=0"); err != nil {
 		return err
 	}
 	return netlab.IP(ctx, "",

@@ -42,9 +42,15 @@ func InNetnsCmd(ctx context.Context, stdin, netns, name string, args ...string) 
 	return Run(ctx, stdin, "ip", append([]string{"netns", "exec", netns, name}, args...)...)
 }
 
-// Sysctl sets kernel parameters ("net.ipv4.ip_forward=1") inside netns.
+// Sysctl sets kernel parameters ("net.ipv4.ip_forward=1") inside netns
+// ("" for the caller's own).
 func Sysctl(ctx context.Context, netns string, kv ...string) error {
-	_, err := InNetnsCmd(ctx, "", netns, "sysctl", append([]string{"-qw"}, kv...)...)
+	args := append([]string{"-qw"}, kv...)
+	if netns == "" {
+		_, err := Run(ctx, "", "sysctl", args...)
+		return err
+	}
+	_, err := InNetnsCmd(ctx, "", netns, "sysctl", args...)
 	return err
 }
 
