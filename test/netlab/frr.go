@@ -166,16 +166,16 @@ func (f *FRR) JSON(ctx context.Context, command string, v any) error {
 
 // Configure changes the running configuration: "configure terminal", then
 // lines, as an operator types them ("router bgp 64513", "neighbor X
-// passive"). vtysh prints nothing when every line is taken; anything it
-// prints is an error.
+// passive"). A line vtysh refuses ("% Unknown command", "% Specify
+// remote-as …", a daemon not running) makes it exit non-zero: the error
+// carries what it said.
 func (f *FRR) Configure(ctx context.Context, lines ...string) error {
 	args := []string{"--vty_socket", f.Dir, "-c", "configure terminal"}
 	for _, l := range lines {
 		args = append(args, "-c", l)
 	}
-	out, err := exec.CommandContext(ctx, "vtysh", args...).CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		return fmt.Errorf("vtysh configure %q: %v: %s", lines, err, out)
+	if out, err := exec.CommandContext(ctx, "vtysh", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("vtysh configure %q: %w: %s", lines, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
