@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // Scenarios for both address families over one session and for per-peer
@@ -140,8 +141,8 @@ func dualStack(t *testing.T, r frr, p Peer, local, otherAFI, v4, v6, otherHop st
 	if err := s.SetPaths(ctx, []Path{{Prefix: pfx(own + "/" + bits(own))}, {Prefix: pfx(other + "/" + bits(other)), Communities: []string{"65000:70"}}}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, other+"/"+bits(other), local, func(fp frrPath) error {
-		if std, _ := fp.communities(); std != "65000:70" {
+	hasPath(t, r, other+"/"+bits(other), local, func(fp netlab.Path) error {
+		if std, _ := communities(fp); std != "65000:70" {
 			return fmt.Errorf("community %q", std)
 		}
 		return nextHop(otherHop)(fp)
@@ -196,13 +197,13 @@ func scenarioPerPeerAttributes(t *testing.T, r frr) {
 	if err := s.SetPaths(ctx, plan.Paths); err != nil {
 		t.Fatal(err)
 	}
-	attrs := func(std string, lp uint32) func(frrPath) error {
-		return func(fp frrPath) error {
-			got, large := fp.communities()
-			if got != std || large != "" || fp.LocPrf == nil || *fp.LocPrf != lp {
+	attrs := func(std string, lp uint32) func(netlab.Path) error {
+		return func(fp netlab.Path) error {
+			got, large := communities(fp)
+			if got != std || large != "" || fp.LocalPref == nil || *fp.LocalPref != lp {
 				var l any = "none"
-				if fp.LocPrf != nil {
-					l = *fp.LocPrf
+				if fp.LocalPref != nil {
+					l = *fp.LocalPref
 				}
 				return fmt.Errorf("communities %q, large %q, local-pref %v; want exactly %q and %d", got, large, l, std, lp)
 			}

@@ -55,6 +55,9 @@ type Path struct {
 	// FRR prints them, well-known ones by name ("no-export").
 	Communities      []string
 	LargeCommunities []string
+	// PeerType is FRR's kind of the session the path came over:
+	// "external" or "internal".
+	PeerType string
 }
 
 // View reads the router's sessions and routes of both families. It costs
@@ -173,7 +176,8 @@ type pathJSON struct {
 	Multipath bool            `json:"multipath"`
 	Bestpath  json.RawMessage `json:"bestpath"`
 	Community *struct {
-		List []string `json:"list"`
+		String string   `json:"string"`
+		List   []string `json:"list"`
 	} `json:"community"`
 	LargeCommunity *struct {
 		List []string `json:"list"`
@@ -183,6 +187,7 @@ type pathJSON struct {
 	} `json:"nexthops"`
 	Peer *struct {
 		PeerID string `json:"peerId"`
+		Type   string `json:"type"`
 	} `json:"peer"`
 }
 
@@ -231,7 +236,7 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 	if err != nil {
 		return Path{}, fmt.Errorf("peer %q: %w", it.Peer.PeerID, err)
 	}
-	p := Path{Prefix: prefix, Peer: peer, Valid: it.Valid, Multipath: it.Multipath, LocalPref: it.LocPrf, MED: it.Metric}
+	p := Path{Prefix: prefix, Peer: peer, Valid: it.Valid, Multipath: it.Multipath, LocalPref: it.LocPrf, MED: it.Metric, PeerType: it.Peer.Type}
 	// "bestpath" is an object ({"overall":true, …}) in the detail output.
 	var best struct {
 		Overall bool `json:"overall"`
@@ -245,7 +250,9 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 		}
 	}
 	if it.Community != nil {
-		p.Communities = it.Community.List
+		// The list has well-known communities in another spelling
+		// ("noExport"); the string has them by name.
+		p.Communities = strings.Fields(it.Community.String)
 	}
 	if it.LargeCommunity != nil {
 		p.LargeCommunities = it.LargeCommunity.List
