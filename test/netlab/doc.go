@@ -31,8 +31,9 @@
 // daemon's configuration (zebra, bgpd, bfdd, staticd) and runs it in the
 // foreground as the frr user, with pid file, vty socket and log in the
 // router's directory. FRR.Vtysh, JSON and Configure talk to it through
-// vtysh; View, Sessions, KernelRoutes and BFDPeers read what it knows into
-// Go values; Restart restarts a daemon, Kill kills one by its pid file.
+// vtysh; View, Sessions, Paths, KernelRoutes and BFDPeers read what it
+// knows into Go values; Restart restarts a daemon, Kill kills one by its
+// pid file.
 //
 // # Cleanliness
 //
