@@ -12,7 +12,8 @@
 // The end-to-end tests build the same lab through test/lab and run the same
 // demo through test/demo; this command is only a thin front to them.
 //
-// It imports test/lab, test/demo, test/envtest and test/images, logr and
-// controller-runtime's log. It is not shipped: through test/lab it links
-// the testing package today.
+// It imports test/lab, test/netlab, test/demo, test/envtest and
+// test/images, logr and controller-runtime's log. It is not shipped, and
+// it links no testing package: the labs take a small interface where a
+// test passes its *testing.T (test/imports checks it).
 package main

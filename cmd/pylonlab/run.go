@@ -14,6 +14,7 @@ import (
 	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 func run(ctx context.Context, o options, w io.Writer) error {
@@ -127,7 +128,7 @@ func printLab(w io.Writer, l *lab.Lab) {
 	fmt.Fprintf(w, "logs         %s\n", l.Dir)
 }
 
-func printStatus(w io.Writer, st lab.MachineStatus) {
+func printStatus(w io.Writer, st netlab.MachineStatus) {
 	if st.Running != "" {
 		fmt.Fprintf(w, "running lab: %s\n", strings.TrimSpace(st.Running))
 	} else {
@@ -135,8 +136,8 @@ func printStatus(w io.Writer, st lab.MachineStatus) {
 	}
 	for _, r := range st.Records {
 		fmt.Fprintf(w, "record %s (owner pid %d, dir %s): live processes %v\n", r.Prefix, r.Owner, r.Dir, r.Alive)
-		if r.NodeStack != "" {
-			fmt.Fprintf(w, "  its node stack on the host: %s\n", r.NodeStack)
+		if r.Other != "" {
+			fmt.Fprintf(w, "  its node stack on the host: %s\n", r.Other)
 		}
 	}
 	fmt.Fprintf(w, "namespaces %v\nhost links %v\n", st.Namespaces, st.Links)

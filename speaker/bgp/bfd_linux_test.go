@@ -1,16 +1,9 @@
 package bgp
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +13,7 @@ import (
 	"github.com/go-logr/logr/testr"
 
 	"github.com/pylonlb/pylon/speaker/bfd"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // speaker/bfd against FRR's bfdd, in this package's lab (lab_linux_test.go):
@@ -92,34 +86,18 @@ func TestBFDFRR(t *testing.T) {
 	}
 }
 
-// startBFDD runs bfdd in the router namespace with the lab's other
-// daemons' conventions (state in the lab directory, user frr) and waits
-// until it shows its peers. lab_linux_test.go's stopFRR ends it.
+// startBFDD runs bfdd in the router namespace next to zebra and bgpd
+// (netlab.FRR.Start) and waits until it shows its peers; the router's logs
+// are logged if the test fails (startRouter).
 func startBFDD(t *testing.T, lab *labInfo) {
 	t.Helper()
-	d := lab.Dir
-	uid, gid := frrUser(t)
-	conf := filepath.Join(d, "bfdd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, bfddConf, d), 0o644); err != nil {
+	ctx := context.Background()
+	if _, err := lab.rtr.Start(ctx, "bfdd", fmt.Sprintf(bfddConf, lab.Dir)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(conf, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(d, "bfdd.log")); err == nil {
-				t.Logf("bfdd.log (last 3000 bytes):\n%s", tail(b, 3000))
-			}
-		}
-	})
-	run(t, "ip", "netns", "exec", lab.Router, "/usr/lib/frr/bfdd", "-d", "-u", "frr", "-g", "frr",
-		"-f", conf, "-i", filepath.Join(d, "bfdd.pid"), "-z", filepath.Join(d, "zserv.api"),
-		"--vty_socket", d, "--bfdctl", filepath.Join(d, "bfdd.sock"), "-A", "127.0.0.1", "-P", "0")
-	r := frr{t: t, dir: d}
 	eventually(t, 15*time.Second, "bfdd shows its 3 peers", func() error {
-		var peers []frrBFDPeer
-		if err := r.vtysh("show bfd peers json", &peers); err != nil {
+		peers, err := lab.rtr.BFDPeers(ctx)
+		if err != nil {
 			return err
 		}
 		if len(peers) != 3 {
@@ -127,22 +105,6 @@ func startBFDD(t *testing.T, lab *labInfo) {
 		}
 		return nil
 	})
-}
-
-// frrBFDPeer is a peer of `show bfd peers json`.
-type frrBFDPeer struct {
-	Peer             string `json:"peer"`
-	Local            string `json:"local"`
-	Multihop         bool   `json:"multihop"`
-	ID               uint32 `json:"id"`
-	RemoteID         uint32 `json:"remote-id"`
-	Status           string `json:"status"`
-	Diagnostic       string `json:"diagnostic"`
-	RemoteDiagnostic string `json:"remote-diagnostic"`
-	TransmitInterval int    `json:"transmit-interval"`
-	RemoteTransmit   int    `json:"remote-transmit-interval"`
-	RemoteReceive    int    `json:"remote-receive-interval"`
-	RemoteMultiplier int    `json:"remote-detect-multiplier"`
 }
 
 // frrBFDCounters is a peer of `show bfd peers counters json`.
@@ -153,17 +115,8 @@ type frrBFDCounters struct {
 	SessionDown *int   `json:"session-down"`
 }
 
-func bfdPeer(r frr, peer string) (frrBFDPeer, error) {
-	var peers []frrBFDPeer
-	if err := r.vtysh("show bfd peers json", &peers); err != nil {
-		return frrBFDPeer{}, err
-	}
-	for _, p := range peers {
-		if p.Peer == peer {
-			return p, nil
-		}
-	}
-	return frrBFDPeer{}, fmt.Errorf("bfdd has no peer %s: %+v", peer, peers)
+func bfdPeer(r frr, peer string) (netlab.BFDPeer, error) {
+	return r.router().BFDPeer(context.Background(), netip.MustParseAddr(peer))
 }
 
 func bfdCounters(r frr, peer string) (up, down int, err error) {
@@ -184,7 +137,7 @@ func bfdCounters(r frr, peer string) (up, down int, err error) {
 
 // frrSees waits until bfdd shows the peer in status ("up", "down") and
 // check accepts it; it returns how long that took.
-func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(frrBFDPeer) error) time.Duration {
+func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
 	t.Helper()
 	return eventually(t, within, "bfdd: "+peer+" "+status, func() error {
 		p, err := bfdPeer(r, peer)
@@ -253,8 +206,8 @@ func allUp(t *testing.T, s *bfd.Sessions, n int) time.Duration {
 }
 
 // negotiated checks what bfdd learnt from our packets.
-func negotiated(tx int) func(frrBFDPeer) error {
-	return func(p frrBFDPeer) error {
+func negotiated(tx int) func(netlab.BFDPeer) error {
+	return func(p netlab.BFDPeer) error {
 		if p.RemoteTransmit != tx || p.RemoteReceive != 300 || p.RemoteMultiplier != 3 || p.RemoteID == 0 {
 			return fmt.Errorf("bfdd learnt TX %d, RX %d, multiplier %d, discriminator %d; want %d, 300, 3, set",
 				p.RemoteTransmit, p.RemoteReceive, p.RemoteMultiplier, p.RemoteID, tx)
@@ -332,7 +285,7 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 		t.Fatal(err)
 	}
 	for _, peer := range []string{nodeEBGP, nodeV6, nodeIBGP} {
-		frrSees(t, r, 5*time.Second, peer, "down", func(p frrBFDPeer) error {
+		frrSees(t, r, 5*time.Second, peer, "down", func(p netlab.BFDPeer) error {
 			if p.RemoteDiagnostic != "administratively down" {
 				return fmt.Errorf("remote diagnostic %q, want administratively down", p.RemoteDiagnostic)
 			}
@@ -345,9 +298,9 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 // bfddPeerConfig changes one setting of a bfdd peer through vtysh.
 func bfddPeerConfig(t *testing.T, lab *labInfo, peer, setting string) {
 	t.Helper()
-	out, err := exec.Command("vtysh", "--vty_socket", lab.Dir, "-c", "configure terminal", "-c", "bfd", "-c", peer, "-c", setting).CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Fatalf("vtysh %s / %s: %v: %s", peer, setting, err, out)
+	r := netlab.FRR{Netns: lab.Router, Dir: lab.Dir}
+	if err := r.Configure(context.Background(), "bfd", peer, setting); err != nil {
+		t.Fatalf("%s / %s: %v", peer, setting, err)
 	}
 }
 
@@ -367,25 +320,13 @@ func scenarioBFDNodeStops(t *testing.T, lab *labInfo) {
 // the process with SIGKILL (no AdminDown, sockets gone: a node losing
 // power) once it prints bfdUpMarker; then bfdd must detect it.
 func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
-	info, _ := json.Marshal(lab)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", lab.Node, os.Args[0],
-		"-test.run=^"+test+"$/^"+scenario+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
+	cmd := childCmd(ctx, lab, test, scenario)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sc := startChild(t, cmd)
 	up := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		seen := false
 		for sc.Scan() {
 			line := sc.Text()
@@ -409,7 +350,7 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 	killed := time.Now()
 	_ = cmd.Wait()
 	r := frr{t: t, dir: lab.Dir}
-	took := frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p frrBFDPeer) error {
+	took := frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p netlab.BFDPeer) error {
 		if p.Diagnostic != "control detection time expired" {
 			return fmt.Errorf("diagnostic %q", p.Diagnostic)
 		}
@@ -422,25 +363,14 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 }
 
 // scenarioBFDRouterStops: bfdd is killed (SIGKILL, by the PID in its pid
-// file): our session goes Down with "control detection time expired".
+// file: netlab.FRR.Kill): our session goes Down with "control detection time expired".
 // Last scenario: bfdd stays dead.
 func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
 	r := frr{t: t, dir: lab.Dir}
 	s, ch := newBFD(t, bfdCfg(nodeEBGP, routerV4))
 	allUp(t, s, 1)
 	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
-	b, err := os.ReadFile(filepath.Join(lab.Dir, "bfdd.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		t.Fatalf("bfdd.pid: %q", b)
-	}
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(lab.Dir)) {
-		t.Fatalf("PID %d is not the lab's bfdd: %q", pid, cmdline)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := r.router().Kill("bfdd"); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()

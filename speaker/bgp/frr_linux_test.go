@@ -2,17 +2,18 @@ package bgp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // frr queries the lab's FRR.
@@ -25,68 +26,31 @@ type frr struct {
 	ns string
 }
 
+// router is this FRR as the network layer talks to it: by its directory,
+// from any namespace.
+func (r frr) router() *netlab.FRR { return &netlab.FRR{Netns: r.ns, Dir: r.dir} }
+
 // vtysh runs one show command and decodes its JSON into v.
 func (r frr) vtysh(cmd string, v any) error {
-	out, err := exec.Command("vtysh", "--vty_socket", r.dir, "-c", cmd).Output()
-	if err != nil {
-		return fmt.Errorf("vtysh -c %q: %w", cmd, err)
-	}
-	if err := json.Unmarshal(out, v); err != nil {
-		return fmt.Errorf("vtysh -c %q: %w: %s", cmd, err, out)
-	}
-	return nil
+	return r.router().JSON(context.Background(), cmd, v)
 }
 
-// frrPath is one path of a route as FRR shows it.
-type frrPath struct {
-	Valid     bool    `json:"valid"`
-	LocPrf    *uint32 `json:"locPrf"`
-	Community *struct {
-		String string `json:"string"`
-	} `json:"community"`
-	LargeCommunity *struct {
-		String string `json:"string"`
-	} `json:"largeCommunity"`
-	ASPath struct {
-		String string `json:"string"`
-	} `json:"aspath"`
-	Nexthops []struct {
-		IP    string `json:"ip"`
-		Scope string `json:"scope"`
-	} `json:"nexthops"`
-	Peer struct {
-		PeerID string `json:"peerId"`
-		Type   string `json:"type"`
-	} `json:"peer"`
-}
-
-func (p frrPath) communities() (std, large string) {
-	if p.Community != nil {
-		std = p.Community.String
-	}
-	if p.LargeCommunity != nil {
-		large = p.LargeCommunity.String
-	}
-	return std, large
+// communities are a path's standard and large communities as FRR prints
+// them: "65000:10 no-export", "64512:1:2".
+func communities(p netlab.Path) (std, large string) {
+	return strings.Join(p.Communities, " "), strings.Join(p.LargeCommunities, " ")
 }
 
 // paths returns the paths FRR has for prefix, from the given peer or any
 // peer when from is empty.
-func (r frr) paths(prefix, from string) ([]frrPath, error) {
-	afi := "ipv4"
-	if strings.Contains(prefix, ":") {
-		afi = "ipv6"
-	}
-	var route struct {
-		Prefix string    `json:"prefix"`
-		Paths  []frrPath `json:"paths"`
-	}
-	if err := r.vtysh("show bgp "+afi+" unicast "+prefix+" json", &route); err != nil {
+func (r frr) paths(prefix, from string) ([]netlab.Path, error) {
+	all, err := r.router().Paths(context.Background(), netip.MustParsePrefix(prefix))
+	if err != nil {
 		return nil, err
 	}
-	var out []frrPath
-	for _, p := range route.Paths {
-		if from == "" || p.Peer.PeerID == from {
+	var out []netlab.Path
+	for _, p := range all {
+		if from == "" || p.Peer.String() == from {
 			out = append(out, p)
 		}
 	}
@@ -111,15 +75,15 @@ func (r frr) neighborState(addr string) (string, int, error) {
 func eventually(t *testing.T, within time.Duration, what string, cond func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var err error
-	for time.Since(start) < within {
-		if err = cond(); err == nil {
-			return time.Since(start)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, within, true, func(context.Context) (bool, error) {
+		last = cond()
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not within %v: %v", what, within, last)
 	}
-	t.Fatalf("%s: not within %v: %v", what, within, err)
-	return 0
+	return time.Since(start)
 }
 
 // newSpeaker starts a Speaker that is closed when the test ends.
@@ -179,7 +143,7 @@ func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Du
 }
 
 // hasPath waits until FRR has the prefix from the peer and check accepts it.
-func hasPath(t *testing.T, r frr, prefix, from string, check func(frrPath) error) time.Duration {
+func hasPath(t *testing.T, r frr, prefix, from string, check func(netlab.Path) error) time.Duration {
 	t.Helper()
 	return eventually(t, 5*time.Second, prefix+" from "+from, func() error {
 		ps, err := r.paths(prefix, from)
@@ -212,10 +176,10 @@ func noPath(t *testing.T, r frr, within time.Duration, prefix, from string) time
 }
 
 // nextHop checks the path's (first, global) next hop.
-func nextHop(want string) func(frrPath) error {
-	return func(p frrPath) error {
-		if len(p.Nexthops) == 0 || p.Nexthops[0].IP != want {
-			return fmt.Errorf("next hops %+v, want %s", p.Nexthops, want)
+func nextHop(want string) func(netlab.Path) error {
+	return func(p netlab.Path) error {
+		if len(p.NextHops) == 0 || p.NextHops[0].String() != want {
+			return fmt.Errorf("next hops %+v, want %s", p.NextHops, want)
 		}
 		if !p.Valid {
 			return fmt.Errorf("path not valid: %+v", p)

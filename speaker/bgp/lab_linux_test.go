@@ -4,23 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
-// The lab: two network namespaces joined by a veth, FRR in one of them.
+// The lab: two network namespaces joined by a veth, FRR in one of them, a
+// network-only lab of test/netlab (names <p>, "pyn" and six hex digits):
 //
 //	<p>-node   eth0  198.18.2.1-.3/24  2001:db8:2::1/64      the speaker
 //	<p>-rtr    eth0  198.18.2.254, .253/24  2001:db8:2::fe/64 FRR, AS 64513
@@ -35,9 +33,10 @@ import (
 // GoBGP starts, is in the node namespace from the first instruction; nothing
 // depends on which OS thread a goroutine lands on. (Locking one thread and
 // setns-ing it would cover only that thread: GoBGP dials from goroutines of
-// its own.) vtysh talks to FRR over Unix sockets in the lab directory, which
-// a process in any network namespace can reach. The parent owns the lab and
-// tears it down in t.Cleanup whatever the child did.
+// its own.) vtysh talks to FRR over Unix sockets in the router's
+// directory, which a process in any network namespace can reach: the child
+// uses netlab.FRR{Netns, Dir}. The parent owns the lab (netlab.Start) and
+// it is torn down when the test ends whatever the child did.
 
 // labEnv carries the lab to the re-executed test binary, as JSON.
 const labEnv = "PYLON_BGP_LAB"
@@ -64,12 +63,13 @@ type labInfo struct {
 	// (addRouterB in lab2_linux_test.go).
 	Router2, Dir2 string
 
-	// bgpd, when set, is bgpd's configuration instead of bgpdConf.
-	bgpd string
+	// In the parent only: the lab and its routers.
+	lab       *netlab.Lab
+	rtr, rtr2 *netlab.FRR
 }
 
-// newLab builds the namespaces and starts FRR; everything goes away in
-// t.Cleanup. It skips when not root.
+// newLab builds the namespaces and starts FRR; everything goes away when
+// the test ends. It skips when not root, and in -short mode.
 func newLab(t *testing.T) *labInfo {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -79,44 +79,25 @@ func newLab(t *testing.T) *labInfo {
 		t.Skip("SKIPPED in -short mode: the BGP lab starts FRR in network namespaces")
 	}
 	ensureFRR(t)
-	sweepLeftovers(t)
-
-	buf := make([]byte, 4)
-	_, _ = rand.Read(buf)
-	prefix := "pylbgp" + hex.EncodeToString(buf)
-	lab := &labInfo{Node: prefix + "-node", Router: prefix + "-rtr"}
-	dir, err := os.MkdirTemp("", prefix+"-")
-	if err != nil {
+	ctx := context.Background()
+	l := netlab.Start(t, netlab.Options{})
+	lab := &labInfo{lab: l}
+	var err error
+	if lab.Node, err = l.AddNetns(ctx, "node"); err != nil {
 		t.Fatal(err)
 	}
-	lab.Dir = dir
-	// The owner file lets a later run tell a crashed run's leftovers from
-	// a lab in use.
-	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if lab.Router, err = l.AddNetns(ctx, "rtr"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { teardown(t, lab) })
-
-	for _, ns := range []string{lab.Node, lab.Router} {
-		run(t, "ip", "netns", "add", ns)
-		// DAD off before any link is up, so IPv6 addresses are usable at
-		// once instead of tentative for ~2 s.
-		run(t, "ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	}
-	run(t, "ip", "-n", lab.Node, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", lab.Router)
-	for _, a := range []string{nodeEBGP + "/24", nodeIBGP + "/24", nodeMD5 + "/24"} {
-		run(t, "ip", "-n", lab.Node, "addr", "add", a, "dev", "eth0")
-	}
-	run(t, "ip", "-n", lab.Node, "addr", "add", nodeV6+"/64", "dev", "eth0", "nodad")
-	for _, a := range []string{routerV4 + "/24", routerV4b + "/24"} {
-		run(t, "ip", "-n", lab.Router, "addr", "add", a, "dev", "eth0")
-	}
-	run(t, "ip", "-n", lab.Router, "addr", "add", routerV6+"/64", "dev", "eth0", "nodad")
-	run(t, "ip", "-n", lab.Node, "link", "set", "eth0", "up")
-	run(t, "ip", "-n", lab.Router, "link", "set", "eth0", "up")
-
-	startFRR(t, lab)
+	ip(t, lab.Node, "link add eth0 type veth peer name eth0 netns "+lab.Router,
+		"addr add "+nodeEBGP+"/24 dev eth0", "addr add "+nodeIBGP+"/24 dev eth0", "addr add "+nodeMD5+"/24 dev eth0",
+		"addr add "+nodeV6+"/64 dev eth0 nodad")
+	ip(t, lab.Router, "addr add "+routerV4+"/24 dev eth0", "addr add "+routerV4b+"/24 dev eth0",
+		"addr add "+routerV6+"/64 dev eth0 nodad")
+	ip(t, lab.Node, "link set eth0 up")
+	ip(t, lab.Router, "link set eth0 up")
+	lab.rtr = startRouter(t, l, lab.Router, "frr", func(dir string) string { return fmt.Sprintf(bgpdConf, dir, md5Password) })
+	lab.Dir = lab.rtr.Dir
 	return lab
 }
 
@@ -154,135 +135,47 @@ router bgp 64513
 !
 `
 
-// frrUser is the uid and gid of FRR's user, whom its daemons run as.
-func frrUser(t *testing.T) (uid, gid int) {
+// startRouter runs zebra and bgpd (bgpd's configuration from the router's
+// directory) in namespace ns and waits until bgpd answers with its AS.
+// When the test fails, the tails of the router's logs are logged.
+func startRouter(t *testing.T, l *netlab.Lab, ns, name string, bgpd func(dir string) string) *netlab.FRR {
 	t.Helper()
-	u, err := user.Lookup("frr")
+	ctx := context.Background()
+	r, err := l.NewFRR(ns, name)
 	if err != nil {
-		t.Fatalf("FRR's user: %v", err)
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	gid, _ = strconv.Atoi(u.Gid)
-	return uid, gid
-}
-
-// startFRR runs zebra and bgpd in the router namespace, as the lab does: all
-// state in the lab directory, owned by frr.
-func startFRR(t *testing.T, lab *labInfo) {
-	t.Helper()
-	d := lab.Dir
-	uid, gid := frrUser(t)
-	files := map[string]string{
-		"zebra.conf": "hostname pylon-lab-router\nlog file " + d + "/zebra.log\n",
-		"bgpd.conf":  fmt.Sprintf(bgpdConf, d, md5Password),
-	}
-	if lab.bgpd != "" {
-		files["bgpd.conf"] = lab.bgpd
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{d, filepath.Join(d, "zebra.conf"), filepath.Join(d, "bgpd.conf")} {
-		if err := os.Chown(p, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, daemon := range []string{"zebra", "bgpd"} {
-		run(t, "ip", "netns", "exec", lab.Router, "/usr/lib/frr/"+daemon, "-d", "-u", "frr", "-g", "frr",
-			"-f", filepath.Join(d, daemon+".conf"), "-i", filepath.Join(d, daemon+".pid"),
-			"-z", filepath.Join(d, "zserv.api"), "--vty_socket", d, "-A", "127.0.0.1", "-P", "0")
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		out, err := exec.Command("vtysh", "--vty_socket", d, "-c", "show bgp summary json").CombinedOutput()
-		if err == nil && bytes.Contains(out, []byte("64513")) {
+	t.Cleanup(func() {
+		if !t.Failed() {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bgpd did not answer within 15 s: %v: %s", err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// teardown stops FRR by the PIDs in its pid files, deletes the namespaces
-// and removes the directory.
-func teardown(t *testing.T, lab *labInfo) {
-	if t.Failed() {
-		for _, f := range []string{"bgpd.log", "zebra.log"} {
-			if b, err := os.ReadFile(filepath.Join(lab.Dir, f)); err == nil {
-				t.Logf("%s (last 3000 bytes):\n%s", f, tail(b, 3000))
+		for _, f := range []string{"zebra.log", "bgpd.log", "bfdd.log"} {
+			if b, err := os.ReadFile(filepath.Join(r.Dir, f)); err == nil {
+				t.Logf("%s %s (last 3000 bytes):\n%s", name, f, tail(b, 3000))
 			}
 		}
+	})
+	if _, err := r.Start(ctx, "zebra", "hostname pylon-lab-router\nlog file "+r.Dir+"/zebra.log\n"); err != nil {
+		t.Fatal(err)
 	}
-	stopFRR(lab.Dir)
-	for _, ns := range []string{lab.Node, lab.Router} {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil && !bytes.Contains(out, []byte("No such file")) {
-			t.Errorf("delete namespace %s: %v: %s", ns, err, out)
+	if _, err := r.Start(ctx, "bgpd", bgpd(r.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, name+"'s bgpd answers", func() error {
+		out, err := r.Vtysh(ctx, "show bgp summary json")
+		if err == nil && !bytes.Contains(out, []byte("64513")) {
+			err = fmt.Errorf("no AS 64513 in %s", out)
 		}
-	}
-	if err := os.RemoveAll(lab.Dir); err != nil {
-		t.Errorf("remove %s: %v", lab.Dir, err)
-	}
+		return err
+	})
+	return r
 }
 
-// stopFRR signals the daemons whose pid files are in dir, if the process
-// with that PID is still that daemon, and waits for them to go.
-func stopFRR(dir string) {
-	var pids []int
-	for _, daemon := range []string{"bfdd", "bgpd", "zebra"} {
-		b, err := os.ReadFile(filepath.Join(dir, daemon+".pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 1 {
-			continue
-		}
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if !bytes.Contains(cmdline, []byte(dir)) {
-			continue
-		}
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		pids = append(pids, pid)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for _, pid := range pids {
-		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if syscall.Kill(pid, 0) == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
-// sweepLeftovers removes labs of earlier runs whose test process is gone
-// (killed before its cleanup ran). Labs of live processes are left alone.
-func sweepLeftovers(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pylbgp*-*"))
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "owner"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(string(b))
-		if err != nil || syscall.Kill(pid, 0) == nil {
-			continue
-		}
-		prefix := strings.SplitN(filepath.Base(d), "-", 2)[0]
-		t.Logf("removing the lab of a dead test process %d: %s", pid, prefix)
-		stopFRR(filepath.Join(d, "rtr2"))
-		stopFRR(d)
-		for _, ns := range []string{prefix + "-node", prefix + "-rtr", prefix + "-rtr2"} {
-			_ = exec.Command("ip", "netns", "del", ns).Run()
-		}
-		_ = os.RemoveAll(d)
+// ip runs ip commands in namespace ns ("": this process's), failing t.
+func ip(t *testing.T, ns string, lines ...string) {
+	t.Helper()
+	if err := netlab.IP(context.Background(), ns, lines...); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -327,26 +220,14 @@ func ensureFRR(t *testing.T) {
 // output is logged line by line; the subtest fails if the child fails.
 func inLab(t *testing.T, lab *labInfo, test, scenario string) {
 	t.Helper()
-	info, _ := json.Marshal(lab)
-	args := []string{"netns", "exec", lab.Node, os.Args[0],
-		"-test.run=^" + test + "$/^" + scenario + "$", "-test.v", "-test.count=1", "-test.timeout=5m"}
+	var extra []string
 	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		args = append(args, "-test.bench="+f.Value.String())
+		extra = append(extra, "-test.bench="+f.Value.String())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	cmd := childCmd(ctx, lab, test, scenario, extra...)
+	sc := startChild(t, cmd)
 	ran := false
 	for sc.Scan() {
 		line := sc.Text()
@@ -361,6 +242,35 @@ func inLab(t *testing.T, lab *labInfo, test, scenario string) {
 	}
 }
 
+// childCmd is the test binary again, in the lab's node namespace, running
+// only test/scenario, with the lab in its environment; extra are more
+// flags.
+func childCmd(ctx context.Context, lab *labInfo, test, scenario string, extra ...string) *exec.Cmd {
+	info, _ := json.Marshal(lab)
+	args := append([]string{"netns", "exec", lab.Node, os.Args[0],
+		"-test.run=^" + test + "$/^" + scenario + "$", "-test.v", "-test.count=1", "-test.timeout=5m"}, extra...)
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Env = append(os.Environ(), labEnv+"="+string(info))
+	return cmd
+}
+
+// startChild starts cmd; its stdout and stderr come line by line from the
+// scanner.
+func startChild(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return sc
+}
+
 // childLab returns the lab when this process is the re-executed child.
 func childLab(t *testing.T) *labInfo {
 	env := os.Getenv(labEnv)
@@ -372,13 +282,6 @@ func childLab(t *testing.T) *labInfo {
 		t.Fatalf("%s: %v", labEnv, err)
 	}
 	return &lab
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
 }
 
 func tail(b []byte, n int) []byte {

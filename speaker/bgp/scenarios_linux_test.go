@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // labScenarios run one after another against one FRR. Each starts its own
@@ -78,15 +80,15 @@ func scenarioEBGPv4(t *testing.T, r frr) {
 	if err := s.SetPaths(ctx, []Path{vip, keep}); err != nil {
 		t.Fatal(err)
 	}
-	d := hasPath(t, r, "198.51.100.10/32", nodeEBGP, func(p frrPath) error {
+	d := hasPath(t, r, "198.51.100.10/32", nodeEBGP, func(p netlab.Path) error {
 		if err := nextHop(nodeEBGP)(p); err != nil {
 			return err
 		}
-		if std, large := p.communities(); std != "65000:100" || large != "64512:1:2" {
+		if std, large := communities(p); std != "65000:100" || large != "64512:1:2" {
 			return fmt.Errorf("communities %q, large %q; want 65000:100 and 64512:1:2", std, large)
 		}
-		if p.ASPath.String != "64512" || p.Peer.Type != "external" {
-			return fmt.Errorf("AS path %q from a %s peer; want 64512, external", p.ASPath.String, p.Peer.Type)
+		if !slices.Equal(p.ASPath, []uint32{64512}) || p.PeerType != "external" {
+			return fmt.Errorf("AS path %v from a %s peer; want 64512, external", p.ASPath, p.PeerType)
 		}
 		return nil
 	})
@@ -104,8 +106,8 @@ func scenarioEBGPv4(t *testing.T, r frr) {
 	if err := s.SetPaths(ctx, []Path{vip, keep}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, "198.51.100.10/32", nodeEBGP, func(p frrPath) error {
-		if std, large := p.communities(); std != "65000:200" || large != "" {
+	hasPath(t, r, "198.51.100.10/32", nodeEBGP, func(p netlab.Path) error {
+		if std, large := communities(p); std != "65000:200" || large != "" {
 			return fmt.Errorf("communities %q, large %q; want only 65000:200", std, large)
 		}
 		return nil
@@ -179,14 +181,14 @@ func scenarioIBGPv4(t *testing.T, r frr) {
 	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.20/32"), Communities: []string{"65000:300", "large:64513:7:8"}, LocalPref: &lp}}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, "198.51.100.20/32", nodeIBGP, func(fp frrPath) error {
+	hasPath(t, r, "198.51.100.20/32", nodeIBGP, func(fp netlab.Path) error {
 		if err := nextHop(nodeIBGP)(fp); err != nil {
 			return err
 		}
-		if fp.LocPrf == nil || *fp.LocPrf != 250 || fp.Peer.Type != "internal" {
-			return fmt.Errorf("local-pref %v from a %s peer; want 250 from internal", fp.LocPrf, fp.Peer.Type)
+		if fp.LocalPref == nil || *fp.LocalPref != 250 || fp.PeerType != "internal" {
+			return fmt.Errorf("local-pref %v from a %s peer; want 250 from internal", fp.LocalPref, fp.PeerType)
 		}
-		if std, large := fp.communities(); std != "65000:300" || large != "64513:7:8" {
+		if std, large := communities(fp); std != "65000:300" || large != "64513:7:8" {
 			return fmt.Errorf("communities %q, large %q", std, large)
 		}
 		return nil
@@ -210,11 +212,11 @@ func scenarioEBGPv6(t *testing.T, r frr) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, "2001:db8:51::10/128", nodeV6, func(fp frrPath) error {
+	hasPath(t, r, "2001:db8:51::10/128", nodeV6, func(fp netlab.Path) error {
 		if err := nextHop(nodeV6)(fp); err != nil {
 			return err
 		}
-		if std, large := fp.communities(); std != "65000:100" || large != "64512:6:6" {
+		if std, large := communities(fp); std != "65000:100" || large != "64512:6:6" {
 			return fmt.Errorf("communities %q, large %q", std, large)
 		}
 		return nil
@@ -258,8 +260,8 @@ func scenarioAggregation(t *testing.T, r frr) {
 	for _, want := range []struct{ prefix, from string }{
 		{"203.0.113.0/28", nodeEBGP}, {"203.0.113.32/28", nodeEBGP}, {"2001:db8:51:1::/120", nodeV6},
 	} {
-		hasPath(t, r, want.prefix, want.from, func(fp frrPath) error {
-			if std, _ := fp.communities(); std != "65000:28" {
+		hasPath(t, r, want.prefix, want.from, func(fp netlab.Path) error {
+			if std, _ := communities(fp); std != "65000:28" {
 				return fmt.Errorf("community %q", std)
 			}
 			return nextHop(want.from)(fp)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // Scenarios for both address families over one session and for per-peer
@@ -21,15 +22,7 @@ import (
 
 // bgpdConfig runs configuration commands in FRR's bgpd (router bgp 64513).
 func (r frr) bgpdConfig(lines ...string) error {
-	args := []string{"--vty_socket", r.dir, "-c", "configure terminal", "-c", "router bgp 64513"}
-	for _, l := range lines {
-		args = append(args, "-c", l)
-	}
-	out, err := exec.Command("vtysh", args...).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "%") {
-		return fmt.Errorf("vtysh %v: %v: %s", lines, err, out)
-	}
-	return nil
+	return r.router().Configure(context.Background(), append([]string{"router bgp 64513"}, lines...)...)
 }
 
 // configure changes the running FRR's configuration under "router bgp
@@ -81,7 +74,7 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 	// comes back at once (the peer is re-created), and the session's
 	// lastError names the interface; with the address back, so is the
 	// route.
-	run(t, "ip", "addr", "del", nodeV6+"/64", "dev", "eth0")
+	ip(t, "", "addr del "+nodeV6+"/64 dev eth0")
 	restored := false
 	t.Cleanup(func() {
 		if !restored {
@@ -101,7 +94,7 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 	if ps, _ := r.paths("2001:db8:51::70/128", nodeEBGP); len(ps) > 0 {
 		t.Errorf("FRR has the IPv6 path again without a next hop for it: %+v", ps)
 	}
-	run(t, "ip", "addr", "add", nodeV6+"/64", "dev", "eth0", "nodad")
+	ip(t, "", "addr add "+nodeV6+"/64 dev eth0 nodad")
 	restored = true
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
@@ -148,8 +141,8 @@ func dualStack(t *testing.T, r frr, p Peer, local, otherAFI, v4, v6, otherHop st
 	if err := s.SetPaths(ctx, []Path{{Prefix: pfx(own + "/" + bits(own))}, {Prefix: pfx(other + "/" + bits(other)), Communities: []string{"65000:70"}}}); err != nil {
 		t.Fatal(err)
 	}
-	hasPath(t, r, other+"/"+bits(other), local, func(fp frrPath) error {
-		if std, _ := fp.communities(); std != "65000:70" {
+	hasPath(t, r, other+"/"+bits(other), local, func(fp netlab.Path) error {
+		if std, _ := communities(fp); std != "65000:70" {
 			return fmt.Errorf("community %q", std)
 		}
 		return nextHop(otherHop)(fp)
@@ -204,13 +197,13 @@ func scenarioPerPeerAttributes(t *testing.T, r frr) {
 	if err := s.SetPaths(ctx, plan.Paths); err != nil {
 		t.Fatal(err)
 	}
-	attrs := func(std string, lp uint32) func(frrPath) error {
-		return func(fp frrPath) error {
-			got, large := fp.communities()
-			if got != std || large != "" || fp.LocPrf == nil || *fp.LocPrf != lp {
+	attrs := func(std string, lp uint32) func(netlab.Path) error {
+		return func(fp netlab.Path) error {
+			got, large := communities(fp)
+			if got != std || large != "" || fp.LocalPref == nil || *fp.LocalPref != lp {
 				var l any = "none"
-				if fp.LocPrf != nil {
-					l = *fp.LocPrf
+				if fp.LocalPref != nil {
+					l = *fp.LocalPref
 				}
 				return fmt.Errorf("communities %q, large %q, local-pref %v; want exactly %q and %d", got, large, l, std, lp)
 			}

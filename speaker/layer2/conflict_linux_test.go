@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // conflicts collects what an Announcer reports.
@@ -126,7 +128,7 @@ func TestConflictCallbackMayTakeCallersLock(t *testing.T) {
 		for prober.Stats().ARP.Conflicts < before+3 { // callbacks now wait for mu
 			time.Sleep(5 * time.Millisecond)
 		}
-		done <- inNetns(n2.ns, func() error { return prober.SetOwned(nil) })
+		done <- netlab.InNetns(n2.ns, func() error { return prober.SetOwned(nil) })
 	}()
 	select {
 	case err := <-done:

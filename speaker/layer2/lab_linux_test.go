@@ -2,16 +2,11 @@ package layer2
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,25 +14,31 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
-// A lab is a throw-away layer-2 segment of network namespaces: <prefix>-sw
-// holds bridge br0, and each host namespace <prefix>-<name> has eth0 on it
-// with a fixed MAC, 198.18.0.<n>/24 and 2001:db8:18::<n>/64. Hosts answer
-// ARP only for their own interface addresses (arp_ignore=1, arp_announce=2),
-// as pylon nodes are set up, and have routes for the test VIPs
-// (198.51.100.0/24, 2001:db8:51::/64) straight onto eth0, so sending to one
-// makes the kernel resolve it like any client on the segment would.
+// A lab is a throw-away layer-2 segment of network namespaces, a
+// network-only lab of test/netlab (prefix <p>: "pyn" and six hex digits):
+// <p>-sw holds bridge br0 (a netlab.Switch), and each host namespace
+// <p>-<name> has eth0 on it with a fixed MAC, 198.18.0.<n>/24 and
+// 2001:db8:18::<n>/64. Hosts answer ARP only for their own interface
+// addresses (arp_ignore=1, arp_announce=2), as pylon nodes are set up, and
+// have routes for the test VIPs (198.51.100.0/24, 2001:db8:51::/64)
+// straight onto eth0, so sending to one makes the kernel resolve it like
+// any client on the segment would.
 //
-// Code runs inside a host namespace through inNetns: a goroutine locks its
-// OS thread, setns(2)s it into the namespace and never unlocks it, so the
-// runtime throws the thread away afterwards. Sockets remember the
-// namespace they were made in, so an Announcer whose SetOwned runs there
-// keeps answering there from any goroutine.
+// Code runs inside a host namespace through netlab.InNetns: a goroutine
+// locks its OS thread, setns(2)s it into the namespace, runs the code and
+// returns the thread to its own namespace (or, if it cannot, lets the
+// runtime throw it away). Sockets remember the namespace they were made
+// in, so an Announcer whose SetOwned runs there keeps answering there from
+// any goroutine.
 type lab struct {
-	t      testing.TB
-	prefix string
-	hosts  map[string]*host
+	t     testing.TB
+	sw    *netlab.Switch
+	hosts map[string]*host
 }
 
 type host struct {
@@ -52,41 +53,32 @@ var (
 	vip6, other6 = netip.MustParseAddr("2001:db8:51::10"), netip.MustParseAddr("2001:db8:51::11")
 )
 
-// needRoot skips the test, loudly, where namespaces cannot be made.
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: needs root to create network namespaces and raw sockets; run as root to test real ARP and NDP")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("SKIPPED: needs iproute2's ip command: ", err)
-	}
-}
-
 // newLab builds a segment with one host per name; hosts are numbered from 11
-// in the order given. Cleanup deletes every namespace, also on failure.
+// in the order given. The lab is torn down when the test ends, also on
+// failure (netlab.Start); not root, the test is skipped.
 func newLab(t testing.TB, names ...string) *lab {
 	t.Helper()
-	needRoot(t)
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	lb := &lab{t: t, prefix: "pyl2" + hex.EncodeToString(b[:]), hosts: map[string]*host{}}
-	sw := lb.addNS("sw")
-	lb.ip("-n", sw, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
-	lb.ip("-n", sw, "link", "set", "br0", "up")
+	ctx := context.Background()
+	l := netlab.Start(t, netlab.Options{})
+	sw, err := l.AddSwitch(ctx, "sw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := &lab{t: t, sw: sw, hosts: map[string]*host{}}
 	for i, name := range names {
 		n := 11 + i
+		ns, err := l.AddNetns(ctx, name, "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
+		if err != nil {
+			t.Fatal(err)
+		}
 		h := &host{
 			name: name,
-			ns:   lb.addNS(name),
+			ns:   ns,
 			mac:  net.HardwareAddr{0x02, 0, 0, 0, 0, byte(n)},
 			v4:   netip.AddrFrom4([4]byte{198, 18, 0, byte(n)}),
 			v6:   netip.MustParseAddr(fmt.Sprintf("2001:db8:18::%d", n)),
 		}
 		lb.hosts[name] = h
-		lb.sysctl(h.ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
-		lb.ip("-n", h.ns, "link", "set", "lo", "up")
 		lb.plug(h)
 	}
 	return lb
@@ -95,17 +87,21 @@ func newLab(t testing.TB, names ...string) *lab {
 // plug (re)makes h's eth0 on the bridge, with its addresses and routes.
 func (lb *lab) plug(h *host) {
 	lb.t.Helper()
-	sw := lb.prefix + "-sw"
-	lb.ip("-n", sw, "link", "add", "p-"+h.name, "type", "veth", "peer", "name", "eth0", "netns", h.ns)
+	ctx := context.Background()
+	if err := lb.sw.Plug(ctx, "p-"+h.name, h.ns, "eth0"); err != nil {
+		lb.t.Fatal(err)
+	}
 	// Nodes keep their addresses over a link flap, as managed hosts do.
 	lb.sysctl(h.ns, "net.ipv6.conf.eth0.accept_dad=0", "net.ipv6.conf.eth0.keep_addr_on_down=1")
-	lb.ip("-n", h.ns, "link", "set", "eth0", "address", h.mac.String())
-	lb.ip("-n", h.ns, "addr", "add", h.v4.String()+"/24", "dev", "eth0")
-	lb.ip("-n", h.ns, "addr", "add", h.v6.String()+"/64", "dev", "eth0", "nodad")
-	lb.ip("-n", h.ns, "link", "set", "eth0", "up")
-	lb.ip("-n", h.ns, "route", "add", "198.51.100.0/24", "dev", "eth0")
-	lb.ip("-n", h.ns, "-6", "route", "add", "2001:db8:51::/64", "dev", "eth0")
-	lb.ip("-n", sw, "link", "set", "p-"+h.name, "master", "br0", "up")
+	if err := netlab.IP(ctx, h.ns,
+		"link set eth0 address "+h.mac.String(),
+		"addr add "+h.v4.String()+"/24 dev eth0",
+		"addr add "+h.v6.String()+"/64 dev eth0 nodad",
+		"link set eth0 up",
+		"route add 198.51.100.0/24 dev eth0",
+		"route add 2001:db8:51::/64 dev eth0"); err != nil {
+		lb.t.Fatal(err)
+	}
 	lb.waitLinkLocal(h, "eth0")
 }
 
@@ -113,62 +109,28 @@ func (lb *lab) plug(h *host) {
 // which the kernel adds shortly after the link gets a carrier.
 func (lb *lab) waitLinkLocal(h *host, dev string) {
 	lb.t.Helper()
-	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(lb.ip("-n", h.ns, "-6", "addr", "show", "dev", dev, "scope", "link"), "fe80::") {
-			return
-		}
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 2*time.Second, true, func(context.Context) (bool, error) {
+		return strings.Contains(lb.ip("-n", h.ns, "-6", "addr", "show", "dev", dev, "scope", "link"), "fe80::"), nil
+	}); err != nil {
+		lb.t.Fatalf("%s: %s has no link-local address after 2 s", h.name, dev)
 	}
-	lb.t.Fatalf("%s: %s has no link-local address after 2 s", h.name, dev)
 }
 
-// addNS makes a namespace and registers its deletion.
-func (lb *lab) addNS(name string) string {
-	ns := lb.prefix + "-" + name
-	lb.ip("netns", "add", ns)
-	t := lb.t
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("delete namespace %s: %v: %s", ns, err, out)
-		}
-	})
-	return ns
-}
-
+// ip runs ip with args (their output as a string), failing the test.
 func (lb *lab) ip(args ...string) string {
 	lb.t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
+	out, err := netlab.Run(context.Background(), "", "ip", args...)
 	if err != nil {
-		lb.t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		lb.t.Fatal(err)
 	}
 	return string(out)
 }
 
 func (lb *lab) sysctl(ns string, settings ...string) {
 	lb.t.Helper()
-	lb.ip(append([]string{"netns", "exec", ns, "sysctl", "-qw"}, settings...)...)
-}
-
-// inNetns runs f on an OS thread inside namespace ns and returns its error.
-func inNetns(ns string, f func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		// The thread is never unlocked: when this goroutine returns, the
-		// runtime ends the thread instead of reusing it in the wrong
-		// namespace.
-		runtime.LockOSThread()
-		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			done <- fmt.Errorf("open namespace %s: %w", ns, err)
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("enter namespace %s: %w", ns, err)
-			return
-		}
-		done <- f()
-	}()
-	return <-done
+	if err := netlab.Sysctl(context.Background(), ns, settings...); err != nil {
+		lb.t.Fatal(err)
+	}
 }
 
 // announcer makes an Announcer that is closed at cleanup.
@@ -187,7 +149,7 @@ func (lb *lab) own(h *host, a *Announcer, ips ...netip.Addr) {
 	for _, ip := range ips {
 		owned[ip] = []string{"eth0"}
 	}
-	if err := inNetns(h.ns, func() error { return a.SetOwned(owned) }); err != nil {
+	if err := netlab.InNetns(h.ns, func() error { return a.SetOwned(owned) }); err != nil {
 		lb.t.Fatalf("%s: SetOwned(%v): %v", h.name, ips, err)
 	}
 }
@@ -219,7 +181,7 @@ func (lb *lab) neigh(h *host, ip netip.Addr) neighbour {
 func (lb *lab) resolve(h *host, ip netip.Addr, within time.Duration) string {
 	lb.t.Helper()
 	lb.ip("-n", h.ns, "neigh", "flush", "to", ip.String(), "dev", "eth0")
-	err := inNetns(h.ns, func() error {
+	err := netlab.InNetns(h.ns, func() error {
 		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 9)))
 		if err != nil {
 			return err
@@ -243,11 +205,10 @@ func (lb *lab) resolve(h *host, ip netip.Addr, within time.Duration) string {
 func (lb *lab) waitNeigh(h *host, ip netip.Addr, within time.Duration, ok func(mac string) bool) (string, time.Duration) {
 	lb.t.Helper()
 	start := time.Now()
-	for {
-		mac := lb.neigh(h, ip).LLAddr
-		if ok(mac) || time.Since(start) > within {
-			return mac, time.Since(start)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var mac string
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, within, true, func(context.Context) (bool, error) {
+		mac = lb.neigh(h, ip).LLAddr
+		return ok(mac), nil
+	})
+	return mac, time.Since(start)
 }

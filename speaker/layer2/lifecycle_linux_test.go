@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // TestLinkFlapKeepsAnswering: after the interface goes down and up, the
@@ -42,7 +44,7 @@ func TestInterfaceMadeAgain(t *testing.T) {
 
 	lb.ip("-n", n1.ns, "link", "del", "eth0")
 	owned := map[netip.Addr][]string{vip4: {"eth0"}, vip6: {"eth0"}}
-	err := inNetns(n1.ns, func() error { return a.SetOwned(owned) })
+	err := netlab.InNetns(n1.ns, func() error { return a.SetOwned(owned) })
 	var ie *InterfaceError
 	if !errors.As(err, &ie) || ie.Interface != "eth0" {
 		t.Fatalf("SetOwned with eth0 gone = %v, want an InterfaceError naming eth0", err)
@@ -74,7 +76,7 @@ func TestOpenFailuresNameTheInterface(t *testing.T) {
 	lb.ip("-n", n1.ns, "link", "set", "x1", "up")
 	lb.waitLinkLocal(n1, "x0")
 	a := lb.announcer(quiet)
-	err := inNetns(n1.ns, func() error { return a.SetOwned(map[netip.Addr][]string{vip4: {"x0"}, vip6: {"x0"}}) })
+	err := netlab.InNetns(n1.ns, func() error { return a.SetOwned(map[netip.Addr][]string{vip4: {"x0"}, vip6: {"x0"}}) })
 	var ie *InterfaceError
 	if !errors.As(err, &ie) || ie.Interface != "x0" || !strings.Contains(err.Error(), "ARP") {
 		t.Fatalf("SetOwned = %v, want an InterfaceError naming x0 and ARP", err)
@@ -120,7 +122,7 @@ func TestCloseStopsEverything(t *testing.T) {
 				buf := make([]byte, 1<<16)
 				t.Fatalf("%d goroutines after closing, %d before:\n%s", now, before, buf[:runtime.Stack(buf, true)])
 			}
-			if err := inNetns(n1.ns, func() error { return a.SetOwned(nil) }); !errors.Is(err, ErrClosed) {
+			if err := netlab.InNetns(n1.ns, func() error { return a.SetOwned(nil) }); !errors.Is(err, ErrClosed) {
 				t.Fatalf("SetOwned after closing = %v, want ErrClosed", err)
 			}
 			for _, ip := range []netip.Addr{vip4, vip6} {
@@ -150,7 +152,7 @@ func TestReadLinks(t *testing.T) {
 		lb.ip(append([]string{"-n", n1.ns}, args...)...)
 	}
 	var links []Link
-	if err := inNetns(n1.ns, func() (err error) { links, err = ReadLinks(); return err }); err != nil {
+	if err := netlab.InNetns(n1.ns, func() (err error) { links, err = ReadLinks(); return err }); err != nil {
 		t.Fatal(err)
 	}
 	byName := map[string]Link{}

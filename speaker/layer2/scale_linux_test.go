@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // manyAddrs returns n IPv6 VIPs from 2001:db8:51::/64 (from ::1000 up, so
@@ -31,7 +33,7 @@ func TestManyAddresses(t *testing.T) {
 	a := lb.announcer(Options{GratuitousInterval: 20 * time.Millisecond, ProbeInterval: -1})
 	owned := manyAddrs(5000)
 	start := time.Now()
-	if err := inNetns(n1.ns, func() error { return a.SetOwned(owned) }); err != nil {
+	if err := netlab.InNetns(n1.ns, func() error { return a.SetOwned(owned) }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("SetOwned with %d new addresses: %v", len(owned), time.Since(start))
@@ -60,12 +62,12 @@ func BenchmarkResync(b *testing.B) {
 	n1 := lb.hosts["n1"]
 	a := lb.announcer(Options{GratuitousCount: -1, ProbeInterval: -1})
 	owned := manyAddrs(5000)
-	if err := inNetns(n1.ns, func() error { return a.SetOwned(owned) }); err != nil {
+	if err := netlab.InNetns(n1.ns, func() error { return a.SetOwned(owned) }); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	err := inNetns(n1.ns, func() error {
+	err := netlab.InNetns(n1.ns, func() error {
 		for b.Loop() {
 			if err := a.SetOwned(owned); err != nil {
 				return err

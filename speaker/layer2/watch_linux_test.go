@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // TestWatchLinks: the watch started in a node's namespace signals when that
@@ -14,7 +16,7 @@ func TestWatchLinks(t *testing.T) {
 	lb := newLab(t, "n1", "n2")
 	n1, n2 := lb.hosts["n1"], lb.hosts["n2"]
 	var changes <-chan struct{}
-	err := inNetns(n1.ns, func() (err error) {
+	err := netlab.InNetns(n1.ns, func() (err error) {
 		changes, err = WatchLinks(t.Context(), WatchOptions{})
 		return err
 	})

@@ -30,7 +30,8 @@
 // WantForbidden checks that the API server refused a request (403) and
 // why, for the RBAC and admission tests of test/deploy and test/e2e.
 //
-// This package is for tests only: it imports controller-runtime's envtest and
-// the testing package, and nothing of pylon's but api/v1alpha1. Production
-// code must not import it.
+// This package is for tests and cmd/pylonlab only: it imports
+// controller-runtime's envtest and nothing of pylon's but api/v1alpha1, and
+// not the testing package (Start and WantForbidden take a TB, which
+// *testing.T satisfies). Production code must not import it.
 package envtest

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"testing"
 	"time"
 
 	"golang.org/x/mod/modfile"
@@ -72,20 +71,32 @@ type Env struct {
 	ownDir bool
 }
 
+// TB is what Start needs of a test: *testing.T and *testing.B have it.
+// The package takes it instead of importing testing, so that commands
+// (cmd/pylonlab) link it without the testing package.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
 // Start starts etcd and kube-apiserver from $KUBEBUILDER_ASSETS, installs
 // every CRD in deploy/crds, waits until they are served, and registers a
 // cleanup that stops both processes.
 //
 // Without KUBEBUILDER_ASSETS it skips t (or fails it when
 // PYLON_REQUIRE_ENVTEST=1). Any other problem fails t.
-func Start(t testing.TB) *Env {
+func Start(t TB) *Env {
 	t.Helper()
 	return StartWith(t, Options{})
 }
 
 // StartWith is Start with Options: another bind address, a directory to
 // keep, a log destination.
-func StartWith(t testing.TB, o Options) *Env {
+func StartWith(t TB, o Options) *Env {
 	t.Helper()
 	env, err := Launch(o)
 	if errors.Is(err, ErrNoAssets) {
@@ -96,7 +107,7 @@ func StartWith(t testing.TB, o Options) *Env {
 		t.Skipf("SKIPPED: no test API server: %s", how)
 	}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {

@@ -2,7 +2,6 @@ package envtest
 
 import (
 	"strings"
-	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -10,7 +9,7 @@ import (
 // WantForbidden fails t unless err is the API server's 403 Forbidden and its
 // message holds every fragment (who refused: RBAC's "is forbidden: User ",
 // an admission policy's name; and what it says).
-func WantForbidden(t testing.TB, what string, err error, fragments ...string) {
+func WantForbidden(t TB, what string, err error, fragments ...string) {
 	t.Helper()
 	switch {
 	case err == nil:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"testing"
 
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -42,7 +41,7 @@ func CheckNodeAssets(dir string) error {
 // holds every one of NodeBinaries(). Unset or incomplete, it skips t, loudly,
 // or fails it when PYLON_REQUIRE_ENVTEST=1 (as `make test` sets), so CI
 // cannot pass by skipping.
-func NodeAssets(t testing.TB) string {
+func NodeAssets(t envtest.TB) string {
 	t.Helper()
 	const how = "run `make test` or set PYLON_NODE_ASSETS=$(hack/node-assets.sh)"
 	dir := os.Getenv(NodeAssetsEnv)

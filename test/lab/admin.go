@@ -2,91 +2,22 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
-// MachineStatus is what exists of labs on this machine.
-type MachineStatus struct {
-	// Running is the lab lock's holder ("pid 123, …"), empty when free.
-	Running string
-	// Records are the labs' records in StateDir, running or left over.
-	Records []RecordStatus
-	// Namespaces and Links are the network namespaces and host links of
-	// the lab family.
-	Namespaces, Links []string
+// Status reports the labs on this machine without changing anything
+// (netlab.Status), with what each one's node stack has on the host.
+func Status(ctx context.Context) (netlab.MachineStatus, error) {
+	return netlab.Status(ctx, NodeStackOnHost)
 }
 
-// RecordStatus is one lab's record.
-type RecordStatus struct {
-	Prefix, Dir string
-	Owner       int
-	// Alive are the recorded processes still running.
-	Alive []string
-	// NodeStack says what the lab's node stack has on the host (see
-	// NodeStackOnHost); empty without one.
-	NodeStack string
-}
-
-// Status reports the labs on this machine without changing anything.
-func Status(ctx context.Context) (MachineStatus, error) {
-	var st MachineStatus
-	try, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	if l, err := acquireLock(try); err != nil {
-		owner, _ := os.ReadFile(filepath.Join(StateDir, lockFile))
-		st.Running = string(owner)
-		if st.Running == "" {
-			st.Running = err.Error()
-		}
-	} else if err := l.release(); err != nil {
-		return st, err
-	}
-	files, _ := filepath.Glob(filepath.Join(StateDir, "pyl*.json"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return st, err
-		}
-		var r record
-		if err := json.Unmarshal(data, &r); err != nil {
-			return st, fmt.Errorf("parse %s: %w", f, err)
-		}
-		rs := RecordStatus{Prefix: r.Prefix, Dir: r.Dir, Owner: r.Owner}
-		for _, p := range r.Procs {
-			if p.alive() {
-				rs.Alive = append(rs.Alive, fmt.Sprintf("%s (pid %d)", p.Name, p.PID))
-			}
-		}
-		rs.NodeStack = NodeStackOnHost(r.Dir)
-		st.Records = append(st.Records, rs)
-	}
-	var err error
-	if st.Namespaces, err = familyNamespaces(ctx); err != nil {
-		return st, err
-	}
-	st.Links, err = familyLinks(ctx)
-	return st, err
-}
-
-// Down removes what labs that are no longer running left on this machine
-// (see New). It refuses while a lab runs: stop that one instead.
-func Down(ctx context.Context) (Leftovers, error) {
+// Down removes what labs that are no longer running left on this machine,
+// their node stacks' containers, cgroups and mounts included
+// (netlab.Down). It refuses while a lab runs: stop that one instead.
+func Down(ctx context.Context) (netlab.Leftovers, error) {
 	if err := Preflight(); err != nil {
-		return Leftovers{}, err
+		return netlab.Leftovers{}, err
 	}
-	try, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	l, err := acquireLock(try)
-	if err != nil {
-		return Leftovers{}, fmt.Errorf("a lab is running; stop it (Ctrl-C its pylonlab up) first: %w", err)
-	}
-	left, err := cleanLeftovers(ctx)
-	if relErr := l.release(); err == nil {
-		err = relErr
-	}
-	return left, err
+	return netlab.Down(ctx, cleanNodeStack)
 }

@@ -2,11 +2,9 @@ package lab
 
 import (
 	"cmp"
-	"context"
-	"encoding/json"
-	"fmt"
-	"net/netip"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // BFD is the router's BFD profile for its sessions with the nodes (FRR's
@@ -26,46 +24,14 @@ func (b *BFD) Milliseconds(d time.Duration) int64 {
 // DetectMultiplier is Multiplier, or 3 when 0.
 func (b *BFD) DetectMultiplier() uint8 { return cmp.Or(b.Multiplier, 3) }
 
-// BFDPeer is one of the router's BFD sessions (`show bfd peers`).
-type BFDPeer struct {
-	Peer, Local netip.Addr
-	// Status is FRR's: up, down, init, shutdown.
-	Status string
-	// Multihop is true for a multi-hop session.
-	Multihop bool
-	// Diagnostic is FRR's local diagnostic ("control detection time
-	// expired", ...).
-	Diagnostic string
-}
-
-// BFDPeers reads the router's BFD sessions (bfdd must run: Options.BFD).
-func (r *Router) BFDPeers(ctx context.Context) ([]BFDPeer, error) {
-	out, err := r.Vtysh(ctx, "show bfd peers json")
-	if err != nil {
-		return nil, fmt.Errorf("show bfd peers: %w: %s", err, out)
-	}
-	return parseBFDPeers(out)
-}
-
-func parseBFDPeers(data []byte) ([]BFDPeer, error) {
-	var raw []struct {
-		Peer       string `json:"peer"`
-		Local      string `json:"local"`
-		Status     string `json:"status"`
-		Multihop   bool   `json:"multihop"`
-		Diagnostic string `json:"diagnostic"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("parse show bfd peers: %w: %s", err, data)
-	}
-	out := make([]BFDPeer, 0, len(raw))
-	for _, p := range raw {
-		peer, err := netip.ParseAddr(p.Peer)
-		if err != nil {
-			return nil, fmt.Errorf("show bfd peers: peer %q: %w", p.Peer, err)
-		}
-		local, _ := netip.ParseAddr(p.Local) // empty until the session is set up
-		out = append(out, BFDPeer{Peer: peer, Local: local, Status: p.Status, Multihop: p.Multihop, Diagnostic: p.Diagnostic})
-	}
-	return out, nil
-}
+// What the router knows, as the network layer reads it.
+type (
+	// RouterView is the router's sessions and routes (netlab.RouterView).
+	RouterView = netlab.RouterView
+	// Session is one BGP neighbour of the router (netlab.Session).
+	Session = netlab.Session
+	// Path is one received path for a prefix (netlab.Path).
+	Path = netlab.Path
+	// BFDPeer is one of the router's BFD sessions (netlab.BFDPeer).
+	BFDPeer = netlab.BFDPeer
+)

@@ -26,9 +26,9 @@
 //
 // # The router
 //
-// FRR's zebra and bgpd run in the foreground under the lab's process
-// control (no systemd, no -d), dropping to the frr user, with config,
-// pid files, vty sockets and logs in Dir/frr. bgpd accepts dynamic
+// FRR's zebra and bgpd run as a netlab.FRR: in the foreground under the
+// lab's process control (no systemd, no -d), dropping to the frr user,
+// with config, pid files, vty sockets and logs in Dir/frr. bgpd accepts dynamic
 // neighbours from the whole segment (`bgp listen range` into peer-groups
 // NODES4 and NODES6, remote-as external unless Options.NodeASN says),
 // timers 3 9, `no bgp ebgp-requires-policy`, maximum-paths 16 for ECMP,
@@ -143,25 +143,41 @@
 // probe on its own, 500 ms timeout) and reports the longest gap between
 // answers and every change of answering node.
 //
+// # Layers
+//
+// The network underneath is test/netlab's, the layer without an API
+// server: a Lab here is a netlab.Lab that holds the machine's lab lock
+// (Prefix "pyl" and six random hex digits; one such lab runs per machine at
+// a time: the host's link and addresses exist once), with the API server,
+// the node stack and the backends on top. netlab gives the namespaces, the
+// switch, processes (StartProcess, Process, ProcessSpec: what tests start
+// stops first, FRR last), the FRR router (Router.FRR), the lab's record,
+// the lock and the sweep of dead runs; this package adds what it knows of
+// the cluster: the node stack's leftovers on the host, which the sweep
+// removes for dead runs (its CleanDir), and the API server's processes in
+// the record.
+//
 // # Cleanliness
 //
-// Everything a run creates carries its prefix, "pyl" and six random hex
-// digits. One lab runs per machine at a time (a lock in StateDir: the
-// host's link and addresses exist once); the kernel drops the lock if its
-// holder dies. A starting lab removes what dead runs left: processes in
-// their records (PID and start time must match), processes whose command
-// line names a dead run's directory (an API server whose starter died),
-// processes inside family namespaces, the namespaces and host links of
-// the family. Processes the lab starts get SIGKILL if the lab's process
-// dies (Pdeathsig). Close stops everything in order (tests and
-// controller, backends, FRR, then the API server before etcd, SIGKILL
-// after a grace period) and removes the namespaces, the host link, the
-// record and Dir; Start keeps Dir after a failed test and logs its path.
+// Everything a run creates carries its prefix. A starting lab removes what
+// dead runs left (netlab's sweep: processes in their records, processes
+// whose command line names a dead run's directory, processes inside their
+// namespaces, the namespaces and host links, and what their node stacks
+// left on the host). Processes the lab starts get SIGKILL if the lab's
+// process dies (Pdeathsig), but for FRR's daemons, which drop to the frr
+// user (the kernel then clears it): the next lab kills them by the
+// record. Close stops everything in order (tests and controller, the node
+// stack, backends, FRR), then removes the node stack's leftovers, stops
+// the API server (before etcd, SIGKILL after a grace period) and removes
+// the namespaces, the host link, the record and Dir; Start keeps Dir after
+// a failed test and logs its path.
 //
 // This package is for tests and cmd/pylonlab only; pylon's components
 // must not import it. It needs Linux, root, iproute2, nftables, procps,
 // arping, ndisc6 and frr (.ci/run installs them), and the test API server
 // binaries (KUBEBUILDER_ASSETS, from hack/envtest-assets.sh); the node
 // stack also needs nsenter (util-linux), the CNI plugins and the node
-// binaries. It may import test/envtest, test/images and test/gen.
+// binaries. It may import test/envtest, test/images, test/netlab and
+// test/gen, and not the testing package: Start and Require take a TB, which
+// *testing.T satisfies, so that cmd/pylonlab links no testing package.
 package lab

@@ -3,8 +3,11 @@ package lab
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // CutTable is the nftables table (family bridge) in the switch namespace
@@ -37,7 +40,7 @@ func (l *Lab) setCut(ctx context.Context, n *Node, cut bool) error {
 		ports = append(ports, p)
 	}
 	slices.Sort(ports)
-	_, err := inNetnsCmd(ctx, cutRuleset(ports), l.topo.sw, "nft", "-f", "-")
+	_, err := netlab.InNetnsCmd(ctx, cutRuleset(ports), l.topo.sw, "nft", "-f", "-")
 	return err
 }
 
@@ -57,52 +60,58 @@ func cutRuleset(ports []string) string {
 // LinkDown takes node n's port on the bridge down: n sees its link lose
 // carrier, unlike Cut. LinkUp brings it back.
 func (l *Lab) LinkDown(ctx context.Context, n *Node) error {
-	return ipBatch(ctx, l.topo.sw, "link set "+n.port+" down")
+	return netlab.IP(ctx, l.topo.sw, "link set "+n.port+" down")
 }
 
 // LinkUp undoes LinkDown.
 func (l *Lab) LinkUp(ctx context.Context, n *Node) error {
-	return ipBatch(ctx, l.topo.sw, "link set "+n.port+" up")
+	return netlab.IP(ctx, l.topo.sw, "link set "+n.port+" up")
 }
 
 // RestartAPIServer stops kube-apiserver and starts it again (etcd and all
 // objects stay; kubeconfigs stay valid).
 func (l *Lab) RestartAPIServer() error {
 	err := l.API.RestartAPIServer()
-	l.recordProcs()
+	l.RecordProcs()
 	return err
 }
 
 // StopAPIServer stops kube-apiserver until StartAPIServer: an API outage.
 func (l *Lab) StopAPIServer() error {
 	err := l.API.StopAPIServer()
-	l.recordProcs()
+	l.RecordProcs()
 	return err
 }
 
 // StartAPIServer ends an outage begun by StopAPIServer.
 func (l *Lab) StartAPIServer() error {
 	err := l.API.StartAPIServer()
-	l.recordProcs()
+	l.RecordProcs()
 	return err
 }
 
 // Run runs a program inside h's namespace and returns its stdout; a
 // failure carries stderr.
 func (h *Host) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return inNetnsCmd(ctx, "", h.Netns, name, args...)
+	return netlab.InNetnsCmd(ctx, "", h.Netns, name, args...)
 }
 
 // IP runs ip commands in h's namespace, one a line (ip -batch), such as
 // "addr add 198.51.100.1/32 dev eth0".
 func (h *Host) IP(ctx context.Context, lines ...string) error {
-	return ipBatch(ctx, h.Netns, lines...)
+	return netlab.IP(ctx, h.Netns, lines...)
 }
 
 // RestartEtcd stops etcd and starts it again on the same data and address
 // (envtest.Env.RestartEtcd); the API server stays up and reconnects.
 func (l *Lab) RestartEtcd() error {
 	err := l.API.RestartEtcd()
-	l.recordProcs()
+	l.RecordProcs()
 	return err
+}
+
+// DialContext dials from inside h's namespace; its signature fits
+// http.Transport.DialContext.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return netlab.DialContext(h.Netns)(ctx, network, address)
 }

@@ -5,16 +5,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/user"
-	"path/filepath"
 	"strconv"
 	"text/template"
-	"time"
-)
 
-// frrDaemons is where Debian's frr package puts zebra, bfdd and bgpd.
-const frrDaemons = "/usr/lib/frr"
+	"github.com/pylonlb/pylon/test/netlab"
+)
 
 // bgpdConf is the router's configuration. Nodes peer from anywhere on the
 // segment (dynamic neighbours, passive on the router's side), over IPv4
@@ -121,8 +116,9 @@ func (c frrConfig) render(tmpl *template.Template) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Router is the lab's FRR router: zebra and bgpd in the router namespace,
-// with all their state, sockets and logs in Dir.
+// Router is the lab's FRR router: zebra and bgpd (and bfdd, with
+// Options.BFD) in the router namespace, with all their state, sockets and
+// logs in Dir (a netlab.FRR).
 type Router struct {
 	Host
 	// Dir holds the configuration, pid files, vty sockets and FRR's logs.
@@ -133,68 +129,37 @@ type Router struct {
 	// Zebra and BGPd are the two daemons; BFDd the third, with
 	// Options.BFD.
 	Zebra, BGPd, BFDd *Process
+	// FRR is the router as the network layer runs it.
+	FRR *netlab.FRR
 }
 
-// startFRR writes the configuration and starts zebra, then bgpd, in the
-// foreground under the lab's process control (so they are killed with the
-// lab, and their output is kept), dropping to the frr user.
+// startFRR writes the configuration and starts zebra, then (with
+// Options.BFD) bfdd, then bgpd (netlab.FRR.Start).
 func (l *Lab) startFRR(ctx context.Context, o Options) error {
-	dir := filepath.Join(l.Dir, "frr")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	cfg := newFRRConfig(l.topo, dir, o)
-	uid, gid, err := frrOwner()
+	f, err := l.NewFRR(l.topo.router.Netns, "frr")
 	if err != nil {
 		return err
 	}
-	confs := map[string]*template.Template{"bgpd.conf": bgpdConf, "zebra.conf": zebraConf}
-	if o.BFD != nil {
-		confs["bfdd.conf"] = bfddConf
-	}
-	for name, tmpl := range confs {
+	cfg := newFRRConfig(l.topo, f.Dir, o)
+	r := &Router{Host: l.topo.router, Dir: f.Dir, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6, FRR: f}
+	start := func(daemon string, tmpl *template.Template) (*Process, error) {
 		data, err := cfg.render(tmpl)
 		if err != nil {
-			return fmt.Errorf("render %s: %w", name, err)
+			return nil, fmt.Errorf("render %s.conf: %w", daemon, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o640); err != nil {
-			return err
-		}
-		if err := os.Chown(filepath.Join(dir, name), uid, gid); err != nil {
-			return err
-		}
+		return f.Start(ctx, daemon, string(data))
 	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		return err
-	}
-	r := &Router{Host: l.topo.router, Dir: dir, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6}
-	args := func(daemon string) []string {
-		// -A 127.0.0.1 -P 0: no vty TCP port; vtysh uses the sockets.
-		return []string{"-u", "frr", "-g", "frr",
-			"-f", filepath.Join(dir, daemon+".conf"), "-i", filepath.Join(dir, daemon+".pid"),
-			"-z", filepath.Join(dir, "zserv.api"), "--vty_socket", dir, "-A", "127.0.0.1", "-P", "0"}
-	}
-	if r.Zebra, err = l.StartProcess(ProcessSpec{Name: "frr-zebra", Netns: r.Netns, Path: filepath.Join(frrDaemons, "zebra"), Args: args("zebra")}); err != nil {
-		return err
-	}
-	if err := waitFile(ctx, r.Zebra, filepath.Join(dir, "zserv.api")); err != nil {
+	if r.Zebra, err = start("zebra", zebraConf); err != nil {
 		return err
 	}
 	if o.BFD != nil {
 		// bfdd before bgpd: bgpd registers its sessions with bfdd through
-		// zebra. --bfdctl keeps its control socket in the lab's directory.
-		bfdArgs := append(args("bfdd"), "--bfdctl", filepath.Join(dir, "bfdd.sock"))
-		if r.BFDd, err = l.StartProcess(ProcessSpec{Name: "frr-bfdd", Netns: r.Netns, Path: filepath.Join(frrDaemons, "bfdd"), Args: bfdArgs}); err != nil {
-			return err
-		}
-		if err := waitFile(ctx, r.BFDd, filepath.Join(dir, "bfdd.vty")); err != nil {
+		// zebra.
+		if r.BFDd, err = start("bfdd", bfddConf); err != nil {
 			return err
 		}
 	}
-	if r.BGPd, err = l.StartProcess(ProcessSpec{Name: "frr-bgpd", Netns: r.Netns, Path: filepath.Join(frrDaemons, "bgpd"), Args: args("bgpd")}); err != nil {
-		return err
-	}
-	if err := waitFile(ctx, r.BGPd, filepath.Join(dir, "bgpd.vty")); err != nil {
+	if r.BGPd, err = start("bgpd", bgpdConf); err != nil {
 		return err
 	}
 	l.Router = r
@@ -203,12 +168,24 @@ func (l *Lab) startFRR(ctx context.Context, o Options) error {
 
 // Vtysh runs vtysh commands (one -c each) against the router's daemons.
 func (r *Router) Vtysh(ctx context.Context, commands ...string) ([]byte, error) {
-	args := []string{"--vty_socket", r.Dir}
-	for _, c := range commands {
-		args = append(args, "-c", c)
-	}
-	return inNetnsCmd(ctx, "", r.Netns, "vtysh", args...)
+	return r.FRR.Vtysh(ctx, commands...)
 }
+
+// View reads the router's sessions and routes of both families
+// (netlab.FRR.View).
+func (r *Router) View(ctx context.Context) (RouterView, error) { return r.FRR.View(ctx) }
+
+// Sessions reads the router's sessions alone: one vtysh call.
+func (r *Router) Sessions(ctx context.Context) ([]Session, error) { return r.FRR.Sessions(ctx) }
+
+// KernelRoutes reads the router's kernel routes installed by BGP
+// (netlab.FRR.KernelRoutes).
+func (r *Router) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
+	return r.FRR.KernelRoutes(ctx)
+}
+
+// BFDPeers reads the router's BFD sessions (bfdd must run: Options.BFD).
+func (r *Router) BFDPeers(ctx context.Context) ([]BFDPeer, error) { return r.FRR.BFDPeers(ctx) }
 
 // SetPassword changes the TCP-MD5 password the router asks of the nodes
 // (both peer groups), as an operator would on a running router; FRR
@@ -240,47 +217,5 @@ func (r *Router) Clear(ctx context.Context, node netip.Addr) error {
 // with the same configuration, waiting until its vty socket is back.
 // Sessions then start from nothing: the nodes reconnect.
 func (r *Router) RestartBGPd(ctx context.Context) error {
-	if err := r.BGPd.Term(DefaultGrace); err != nil {
-		return err
-	}
-	vty := filepath.Join(r.Dir, "bgpd.vty")
-	if err := os.Remove(vty); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	if err := r.BGPd.Start(); err != nil {
-		return err
-	}
-	return waitFile(ctx, r.BGPd, vty)
-}
-
-// frrOwner is the frr user's uid and gid.
-func frrOwner() (int, int, error) {
-	u, err := user.Lookup("frr")
-	if err != nil {
-		return 0, 0, fmt.Errorf("no frr user (apt-get install frr): %w", err)
-	}
-	uid, err := strconv.Atoi(u.Uid)
-	if err != nil {
-		return 0, 0, err
-	}
-	gid, err := strconv.Atoi(u.Gid)
-	return uid, gid, err
-}
-
-// waitFile waits for a daemon to create path, failing early if it exits.
-func waitFile(ctx context.Context, p *Process, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-		select {
-		case <-p.Done():
-			return fmt.Errorf("%s exited before creating %s: %v; log %s:\n%s", p.Spec.Name, path, p.ExitErr(), p.LogPath, p.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not create %s: %w", p.Spec.Name, path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return r.FRR.Restart(ctx, "bgpd")
 }

@@ -1,8 +1,6 @@
 package lab
 
 import (
-	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,21 +82,5 @@ func TestBFDDConf(t *testing.T) {
 				t.Errorf("bfdd.conf lacks %q:\n%s", tc.want, data)
 			}
 		})
-	}
-}
-
-func TestParseBFDPeers(t *testing.T) {
-	data := []byte(`[{"multihop":false,"peer":"198.18.0.11","local":"198.18.0.2","vrf":"default","id":1,"remote-id":7,"passive-mode":false,"status":"up","uptime":12,"diagnostic":"ok","remote-diagnostic":"ok"},
-{"multihop":false,"peer":"198.18.0.12","vrf":"default","id":2,"remote-id":0,"status":"down","downtime":3,"diagnostic":"control detection time expired","remote-diagnostic":"ok"}]`)
-	got, err := parseBFDPeers(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []BFDPeer{
-		{Peer: netip.MustParseAddr("198.18.0.11"), Local: netip.MustParseAddr("198.18.0.2"), Status: "up", Diagnostic: "ok"},
-		{Peer: netip.MustParseAddr("198.18.0.12"), Status: "down", Diagnostic: "control detection time expired"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }

@@ -90,21 +90,3 @@ func (l *Lab) CreatePodOn(ctx context.Context, n *Node, pod *corev1.Pod) error {
 	}
 	return nil
 }
-
-// StartControllerAs is StartController with another kubeconfig than the
-// lab's admin one: a ServiceAccount's, from ServiceAccountKubeconfig.
-func (l *Lab) StartControllerAs(kubeconfig, path string, args ...string) (*Process, error) {
-	return l.StartProcess(ProcessSpec{
-		Name: "controller", Path: path,
-		Args: append([]string{"--kubeconfig=" + kubeconfig}, args...),
-	})
-}
-
-// StartOnNodeAs is StartOnNode with KUBECONFIG set to kubeconfig instead of
-// the node's admin one.
-func (l *Lab) StartOnNodeAs(n *Node, kubeconfig, name, path string, args ...string) (*Process, error) {
-	return l.StartProcess(ProcessSpec{
-		Name: name + "-" + n.Name, Netns: n.Netns, Path: path, Args: args,
-		Env: []string{"NODE_NAME=" + n.Name, "KUBECONFIG=" + kubeconfig},
-	})
-}

@@ -2,9 +2,10 @@ package lab
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"slices"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // DeleteInterface deletes node n's segment interface (HostIf), and with it
@@ -12,7 +13,7 @@ import (
 // network agent. n loses the segment, its addresses and its routes, while
 // its processes go on. RecreateInterface makes it again.
 func (l *Lab) DeleteInterface(ctx context.Context, n *Node) error {
-	return ipBatch(ctx, n.Netns, "link del "+HostIf)
+	return netlab.IP(ctx, n.Netns, "link del "+HostIf)
 }
 
 // RecreateInterface makes node n's segment interface again after
@@ -24,10 +25,8 @@ func (l *Lab) RecreateInterface(ctx context.Context, n *Node) (net.HardwareAddr,
 	mac := slices.Clone(n.MAC)
 	mac[1]++ // still locally administered, and no other host's
 	n.MAC = mac
-	if err := ipBatch(ctx, l.topo.sw,
-		fmt.Sprintf("link add %s type veth peer name %s netns %s", n.port, HostIf, n.Netns),
-		fmt.Sprintf("link set %s master %s up", n.port, bridgeName)); err != nil {
+	if err := l.sw.Plug(ctx, n.port, n.Netns, HostIf); err != nil {
 		return nil, err
 	}
-	return mac, ipBatch(ctx, n.Netns, hostLines(l.topo, &n.Host)...)
+	return mac, netlab.IP(ctx, n.Netns, hostLines(l.topo, &n.Host)...)
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/images"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // NodeStack makes the lab's nodes real Kubernetes nodes (Options.NodeStack):
@@ -155,15 +156,15 @@ func (l *Lab) startNodeStack(ctx context.Context) error {
 	for _, n := range l.Nodes {
 		hostRoutes = append(hostRoutes, fmt.Sprintf("route add %s via %s", n.PodCIDR(), n.IPv4))
 	}
-	if err := ipBatch(ctx, "", hostRoutes...); err != nil {
+	if err := netlab.IP(ctx, "", hostRoutes...); err != nil {
 		return fmt.Errorf("routes to the pods: %w", err)
 	}
 	err = l.onEveryNode(func(n *Node) error { return l.startNode(ctx, n, mode, proxyKC, tarball) })
-	l.recordProcs()
+	l.RecordProcs()
 	if err != nil {
 		return err
 	}
-	l.logf("node stack started in %v", time.Since(began).Round(time.Millisecond))
+	l.Logf("node stack started in %v", time.Since(began).Round(time.Millisecond))
 	return l.waitNodesReady(ctx)
 }
 
@@ -200,7 +201,7 @@ func (l *Lab) writeUserKubeconfig(file, user string, groups ...string) (string, 
 func (l *Lab) startControllers(ca string) error {
 	assets := l.opts.NodeStack.Assets
 	if _, err := l.StartProcess(ProcessSpec{
-		Name: "kube-controller-manager", Path: filepath.Join(assets, "kube-controller-manager"),
+		Name: "kube-controller-manager", Path: filepath.Join(assets, "kube-controller-manager"), Layer: layerKube,
 		Args: []string{
 			"--kubeconfig=" + l.Kubeconfig, "--leader-elect=false", "--secure-port=0",
 			"--service-account-private-key-file=" + l.API.ServiceAccountKeyFile(),
@@ -211,7 +212,7 @@ func (l *Lab) startControllers(ca string) error {
 		return err
 	}
 	_, err := l.StartProcess(ProcessSpec{
-		Name: "kube-scheduler", Path: filepath.Join(assets, "kube-scheduler"),
+		Name: "kube-scheduler", Path: filepath.Join(assets, "kube-scheduler"), Layer: layerKube,
 		Args: []string{"--kubeconfig=" + l.Kubeconfig, "--leader-elect=false", "--secure-port=0"},
 	})
 	return err
@@ -241,7 +242,7 @@ func (l *Lab) startNode(ctx context.Context, n *Node, mode, proxyKC, tarball str
 		// on eth0 (what strictARP prevents, by setting the lab's values).
 		kv = append(kv, "net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0")
 	}
-	if err := sysctl(ctx, n.Netns, kv...); err != nil {
+	if err := netlab.Sysctl(ctx, n.Netns, kv...); err != nil {
 		return err
 	}
 	var routes []string
@@ -251,7 +252,7 @@ func (l *Lab) startNode(ctx context.Context, n *Node, mode, proxyKC, tarball str
 		}
 	}
 	if len(routes) > 0 {
-		if err := ipBatch(ctx, n.Netns, routes...); err != nil {
+		if err := netlab.IP(ctx, n.Netns, routes...); err != nil {
 			return err
 		}
 	}
@@ -272,11 +273,15 @@ func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarbal
 	// containerd finds its shim on PATH.
 	env := []string{"NODE_NAME=" + n.Name, "PATH=" + assets + ":" + os.Getenv("PATH")}
 	start := func(name string, args ...string) (*Process, error) {
-		if p := l.process(name + "-" + n.Name); p != nil {
+		if p := l.Process(name + "-" + n.Name); p != nil {
 			return p, p.Start()
 		}
+		layer := layerKube
+		if name == "containerd" {
+			layer = layerContainerd
+		}
 		return l.StartProcess(ProcessSpec{
-			Name: name + "-" + n.Name, Netns: n.Netns, HostMounts: true,
+			Name: name + "-" + n.Name, Netns: n.Netns, HostMounts: true, Layer: layer,
 			Path: filepath.Join(assets, name), Args: args, Env: env,
 		})
 	}
@@ -284,7 +289,7 @@ func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarbal
 	if err != nil {
 		return err
 	}
-	if err := waitFile(ctx, containerd, f.ContainerdSock); err != nil {
+	if err := netlab.WaitFile(ctx, containerd, f.ContainerdSock); err != nil {
 		return err
 	}
 	if tarball != "" {
@@ -298,18 +303,6 @@ func (l *Lab) startNodeDaemons(ctx context.Context, n *Node, f nodeFiles, tarbal
 	}
 	_, err = start("kube-proxy", "--config="+f.ProxyConfig)
 	return err
-}
-
-// process returns the lab's process named name, or nil.
-func (l *Lab) process(name string) *Process {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.procs {
-		if p.Spec.Name == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // waitNodesReady waits until every lab node has registered and is Ready.
@@ -329,7 +322,7 @@ func (l *Lab) waitNodesReady(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nodes %v not Ready after %v (see logs/kubelet-*.log): %w", notReady, nodeReadyTimeout, err)
 	}
-	l.logf("every node Ready %v after the node stack started", time.Since(began).Round(time.Millisecond))
+	l.Logf("every node Ready %v after the node stack started", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // CgroupRoot is where the kernel's cgroup hierarchies are mounted. Every
@@ -145,9 +147,9 @@ func cleanNodes(nodeDirs []string, mountRoot, shimsNaming string) (removed []str
 			seen[pid] = true
 		}
 	}
-	shims := procsNaming(shimsNaming, 0)
+	shims := netlab.ProcsNaming(shimsNaming, 0)
 	for _, p := range shims {
-		if p.alive() && syscall.Kill(p.PID, syscall.SIGKILL) == nil {
+		if p.Alive() && syscall.Kill(p.PID, syscall.SIGKILL) == nil {
 			killed = append(killed, p.PID)
 		}
 	}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,10 +29,12 @@ func TestCleanNodeStack(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(pidsRoot, "cgroup.procs")); err != nil {
 		t.Skipf("SKIPPED: no cgroup v1 pids hierarchy at %s: %v", pidsRoot, err)
 	}
-	prefix, err := newPrefix()
-	if err != nil {
+	// A run prefix of the lab family, unique to this run.
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
+	prefix := "pyl" + hex.EncodeToString(b)
 	dir := filepath.Join(t.TempDir(), "pylonlab-"+prefix)
 	node := filepath.Join(dir, "nodes", "n1")
 	id := strings.Repeat(prefix[3:], 10) + "abcd" // 64 hex digits, unique to this run

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pylonlb/pylon/test/images"
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // ImportImages writes imgs into one tarball and imports it into every
@@ -56,5 +57,5 @@ func (l *Lab) NodeContainers(ctx context.Context, n *Node) (map[string]string, e
 // kubelet's namespace k8s.io.
 func (l *Lab) ctr(ctx context.Context, n *Node, args ...string) ([]byte, error) {
 	sock := newNodeFiles(l.Dir, n).ContainerdSock
-	return run(ctx, "", filepath.Join(l.opts.NodeStack.Assets, "ctr"), append([]string{"--address=" + sock, "--namespace=k8s.io"}, args...)...)
+	return netlab.Run(ctx, "", filepath.Join(l.opts.NodeStack.Assets, "ctr"), append([]string{"--address=" + sock, "--namespace=k8s.io"}, args...)...)
 }

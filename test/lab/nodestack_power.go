@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // nodeDaemons are the processes of a node of the node stack, in the order
@@ -32,7 +34,7 @@ var nodeDaemons = [...]string{"containerd", "kubelet", "kube-proxy"}
 func (l *Lab) PowerOff(ctx context.Context, n *Node) error {
 	var daemons []*Process
 	for _, name := range nodeDaemons {
-		p := l.process(name + "-" + n.Name)
+		p := l.Process(name + "-" + n.Name)
 		if p == nil {
 			return fmt.Errorf("power off %s: no process %s-%s (not a node stack lab?)", n.Name, name, n.Name)
 		}
@@ -51,13 +53,13 @@ func (l *Lab) PowerOff(ctx context.Context, n *Node) error {
 	for _, p := range daemons {
 		<-p.Done()
 	}
-	l.recordProcs()
+	l.RecordProcs()
 	for _, s := range []string{f.ContainerdSock, f.ContainerdSock + ".ttrpc"} {
 		if err := os.Remove(s); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}
-	_, err = inNetnsCmd(ctx, "", n.Netns, "nft", "flush", "ruleset")
+	_, err = netlab.InNetnsCmd(ctx, "", n.Netns, "nft", "flush", "ruleset")
 	errs = append(errs, err)
 	return errors.Join(errs...)
 }
@@ -73,7 +75,7 @@ func (l *Lab) PowerOn(ctx context.Context, n *Node) error {
 		return err
 	}
 	err := l.startNodeDaemons(ctx, n, newNodeFiles(l.Dir, n), "")
-	l.recordProcs()
+	l.RecordProcs()
 	if err != nil {
 		return err
 	}

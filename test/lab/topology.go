@@ -1,12 +1,9 @@
 package lab
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 )
 
 // Addresses of the lab. Everything is in reserved ranges: 198.18.0.0/15
@@ -47,25 +44,9 @@ const (
 	// HostIf is each lab host's interface on its link (the segment, or the
 	// remote link for the remote client).
 	HostIf = "eth0"
-	// bridgeName is the bridge in the switch namespace.
-	bridgeName = "br0"
 	// routerRemoteIf is the router's interface towards the remote client.
 	routerRemoteIf = "eth1"
 )
-
-// familyPattern matches every name a lab makes, in any run: namespaces
-// (pyl1a2b3c-n1) and the host's link (pyl1a2b3c-h). A starting lab
-// removes whatever matches from runs that are gone.
-var familyPattern = regexp.MustCompile(`^pyl[0-9a-f]{6}-`)
-
-// newPrefix returns a fresh run prefix: "pyl" and six hex digits.
-func newPrefix() (string, error) {
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return "pyl" + hex.EncodeToString(b), nil
-}
 
 // Host is one network namespace of the lab with one link.
 type Host struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"testing"
 
 	"github.com/pylonlb/pylon/test/envtest"
 )
@@ -16,8 +15,10 @@ import (
 //
 // Not root: the test is skipped, loudly. Tools or the test API server
 // missing: skipped too, or failed when PYLON_REQUIRE_ENVTEST=1 (as `make
-// test` sets), so CI cannot pass by skipping.
-func Start(t testing.TB, o Options) *Lab {
+// test` sets), so CI cannot pass by skipping. t is a *testing.T or
+// *testing.B: the package does not import testing, so that cmd/pylonlab
+// links none of it.
+func Start(t TB, o Options) *Lab {
 	t.Helper()
 	Require(t)
 	if o.Logf == nil {
@@ -26,6 +27,7 @@ func Start(t testing.TB, o Options) *Lab {
 	l, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("bring the lab up: %v", err)
+		return nil
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -48,7 +50,7 @@ func Start(t testing.TB, o Options) *Lab {
 // `make test` sets) missing tools or binaries fail t instead, so CI cannot
 // pass by skipping. Start calls it; so do tests that build a lab through
 // something else (test/demo).
-func Require(t testing.TB) {
+func Require(t TB) {
 	t.Helper()
 	err := Preflight()
 	if errors.Is(err, ErrNotRoot) {

@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,10 @@ type ProcessSpec struct {
 	Args []string
 	// Env is added to the lab's own environment.
 	Env []string
+	// Layer orders teardown: Close stops processes layer by layer, the
+	// lowest first, those of one layer at once. What tests start is 0 (the
+	// zero value), FRR's daemons LayerFRR, the last.
+	Layer int
 	// HostMounts enters Netns with `nsenter --net` instead of `ip netns
 	// exec`: the process keeps the host's mounts, among them /sys with the
 	// cgroup hierarchy (ip netns exec mounts a fresh /sys, whose
@@ -35,6 +40,10 @@ type ProcessSpec struct {
 	// links, not the namespace's. The node stack runs this way.
 	HostMounts bool
 }
+
+// LayerFRR is the Layer of FRR's daemons: they stop last, so that the
+// routes of what stops before them are withdrawn through a live router.
+const LayerFRR = 9
 
 // Process is a program the lab started. Its output (stdout and stderr,
 // every run of it) goes to LogPath. The lab stops it on Close.
@@ -74,7 +83,7 @@ func (p *Process) start() error {
 	if err := p.startLocked(); err != nil {
 		return err
 	}
-	p.lab.recordProcs()
+	p.lab.RecordProcs()
 	return nil
 }
 
@@ -105,7 +114,9 @@ func (p *Process) startLocked() error {
 		// pylonlab, which then stops everything in order.
 		Setpgid: true,
 		// Should the lab's process die without tearing down, its
-		// processes die with it.
+		// processes die with it; not those that change their user (FRR's
+		// daemons): the kernel clears it then, and the next lab's sweep
+		// kills them by the record.
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
@@ -212,52 +223,24 @@ func (p *Process) Log() string {
 	return string(data)
 }
 
-// StartOnNodes starts one process per node, in the node's namespace,
-// named <name>-<node>, with NODE_NAME and KUBECONFIG set for that node.
-func (l *Lab) StartOnNodes(name, path string, args ...string) ([]*Process, error) {
-	var ps []*Process
-	for _, n := range l.Nodes {
-		p, err := l.StartOnNode(n, name, path, args...)
-		if err != nil {
-			return ps, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
-}
-
-// StartOnNode starts one process in node n's namespace, named
-// <name>-<node>, with NODE_NAME and KUBECONFIG set for that node.
-func (l *Lab) StartOnNode(n *Node, name, path string, args ...string) (*Process, error) {
-	return l.StartProcess(ProcessSpec{
-		Name: name + "-" + n.Name, Netns: n.Netns, Path: path, Args: args,
-		Env: []string{"NODE_NAME=" + n.Name, "KUBECONFIG=" + n.Kubeconfig},
-	})
-}
-
-// StartController starts a process in the host's namespace named
-// "controller" with --kubeconfig for the lab's admin kubeconfig before
-// args.
-func (l *Lab) StartController(path string, args ...string) (*Process, error) {
-	return l.StartProcess(ProcessSpec{
-		Name: "controller", Path: path,
-		Args: append([]string{"--kubeconfig=" + l.Kubeconfig}, args...),
-	})
-}
-
-// stopAll stops every process, newest first, each with SIGTERM and then
-// SIGKILL after grace.
+// stopAll stops every process, layer by layer (ProcessSpec.Layer), each
+// with SIGTERM and then SIGKILL after grace.
 func (l *Lab) stopAll(grace time.Duration) error {
 	l.mu.Lock()
 	procs := append([]*Process(nil), l.procs...)
 	l.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup
-	// Concurrently within a tier, tiers in reverse start order: what
-	// tests started (controller, speakers) before backends and FRR.
-	for tier := 4; tier >= 0; tier-- {
+	var layers []int
+	for _, p := range procs {
+		layers = append(layers, p.Spec.Layer)
+	}
+	slices.Sort(layers)
+	// Concurrently within a layer: what tests started (controller,
+	// speakers) before what the lab runs for them, FRR last.
+	for _, layer := range slices.Compact(layers) {
 		for _, p := range procs {
-			if p.tier() != tier {
+			if p.Spec.Layer != layer {
 				continue
 			}
 			wg.Add(1)
@@ -273,24 +256,6 @@ func (l *Lab) stopAll(grace time.Duration) error {
 		wg.Wait()
 	}
 	return errors.Join(errs...)
-}
-
-// tier orders teardown: 0 the router, 1 backends, 2 containerd, 3 the
-// kubelet, kube-proxy and the control plane's controllers, 4 everything
-// else (what tests started).
-func (p *Process) tier() int {
-	switch n := p.Spec.Name; {
-	case strings.HasPrefix(n, "frr-"):
-		return 0
-	case strings.HasPrefix(n, "backend-"):
-		return 1
-	case strings.HasPrefix(n, "containerd-"):
-		return 2
-	case strings.HasPrefix(n, "kubelet-"), strings.HasPrefix(n, "kube-proxy-"),
-		n == "kube-controller-manager", n == "kube-scheduler":
-		return 3
-	}
-	return 4
 }
 
 func isClosed(c chan struct{}) bool {

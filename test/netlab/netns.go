@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inNetns runs fn on an OS thread that has joined network namespace ns
+// InNetns runs fn on an OS thread that has joined network namespace ns
 // (ip netns name). Sockets fn creates belong to ns for good, and may be
 // used from any goroutine afterwards. The thread goes back to its own
 // namespace afterwards; if it cannot, it is left locked and dies with the
 // goroutine, so no other goroutine ever runs in the wrong namespace.
-func inNetns(ns string, fn func() error) error {
+func InNetns(ns string, fn func() error) error {
 	target, err := os.Open("/run/netns/" + ns)
 	if err != nil {
 		return fmt.Errorf("open network namespace %s: %w", ns, err)
@@ -50,15 +50,17 @@ func setns(f *os.File) error {
 	return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 }
 
-// DialContext dials from inside the host's namespace; its signature fits
-// http.Transport.DialContext.
-func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	var conn net.Conn
-	err := inNetns(h.Netns, func() error {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, address)
-		conn = c
-		return err
-	})
-	return conn, err
+// DialContext dials from inside network namespace ns; DialContext(ns)
+// fits http.Transport.DialContext.
+func DialContext(ns string) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		var conn net.Conn
+		err := InNetns(ns, func() error {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, address)
+			conn = c
+			return err
+		})
+		return conn, err
+	}
 }

@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"net/netip"
@@ -114,8 +114,33 @@ func TestParseRoutesIBGPLocalPref(t *testing.T) {
 	if p.LocalPref == nil || *p.LocalPref != 150 {
 		t.Errorf("local-pref %v, want 150", p.LocalPref)
 	}
-	if len(p.ASPath) != 0 || !p.Best || p.Multipath {
-		t.Errorf("iBGP path: AS path %v best %v multipath %v, want empty, true, false", p.ASPath, p.Best, p.Multipath)
+	if len(p.ASPath) != 0 || !p.Best || p.Multipath || p.PeerType != "internal" {
+		t.Errorf("iBGP path: AS path %v best %v multipath %v peer type %q, want empty, true, false, internal", p.ASPath, p.Best, p.Multipath, p.PeerType)
+	}
+}
+
+// TestParsePaths reads one prefix's paths (`show bgp ipv4 unicast <prefix>
+// json`: the paths under "paths"), a well-known community by its name.
+func TestParsePaths(t *testing.T) {
+	data := []byte(`{"prefix":"198.51.100.80/32","paths":[{"aspath":{"string":"64512","segments":[{"type":"as-sequence","list":[64512]}],"length":1},
+"community":{"string":"65000:10 no-export","list":["65000:10","noExport"]},"valid":true,"bestpath":{"overall":true,"selectionReason":"First path received"},
+"nexthops":[{"ip":"198.18.2.1","afi":"ipv4","scope":"global","used":true}],"peer":{"peerId":"198.18.2.1","routerId":"198.18.2.1","type":"external"}}]}`)
+	prefix := netip.MustParsePrefix("198.51.100.80/32")
+	got, err := parsePaths(prefix, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d paths, want 1: %+v", len(got), got)
+	}
+	p := got[0]
+	if p.Prefix != prefix || p.Peer != netip.MustParseAddr("198.18.2.1") || p.PeerType != "external" || !p.Best || !p.Valid ||
+		!slices.Equal(p.ASPath, []uint32{64512}) || !slices.Equal(p.Communities, []string{"65000:10", "no-export"}) ||
+		!slices.Equal(p.NextHops, []netip.Addr{netip.MustParseAddr("198.18.2.1")}) {
+		t.Errorf("got %+v", p)
+	}
+	if none, err := parsePaths(prefix, []byte(`{}`)); err != nil || len(none) != 0 {
+		t.Errorf("no route: %v, %v; want no paths", none, err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"context"
@@ -15,8 +15,10 @@ import (
 // TestCleanLeftovers plants what a crashed run leaves (a namespace with a
 // process in it, the host's link, a record naming a host process, and an
 // orphaned process whose command line names the run's directory, like an
-// API server whose starter died) and checks that cleanLeftovers removes
-// all of it and nothing else.
+// API server whose starter died) and checks that sweep removes
+// all of it and nothing else: with the lock held, a lab of the locked
+// family is dead whether its owner lives or not (the record's owner is
+// PID 1).
 func TestCleanLeftovers(t *testing.T) {
 	if err := Preflight(); err != nil {
 		t.Skipf("SKIPPED: %v", err)
@@ -29,7 +31,7 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	defer lock.release()
 
-	prefix, err := newPrefix()
+	prefix, err := newPrefix(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,16 +39,16 @@ func TestCleanLeftovers(t *testing.T) {
 	// Not of the family: must survive.
 	bystander := "pylx" + prefix[3:] + "-n1"
 	for _, n := range []string{ns, bystander} {
-		if _, err := run(ctx, "", "ip", "netns", "add", n); err != nil {
+		if _, err := Run(ctx, "", "ip", "netns", "add", n); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
-		_, _ = run(context.Background(), "", "ip", "netns", "del", bystander)
-		_, _ = run(context.Background(), "", "ip", "netns", "del", ns)
-		_, _ = run(context.Background(), "", "ip", "link", "del", link)
+		_, _ = Run(context.Background(), "", "ip", "netns", "del", bystander)
+		_, _ = Run(context.Background(), "", "ip", "netns", "del", ns)
+		_, _ = Run(context.Background(), "", "ip", "link", "del", link)
 	})
-	if _, err := run(ctx, "", "ip", "link", "add", link, "type", "veth", "peer", "name", "p-h", "netns", ns); err != nil {
+	if _, err := Run(ctx, "", "ip", "link", "add", link, "type", "veth", "peer", "name", "p-h", "netns", ns); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "pylonlab-"+prefix)
@@ -74,7 +76,7 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	// A recorded PID whose start time does not match is someone else's.
 	reused := start("sleep", "302")
-	if err := writeRecord(record{Prefix: prefix, Owner: 1, Dir: dir, Procs: []procRecord{
+	if err := writeRecord(record{Prefix: prefix, Owner: 1, Dir: dir, Procs: []ProcRecord{
 		{Name: "speaker-n1", PID: recorded.Process.Pid, StartTime: st},
 		{Name: "old", PID: reused.Process.Pid, StartTime: 1},
 	}}); err != nil {
@@ -90,7 +92,7 @@ func TestCleanLeftovers(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	left, err := cleanLeftovers(ctx)
+	left, err := sweep(ctx, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +110,10 @@ func TestCleanLeftovers(t *testing.T) {
 	if err := reused.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Errorf("the process with a mismatched start time was killed: %v", err)
 	}
-	if nsExists(ns) || linkExists(link) {
-		t.Errorf("namespace %s exists %v, link %s exists %v; want both gone", ns, nsExists(ns), link, linkExists(link))
+	if NetnsExists(ns) || LinkExists(link) {
+		t.Errorf("namespace %s exists %v, link %s exists %v; want both gone", ns, NetnsExists(ns), link, LinkExists(link))
 	}
-	if !nsExists(bystander) {
+	if !NetnsExists(bystander) {
 		t.Errorf("namespace %s, not of the lab family, was removed", bystander)
 	}
 	if _, err := os.Stat(recordPath(prefix)); !os.IsNotExist(err) {

@@ -1,4 +1,4 @@
-package lab
+package netlab
 
 import (
 	"context"
@@ -55,18 +55,21 @@ type Path struct {
 	// FRR prints them, well-known ones by name ("no-export").
 	Communities      []string
 	LargeCommunities []string
+	// PeerType is FRR's kind of the session the path came over:
+	// "external" or "internal".
+	PeerType string
 }
 
 // View reads the router's sessions and routes of both families. It costs
 // about 0.1 s a vtysh call, three calls; for timing use KernelRoutes.
-func (r *Router) View(ctx context.Context) (RouterView, error) {
+func (f *FRR) View(ctx context.Context) (RouterView, error) {
 	v := RouterView{Routes: map[netip.Prefix][]Path{}}
 	var err error
-	if v.Sessions, err = r.Sessions(ctx); err != nil {
+	if v.Sessions, err = f.Sessions(ctx); err != nil {
 		return RouterView{}, err
 	}
 	for _, fam := range []string{"ipv4", "ipv6"} {
-		out, err := r.Vtysh(ctx, "show bgp "+fam+" unicast json detail")
+		out, err := f.Vtysh(ctx, "show bgp "+fam+" unicast json detail")
 		if err != nil {
 			return RouterView{}, err
 		}
@@ -82,8 +85,8 @@ func (r *Router) View(ctx context.Context) (RouterView, error) {
 }
 
 // Sessions reads the router's sessions alone: one vtysh call.
-func (r *Router) Sessions(ctx context.Context) ([]Session, error) {
-	sum, err := r.Vtysh(ctx, "show bgp summary json")
+func (f *FRR) Sessions(ctx context.Context) ([]Session, error) {
+	sum, err := f.Vtysh(ctx, "show bgp summary json")
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +176,8 @@ type pathJSON struct {
 	Multipath bool            `json:"multipath"`
 	Bestpath  json.RawMessage `json:"bestpath"`
 	Community *struct {
-		List []string `json:"list"`
+		String string   `json:"string"`
+		List   []string `json:"list"`
 	} `json:"community"`
 	LargeCommunity *struct {
 		List []string `json:"list"`
@@ -183,6 +187,7 @@ type pathJSON struct {
 	} `json:"nexthops"`
 	Peer *struct {
 		PeerID string `json:"peerId"`
+		Type   string `json:"type"`
 	} `json:"peer"`
 }
 
@@ -231,7 +236,7 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 	if err != nil {
 		return Path{}, fmt.Errorf("peer %q: %w", it.Peer.PeerID, err)
 	}
-	p := Path{Prefix: prefix, Peer: peer, Valid: it.Valid, Multipath: it.Multipath, LocalPref: it.LocPrf, MED: it.Metric}
+	p := Path{Prefix: prefix, Peer: peer, Valid: it.Valid, Multipath: it.Multipath, LocalPref: it.LocPrf, MED: it.Metric, PeerType: it.Peer.Type}
 	// "bestpath" is an object ({"overall":true, …}) in the detail output.
 	var best struct {
 		Overall bool `json:"overall"`
@@ -245,7 +250,9 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 		}
 	}
 	if it.Community != nil {
-		p.Communities = it.Community.List
+		// The list has well-known communities in another spelling
+		// ("noExport"); the string has them by name.
+		p.Communities = strings.Fields(it.Community.String)
 	}
 	if it.LargeCommunity != nil {
 		p.LargeCommunities = it.LargeCommunity.List
@@ -263,10 +270,10 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 // KernelRoutes reads the router's kernel routes installed by BGP: prefix
 // to gateways (several for ECMP). It is a plain `ip -j route` per family,
 // milliseconds, where View is a tenth of a second.
-func (r *Router) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
+func (f *FRR) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
 	out := map[netip.Prefix][]netip.Addr{}
 	for _, fam := range []string{"-4", "-6"} {
-		data, err := run(ctx, "", "ip", "-n", r.Netns, "-j", fam, "route", "show", "proto", "bgp")
+		data, err := Run(ctx, "", "ip", "-n", f.Netns, "-j", fam, "route", "show", "proto", "bgp")
 		if err != nil {
 			return nil, err
 		}
