@@ -43,6 +43,7 @@
 // IPv4 Services, whose cluster IPs come from 198.19.192.0/18 (about 16,000
 // of them). Nothing is ever sent to any of these addresses: no speaker runs.
 //
-// Of pylon's it imports api/v1alpha1, test/envtest, test/gen, test/poll
+// Of pylon's it imports api/v1alpha1, test/envtest, test/gen, test/images
+// (the static build the images use), test/poll
 // and test/procfs; the controller runs as a binary, never in-process.
 package main

@@ -5,24 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pylonlb/pylon/test/procfs"
 )
-
-// buildController builds cmd/controller into dir and returns the binary.
-func buildController(root, dir string) (string, error) {
-	bin := filepath.Join(dir, "controller")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/controller")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/controller: %w\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // controllerProc is one run of the controller binary.
 type controllerProc struct {

@@ -22,6 +22,7 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/poll"
 )
 
@@ -140,7 +141,7 @@ func (b *bench) setup(ctx context.Context) error {
 		}
 	}
 	logf("building cmd/controller")
-	if b.bin, err = buildController(b.root, b.tmp); err != nil {
+	if b.bin, err = images.BuildStatic(ctx, "./cmd/controller", b.tmp, ""); err != nil {
 		return err
 	}
 	logf("starting the test API server from %s", assets)

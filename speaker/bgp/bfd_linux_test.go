@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/speaker/bfd"
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // speaker/bfd against FRR's bfdd, in this package's lab (lab_linux_test.go):
@@ -95,7 +96,7 @@ func startBFDD(t *testing.T, lab *labInfo) {
 	if _, err := lab.rtr.Start(ctx, "bfdd", fmt.Sprintf(bfddConf, lab.Dir)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "bfdd shows its 3 peers", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 15*time.Second, "bfdd shows its 3 peers", func() error {
 		peers, err := lab.rtr.BFDPeers(ctx)
 		if err != nil {
 			return err
@@ -139,7 +140,7 @@ func bfdCounters(r frr, peer string) (up, down int, err error) {
 // check accepts it; it returns how long that took.
 func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
 	t.Helper()
-	return eventually(t, within, "bfdd: "+peer+" "+status, func() error {
+	return poll.Eventually(t, 20*time.Millisecond, within, "bfdd: "+peer+" "+status, func() error {
 		p, err := bfdPeer(r, peer)
 		if err != nil {
 			return err
@@ -191,7 +192,7 @@ func bfdCfg(local, remote string) bfd.Config {
 // allUp waits until every session of s is Up.
 func allUp(t *testing.T, s *bfd.Sessions, n int) time.Duration {
 	t.Helper()
-	return eventually(t, 15*time.Second, "our sessions Up", func() error {
+	return poll.Eventually(t, 20*time.Millisecond, 15*time.Second, "our sessions Up", func() error {
 		st := s.Status()
 		if len(st) != n {
 			return fmt.Errorf("%d sessions", len(st))
@@ -265,7 +266,7 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 	for _, rx := range []int{900, 300} {
 		bfddPeerConfig(t, lab, "peer 198.18.2.1 local-address 198.18.2.254 interface eth0", fmt.Sprintf("receive-interval %d", rx))
 		want := time.Duration(max(rx, 600)) * time.Millisecond
-		took := eventually(t, 5*time.Second, "our TX follows bfdd's RX", func() error {
+		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows bfdd's RX", func() error {
 			for _, st := range s.Status() {
 				if st.Config.Local == v4.Local && (st.TxInterval != want || st.State != bfd.Up) {
 					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
@@ -375,7 +376,7 @@ func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
 	}
 	killed := time.Now()
 	var down bfd.Change
-	eventually(t, 5*time.Second, "our session Down", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our session Down", func() error {
 		for _, c := range ch.all() {
 			if c.To == bfd.Down {
 				down = c

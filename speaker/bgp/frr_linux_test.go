@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // frr queries the lab's FRR.
@@ -70,22 +70,6 @@ func (r frr) neighborState(addr string) (string, int, error) {
 	return n[addr].BGPState, n[addr].Established, nil
 }
 
-// eventually polls cond every 20 ms until it returns nil or within passes;
-// it returns how long that took, or fails the test with cond's last error.
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, within, true, func(context.Context) (bool, error) {
-		last = cond()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("%s: not within %v: %v", what, within, last)
-	}
-	return time.Since(start)
-}
-
 // newSpeaker starts a Speaker that is closed when the test ends.
 func newSpeaker(t *testing.T, routerID string) *Speaker {
 	t.Helper()
@@ -127,7 +111,7 @@ func session(t *testing.T, s *Speaker, name string) Session {
 // established waits until both FRR and the Speaker see the session up.
 func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Duration {
 	t.Helper()
-	return eventually(t, 15*time.Second, "session "+name+" Established", func() error {
+	return poll.Eventually(t, 20*time.Millisecond, 15*time.Second, "session "+name+" Established", func() error {
 		st, _, err := r.neighborState(nodeAddr)
 		if err != nil {
 			return err
@@ -145,7 +129,7 @@ func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Du
 // hasPath waits until FRR has the prefix from the peer and check accepts it.
 func hasPath(t *testing.T, r frr, prefix, from string, check func(netlab.Path) error) time.Duration {
 	t.Helper()
-	return eventually(t, 5*time.Second, prefix+" from "+from, func() error {
+	return poll.Eventually(t, 20*time.Millisecond, 5*time.Second, prefix+" from "+from, func() error {
 		ps, err := r.paths(prefix, from)
 		if err != nil {
 			return err
@@ -163,7 +147,7 @@ func hasPath(t *testing.T, r frr, prefix, from string, check func(netlab.Path) e
 // noPath waits until FRR has no path for the prefix from the peer.
 func noPath(t *testing.T, r frr, within time.Duration, prefix, from string) time.Duration {
 	t.Helper()
-	return eventually(t, within, prefix+" withdrawn from "+from, func() error {
+	return poll.Eventually(t, 20*time.Millisecond, within, prefix+" withdrawn from "+from, func() error {
 		ps, err := r.paths(prefix, from)
 		if err != nil {
 			return err

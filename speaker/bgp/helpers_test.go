@@ -47,8 +47,6 @@ func selector(kv ...string) *v1alpha1.LabelSelector {
 
 func duration(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 
-func ptr[T any](v T) *T { return &v }
-
 func secret(ns, name, key, value string) corev1.Secret {
 	return corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{key: []byte(value)}}
 }

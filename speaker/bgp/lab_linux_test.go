@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // The lab: two network namespaces joined by a veth, FRR in one of them, a
@@ -161,7 +162,7 @@ func startRouter(t *testing.T, l *netlab.Lab, ns, name string, bgpd func(dir str
 	if _, err := r.Start(ctx, "bgpd", bgpd(r.Dir)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, name+"'s bgpd answers", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 15*time.Second, name+"'s bgpd answers", func() error {
 		out, err := r.Vtysh(ctx, "show bgp summary json")
 		if err == nil && !bytes.Contains(out, []byte("64513")) {
 			err = fmt.Errorf("no AS 64513 in %s", out)

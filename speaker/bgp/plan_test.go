@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"k8s.io/utils/ptr"
 )
 
 func TestPlanFor(t *testing.T) {
@@ -89,8 +90,8 @@ func TestPlanFor(t *testing.T) {
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp, ebgp6}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
 			bgpAd("agg", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.IPPools = []v1alpha1.ObjectName{"web"}
-				s.AggregationLength = ptr(int32(24))
-				s.AggregationLengthV6 = ptr(int32(64))
+				s.AggregationLength = ptr.To(int32(24))
+				s.AggregationLengthV6 = ptr.To(int32(64))
 			}),
 		}},
 		node:      nodeA,
@@ -119,12 +120,12 @@ func TestPlanFor(t *testing.T) {
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp, ibgp}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
 			bgpAd("a", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.Communities = []v1alpha1.Community{"65000:100", "large:64512:1:2"}
-				s.LocalPref = ptr(int64(150))
+				s.LocalPref = ptr.To(int64(150))
 				s.Peers = []v1alpha1.ObjectName{"r2"}
 			}),
 			bgpAd("b", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.Communities = []v1alpha1.Community{"65000:200", "65000:100"}
-				s.LocalPref = ptr(int64(300))
+				s.LocalPref = ptr.To(int64(300))
 				s.Peers = []v1alpha1.ObjectName{"r2"}
 			}),
 			bgpAd("c", func(s *v1alpha1.BGPAdvertisementSpec) { s.Peers = []v1alpha1.ObjectName{"r1"} }),
@@ -137,7 +138,7 @@ func TestPlanFor(t *testing.T) {
 			{
 				Prefix:      pfx("198.51.100.9/32"),
 				Communities: []string{"65000:100", "65000:200", "large:64512:1:2"},
-				LocalPref:   ptr(uint32(300)),
+				LocalPref:   ptr.To(uint32(300)),
 				Peers:       []string{"r2"},
 			},
 		},
@@ -146,7 +147,7 @@ func TestPlanFor(t *testing.T) {
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp, ibgp, bgpPeer("r3", 64513, 64513, "198.18.2.252")}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
 			bgpAd("to-r2", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.Communities = []v1alpha1.Community{"no-export"}
-				s.LocalPref = ptr(int64(300))
+				s.LocalPref = ptr.To(int64(300))
 				s.Peers = []v1alpha1.ObjectName{"r2"}
 			}),
 			bgpAd("to-all", func(s *v1alpha1.BGPAdvertisementSpec) {
@@ -158,14 +159,14 @@ func TestPlanFor(t *testing.T) {
 		wantPeers: []string{"r1", "r2", "r3"},
 		wantPaths: []Path{
 			{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:1"}, Peers: []string{"r1", "r3"}},
-			{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:1", "65535:65281"}, LocalPref: ptr(uint32(300)), Peers: []string{"r2"}},
+			{Prefix: pfx("198.51.100.9/32"), Communities: []string{"65000:1", "65535:65281"}, LocalPref: ptr.To(uint32(300)), Peers: []string{"r2"}},
 		},
 	}, {
 		name: "dualStackAddressFamily: an IPv4 peer gets IPv6 prefixes too, an IPv6 one IPv4 prefixes; others their own family only",
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{
-			bgpPeer("r1", 64512, 64513, "198.18.2.254", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr(true) }),
+			bgpPeer("r1", 64512, 64513, "198.18.2.254", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr.To(true) }),
 			bgpPeer("r2", 64513, 64513, "198.18.2.253"),
-			bgpPeer("r6", 64512, 64513, "2001:db8:2::fe", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr(true) }),
+			bgpPeer("r6", 64512, 64513, "2001:db8:2::fe", func(s *v1alpha1.BGPPeerSpec) { s.DualStackAddressFamily = ptr.To(true) }),
 		}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{bgpAd("all")}},
 		node:      nodeA,
 		ips:       []string{"198.51.100.9", "2001:db8:51::5"},
@@ -177,7 +178,7 @@ func TestPlanFor(t *testing.T) {
 	}, {
 		name: "localPref is never put on a path that goes to eBGP peers only",
 		res: config.Resources{Pools: pools, BGPPeers: []v1alpha1.BGPPeer{ebgp}, BGPAdvertisements: []v1alpha1.BGPAdvertisement{
-			bgpAd("lp", func(s *v1alpha1.BGPAdvertisementSpec) { s.LocalPref = ptr(int64(150)) }),
+			bgpAd("lp", func(s *v1alpha1.BGPAdvertisementSpec) { s.LocalPref = ptr.To(int64(150)) }),
 		}},
 		node:      nodeA,
 		ips:       []string{"198.51.100.9"},
@@ -227,14 +228,14 @@ func TestPlanForPeerSettings(t *testing.T) {
 		Namespace: "pylon-system",
 		Secrets:   []corev1.Secret{secret("pylon-system", "r1-md5", "password", "s3cret")},
 		BGPPeers: []v1alpha1.BGPPeer{bgpPeer("r1", 64512, 64513, "198.18.9.1", func(s *v1alpha1.BGPPeerSpec) {
-			s.PeerPort = ptr(int32(1179))
+			s.PeerPort = ptr.To(int32(1179))
 			s.SourceAddress = "198.18.2.1"
 			s.HoldTime = duration(9 * time.Second)
 			s.KeepaliveTime = duration(3 * time.Second)
-			s.EBGPMultiHop = ptr(true)
+			s.EBGPMultiHop = ptr.To(true)
 			s.PasswordSecretRef = &v1alpha1.SecretKeyReference{Name: "r1-md5"}
 			s.GracefulRestart = &v1alpha1.GracefulRestart{RestartTime: duration(30 * time.Second)}
-			s.DualStackAddressFamily = ptr(true)
+			s.DualStackAddressFamily = ptr.To(true)
 		})},
 	})
 	plan := PlanFor(cfg, labels.Set{}, nil, nil)

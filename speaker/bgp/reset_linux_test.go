@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pylonlb/pylon/test/poll"
 	"net/netip"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func scenarioResetPeer(t *testing.T, r frr) {
 		t.Fatal(err)
 	}
 	reset := time.Now()
-	down := eventually(t, time.Second, "session down after ResetPeer", func() error {
+	down := poll.Eventually(t, 20*time.Millisecond, time.Second, "session down after ResetPeer", func() error {
 		if st, _, err := r.neighborState(nodeEBGP); err != nil || st == "Established" {
 			return fmt.Errorf("FRR: %s %v", st, err)
 		}
@@ -44,7 +45,7 @@ func scenarioResetPeer(t *testing.T, r frr) {
 	})
 	t.Logf("ResetPeer -> session down on both ends: %v", down)
 	noPath(t, r, time.Second, "198.51.100.20/32", nodeEBGP)
-	eventually(t, 10*time.Second, "session back after the reset", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 10*time.Second, "session back after the reset", func() error {
 		st, after, err := r.neighborState(nodeEBGP)
 		if err != nil || st != "Established" || after != before+1 {
 			return fmt.Errorf("FRR: %s, established %d times (before: %d) %v", st, after, before, err)

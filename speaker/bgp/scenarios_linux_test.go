@@ -15,6 +15,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
+	"k8s.io/utils/ptr"
 )
 
 // labScenarios run one after another against one FRR. Each starts its own
@@ -94,7 +96,7 @@ func scenarioEBGPv4(t *testing.T, r frr) {
 	})
 	t.Logf("AddPath -> route in FRR (vtysh polling, 20 ms steps): %v", d)
 	hasPath(t, r, "198.51.100.11/32", nodeEBGP, nextHop(nodeEBGP))
-	eventually(t, 2*time.Second, "prefixes sent", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 2*time.Second, "prefixes sent", func() error {
 		if sess := session(t, s, "router"); sess.PrefixesSent != 2 || sess.LocalAddress != netip.MustParseAddr(nodeEBGP) || sess.UpdatesSent < 2 {
 			return fmt.Errorf("session %+v; want 2 prefixes sent from %s in at least 2 UPDATEs", sess, nodeEBGP)
 		}
@@ -242,8 +244,8 @@ func scenarioAggregation(t *testing.T, r frr) {
 			bgpPeer("router6", nodeASN, routerASN, routerV6, func(s *v1alpha1.BGPPeerSpec) { s.SourceAddress = nodeV6 }),
 		},
 		BGPAdvertisements: []v1alpha1.BGPAdvertisement{bgpAd("agg", func(s *v1alpha1.BGPAdvertisementSpec) {
-			s.AggregationLength = ptr(int32(28))
-			s.AggregationLengthV6 = ptr(int32(120))
+			s.AggregationLength = ptr.To(int32(28))
+			s.AggregationLengthV6 = ptr.To(int32(120))
 			s.Communities = []v1alpha1.Community{"65000:28"}
 		})},
 	})

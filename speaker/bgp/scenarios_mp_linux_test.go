@@ -15,6 +15,8 @@ import (
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
+	"k8s.io/utils/ptr"
 )
 
 // Scenarios for both address families over one session and for per-peer
@@ -47,7 +49,7 @@ func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
 	if strings.Contains(prefix, ":") {
 		family = "-6"
 	}
-	return eventually(t, 5*time.Second, "kernel route "+prefix+" via "+via+" in "+ns, func() error {
+	return poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "kernel route "+prefix+" via "+via+" in "+ns, func() error {
 		out, err := exec.Command("ip", "-n", ns, family, "route", "show", prefix).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)
@@ -178,7 +180,7 @@ func scenarioPerPeerAttributes(t *testing.T, r frr) {
 		BGPAdvertisements: []v1alpha1.BGPAdvertisement{
 			bgpAd("to-a", func(s *v1alpha1.BGPAdvertisementSpec) {
 				s.Communities = []v1alpha1.Community{"no-export", "65000:10"}
-				s.LocalPref = ptr(int64(300))
+				s.LocalPref = ptr.To(int64(300))
 				s.Peers = []v1alpha1.ObjectName{"a"}
 			}),
 			bgpAd("to-b", func(s *v1alpha1.BGPAdvertisementSpec) {

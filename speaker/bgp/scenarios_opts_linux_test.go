@@ -17,6 +17,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/config"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // scenarioServiceSelectors: the chain from resources (config.Parse, PlanFor
@@ -161,7 +162,7 @@ func scenarioConnectTime(t *testing.T, r frr) {
 		t.Fatal(err)
 	}
 	var attempts []time.Time
-	eventually(t, 15*time.Second, "two connection attempts", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 15*time.Second, "two connection attempts", func() error {
 		n, err := r.synCount()
 		if err != nil {
 			return err
@@ -292,7 +293,7 @@ func scenarioBindInterface(t *testing.T, r frr) {
 // want, failing at once should it come up instead.
 func failsWith(t *testing.T, s *Speaker, peer, want string) {
 	t.Helper()
-	eventually(t, 10*time.Second, peer+" failing with "+want, func() error {
+	poll.Eventually(t, 20*time.Millisecond, 10*time.Second, peer+" failing with "+want, func() error {
 		st := session(t, s, peer)
 		if st.State == StateEstablished {
 			t.Fatalf("session %s established: %+v", peer, st)

@@ -15,6 +15,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v3/pkg/server"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // Wire tests: the Speaker against a second, real GoBGP server playing the
@@ -115,7 +116,7 @@ func (w *wireRouter) table(t *testing.T) map[string]received {
 // wantTable waits until the router holds exactly want.
 func (w *wireRouter) wantTable(t *testing.T, name string, want map[string]received) {
 	t.Helper()
-	eventually(t, 10*time.Second, "router "+name+" table", func() error {
+	poll.Eventually(t, 20*time.Millisecond, 10*time.Second, "router "+name+" table", func() error {
 		got := w.table(t)
 		if len(got) != len(want) {
 			return fmt.Errorf("holds %v, want %v", got, want)

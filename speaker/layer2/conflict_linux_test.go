@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"context"
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // conflicts collects what an Announcer reports.
@@ -29,14 +31,17 @@ func (c *conflicts) list() []Conflict {
 
 // wait returns the first conflict for ip, or false after within.
 func (c *conflicts) wait(ip netip.Addr, within time.Duration) (Conflict, bool) {
-	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	var found Conflict
+	_, err := poll.Until(context.Background(), 10*time.Millisecond, within, "a conflict for "+ip.String(), func(context.Context) (bool, string, error) {
 		for _, x := range c.list() {
 			if x.IP == ip {
-				return x, true
+				found = x
+				return true, "", nil
 			}
 		}
-	}
-	return Conflict{}, false
+		return false, "", nil
+	})
+	return found, err == nil
 }
 
 // TestConflictDetected: a node's probes find a second node answering for
@@ -114,11 +119,7 @@ func TestConflictCallbackMayTakeCallersLock(t *testing.T) {
 	}})
 	lb.own(n1, lb.announcer(quiet), vip4)
 	lb.own(n2, prober, vip4)
-	for end := time.Now().Add(2 * time.Second); prober.Stats().ARP.Conflicts < 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatal("no conflict found")
-		}
-	}
+	poll.Eventually(t, 10*time.Millisecond, 2*time.Second, "the prober to find a conflict", func() bool { return prober.Stats().ARP.Conflicts >= 1 })
 
 	done := make(chan error, 1)
 	go func() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // TestLinkFlapKeepsAnswering: after the interface goes down and up, the
@@ -113,12 +114,11 @@ func TestCloseStopsEverything(t *testing.T) {
 				cancel()
 			}
 			var now int
-			for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-				if now = runtime.NumGoroutine(); now <= before {
-					break
-				}
-			}
-			if now > before {
+			_, err := poll.Until(context.Background(), 10*time.Millisecond, 2*time.Second, "goroutines to end", func(context.Context) (bool, string, error) {
+				now = runtime.NumGoroutine()
+				return now <= before, "", nil
+			})
+			if err != nil {
 				buf := make([]byte, 1<<16)
 				t.Fatalf("%d goroutines after closing, %d before:\n%s", now, before, buf[:runtime.Stack(buf, true)])
 			}

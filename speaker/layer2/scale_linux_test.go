@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"context"
 	"github.com/pylonlb/pylon/test/netlab"
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // manyAddrs returns n IPv6 VIPs from 2001:db8:51::/64 (from ::1000 up, so
@@ -45,11 +47,12 @@ func TestManyAddresses(t *testing.T) {
 			t.Errorf("client resolved %s to %q, want n1's %s", ip, mac, n1.mac)
 		}
 	}
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if s := a.Stats(); s.NDP.Gratuitous == 5000*DefaultGratuitousCount && s.ARP.Gratuitous == 254*2*DefaultGratuitousCount {
-			break
-		}
-	}
+	// Waits until the counts are right or 5 s have passed; the check below
+	// says which.
+	_, _ = poll.Until(context.Background(), 20*time.Millisecond, 5*time.Second, "every gratuitous packet sent", func(context.Context) (bool, string, error) {
+		s := a.Stats()
+		return s.NDP.Gratuitous == 5000*DefaultGratuitousCount && s.ARP.Gratuitous == 254*2*DefaultGratuitousCount, "", nil
+	})
 	if s := a.Stats(); s.NDP.Gratuitous != 5000*DefaultGratuitousCount || s.ARP.Gratuitous != 254*2*DefaultGratuitousCount {
 		t.Errorf("gratuitous sent: NDP %d, ARP %d; want %d and %d", s.NDP.Gratuitous, s.ARP.Gratuitous, 5000*DefaultGratuitousCount, 254*2*DefaultGratuitousCount)
 	}

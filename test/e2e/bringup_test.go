@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkLabBringUp(b *testing.B) {
 	}
 	// Build the backend once, outside the timing, as `make test` would
 	// have done already.
-	bin, err := lab.BuildCommand(b.Context(), "./test/lab/backend", b.TempDir())
+	bin, err := images.BuildStatic(b.Context(), "./test/lab/backend", b.TempDir(), "")
 	if err != nil {
 		b.Fatal(err)
 	}

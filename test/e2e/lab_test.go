@@ -16,6 +16,7 @@ import (
 
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -102,7 +103,7 @@ func testRouter(ctx context.Context, t *testing.T, l *lab.Lab) {
 // the shipped RBAC, gives it a dual-stack pool, and returns the addresses
 // it assigns to a dual-stack Service.
 func testController(ctx context.Context, t *testing.T, l *lab.Lab) []netip.Addr {
-	bin, err := lab.BuildCommand(ctx, "./cmd/controller", t.TempDir())
+	bin, err := images.BuildStatic(ctx, "./cmd/controller", t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

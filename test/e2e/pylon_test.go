@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -27,10 +28,10 @@ func buildPylon(t testing.TB) (controller, speaker string) {
 	t.Helper()
 	dir := buildDir(t, "bin")
 	var err error
-	if controller, err = lab.BuildCommand(t.Context(), "./cmd/controller", dir); err != nil {
+	if controller, err = images.BuildStatic(t.Context(), "./cmd/controller", dir, ""); err != nil {
 		t.Fatalf("building the controller: %v", err)
 	}
-	if speaker, err = lab.BuildCommand(t.Context(), "./cmd/speaker", dir); err != nil {
+	if speaker, err = images.BuildStatic(t.Context(), "./cmd/speaker", dir, ""); err != nil {
 		t.Fatalf("building the speaker: %v", err)
 	}
 	return controller, speaker

@@ -1,13 +1,6 @@
 package lab
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-
-	"github.com/pylonlb/pylon/test/envtest"
 	"github.com/pylonlb/pylon/test/netlab"
 )
 
@@ -23,25 +16,4 @@ func Preflight() error {
 		netlab.Tool{Path: "nft", Package: "nftables"},
 		netlab.Tool{Path: "arping", Package: "arping"},
 		netlab.Tool{Path: "ndisc6", Package: "ndisc6"})...)
-}
-
-// BuildCommand builds the module's package pkg ("./cmd/controller") into
-// dir and returns the binary's path. It runs `go build` in the repository
-// root; Go's build cache makes a second build quick.
-func BuildCommand(ctx context.Context, pkg, dir string) (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	root, err := envtest.RepoRoot(wd)
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w: %s", pkg, err, msg)
-	}
-	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/test/envtest"
+	"github.com/pylonlb/pylon/test/images"
 	"github.com/pylonlb/pylon/test/netlab"
 )
 
@@ -203,7 +204,7 @@ func (l *Lab) startBackends(ctx context.Context) error {
 	bin := l.opts.BackendBinary
 	if bin == "" {
 		var err error
-		if bin, err = BuildCommand(ctx, "./test/lab/backend", filepath.Join(l.Dir, "bin")); err != nil {
+		if bin, err = images.BuildStatic(ctx, "./test/lab/backend", filepath.Join(l.Dir, "bin"), ""); err != nil {
 			return err
 		}
 	}

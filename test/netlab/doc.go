@@ -59,8 +59,9 @@
 // # Imports
 //
 // This package is for tests and cmd/pylonlab only; pylon's components must
-// not import it. It may import the standard library and golang.org/x/sys,
-// nothing of pylon's, no Kubernetes library and not the testing package:
-// Start takes a TB, which *testing.T satisfies. It needs Linux, root,
+// not import it. It may import the standard library, golang.org/x/sys and,
+// of pylon's, test/poll (the one poller, over apimachinery's wait) and
+// test/procfs (the one /proc reader); no Kubernetes client or API types and
+// not the testing package: Start takes a TB, which *testing.T satisfies. It needs Linux, root,
 // iproute2 and procps; a router needs frr.
 package netlab

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pylonlb/pylon/test/poll"
 )
 
 // FRRDaemons is where Debian's frr package puts zebra, bgpd, bfdd and
@@ -197,18 +199,16 @@ func frrOwner() (int, int, error) {
 // WaitFile waits up to 10 s for process p to create path, failing early,
 // with p's log, if p exits.
 func WaitFile(ctx context.Context, p *Process, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
+	_, err := poll.Until(ctx, 10*time.Millisecond, 10*time.Second, p.Spec.Name+" to create "+path, func(context.Context) (bool, string, error) {
 		if _, err := os.Stat(path); err == nil {
-			return nil
+			return true, "", nil
 		}
 		select {
 		case <-p.Done():
-			return fmt.Errorf("%s exited before creating %s: %v; log %s:\n%s", p.Spec.Name, path, p.ExitErr(), p.LogPath, p.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not create %s: %w", p.Spec.Name, path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+			return false, "", fmt.Errorf("%s exited before creating %s: %v; log %s:\n%s", p.Spec.Name, path, p.ExitErr(), p.LogPath, p.Log())
+		default:
+			return false, "not there yet", nil
 		}
-	}
+	})
+	return err
 }

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pylonlb/pylon/test/procfs"
 )
 
 // StateDir holds the machine-wide lab lock and one record per running
@@ -130,40 +131,16 @@ func writeRecord(r record) error {
 	return os.Rename(tmp, recordPath(r.Prefix))
 }
 
-// procStartTime reads a process's start time (clock ticks since boot) from
-// /proc/<pid>/stat; ok is false when no such process exists.
+// procStartTime reads a process's start time (clock ticks since boot);
+// ok is false when no such process exists.
 func procStartTime(pid int) (uint64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name, field 2, is in parentheses and may hold spaces.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	// Fields after the name start at field 3 (state); starttime is 22.
-	if len(f) < 20 {
-		return 0, false
-	}
-	st, err := strconv.ParseUint(f[19], 10, 64)
-	return st, err == nil
+	st, err := procfs.ReadStat(pid)
+	return st.StartTime, err == nil
 }
 
 // Alive reports whether the recorded process still runs (and is not a
 // zombie waiting to be reaped).
 func (p ProcRecord) Alive() bool {
-	st, ok := procStartTime(p.PID)
-	if !ok || st != p.StartTime {
-		return false
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
+	st, err := procfs.ReadStat(p.PID)
+	return err == nil && st.StartTime == p.StartTime && st.State != "Z"
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pylonlb/pylon/test/procfs"
 )
 
 // familyPattern matches every name a lab makes, in any run: namespaces
@@ -230,30 +232,15 @@ func netnsPIDs(ctx context.Context, ns string) ([]int, error) {
 // not start itself (test/lab: the API server and etcd, the containers'
 // shims).
 func ProcsNaming(s string, parent int) []ProcRecord {
-	entries, _ := os.ReadDir("/proc")
+	stats, _ := procfs.Processes(func(st procfs.Stat) bool { return parent == 0 || st.PPID == parent })
 	var out []ProcRecord
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(stat), ')')
-		f := strings.Fields(string(stat)[i+1:])
-		if len(f) < 2 || (parent != 0 && f[1] != strconv.Itoa(parent)) {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+	for _, st := range stats {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.PID), "cmdline"))
 		if err != nil || !strings.Contains(string(cmdline), s) {
 			continue
 		}
 		name := filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0])
-		if st, ok := procStartTime(pid); ok {
-			out = append(out, ProcRecord{Name: name, PID: pid, StartTime: st})
-		}
+		out = append(out, ProcRecord{Name: name, PID: st.PID, StartTime: st.StartTime})
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 )
 
 // TestSweepBeside: a network-only lab's sweep (no lock) removes the
@@ -16,18 +15,9 @@ import (
 // locked family (with a record naming a dead owner or without a record),
 // which is the lock holder's to judge.
 func TestSweepBeside(t *testing.T) {
-	if err := Preflight(); err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
 	// The sweep under test runs without the lock; the test holds it so
 	// that no lab starting meanwhile sweeps what it planted.
-	lock, err := acquireLock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.release()
+	ctx := lockedForTest(t)
 	// An owner that has died: a process of ours, reaped.
 	gone := exec.Command("true")
 	if err := gone.Start(); err != nil {
@@ -46,6 +36,7 @@ func TestSweepBeside(t *testing.T) {
 	}
 	var dead, live, orphan, locked, lockedOrphan string
 	for _, p := range []*string{&dead, &live, &orphan, &locked, &lockedOrphan} {
+		var err error
 		if *p, err = newPrefix(p == &locked || p == &lockedOrphan); err != nil {
 			t.Fatal(err)
 		}

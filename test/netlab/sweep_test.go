@@ -20,16 +20,7 @@ import (
 // family is dead whether its owner lives or not (the record's owner is
 // PID 1).
 func TestCleanLeftovers(t *testing.T) {
-	if err := Preflight(); err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	lock, err := acquireLock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.release()
+	ctx := lockedForTest(t)
 
 	prefix, err := newPrefix(true)
 	if err != nil {
@@ -122,4 +113,21 @@ func TestCleanLeftovers(t *testing.T) {
 	if !slices.Contains(left.Records, prefix) || !slices.Contains(left.Namespaces, ns) {
 		t.Errorf("report %s lacks the record or namespace", left)
 	}
+}
+
+// lockedForTest skips t unless the lab can run here, and holds the lab lock
+// until t ends; the context it returns ends with t or after 5 minutes.
+func lockedForTest(t *testing.T) context.Context {
+	t.Helper()
+	if err := Preflight(); err != nil {
+		t.Skipf("SKIPPED: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	t.Cleanup(cancel)
+	lock, err := acquireLock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.release() })
+	return ctx
 }
