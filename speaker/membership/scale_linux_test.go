@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -202,6 +203,54 @@ func (s *swarm) traffic() []counted {
 	return out
 }
 
+// stalls measures how late this process runs: a goroutine sleeps 10 ms at
+// a time and records by how much each sleep overran. When the whole
+// process stalls (other work on the machine, the garbage collector), every
+// member in it misses its probes at once, which 100 nodes would not.
+type stalls struct {
+	mu      sync.Mutex
+	longest time.Duration
+	// over counts overruns longer than limit.
+	over  int
+	limit time.Duration
+}
+
+func watchStalls(tb testing.TB, limit time.Duration) *stalls {
+	s := &stalls{limit: limit}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	tb.Cleanup(func() { close(done); <-stopped })
+	go func() {
+		defer close(stopped)
+		const nap = 10 * time.Millisecond
+		for {
+			began := time.Now()
+			select {
+			case <-done:
+				return
+			case <-time.After(nap):
+			}
+			late := time.Since(began) - nap
+			s.mu.Lock()
+			s.longest = max(s.longest, late)
+			if late > s.limit {
+				s.over++
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+// take returns the longest overrun and how many passed the limit since the
+// last take.
+func (s *stalls) take() (time.Duration, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	longest, over := s.longest, s.over
+	s.longest, s.over = 0, 0
+	return longest, over
+}
+
 // cpu is the process's CPU time so far, user and system.
 func cpu(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
@@ -218,7 +267,9 @@ func cpu(tb testing.TB) time.Duration {
 //   - over a quiet run of PYLON_BENCH_SECONDS (default 60), memberlist's
 //     bytes per second per member, counted at the transport (UDP and TCP,
 //     in and out; mean of the members, and the busiest member's total),
-//     the process's CPU per member, goroutines and open files;
+//     the process's CPU per member, goroutines and open files, and how
+//     often the whole process stalled longer than the probe timeout
+//     (quiet-stalls; a 10 ms sleep that overran by more);
 //   - false alarms in the quiet run and during the crashes: a live member
 //     suspected (false-suspicions) or declared dead (false-deaths), and in
 //     the quiet run direct probes that went unanswered (missed-probes, near
@@ -246,6 +297,7 @@ func BenchmarkMembers(b *testing.B) {
 		b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
 		b.ReportMetric(float64(len(fds)), "open-files")
 		startup := s.alarms.seen()
+		st := watchStalls(b, LANProfile().ProbeTimeout)
 
 		before, cpuBefore, began := s.traffic(), cpu(b), time.Now()
 		time.Sleep(quiet)
@@ -265,6 +317,9 @@ func BenchmarkMembers(b *testing.B) {
 		b.ReportMetric(float64(busiest)/secs, "busiest-B/s")
 		b.ReportMetric(float64((cpuAfter-cpuBefore).Microseconds())/1000/float64(n)/secs, "cpu-ms/s/member")
 		calm := s.alarms.seen()
+		stall, stalled := st.take()
+		b.ReportMetric(float64(stall.Microseconds())/1000, "quiet-longest-stall-ms")
+		b.ReportMetric(float64(stalled), "quiet-stalls")
 		q := calm.minus(startup)
 		b.ReportMetric(float64(q.suspected), "quiet-false-suspicions")
 		b.ReportMetric(float64(q.dead), "quiet-false-deaths")
@@ -287,7 +342,8 @@ func BenchmarkMembers(b *testing.B) {
 		b.ReportMetric(float64(k.suspected), "crash-false-suspicions")
 		b.ReportMetric(float64(k.dead), "crash-false-deaths")
 		// One line each: benchmark logs are cut after a few lines.
-		b.Logf("%d members; start-up (joins in fives): %v; quiet %v: %v; during the crashes: %v", n, startup, quiet, q, k)
+		b.Logf("%d members; start-up (joins in fives): %v; quiet %v: %v, the process stalled past the probe timeout %d times (longest %v); during the crashes: %v",
+			n, startup, quiet, q, stalled, stall, k)
 		b.Logf("%d crashes: every other member dropped it after p50 %v, worst %v (first member: p50 %v); all: %v",
 			trials, last[len(last)/2], last[len(last)-1], first[len(first)/2], last)
 	}
