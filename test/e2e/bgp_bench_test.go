@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 )
 
@@ -34,7 +35,7 @@ import (
 //
 // Run as root: go test -run '^$' -bench BGPRoutes -benchtime 1x ./test/e2e/
 func BenchmarkBGPRoutes(b *testing.B) {
-	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
+	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
 		p := startPylon(b, l)
