@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -122,7 +124,9 @@ func (s *snapshot) planServices(class string) []Service {
 	return out
 }
 
-// electionNodes converts the Nodes, marking those whose speaker is live.
+// electionNodes converts the Nodes, marking those whose speaker is live,
+// sorted by name: election.Eligible, which runs for every address, then
+// need not sort.
 func (s *snapshot) electionNodes(live map[string]bool) []election.Node {
 	out := make([]election.Node, 0, len(s.nodes))
 	for _, n := range s.nodes {
@@ -134,6 +138,7 @@ func (s *snapshot) electionNodes(live map[string]bool) []election.Node {
 		}
 		out = append(out, en)
 	}
+	slices.SortFunc(out, func(a, b election.Node) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -18,7 +18,7 @@ import (
 
 // testConfig: pool "l2" (198.51.100.0/24) advertised on nodes labelled
 // l2=yes, pool "quiet" (203.0.113.0/24) advertised nowhere.
-func testConfig(t *testing.T, ifaces ...string) *config.Config {
+func testConfig(t testing.TB, ifaces ...string) *config.Config {
 	t.Helper()
 	var names []v1alpha1.InterfaceName
 	for _, i := range ifaces {

@@ -74,7 +74,13 @@ type List struct {
 }
 
 // Start creates the memberlist and listens; it joins nobody yet.
-func Start(cfg Config) (*List, error) {
+func Start(cfg Config) (*List, error) { return startWith(cfg, nil) }
+
+// startWith is Start, with transport, when not nil, making what carries
+// memberlist's messages from the configuration Start built (a benchmark
+// counts the bytes through it); nil is memberlist's own UDP and TCP
+// transport.
+func startWith(cfg Config, transport func(*memberlist.Config) (memberlist.Transport, error)) (*List, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("membership: a name is required")
 	}
@@ -95,6 +101,13 @@ func Start(cfg Config) (*List, error) {
 	// A restarted speaker comes back under the same name, possibly on a
 	// new address; let it in once it has been dead this long.
 	mc.DeadNodeReclaimTime = time.Second
+	// No LZW: memberlist compresses every packet it sends with a fresh
+	// 64 KiB LZW table, which cost a third of a member's CPU time
+	// (allocation and garbage collection) and saved nothing measurable on
+	// the wire: probes and acks are too short to shrink (docs/benchmarks.md,
+	// "Speaker: 100 members"). Members that still compress are read as
+	// before: decompression does not depend on this setting.
+	mc.EnableCompression = false
 	mc.Events = (*events)(l)
 	out := cfg.LogOutput
 	if out == nil {
@@ -108,6 +121,13 @@ func Start(cfg Config) (*List, error) {
 		}
 		mc.Keyring, l.keyring = kr, kr
 		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
+	if transport != nil {
+		t, err := transport(mc)
+		if err != nil {
+			return nil, fmt.Errorf("membership: transport: %w", err)
+		}
+		mc.Transport = t
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {

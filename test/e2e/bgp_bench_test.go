@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 	"github.com/pylonlb/pylon/test/procfs"
@@ -34,7 +35,7 @@ import (
 //
 // Run as root: go test -run '^$' -bench BGPRoutes -benchtime 1x ./test/e2e/
 func BenchmarkBGPRoutes(b *testing.B) {
-	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
+	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
 		p := startPylon(b, l)

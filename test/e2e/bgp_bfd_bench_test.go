@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -28,7 +29,7 @@ import (
 //
 // Run as root: go test -run '^$' -bench BFDCPUHog -benchtime 1x ./test/e2e/
 func BenchmarkBFDCPUHog(b *testing.B) {
-	hold := time.Duration(knob(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
+	hold := time.Duration(knob.Get(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN, BFD: &lab.BFD{}})
 		p := startPylon(b, l)

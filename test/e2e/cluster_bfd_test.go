@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -173,7 +174,7 @@ func bfdPowerLoss(t testing.TB, c *cluster, ip netip.Addr, node *lab.Node, bfd b
 // Run as root, with the node assets (see docs/testing.md):
 // go test -run '^$' -bench BFDPowerLoss -benchtime 1x ./test/e2e/
 func BenchmarkBFDPowerLoss(b *testing.B) {
-	trials := knob(b, "PYLON_BENCH_TRIALS", 10)
+	trials := knob.Get(b, "PYLON_BENCH_TRIALS", 10)
 	on := os.Getenv("PYLON_BENCH_NO_BFD") == ""
 	for b.Loop() {
 		c := startCluster(b, lab.NodeStack{})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/speaker/election"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -333,7 +334,7 @@ func addressOwnedBy(t testing.TB, c *cluster, node string) (netip.Addr, []string
 // Run as root, with the node assets (see docs/testing.md):
 // go test -run '^$' -bench NodePowerLoss -benchtime 1x ./test/e2e/
 func BenchmarkNodePowerLoss(b *testing.B) {
-	trials := knob(b, "PYLON_BENCH_TRIALS", 10)
+	trials := knob.Get(b, "PYLON_BENCH_TRIALS", 10)
 	for b.Loop() {
 		c := startCluster(b, lab.NodeStack{})
 		pl := newOwnedService(b, c, "power")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -22,7 +23,7 @@ import (
 // once the failover's own status writes are done).
 func (f *faultLab) apiOutage(t *testing.T) {
 	l, p := f.l, f.p
-	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second)
+	outage := knob.Get(t, "PYLON_FAULT_OUTAGE", 30*time.Second)
 	owner := waitOwner(t, l, f.l2, 20*time.Second)
 	before := versions(t, l)
 	pr := f.probe(t)
@@ -90,7 +91,7 @@ func (f *faultLab) apiOutage(t *testing.T) {
 // joins and takes back its own address, and nothing else moves.
 func (f *faultLab) speakerRestartInOutage(t *testing.T) {
 	l, p := f.l, f.p
-	outage := knob(t, "PYLON_FAULT_OUTAGE", 30*time.Second) / 3
+	outage := knob.Get(t, "PYLON_FAULT_OUTAGE", 30*time.Second) / 3
 	owner := waitOwner(t, l, f.l2, 20*time.Second)
 	if owner != f.electionOwner(f.l2) {
 		t.Fatalf("%s answers for %s, the election says %s", owner, f.l2, f.electionOwner(f.l2))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pylonlb/pylon/controller"
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -49,8 +50,8 @@ func (f *faultLab) controllerKillLoop(t *testing.T) {
 //
 // Run as root: go test -run '^$' -bench ControllerKillLoop -benchtime 1x -timeout 60m ./test/e2e/
 func BenchmarkControllerKillLoop(b *testing.B) {
-	kills := knob(b, "PYLON_BENCH_KILLS", 100)
-	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
+	kills := knob.Get(b, "PYLON_BENCH_KILLS", 100)
+	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
@@ -113,7 +114,7 @@ func (f *faultLab) partition(t *testing.T) {
 // node answers, the owner, and the router routes over every node.
 func (f *faultLab) speakerKillLoop(t *testing.T) {
 	l, p := f.l, f.p
-	d := knob(t, "PYLON_FAULT_SPEAKER_LOOP", 15*time.Second)
+	d := knob.Get(t, "PYLON_FAULT_SPEAKER_LOOP", 15*time.Second)
 	owner := waitOwner(t, l, f.l2, 20*time.Second)
 	sp := p.speakers[owner]
 	pr := f.probe(t)

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,30 +16,10 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/gen"
+	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
-
-// knob reads a knob of a test or benchmark from the environment: a
-// positive integer or duration (time.ParseDuration); def when unset.
-func knob[T int | time.Duration](t testing.TB, env string, def T) T {
-	v := os.Getenv(env)
-	if v == "" {
-		return def
-	}
-	var n T
-	var err error
-	switch p := any(&n).(type) {
-	case *int:
-		*p, err = strconv.Atoi(v)
-	case *time.Duration:
-		*p, err = time.ParseDuration(v)
-	}
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive %T", env, v, n)
-	}
-	return n
-}
 
 // BenchmarkLayer2Failover measures layer-2 failover on three nodes, each
 // trial on an address owned by a node chosen by the election:
@@ -57,7 +36,7 @@ func knob[T int | time.Duration](t testing.TB, env string, def T) T {
 //
 // Run as root: go test -run '^$' -bench Layer2Failover -benchtime 1x ./test/e2e/
 func BenchmarkLayer2Failover(b *testing.B) {
-	trials := knob(b, "PYLON_BENCH_TRIALS", 20)
+	trials := knob.Get(b, "PYLON_BENCH_TRIALS", 20)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
@@ -140,7 +119,7 @@ func failoverTrial(b *testing.B, p *pylon, vip netip.Addr, node bool) (time.Dura
 //
 // Run as root: go test -run '^$' -bench Layer2Scale -benchtime 1x ./test/e2e/
 func BenchmarkLayer2Scale(b *testing.B) {
-	n := knob(b, "PYLON_BENCH_SERVICES", 5000)
+	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
@@ -204,7 +183,7 @@ func checkSampleAnswers(b *testing.B, l *lab.Lab, k int) {
 //
 // Run as root: go test -run '^$' -bench Layer2CPUHog -benchtime 1x ./test/e2e/
 func BenchmarkLayer2CPUHog(b *testing.B) {
-	hold := time.Duration(knob(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
+	hold := time.Duration(knob.Get(b, "PYLON_BENCH_HOG_SECONDS", 300)) * time.Second
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{})
 		p := startPylon(b, l)
