@@ -40,7 +40,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the lease (default: --namespace)")
 	fs.StringVar(&o.loadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; unset: Services with no class")
 	fs.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "pylon-system"), "namespace pylon runs in; BGP password Secrets are read there")
-	fs.IntVar(&o.workers, "workers", 4, "Services reconciled at once")
+	fs.IntVar(&o.workers, "workers", 8, "Services reconciled at once")
 	fs.StringVar(&o.keySecret, "memberlist-key-secret", "pylon-memberlist", "Secret in --namespace holding the speakers' memberlist keys; created with a random key when missing (\"\" turns that off)")
 	fs.Func("service-cluster-ip-range", "the cluster's Service CIDRs, comma-separated (as given to kube-apiserver), never handed out to a LoadBalancer; needed where the API server serves no networking.k8s.io/v1 ServiceCIDR objects", func(s string) error {
 		for _, part := range strings.Split(s, ",") {

@@ -14,7 +14,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.namespace != "from-env" || o.leaderElectionNS != "from-env" || o.loadBalancerClass != "" || o.leaderElect || o.workers != 4 {
+	if o.namespace != "from-env" || o.leaderElectionNS != "from-env" || o.loadBalancerClass != "" || o.leaderElect || o.workers != 8 {
 		t.Errorf("defaults: %+v", o)
 	}
 	o, err = parseFlags([]string{"--load-balancer-class=example.com/lb", "--leader-elect", "--namespace=pylon", "--leader-election-namespace=kube-system", "--workers=8", "--kubeconfig=/k", "--service-cluster-ip-range=10.96.0.0/12, fd00:10:96::/112"})

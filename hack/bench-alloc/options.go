@@ -49,7 +49,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.n, "n", 5000, "LoadBalancer Services to create")
 	fs.IntVar(&o.churn, "churn", 1000, "standing Services to delete, and new ones to create, at once in the churn phase")
 	fs.IntVar(&o.restartNew, "restart-new", 100, "Services created while the controller is down")
-	fs.IntVar(&o.workers, "workers", 4, "the controller's --workers")
+	fs.IntVar(&o.workers, "workers", 8, "the controller's --workers (its default: 8)")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent API requests the benchmark sends")
 	fs.StringVar(&o.assets, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl (default $KUBEBUILDER_ASSETS, else hack/envtest-assets.sh)")
 	fs.DurationVar(&o.timeout, "timeout", 120*time.Second, "every Service must have converged this long after its phase's last request")

@@ -62,7 +62,7 @@ func nonDefaults() map[string]any {
 			"affinity":          map[string]any{"podAntiAffinity": nil, "nodeAffinity": nodeAffinity("pylonlb.io/controller")},
 			"priorityClassName": "system-cluster-critical",
 			"podAnnotations":    map[string]any{"example.com/controller": "yes"},
-			"extraArgs":         []any{"--workers=8"},
+			"extraArgs":         []any{"--workers=16"},
 			"extraEnv":          []any{map[string]any{"name": "GOMAXPROCS", "value": "2"}},
 		},
 		"speaker": map[string]any{

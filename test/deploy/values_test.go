@@ -31,7 +31,7 @@ func checkOtherValues(t *testing.T, objs []object) {
 		priority, nodeLabel  string
 		annotation, env      string
 	}{
-		{ctrl, "registry.example/pylon/controller:v9.9.9", "--load-balancer-class=example.com/pylon --zap-log-level=debug --memberlist-key-secret=lab-keys --metrics-secure=false", "--workers=8",
+		{ctrl, "registry.example/pylon/controller:v9.9.9", "--load-balancer-class=example.com/pylon --zap-log-level=debug --memberlist-key-secret=lab-keys --metrics-secure=false", "--workers=16",
 			map[string]any{"node-role.kubernetes.io/control-plane": "", "kubernetes.io/os": "linux"},
 			"system-cluster-critical", "pylonlb.io/controller", "example.com/controller", "GOMAXPROCS"},
 		{spk, "registry.example/pylon/speaker:v9.9.9", "--load-balancer-class=example.com/pylon --zap-log-level=debug --memberlist-key-secret=lab-keys --metrics-secure=false --memberlist-port=17946 --bgp=false", "--handoff-delay=2s",
