@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,33 +60,12 @@ func (b *bench) patchAll(ctx context.Context, ns []string, round, c int, events 
 		return 0, err
 	}
 	start := time.Now()
-	work := make(chan int)
-	var (
-		mu    sync.Mutex
-		first error
-	)
-	var wg sync.WaitGroup
-	for range c {
-		wg.Go(func() {
-			for i := range work {
-				if err := b.patchOne(ctx, ns[i], limitAddr(round, i), events); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range ns {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	err = fanOut(ctx, c, len(ns), func(ctx context.Context, i int) error {
+		return b.patchOne(ctx, ns[i], limitAddr(round, i), events)
+	})
 	took := time.Since(start)
-	if first != nil {
-		return 0, first
+	if err != nil {
+		return 0, err
 	}
 	s1, err := b.measure(ctx)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pylonlb/pylon/test/gen"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // benchNS is the namespace of the benchmark's Services.
@@ -36,45 +38,34 @@ type loader struct {
 // apply sends ops, clients at a time, in order of the slice, and returns
 // when each finished. It stops at the first error.
 func (l *loader) apply(ctx context.Context, ops []op) (map[string]timing, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan op)
 	var (
-		mu      sync.Mutex
-		times   = make(map[string]timing, len(ops))
-		firstEr error
+		mu    sync.Mutex
+		times = make(map[string]timing, len(ops))
 	)
-	var wg sync.WaitGroup
-	for range l.clients {
-		wg.Go(func() {
-			for o := range next {
-				start := time.Now()
-				err := l.do(ctx, o)
-				end := time.Now()
-				mu.Lock()
-				if err != nil && firstEr == nil {
-					firstEr = err
-					cancel()
-				}
-				times[o.name] = timing{start, end}
-				mu.Unlock()
-			}
-		})
+	err := fanOut(ctx, l.clients, len(ops), func(ctx context.Context, i int) error {
+		start := time.Now()
+		err := l.do(ctx, ops[i])
+		end := time.Now()
+		mu.Lock()
+		times[ops[i].name] = timing{start, end}
+		mu.Unlock()
+		return err
+	})
+	return times, err
+}
+
+// fanOut calls do for 0 to n-1 in order, at most clients at a time, and
+// stops at the first error, which it returns (or ctx's, when ctx ends).
+func fanOut(ctx context.Context, clients, n int, do func(ctx context.Context, i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(clients)
+	for i := 0; i < n && gctx.Err() == nil; i++ {
+		g.Go(func() error { return do(gctx, i) })
 	}
-feed:
-	for _, o := range ops {
-		select {
-		case next <- o:
-		case <-ctx.Done():
-			break feed
-		}
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	close(next)
-	wg.Wait()
-	if firstEr == nil && ctx.Err() != nil {
-		firstEr = ctx.Err()
-	}
-	return times, firstEr
+	return ctx.Err()
 }
 
 func (l *loader) do(ctx context.Context, o op) error {
