@@ -70,3 +70,16 @@ func TestSpecial(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecialWholeRanges: the first and the last address of every special
+// range are special, and found in that range (maybeSpecial lets none
+// through unchecked).
+func TestSpecialWholeRanges(t *testing.T) {
+	for _, u := range SpecialRanges() {
+		for _, a := range []netip.Addr{u.Prefix.Addr(), RangeOf(u.Prefix).Last} {
+			if got, ok := Special(a); !ok || got.Prefix != u.Prefix {
+				t.Errorf("Special(%s) = %v, %v; want %s", a, got, ok, u)
+			}
+		}
+	}
+}

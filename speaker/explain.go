@@ -61,7 +61,7 @@ func ExplainL2(in Inputs, ip netip.Addr) L2Explanation {
 	if len(svcs) == 0 || in.Config == nil {
 		return L2Explanation{Skipped: "no served LoadBalancer Service has it"}
 	}
-	e := electL2(in, ip, svcs)
+	e := electL2(in, ip, svcs, nil)
 	out := L2Explanation{Skipped: e.skip, NotSelecting: e.notSelecting}
 	if e.pool != nil {
 		out.Pool = e.pool.Name

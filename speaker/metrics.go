@@ -3,6 +3,7 @@ package speaker
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -23,6 +24,9 @@ type Metrics struct {
 	// that session's state changes, by peer and new state.
 	bfdUp          *prometheus.GaugeVec
 	bfdTransitions *prometheus.CounterVec
+	// passes is how long each pass of the reconciler took: reading the
+	// cache, planning and applying, without the wait before it.
+	passes prometheus.Histogram
 	// counts are cumulative counts kept elsewhere (the Announcer's
 	// packets, GoBGP's UPDATE messages), exported as counters.
 	counts *countsCollector
@@ -56,6 +60,9 @@ func NewMetrics() *Metrics {
 			Help: "1 when the BFD session with the BGP peer is Up, 0 otherwise; absent for peers without a bfd profile."}, []string{"peer"}),
 		bfdTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pylon_speaker_bfd_transitions_total",
 			Help: "State changes of the BFD session with the BGP peer since the speaker started, by new state (Up, Down, Init, AdminDown)."}, []string{"peer", "state"}),
+		passes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pylon_speaker_pass_duration_seconds",
+			Help:    "Time of one pass of the speaker: reading the cache, electing an owner for every address, planning BGP and applying both (the SpeakerStatus write is not included).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		counts: &countsCollector{
 			packets: prometheus.NewDesc("pylon_speaker_layer2_packets_total",
 				"ARP/NDP packets since start, by protocol and kind (requests, replies, gratuitous, probes, conflicting, send_failed: replies, gratuitous packets and probes that could not be sent).", []string{"protocol", "kind"}, nil),
@@ -67,13 +74,16 @@ func NewMetrics() *Metrics {
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.counts, m.sessionUp, m.prefixes, m.bgpAnnounced, m.bfdUp, m.bfdTransitions} {
+	for _, c := range []prometheus.Collector{m.owned, m.members, m.conflicts, m.counts, m.sessionUp, m.prefixes, m.bgpAnnounced, m.bfdUp, m.bfdTransitions, m.passes} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// observePass records the time of one pass.
+func (m *Metrics) observePass(d time.Duration) { m.passes.Observe(d.Seconds()) }
 
 func (m *Metrics) observe(owned, members int, s layer2.Stats) {
 	m.owned.Set(float64(owned))

@@ -92,11 +92,11 @@ type Plan struct {
 // (the allocator lets only Services with the same policy and pod selector
 // share an address under Local).
 func PlanL2(in Inputs) Plan {
-	p := Plan{L2: map[netip.Addr]L2{}, Owners: map[netip.Addr]string{}}
+	p := Plan{L2: map[netip.Addr]L2{}, Owners: make(map[netip.Addr]string, len(in.Services))}
 	if in.Config == nil {
 		return p
 	}
-	byIP := map[netip.Addr][]Service{}
+	byIP := make(map[netip.Addr][]Service, len(in.Services))
 	for _, s := range in.Services {
 		for _, ip := range s.IPs {
 			byIP[ip] = append(byIP[ip], s)
@@ -108,13 +108,18 @@ func PlanL2(in Inputs) Plan {
 			mine = n.Labels
 		}
 	}
+	memo := l2Memo{ads: map[string][]*config.L2Advertisement{}, eligible: map[string][]string{}}
 	for ip, svcs := range byIP {
-		e := electL2(in, ip, svcs)
+		e := electL2(in, ip, svcs, &memo)
 		if e.skip != "" {
 			continue
 		}
-		eligible := slices.DeleteFunc(election.Eligible(in.Nodes, e.svc),
-			func(n string) bool { return n != in.Node && in.NoInterface[n][ip] })
+		eligible := memo.eligibleFor(in, e)
+		if slices.ContainsFunc(eligible, func(n string) bool { return n != in.Node && in.NoInterface[n][ip] }) {
+			// A copy: the memo's slice serves the other addresses.
+			eligible = slices.DeleteFunc(slices.Clone(eligible),
+				func(n string) bool { return n != in.Node && in.NoInterface[n][ip] })
+		}
 		// owner is who would own ip if this node were not left out.
 		owner, ok := election.Owner(ip, eligible)
 		if !ok {
@@ -129,7 +134,8 @@ func PlanL2(in Inputs) Plan {
 			if in.NoInterface[in.Node][ip] {
 				// Still published: the others leave this node out, and
 				// so does it, until its list says otherwise.
-				if owner, ok = election.Owner(ip, slices.DeleteFunc(eligible, func(n string) bool { return n == in.Node })); !ok {
+				others := slices.DeleteFunc(slices.Clone(eligible), func(n string) bool { return n == in.Node })
+				if owner, ok = election.Owner(ip, others); !ok {
 					continue
 				}
 			}
@@ -160,11 +166,58 @@ type l2Election struct {
 	// notSelecting name the L2Advertisements covering the pool whose
 	// serviceSelectors select none of the Services using the address.
 	notSelecting []string
+	// allAds is set when ads are all the L2Advertisements covering the
+	// pool.
+	allAds bool
+}
+
+// l2Memo keeps, through one pass, what every address of a pool shares:
+// the L2Advertisements covering the pool, and the eligible nodes of its
+// Cluster-policy addresses when all of them select the Services. With
+// 50,000 addresses these were computed 50,000 times a pass. A nil memo
+// keeps nothing.
+type l2Memo struct {
+	ads      map[string][]*config.L2Advertisement
+	eligible map[string][]string
+}
+
+// adsFor is election.AdvertisementsFor(cfg.L2Advertisements, pool).
+func (m *l2Memo) adsFor(cfg *config.Config, pool string) []*config.L2Advertisement {
+	if m == nil {
+		return election.AdvertisementsFor(cfg.L2Advertisements, pool)
+	}
+	ads, ok := m.ads[pool]
+	if !ok {
+		ads = election.AdvertisementsFor(cfg.L2Advertisements, pool)
+		m.ads[pool] = ads
+	}
+	return ads
+}
+
+// eligibleFor is election.Eligible(in.Nodes, e.svc). The slice returned
+// may be shared: callers copy it before changing it.
+func (m *l2Memo) eligibleFor(in Inputs, e l2Election) []string {
+	if m == nil || e.svc.Local || !e.allAds {
+		return election.Eligible(in.Nodes, e.svc)
+	}
+	nodes, ok := m.eligible[e.pool.Name]
+	if !ok {
+		nodes = election.Eligible(in.Nodes, e.svc)
+		m.eligible[e.pool.Name] = nodes
+	}
+	return nodes
+}
+
+// selectsAny reports whether ad's serviceSelectors select one of svcs.
+func selectsAny(ad *config.L2Advertisement, svcs []Service) bool {
+	return slices.ContainsFunc(svcs, func(s Service) bool { return ad.SelectsService(s.Labels) })
 }
 
 // electL2 prepares the election of ip, used by svcs (sorted here by key:
 // the first decides the traffic policy).
-func electL2(in Inputs, ip netip.Addr, svcs []Service) l2Election {
+// memo, when not nil, keeps what is the same for every address of a pool
+// through one pass.
+func electL2(in Inputs, ip netip.Addr, svcs []Service, memo *l2Memo) l2Election {
 	if why := unannounceable(in, ip); why != "" {
 		return l2Election{skip: "it must never be announced: " + why}
 	}
@@ -173,9 +226,16 @@ func electL2(in Inputs, ip netip.Addr, svcs []Service) l2Election {
 	if pool == nil {
 		return l2Election{skip: "no IPPool holds it"}
 	}
-	ads := election.AdvertisementsFor(in.Config.L2Advertisements, pool.Name)
+	ads := memo.adsFor(in.Config, pool.Name)
 	if len(ads) == 0 {
 		return l2Election{skip: "no L2Advertisement covers its IPPool", pool: pool}
+	}
+	if !slices.ContainsFunc(ads, func(ad *config.L2Advertisement) bool { return !selectsAny(ad, svcs) }) {
+		// Every advertisement selects a Service: the pool's own list,
+		// which the memo's eligible nodes are kept for.
+		return l2Election{pool: pool, ads: ads, allAds: true, svc: election.Service{
+			Advertisements: ads, Local: svcs[0].Local, EndpointNodes: svcs[0].EndpointNodes,
+		}}
 	}
 	var notSelecting []string
 	ads = slices.DeleteFunc(slices.Clone(ads), func(ad *config.L2Advertisement) bool {

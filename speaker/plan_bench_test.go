@@ -15,16 +15,16 @@ import (
 
 // BenchmarkPlanL2 measures the layer-2 plan of one pass on one node, the
 // election of every address included (electL2, Eligible and Owner for
-// each), with 5,000 single-address Services over 100 and 1,000 nodes,
-// every node eligible for every address (the Cluster policy, one
+// each), with 5,000 single-address Services over 100 and 1,000 nodes and
+// 50,000 over 3 nodes, every node eligible for every address (the Cluster policy, one
 // L2Advertisement selecting every node: the most work a pass does). It
 // also reports the size, as JSON, of the SpeakerStatus that node writes
 // after the pass (buildStatus: one member entry per node, the first 256
 // announcements) as status-bytes. Node names are 32 characters, as
 // generated cloud node names are.
 func BenchmarkPlanL2(b *testing.B) {
-	const services = 5000
-	for _, size := range []int{100, 1000} {
+	for _, sz := range []struct{ size, services int }{{100, 5000}, {1000, 5000}, {3, 50000}} {
+		size, services := sz.size, sz.services
 		in := Inputs{Config: testConfig(b), Links: eth0(1), NodeIPs: addrs("198.18.0.11")}
 		var members []membership.Member
 		for i := range size {

@@ -233,7 +233,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	r.pace(ctx)
 	work := r.workClock()
 	began := work.Now()
-	defer func() { r.lastPass, r.lastEnd = work.Since(began), work.Now() }()
+	defer func() {
+		r.lastPass, r.lastEnd = work.Since(began), work.Now()
+		if r.Metrics != nil {
+			r.Metrics.observePass(r.lastPass)
+		}
+	}()
 	p, err := r.pass(ctx)
 	if err != nil || p == nil {
 		return reconcile.Result{}, err
