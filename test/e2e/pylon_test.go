@@ -85,7 +85,10 @@ func (p *pylon) startingAPIServer(line string) bool {
 // resident memory; each says why. The others run it as a cluster does:
 // startPylonPods (Helm, the DaemonSet and the Deployment from pylon's
 // images), and TestCluster.
-func startPylon(t testing.TB, l *lab.Lab) *pylon {
+//
+// speakerArgs are added to the speakers' flags (and may override the
+// metrics address: the last flag given wins).
+func startPylon(t testing.TB, l *lab.Lab, speakerArgs ...string) *pylon {
 	t.Helper()
 	ctrlBin, spkBin := buildPylon(t)
 	s := installShipped(t, l)
@@ -101,8 +104,8 @@ func startPylon(t testing.TB, l *lab.Lab) *pylon {
 		if i == 0 {
 			waitPolicy(t, l, kc)
 		}
-		sp, err := l.StartOnNodeAs(n, kc, "speaker", spkBin,
-			"--namespace="+pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info")
+		sp, err := l.StartOnNodeAs(n, kc, "speaker", spkBin, append([]string{
+			"--namespace=" + pylonNS, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info"}, speakerArgs...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
