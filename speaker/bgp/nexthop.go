@@ -142,6 +142,7 @@ func nextHopPolicyName(addr netip.Addr) string {
 
 // addNextHopPolicy installs a dual-stack peer's next-hop policy.
 func (s *Speaker) addNextHopPolicy(ctx context.Context, p Peer, nh nextHopState) error {
+	s.changed()
 	neighbors, _, _ := filterNames(p.Address)
 	name := nextHopPolicyName(p.Address)
 	other := p.families()[1]
@@ -172,6 +173,7 @@ func (s *Speaker) addNextHopPolicy(ctx context.Context, p Peer, nh nextHopState)
 // removePolicy unassigns and deletes one policy with its statements; what
 // does not exist is ignored.
 func (s *Speaker) removePolicy(ctx context.Context, name string) error {
+	s.changed()
 	_ = s.srv.DeletePolicyAssignment(ctx, &api.DeletePolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
 		Name: globalTable, Direction: api.PolicyDirection_EXPORT, Policies: []*api.Policy{{Name: name}},
 	}})

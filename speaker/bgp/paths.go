@@ -294,6 +294,7 @@ func (s *Speaker) SetPaths(ctx context.Context, paths []Path) error {
 // does not send a path again that is the same in its table, so this is how a
 // peer learns new attributes of paths it has.
 func (s *Speaker) resend(ctx context.Context, p Peer) error {
+	s.changed()
 	err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_OUT})
 	if err != nil {
 		return fmt.Errorf("peer %q: send paths again: %w", p.Name, err)
@@ -303,6 +304,7 @@ func (s *Speaker) resend(ctx context.Context, p Peer) error {
 
 // addPath announces (or re-announces) one path.
 func (s *Speaker) addPath(ctx context.Context, ps *pathState) error {
+	s.changed()
 	p, err := apiPath(ps)
 	if err != nil {
 		return fmt.Errorf("prefix %v: %w", ps.prefix, err)
@@ -317,6 +319,7 @@ func (s *Speaker) addPath(ctx context.Context, ps *pathState) error {
 
 // deletePath withdraws one path.
 func (s *Speaker) deletePath(ctx context.Context, ps *pathState) error {
+	s.changed()
 	delete(s.paths, ps.prefix)
 	if err := s.srv.DeletePath(ctx, &api.DeletePathRequest{Uuid: ps.uuid}); err != nil {
 		return fmt.Errorf("withdraw %v: %w", ps.prefix, err)

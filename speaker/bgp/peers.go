@@ -215,6 +215,7 @@ func (s *Speaker) SetPeers(ctx context.Context, peers []Peer) error {
 
 // addPeer installs the peer's export filter, then the peer.
 func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
+	s.changed()
 	if err := s.addFilter(ctx, p); err != nil {
 		return fmt.Errorf("peer %q: %w", p.Name, err)
 	}
@@ -238,6 +239,7 @@ func (s *Speaker) addPeer(ctx context.Context, p Peer) error {
 // updatePeer changes a peer in place (NeedsReset is false): its session
 // stays up.
 func (s *Speaker) updatePeer(ctx context.Context, ps *peerState, p Peer) error {
+	s.changed()
 	if _, err := s.srv.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: s.apiPeer(p)}); err != nil {
 		return fmt.Errorf("update peer %q: %w", p.Name, err)
 	}
@@ -259,6 +261,7 @@ func (s *Speaker) Peer(name string) (Peer, bool) {
 // deletePeer removes the peer (closing its session with a Cease
 // notification) and its export filter.
 func (s *Speaker) deletePeer(ctx context.Context, ps *peerState) error {
+	s.changed()
 	p := ps.cfg
 	delete(s.peers, p.Name)
 	s.sessions.removed(p.Address)

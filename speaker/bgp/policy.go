@@ -158,6 +158,7 @@ func prefixSet(name string, prefixes []netip.Prefix) *api.DefinedSet {
 
 // addFilter installs a new peer's export filters, before the peer exists.
 func (s *Speaker) addFilter(ctx context.Context, p Peer) error {
+	s.changed()
 	neighbors, _, policy := filterNames(p.Address)
 	state := &peerFilter{withheld: map[bool][]netip.Prefix{}, attrs: map[string]*attrFilter{}}
 	s.filters[p.Address] = state
@@ -209,6 +210,7 @@ func (s *Speaker) assign(ctx context.Context, policy string) error {
 
 // addAttrFilter installs the policy that gives a peer one attribute set.
 func (s *Speaker) addAttrFilter(ctx context.Context, p Peer, name string, f *attrFilter) error {
+	s.changed()
 	neighbors, _, _ := filterNames(p.Address)
 	if err := s.srv.AddDefinedSet(ctx, &api.AddDefinedSetRequest{Replace: true, DefinedSet: prefixSet(name, f.prefixes)}); err != nil {
 		return err
@@ -247,6 +249,7 @@ func (s *Speaker) addAttrFilter(ctx context.Context, p Peer, name string, f *att
 
 // removeAttrFilter removes one attribute policy and its set.
 func (s *Speaker) removeAttrFilter(ctx context.Context, addr netip.Addr, name string) error {
+	s.changed()
 	if st := s.filters[addr]; st != nil {
 		delete(st.attrs, name)
 	}
@@ -261,6 +264,7 @@ func (s *Speaker) removeAttrFilter(ctx context.Context, addr netip.Addr, name st
 // removes what exists and ignores what does not, so it also cleans up after
 // a half-done addFilter.
 func (s *Speaker) removeFilter(ctx context.Context, addr netip.Addr) error {
+	s.changed()
 	neighbors, _, policy := filterNames(addr)
 	var errs []error
 	if st := s.filters[addr]; st != nil {
@@ -337,6 +341,7 @@ func (s *Speaker) syncSet(ctx context.Context, name string, want, have []netip.P
 	if slices.Equal(want, have) {
 		return have, nil
 	}
+	s.changed()
 	if add := missing(want, have); len(add) > 0 {
 		if err := s.srv.AddDefinedSet(ctx, &api.AddDefinedSetRequest{DefinedSet: prefixSet(name, add)}); err != nil {
 			return have, err

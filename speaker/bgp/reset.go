@@ -32,6 +32,7 @@ func (s *Speaker) ResetPeer(ctx context.Context, addr netip.Addr, reason string)
 	if !known {
 		return fmt.Errorf("reset peer %s: %w: the speaker has no peer at that address", addr, ErrInvalidPeer)
 	}
+	s.changed()
 	if err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String(), Communication: reason}); err != nil {
 		return fmt.Errorf("reset peer %s: %w", addr, err)
 	}

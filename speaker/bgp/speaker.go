@@ -77,6 +77,10 @@ type Speaker struct {
 	// nextHop finds a dual-stack peer's other-family next hop.
 	nextHop NextHopFinder
 
+	// advertised is GoBGP's last count of the prefixes advertised to each
+	// peer (sessions.go).
+	advertised advertisedCounts
+
 	// sessions holds what the event watcher and the log adapter learn;
 	// it has its own lock because GoBGP calls into it from its goroutines.
 	sessions *sessionTracker

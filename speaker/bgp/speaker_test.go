@@ -253,7 +253,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	}
 }
 
-func startSpeaker(t *testing.T) *Speaker {
+func startSpeaker(t testing.TB) *Speaker {
 	t.Helper()
 	s, err := New(context.Background(), Options{RouterID: netip.MustParseAddr("198.18.2.1")})
 	if err != nil {

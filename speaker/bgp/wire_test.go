@@ -30,7 +30,7 @@ type wireRouter struct {
 	port uint16
 }
 
-func newWireRouter(t *testing.T, addr, from string, asn, speakerASN uint32) *wireRouter {
+func newWireRouter(t testing.TB, addr, from string, asn, speakerASN uint32) *wireRouter {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
@@ -275,5 +275,69 @@ func TestInterfaceNextHop(t *testing.T) {
 	p.SourceAddress = netip.Addr{}
 	if _, err := InterfaceNextHop(p); err == nil || !strings.Contains(err.Error(), "interface lo") {
 		t.Errorf("without a source address the kernel's choice towards 127.0.0.2 is on lo: %v", err)
+	}
+}
+
+// TestSessionsCountsOnlyWhenChanged: the prefixes sent to each peer are
+// GoBGP's own count, taken again after a change of the paths and only
+// then: reading the sessions with nothing changed asks GoBGP for nothing
+// costly (BenchmarkSessions).
+func TestSessionsCountsOnlyWhenChanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short mode: opens BGP sessions over loopback")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	const asn = 64512
+	a := newWireRouter(t, "127.0.0.2", "127.0.0.1", 64513, asn)
+	b := newWireRouter(t, "127.0.0.3", "127.0.0.1", 64513, asn)
+	s := startSpeaker(t)
+	if err := s.SetPeers(ctx, []Peer{wirePeer("a", "127.0.0.2", a.port, "127.0.0.1", asn, 64513), wirePeer("b", "127.0.0.3", b.port, "127.0.0.1", asn, 64513)}); err != nil {
+		t.Fatal(err)
+	}
+	paths := []Path{{Prefix: pfx("198.51.100.1/32")}, {Prefix: pfx("198.51.100.2/32")}, {Prefix: pfx("198.51.100.3/32"), Peers: []string{"a"}}}
+	if err := s.SetPaths(ctx, paths); err != nil {
+		t.Fatal(err)
+	}
+	sent := func() string {
+		ss, err := s.Sessions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range ss {
+			out = append(out, fmt.Sprintf("%s:%s:%d", x.Peer, x.State, x.PrefixesSent))
+		}
+		return strings.Join(out, " ")
+	}
+	poll.Eventually(t, 20*time.Millisecond, 20*time.Second, "both sessions up, 3 and 2 prefixes sent", func() (bool, string) {
+		got := sent()
+		return got == "a:Established:3 b:Established:2", got
+	})
+	times := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.advertised.times
+	}
+	before := times()
+	if err := s.SetPaths(ctx, paths); err != nil { // the same: nothing changes
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got := sent(); got != "a:Established:3 b:Established:2" {
+			t.Fatalf("sessions %s with nothing changed", got)
+		}
+	}
+	if n := times() - before; n != 0 {
+		t.Errorf("GoBGP counted the advertised prefixes %d times with nothing changed; want 0", n)
+	}
+	if err := s.SetPaths(ctx, paths[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(); got != "a:Established:2 b:Established:2" {
+		t.Errorf("after withdrawing a's own path: %s, want a:Established:2 b:Established:2", got)
+	}
+	if n := times() - before; n != 1 {
+		t.Errorf("GoBGP counted %d times after one change; want 1", n)
 	}
 }
