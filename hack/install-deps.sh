@@ -34,6 +34,8 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v conntrack >/dev/null || missing+=(conntrack)
 { command -v iptables-restore || [[ -x /usr/sbin/iptables-restore ]]; } >/dev/null || missing+=(iptables)
 { [[ -x /usr/lib/frr/bgpd && -x /usr/lib/frr/zebra ]] && command -v vtysh >/dev/null; } || missing+=(frr)
+# The other lab router: BIRD 2 (bird and birdc, in /usr/sbin).
+{ [[ -x /usr/sbin/bird && -x /usr/sbin/birdc ]] || command -v birdc >/dev/null; } || missing+=(bird2)
 
 if ((${#missing[@]} == 0)); then
 	exit 0
