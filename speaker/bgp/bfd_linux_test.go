@@ -76,7 +76,7 @@ func TestBFDFRR(t *testing.T) {
 		}
 		return
 	}
-	lab := newLab(t)
+	lab := newLab(t, routerFRR)
 	startBFDD(t, lab)
 	for _, sc := range bfdScenarios {
 		if sc.killed {
@@ -116,11 +116,11 @@ type frrBFDCounters struct {
 	SessionDown *int   `json:"session-down"`
 }
 
-func bfdPeer(r frr, peer string) (netlab.BFDPeer, error) {
-	return r.router().BFDPeer(context.Background(), netip.MustParseAddr(peer))
+func bfdPeer(r router, peer string) (netlab.BFDPeer, error) {
+	return r.frr().BFDPeer(context.Background(), netip.MustParseAddr(peer))
 }
 
-func bfdCounters(r frr, peer string) (up, down int, err error) {
+func bfdCounters(r router, peer string) (up, down int, err error) {
 	var peers []frrBFDCounters
 	if err := r.vtysh("show bfd peers counters json", &peers); err != nil {
 		return 0, 0, err
@@ -138,7 +138,7 @@ func bfdCounters(r frr, peer string) (up, down int, err error) {
 
 // frrSees waits until bfdd shows the peer in status ("up", "down") and
 // check accepts it; it returns how long that took.
-func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
+func frrSees(t *testing.T, r router, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
 	t.Helper()
 	return poll.Eventually(t, 20*time.Millisecond, within, "bfdd: "+peer+" "+status, func() error {
 		p, err := bfdPeer(r, peer)
@@ -221,7 +221,7 @@ func negotiated(tx int) func(netlab.BFDPeer) error {
 // session come Up on both sides; a TX change is taken without a flap on
 // bfdd's side; Close tells bfdd (AdminDown).
 func scenarioBFDSessions(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	v4 := bfdCfg(nodeEBGP, routerV4)
 	v4.Interface = "eth0"
 	v6 := bfdCfg(nodeV6, routerV6)
@@ -308,7 +308,7 @@ func bfddPeerConfig(t *testing.T, lab *labInfo, peer, setting string) {
 // scenarioBFDNodeStops brings a session Up, says so and waits to be
 // killed (the parent measures bfdd's detection).
 func scenarioBFDNodeStops(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	s, _ := newBFD(t, bfdCfg(nodeEBGP, routerV4))
 	allUp(t, s, 1)
 	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
@@ -350,7 +350,7 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 	}
 	killed := time.Now()
 	_ = cmd.Wait()
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	took := frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p netlab.BFDPeer) error {
 		if p.Diagnostic != "control detection time expired" {
 			return fmt.Errorf("diagnostic %q", p.Diagnostic)
@@ -367,11 +367,11 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 // file: netlab.FRR.Kill): our session goes Down with "control detection time expired".
 // Last scenario: bfdd stays dead.
 func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	s, ch := newBFD(t, bfdCfg(nodeEBGP, routerV4))
 	allUp(t, s, 1)
 	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
-	if err := r.router().Kill("bfdd"); err != nil {
+	if err := r.frr().Kill("bfdd"); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()

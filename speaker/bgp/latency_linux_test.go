@@ -24,7 +24,7 @@ func TestLatencyFRR(t *testing.T) {
 		t.Run("Measure", func(t *testing.T) { measureLatency(t, lab) })
 		return
 	}
-	lab := newLab(t)
+	lab := newLab(t, routerFRR)
 	t.Run("Measure", func(t *testing.T) { inLab(t, lab, "TestLatencyFRR", "Measure") })
 }
 
@@ -120,7 +120,7 @@ func (w *routeWatch) wait(t *testing.T, added bool, prefixes []netip.Prefix, wit
 
 func measureLatency(t *testing.T, lab *labInfo) {
 	ctx := context.Background()
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil {
 		t.Fatal(err)

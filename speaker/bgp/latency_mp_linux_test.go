@@ -14,7 +14,7 @@ import (
 // FRR takes one session from the node's address.
 func measureDualStackLatency(t *testing.T, lab *labInfo, s *Speaker, w *routeWatch) {
 	ctx := context.Background()
-	r := frr{t: t, dir: lab.Dir, lab: lab}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir, lab: lab}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-logr/logr"
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/apiutil"
+	bgppkt "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
@@ -199,6 +201,23 @@ func (s *Speaker) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// sentNBit reports whether the router's graceful restart capability, among
+// its capabilities (GoBGP's remote capabilities of an established
+// session), has the N bit (RFC 8538: it takes a Cease other than Hard
+// Reset as a graceful restart).
+func sentNBit(p *api.Peer) bool {
+	caps, err := apiutil.UnmarshalCapabilities(p.GetState().GetRemoteCap())
+	if err != nil {
+		return false
+	}
+	for _, c := range caps {
+		if gr, ok := c.(*bgppkt.CapGracefulRestart); ok {
+			return gr.Flags&0x04 != 0
+		}
+	}
+	return false
+}
+
 // waitWithdrawn waits until no established session has a prefix advertised,
 // or ctx ends, or one second passes: long enough for a withdrawal to be
 // written to a healthy socket, short enough not to hold up a shutdown behind
@@ -230,18 +249,35 @@ func (s *Speaker) waitWithdrawn(ctx context.Context) {
 // resetGraceful closes the sessions of peers with graceful restart so that
 // the routers keep the routes. StopBgp alone would not: it sends Cease
 // "Peer De-configured", which RFC 8538 (section 5.1) makes a hard reset that
-// flushes the routes. ResetPeer sends Cease "Administrative Reset", which with
-// the N bit negotiated starts the router's graceful-restart helper; once the
-// sessions are down (GoBGP then waits its idle hold time, 30 s, before it
-// dials again), StopBgp has no connection left to send its Cease on.
+// flushes the routes. With a router that sent the N bit (RFC 8538: FRR),
+// ResetPeer sends Cease "Administrative Reset", which starts the router's
+// graceful-restart helper. A router without it (BIRD 2) takes any
+// NOTIFICATION as the end of the session and flushes the routes (RFC 4724
+// section 4.2): its session is ended by shutting the TCP connection down
+// without one (closeSilently), the event RFC 4724 has the helper keep the
+// routes for. Once the sessions are down (GoBGP then waits its idle hold
+// time before it dials again), StopBgp has no connection left to send its
+// Cease on.
 func (s *Speaker) resetGraceful(ctx context.Context) error {
 	var errs []error
+	nBit := map[string]bool{}
+	_ = s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		nBit[p.GetState().GetNeighborAddress()] = sentNBit(p)
+	})
 	reset := map[string]bool{}
 	for _, p := range s.sortedPeers() {
 		if p.cfg.GracefulRestart == 0 {
 			continue
 		}
 		addr := p.cfg.Address.String()
+		if !nBit[addr] {
+			if _, err := closeSilently(p.cfg.Address, p.cfg.port()); err != nil {
+				errs = append(errs, fmt.Errorf("peer %q: close for graceful restart: %w", p.cfg.Name, err))
+				continue
+			}
+			reset[addr] = true
+			continue
+		}
 		if err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr, Communication: "pylon speaker restarting"}); err != nil {
 			errs = append(errs, fmt.Errorf("peer %q: reset for graceful restart: %w", p.cfg.Name, err))
 			continue
