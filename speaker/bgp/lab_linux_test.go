@@ -118,11 +118,18 @@ func newLab(t *testing.T, kind string) *labInfo {
 	return lab
 }
 
+// bgpdConf is the lab router's bgpd configuration: the lab's lines (its
+// log in the router's directory, %[1]s) and frrPeering.
 const bgpdConf = `frr defaults traditional
 hostname pylon-lab-router
 log file %[1]s/bgpd.log
 !
-router bgp 64513
+` + frrPeering
+
+// frrPeering is what FRR needs to peer with pylon's nodes, the MD5
+// password as %[2]s: docs/configuration.md shows it (TestRouterSnippets
+// keeps the two in step).
+const frrPeering = `router bgp 64513
  bgp router-id 198.18.2.254
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
