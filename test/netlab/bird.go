@@ -7,9 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pylonlb/pylon/test/poll"
@@ -123,20 +121,7 @@ func (b *BIRD) Restart(ctx context.Context) error {
 
 // Kill sends SIGKILL to bird by the PID in its pid file, if that process's
 // command line names Dir: a crash, from any process.
-func (b *BIRD) Kill() error {
-	data, err := os.ReadFile(filepath.Join(b.Dir, "bird.pid"))
-	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 {
-		return fmt.Errorf("bird.pid: %q", data)
-	}
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(b.Dir)) {
-		return fmt.Errorf("PID %d is not this router's bird: %q", pid, cmdline)
-	}
-	return syscall.Kill(pid, syscall.SIGKILL)
-}
+func (b *BIRD) Kill() error { return killByPidFile(b.Dir, "bird") }
 
 // Birdc runs one birdc command ("show protocols all") and returns its
 // output without birdc's greeting line. birdc exits non-zero when BIRD
