@@ -46,7 +46,7 @@ template bgp pylon {
 }
 {{range .Neighbours}}
 protocol bgp {{.Name}} from pylon {
-  neighbor {{.Addr}} as {{.ASN}};
+  neighbor {{.Addr}}{{if .Port}} port {{.Port}}{{end}} as {{.ASN}};
 {{- if .Internal}}
   direct;
 {{- end}}
@@ -87,6 +87,8 @@ type birdNeighbour struct {
 	Families []string
 	// Active: the router dials too (passive off, retry every second).
 	Active bool
+	// Port is the node's port the router dials; 0: 179.
+	Port int
 	// HoldTimeZero: the router proposes a hold time of 0.
 	HoldTimeZero bool
 }

@@ -35,6 +35,7 @@ var labScenarios = []struct {
 	{"DualStackOverIPv6", scenarioDualStackOverIPv6},
 	{"PerPeerAttributes", scenarioPerPeerAttributes},
 	{"GracefulRestart", scenarioGracefulRestart},
+	{"GracefulRestartPassive", scenarioGracefulRestartPassive},
 	// bgp-opts (scenarios_opts_linux_test.go)
 	{"ServiceSelectors", scenarioServiceSelectors},
 	{"ConnectTime", scenarioConnectTime},
@@ -415,18 +416,49 @@ func scenarioGracefulRestart(t *testing.T, r router) {
 		t.Fatal(err)
 	}
 	hasPath(t, r, "198.51.100.60/32", nodeEBGP, nextHop(nodeEBGP))
+	keptAfterClose(t, r, s, "198.51.100.60/32")
+}
+
+// keptAfterClose closes the speaker, whose peer has graceful restart with
+// a restart time of 4 s, and checks that the router keeps prefix from the
+// node's 198.18.2.1 for about that long, and then drops it.
+func keptAfterClose(t *testing.T, r router, s *Speaker, prefix string) {
+	t.Helper()
 	closed := time.Now()
-	if err := s.Close(ctx); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if ps, err := r.paths("198.51.100.60/32", nodeEBGP); err != nil || len(ps) != 1 {
+	if ps, err := r.paths(prefix, nodeEBGP); err != nil || len(ps) != 1 {
 		t.Fatalf("1 s after Close with graceful restart the router has %d paths (%v), want the route kept", len(ps), err)
 	}
-	noPath(t, r, 10*time.Second, "198.51.100.60/32", nodeEBGP)
+	noPath(t, r, 10*time.Second, prefix, nodeEBGP)
 	kept := time.Since(closed)
 	t.Logf("graceful restart 4s: route kept after Close, gone after %v", kept.Round(100*time.Millisecond))
 	if kept < 3*time.Second {
 		t.Errorf("route gone %v after Close, want about the restart time (4s)", kept)
 	}
+}
+
+// scenarioGracefulRestartPassive: graceful restart on a passive peer,
+// whose session the router dialed to the speaker's port 1790: Close leaves
+// the route on the router for the restart time too (with BIRD, which lacks
+// RFC 8538, the speaker must find the session by its own listening port,
+// neither end being 179, to end it without a notification).
+func scenarioGracefulRestartPassive(t *testing.T, r router) {
+	ctx := context.Background()
+	s := newSpeakerWith(t, Options{RouterID: netip.MustParseAddr(nodeEBGP), ListenPort: 1790,
+		ListenAddresses: []netip.Addr{netip.MustParseAddr(nodeEBGP)}})
+	p := ebgpPeer()
+	p.Passive = true
+	p.GracefulRestart = 4 * time.Second
+	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
+		t.Fatal(err)
+	}
+	r.dialNode(t, s, 1790)
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.61/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.61/32", nodeEBGP, nextHop(nodeEBGP))
+	keptAfterClose(t, r, s, "198.51.100.61/32")
 }

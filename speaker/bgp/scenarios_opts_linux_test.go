@@ -121,30 +121,39 @@ func scenarioPassive(t *testing.T, r router) {
 	if n, err := r.synCount(); err != nil || n != 0 {
 		t.Fatalf("the passive speaker dialed: %d SYNs to the router's port 179 (%v)", n, err)
 	}
+	r.dialNode(t, s, 179)
+	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32")}}); err != nil {
+		t.Fatal(err)
+	}
+	hasPath(t, r, "198.51.100.71/32", nodeEBGP, nextHop(nodeEBGP))
+}
+
+// dialNode makes the router dial the node's 198.18.2.1 on port (no longer
+// passive, retrying every second) until the test ends, and waits until it
+// has: the session is up and the router's end has the ephemeral port.
+func (r router) dialNode(t *testing.T, s *Speaker, port int) {
+	t.Helper()
 	if r.kind == routerBIRD {
-		r.birdConfigure(t, func(c *birdConfig) { c.neighbour(nodeEBGP, func(n *birdNeighbour) { n.Active = true }) })
-	} else {
-		if err := r.bgpdConfig("no neighbor "+nodeEBGP+" passive", "neighbor "+nodeEBGP+" timers connect 1"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := r.bgpdConfig("neighbor "+nodeEBGP+" passive", "no neighbor "+nodeEBGP+" timers connect 1"); err != nil {
-				t.Error(err)
-			}
+		r.birdConfigure(t, func(c *birdConfig) {
+			c.neighbour(nodeEBGP, func(n *birdNeighbour) { n.Active, n.Port = true, port })
 		})
+	} else {
+		do := []string{"no neighbor " + nodeEBGP + " passive", "neighbor " + nodeEBGP + " timers connect 1"}
+		undo := []string{"neighbor " + nodeEBGP + " passive", "no neighbor " + nodeEBGP + " timers connect 1"}
+		if port != 179 {
+			do = append(do, fmt.Sprintf("neighbor %s port %d", nodeEBGP, port))
+			undo = append(undo, fmt.Sprintf("no neighbor %s port %d", nodeEBGP, port))
+		}
+		r.configure(t, do, undo)
 	}
 	established(t, r, s, "router", nodeEBGP)
 	local, foreign, err := r.sessionPorts(nodeEBGP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if foreign != 179 || local == 179 {
-		t.Errorf("%s's session ports: local %d, foreign %d; want %s to have dialed the node's port 179", r.kind, local, foreign, r.kind)
+	if foreign != port || local == 179 {
+		t.Errorf("%s's session ports: local %d, foreign %d; want %s to have dialed the node's port %d", r.kind, local, foreign, r.kind, port)
 	}
-	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32")}}); err != nil {
-		t.Fatal(err)
-	}
-	hasPath(t, r, "198.51.100.71/32", nodeEBGP, nextHop(nodeEBGP))
 }
 
 // sessionPorts are the router's local and foreign TCP ports of its

@@ -3,20 +3,22 @@ package bgp
 import (
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 )
 
-// closeSilently shuts down this process's TCP connections with addr in
-// which either end is port: GoBGP's session with the peer, whichever side
-// dialed. The router sees the connection end without a BGP NOTIFICATION,
+// closeSilently shuts down this process's TCP connections with addr whose
+// remote or local port is one of ports: GoBGP's session with the peer,
+// whichever side dialed (the router's BGP port, the speaker's listening
+// one). The router sees the connection end without a BGP NOTIFICATION,
 // which RFC 4724 makes the start of its graceful-restart helper (it keeps
 // the routes, stale, for the restart time); GoBGP reads the end of the
 // stream and drops the session, and the NOTIFICATION it may still write
 // goes nowhere. The descriptors stay open (GoBGP closes them): shutdown,
 // not close, so no descriptor number is freed under GoBGP's feet. It
 // returns how many connections it shut down.
-func closeSilently(addr netip.Addr, port uint16) (int, error) {
+func closeSilently(addr netip.Addr, ports ...uint16) (int, error) {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return 0, err
@@ -40,7 +42,7 @@ func closeSilently(addr netip.Addr, port uint16) (int, error) {
 		}
 		ra, rport := sockAddr(remote)
 		_, lport := sockAddr(local)
-		if ra != addr || (rport != port && lport != port) {
+		if ra != addr || (!slices.Contains(ports, rport) && !slices.Contains(ports, lport)) {
 			continue
 		}
 		if err := syscall.Shutdown(fd, syscall.SHUT_RDWR); err != nil {

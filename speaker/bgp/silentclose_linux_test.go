@@ -31,7 +31,7 @@ func TestCloseSilently(t *testing.T) {
 	}
 	_, far, port := pair()
 	_, otherFar, _ := pair()
-	n, err := closeSilently(netip.MustParseAddr("127.0.0.1"), port)
+	n, err := closeSilently(netip.MustParseAddr("127.0.0.1"), 1, port)
 	if err != nil || n != 2 {
 		// Both ends of the pair are this process's: each has the port
 		// at one end.

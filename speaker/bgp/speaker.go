@@ -60,6 +60,8 @@ type Options struct {
 type Speaker struct {
 	log          logr.Logger
 	connectRetry time.Duration
+	// listenPort is GoBGP's listening port; -1: none (active only).
+	listenPort int32
 
 	srv *server.BgpServer
 	// cancel stops the goroutines the Speaker started (the peer-event
@@ -106,6 +108,7 @@ func New(ctx context.Context, opts Options) (*Speaker, error) {
 
 	s := &Speaker{
 		log:          opts.Logger,
+		listenPort:   port,
 		connectRetry: retry,
 		done:         make(chan struct{}),
 		peers:        map[string]*peerState{},
@@ -271,7 +274,13 @@ func (s *Speaker) resetGraceful(ctx context.Context) error {
 		}
 		addr := p.cfg.Address.String()
 		if !nBit[addr] {
-			if _, err := closeSilently(p.cfg.Address, p.cfg.port()); err != nil {
+			// The router's port on a session the speaker dialed, the
+			// speaker's own on one the router dialed.
+			ports := []uint16{p.cfg.port()}
+			if s.listenPort > 0 {
+				ports = append(ports, uint16(s.listenPort))
+			}
+			if _, err := closeSilently(p.cfg.Address, ports...); err != nil {
 				errs = append(errs, fmt.Errorf("peer %q: close for graceful restart: %w", p.cfg.Name, err))
 				continue
 			}
