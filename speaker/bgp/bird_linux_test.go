@@ -66,6 +66,15 @@ protocol bgp {{.Name}} from pylon {
 }
 {{end -}}
 # --- end of pylon peering ---
+{{- if .BFD}}
+protocol bfd {
+  interface "eth0" { min rx interval {{.BFDRx}} ms; min tx interval 300 ms; multiplier 3; };
+  multihop { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
+  neighbor 198.18.2.1 dev "eth0" local 198.18.2.254;
+  neighbor 2001:db8:2::1 dev "eth0" local 2001:db8:2::fe;
+  neighbor 198.18.2.2 local 198.18.2.254 multihop on;
+}
+{{- end}}
 `))
 
 // birdConfig is what birdTemplate renders.
@@ -73,6 +82,11 @@ type birdConfig struct {
 	RouterID   string
 	ASN        uint32
 	Neighbours []birdNeighbour
+	// BFD runs BIRD's bfd protocol with the node's three BFD peers of
+	// bfddConf (bfd_linux_test.go), 300 ms x 3, the single-hop receive
+	// interval BFDRx.
+	BFD   bool
+	BFDRx int
 }
 
 // birdNeighbour is one of the router's neighbours: a node's address.
@@ -149,6 +163,8 @@ func (r router) birdConfigure(t *testing.T, change func(*birdConfig)) {
 	base := birdLabRouter()
 	if r.dir == r.lab.Dir2 {
 		base = birdLabRouterB()
+	} else if r.lab.BFD {
+		base.BFD, base.BFDRx = true, 300
 	}
 	c := base
 	c.Neighbours = append([]birdNeighbour(nil), base.Neighbours...)

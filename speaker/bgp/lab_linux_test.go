@@ -63,6 +63,9 @@ type labInfo struct {
 	Kind         string
 	Node, Router string // namespace names
 	Dir          string // the router's directory: configs, pid files, sockets
+	// BFD: the router runs BFD with the node (TestBFDBIRD: BIRD's bfd
+	// protocol in its configuration).
+	BFD bool
 	// Router2 and Dir2: the second router, when a test adds it
 	// (addRouterB in lab2_linux_test.go).
 	Router2, Dir2 string

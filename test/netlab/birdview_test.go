@@ -212,3 +212,26 @@ func TestParseKernelRoutesBIRD(t *testing.T) {
 		t.Errorf("got %v, want .77 via both nodes (merge paths) and two single routes", routes)
 	}
 }
+
+func TestParseBIRDBFD(t *testing.T) {
+	up, err := parseBIRDBFD(fixture(t, "bird2.0/bfd-up.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer4, peer6 := netip.MustParseAddr("198.18.5.2"), netip.MustParseAddr("2001:db8:5::2")
+	want := []BFDPeer{
+		{Peer: peer4, Multihop: true, Status: "up", Since: "2026-12-05 10:09:41.613", TransmitInterval: 300, DetectTime: 900},
+		{Peer: peer4, Status: "up", Since: "2026-12-05 10:09:41.594", TransmitInterval: 300, DetectTime: 900},
+		{Peer: peer6, Status: "up", Since: "2026-12-05 10:09:41.418", TransmitInterval: 300, DetectTime: 900},
+	}
+	if !slices.Equal(up, want) {
+		t.Errorf("got %+v\nwant %+v", up, want)
+	}
+	down, err := parseBIRDBFD(fixture(t, "bird2.0/bfd-down.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(down) != 3 || down[1].Status != "down" || down[1].TransmitInterval != 1000 || down[1].DetectTime != 0 || down[1].Multihop {
+		t.Errorf("after the peer was killed: %+v, want 3 down, 1 s interval, no detection time", down)
+	}
+}

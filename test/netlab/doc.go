@@ -38,10 +38,11 @@
 // NewBIRD prepares a BIRD 2 router in a namespace instead: BIRD.Start
 // writes bird.conf and runs bird in the foreground, with control socket
 // and pid file in the router's directory; Birdc and Configure talk to it
-// through birdc; Sessions, Paths, View and KernelRoutes parse birdc's text
-// into the same types as FRR's (BIRD has no JSON). Router is what both
-// routers answer, for tests that run against either; ReadKernelRoutes is
-// the one kernel-route reader (proto bgp for FRR, proto bird for BIRD).
+// through birdc; Sessions, Paths, View, KernelRoutes and BFDPeers parse
+// birdc's text into the same types as FRR's (BIRD has no JSON). Router is
+// what both routers answer, for tests that run against either;
+// ReadKernelRoutes is the one kernel-route reader (proto bgp for FRR,
+// proto bird for BIRD).
 //
 // # Cleanliness
 //
