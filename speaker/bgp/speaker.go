@@ -162,11 +162,12 @@ func (s *Speaker) Changes() <-chan struct{} { return s.sessions.changes }
 // Close withdraws every path and stops the server, which closes every
 // session. When a peer has graceful restart configured, paths are not
 // withdrawn from it: its session is closed in a way that lets the router keep
-// the routes, marked stale, for the restart time (RFC 4724 with RFC 8538
-// notification support; see resetGraceful), so a restarting speaker does not
-// cause a traffic gap. Peers without graceful restart are closed first and
-// lose the routes at once. Close waits, within ctx and at most a second, for
-// the withdrawals to be sent and the graceful sessions to be down.
+// the routes, marked stale, for the restart time (RFC 4724, with RFC 8538
+// notification support where the router has it; see resetGraceful), so a
+// restarting speaker does not cause a traffic gap. Peers without graceful
+// restart are closed first and lose the routes at once. Close waits,
+// within ctx and at most a second, for the withdrawals to be sent and the
+// graceful sessions to be down.
 func (s *Speaker) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -171,6 +171,8 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 	out := map[string]birdProtocol{}
 	var cur *birdProtocol
 	var name, channel string
+	// neighbourCaps: inside "Neighbor capabilities" (the peer's).
+	neighbourCaps := false
 	done := func() {
 		if cur != nil && cur.Peer.IsValid() {
 			out[name] = *cur
@@ -189,7 +191,7 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 			if m == nil || m[2] != "BGP" {
 				continue
 			}
-			name = m[1]
+			name, channel, neighbourCaps = m[1], "", false
 			cur = &birdProtocol{Session: Session{PrefixesReceived: map[string]int{}, Since: sinceOf(m[5])}}
 			continue
 		}
@@ -199,8 +201,15 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 		key, val, ok := strings.Cut(strings.TrimSpace(line), ":")
 		val = strings.TrimSpace(val)
 		switch {
+		case strings.TrimSpace(line) == "Neighbor capabilities":
+			neighbourCaps = true
+		case strings.TrimSpace(line) == "Local capabilities":
+			neighbourCaps = false
 		case strings.HasPrefix(line, "  Channel "):
 			channel = strings.TrimPrefix(line, "  Channel ")
+			neighbourCaps = false
+		case key == "Hostname" && neighbourCaps:
+			cur.Hostname = val
 		case !ok:
 		case key == "BGP state":
 			cur.State = val
@@ -218,6 +227,7 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 			cur.RemoteAS = uint32(as)
 		case key == "Session":
 			cur.Internal = strings.HasPrefix(val, "internal")
+			neighbourCaps = false
 		case key == "Routes" && channel != "":
 			// "2 imported, 0 exported, 2 preferred"
 			n, err := strconv.Atoi(strings.Fields(val)[0])

@@ -75,6 +75,35 @@ func TestParseBIRDProtocols(t *testing.T) {
 	}
 }
 
+// TestParseBIRDHostname: the hostname a peer announced (GoBGP does) is
+// among its capabilities; the router's own, if it announces one, is not
+// the peer's.
+func TestParseBIRDHostname(t *testing.T) {
+	data := []byte(`Name       Proto      Table      State  Since         Info
+node_ebgp  BGP        ---        up     2026-12-05 09:56:22.985  Established
+  BGP state:          Established
+    Neighbor address: 198.18.2.1
+    Neighbor AS:      64512
+    Local capabilities
+      Hostname: router
+    Neighbor capabilities
+      4-octet AS numbers
+      Hostname: n1
+    Session:          external AS4
+`)
+	protos, err := parseBIRDProtocols(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := protos["node_ebgp"].Hostname; got != "n1" {
+		t.Errorf("hostname %q, want the peer's n1", got)
+	}
+	protos, err = parseBIRDProtocols(fixture(t, "bird2.0/protocols-all.txt"))
+	if err != nil || protos["n1"].Hostname != "" {
+		t.Errorf("BIRD peers without the capability: hostname %q (%v), want none", protos["n1"].Hostname, err)
+	}
+}
+
 func TestParseBIRDRoutesECMP(t *testing.T) {
 	routes := birdView(t, "bird2.0/route-all-ecmp.txt", "bird2.0/protocols-all.txt", "bird2.0/export-kernel4.txt")
 	if len(routes) != 4 {

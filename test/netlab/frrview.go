@@ -22,7 +22,7 @@ type Session struct {
 	// Peer is the neighbour's address.
 	Peer netip.Addr
 	// Hostname is what the peer announced with the hostname capability,
-	// if it did. BIRD 2.0 does not show it: empty.
+	// if it did (BIRD: "Hostname:" among the neighbour's capabilities).
 	Hostname string
 	RemoteAS uint32
 	// State is the BGP state: "Established", "Active", "Connect",
