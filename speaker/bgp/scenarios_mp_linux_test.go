@@ -41,6 +41,21 @@ func (r router) configure(t *testing.T, do, undo []string) {
 	})
 }
 
+// activate activates address family afi ("ipv4", "ipv6") for the
+// router's neighbour local until the test ends: FRR's `neighbor activate`,
+// a channel more on BIRD's protocol.
+func (r router) activate(t *testing.T, local, afi string) {
+	t.Helper()
+	if r.kind == routerBIRD {
+		r.birdConfigure(t, func(c *birdConfig) {
+			c.neighbour(local, func(n *birdNeighbour) { n.Families = append(n.Families, afi) })
+		})
+		return
+	}
+	r.configure(t, []string{"address-family " + afi + " unicast", "neighbor " + local + " activate"},
+		[]string{"address-family " + afi + " unicast", "no neighbor " + local + " activate"})
+}
+
 // kernelRoute waits until the router namespace's kernel routes prefix via
 // the given next hop, from BGP (proto: "bgp" for FRR, "bird" for BIRD).
 func kernelRoute(t *testing.T, ns, proto, prefix, via string) time.Duration {
@@ -129,15 +144,7 @@ func scenarioDualStackOverIPv6(t *testing.T, r router) {
 // with otherHop, and the router's kernel must route both there.
 func dualStack(t *testing.T, r router, p Peer, local, otherAFI, v4, v6, otherHop string) *Speaker {
 	ctx := context.Background()
-	if r.kind == routerBIRD {
-		// The other family's channel on the node's protocol.
-		r.birdConfigure(t, func(c *birdConfig) {
-			c.neighbour(local, func(n *birdNeighbour) { n.Families = append(n.Families, otherAFI) })
-		})
-	} else {
-		r.configure(t, []string{"address-family " + otherAFI + " unicast", "neighbor " + local + " activate"},
-			[]string{"address-family " + otherAFI + " unicast", "no neighbor " + local + " activate"})
-	}
+	r.activate(t, local, otherAFI)
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
