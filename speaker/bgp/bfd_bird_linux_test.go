@@ -101,11 +101,7 @@ func detects(ms int) func(netlab.BFDPeer) error {
 // sessions Down.
 func scenarioBFDSessionsBIRD(t *testing.T, lab *labInfo) {
 	r := lab.router(t)
-	v4 := bfdCfg(nodeEBGP, routerV4)
-	v4.Interface = "eth0"
-	v6 := bfdCfg(nodeV6, routerV6)
-	mh := bfdCfg(nodeIBGP, routerV4)
-	mh.Multihop, mh.Passive = true, true
+	v4, v6, mh := bfdLabSessions()
 	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
 	upChanges := len(ch.all())
@@ -136,26 +132,13 @@ func scenarioBFDSessionsBIRD(t *testing.T, lab *labInfo) {
 
 	// BIRD asks for a slower RX (900 ms) on the interface: our TX
 	// follows, no state change on our side; then back to 300 ms.
-	for _, rx := range []int{900, 300} {
+	rxFollowed(t, s, ch, upChanges, v4.Local, func(rx int) {
 		c := birdLabRouter()
 		c.BFD, c.BFDRx = true, rx
 		if err := r.bird().Configure(context.Background(), c.render()); err != nil {
 			t.Fatal(err)
 		}
-		want := time.Duration(max(rx, 600)) * time.Millisecond
-		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows BIRD's RX", func() error {
-			for _, st := range s.Status() {
-				if st.Config.Local == v4.Local && (st.TxInterval != want || st.State != bfd.Up) {
-					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
-				}
-			}
-			return nil
-		})
-		t.Logf("BIRD's min rx interval %d ms -> our TX interval %v: %v", rx, want, took)
-	}
-	if cs := ch.all(); len(cs) != upChanges {
-		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
-	}
+	})
 
 	start := time.Now()
 	if err := s.Close(); err != nil {

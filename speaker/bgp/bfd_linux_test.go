@@ -217,16 +217,47 @@ func negotiated(tx int) func(netlab.BFDPeer) error {
 	}
 }
 
+// bfdLabSessions are the node's three sessions with the router: single
+// hop IPv4 bound to eth0, single hop IPv6, passive multihop IPv4.
+func bfdLabSessions() (v4, v6, mh bfd.Config) {
+	v4 = bfdCfg(nodeEBGP, routerV4)
+	v4.Interface = "eth0"
+	v6 = bfdCfg(nodeV6, routerV6)
+	mh = bfdCfg(nodeIBGP, routerV4)
+	mh.Multihop, mh.Passive = true, true
+	return v4, v6, mh
+}
+
+// rxFollowed has the router ask for a slower RX on the session from local
+// (setRX 900 ms), then for 300 ms again: each time our TX follows (to the
+// larger of its RX and our 600 ms), and none of our sessions changes state
+// (ch had upChanges changes before).
+func rxFollowed(t *testing.T, s *bfd.Sessions, ch *bfdChanges, upChanges int, local netip.Addr, setRX func(rx int)) {
+	t.Helper()
+	for _, rx := range []int{900, 300} {
+		setRX(rx)
+		want := time.Duration(max(rx, 600)) * time.Millisecond
+		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows the router's RX", func() error {
+			for _, st := range s.Status() {
+				if st.Config.Local == local && (st.TxInterval != want || st.State != bfd.Up) {
+					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
+				}
+			}
+			return nil
+		})
+		t.Logf("the router's receive interval %d ms -> our TX interval %v: %v", rx, want, took)
+	}
+	if cs := ch.all(); len(cs) != upChanges {
+		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
+	}
+}
+
 // scenarioBFDSessions: single hop IPv4 and IPv6 and a passive multihop
 // session come Up on both sides; a TX change is taken without a flap on
 // bfdd's side; Close tells bfdd (AdminDown).
 func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 	r := router{kind: routerFRR, t: t, dir: lab.Dir}
-	v4 := bfdCfg(nodeEBGP, routerV4)
-	v4.Interface = "eth0"
-	v6 := bfdCfg(nodeV6, routerV6)
-	mh := bfdCfg(nodeIBGP, routerV4)
-	mh.Multihop, mh.Passive = true, true
+	v4, v6, mh := bfdLabSessions()
 	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
 	upChanges := len(ch.all())
@@ -263,22 +294,9 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 
 	// bfdd asks for a slower RX (900 ms): its Poll is answered, our TX
 	// follows, no state changes on our side; then back to 300 ms.
-	for _, rx := range []int{900, 300} {
+	rxFollowed(t, s, ch, upChanges, v4.Local, func(rx int) {
 		bfddPeerConfig(t, lab, "peer 198.18.2.1 local-address 198.18.2.254 interface eth0", fmt.Sprintf("receive-interval %d", rx))
-		want := time.Duration(max(rx, 600)) * time.Millisecond
-		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows bfdd's RX", func() error {
-			for _, st := range s.Status() {
-				if st.Config.Local == v4.Local && (st.TxInterval != want || st.State != bfd.Up) {
-					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
-				}
-			}
-			return nil
-		})
-		t.Logf("bfdd's receive-interval %d ms -> our TX interval %v: %v", rx, want, took)
-	}
-	if cs := ch.all(); len(cs) != upChanges {
-		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
-	}
+	})
 
 	// Close: bfdd learns we went down on purpose.
 	start := time.Now()
