@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # install-deps.sh installs, with apt-get, what a fresh Debian or Ubuntu
 # machine lacks to build pylon and to run its network lab (test/lab): make,
-# git, flock, iproute2, nftables, procps, arping, ndisc6 and FRR, and for the
-# lab's node stack (hack/node-assets.sh) gcc and libseccomp-dev (runc's
-# build), the CNI plugins (containernetworking-plugins, in /usr/lib/cni),
+# git, flock, iproute2, nftables, procps, arping, ndisc6, FRR and BIRD 2
+# (bird2), and for the lab's node stack (hack/node-assets.sh) gcc and
+# libseccomp-dev (runc's build), the CNI plugins
+# (containernetworking-plugins, in /usr/lib/cni),
 # conntrack (kube-proxy flushes conntrack entries with it) and iptables
 # (kube-proxy in iptables mode, a variant the suite runs). It installs
 # only what is missing, so on a prepared machine it does nothing. `.ci/run`
@@ -34,6 +35,8 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v conntrack >/dev/null || missing+=(conntrack)
 { command -v iptables-restore || [[ -x /usr/sbin/iptables-restore ]]; } >/dev/null || missing+=(iptables)
 { [[ -x /usr/lib/frr/bgpd && -x /usr/lib/frr/zebra ]] && command -v vtysh >/dev/null; } || missing+=(frr)
+# The other lab router: BIRD 2 (bird and birdc, in /usr/sbin).
+{ [[ -x /usr/sbin/bird && -x /usr/sbin/birdc ]] || command -v birdc >/dev/null; } || missing+=(bird2)
 
 if ((${#missing[@]} == 0)); then
 	exit 0

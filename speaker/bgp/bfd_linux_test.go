@@ -76,7 +76,7 @@ func TestBFDFRR(t *testing.T) {
 		}
 		return
 	}
-	lab := newLab(t)
+	lab := newLab(t, routerFRR)
 	startBFDD(t, lab)
 	for _, sc := range bfdScenarios {
 		if sc.killed {
@@ -116,11 +116,11 @@ type frrBFDCounters struct {
 	SessionDown *int   `json:"session-down"`
 }
 
-func bfdPeer(r frr, peer string) (netlab.BFDPeer, error) {
-	return r.router().BFDPeer(context.Background(), netip.MustParseAddr(peer))
+func bfdPeer(r router, peer string) (netlab.BFDPeer, error) {
+	return r.frr().BFDPeer(context.Background(), netip.MustParseAddr(peer))
 }
 
-func bfdCounters(r frr, peer string) (up, down int, err error) {
+func bfdCounters(r router, peer string) (up, down int, err error) {
 	var peers []frrBFDCounters
 	if err := r.vtysh("show bfd peers counters json", &peers); err != nil {
 		return 0, 0, err
@@ -138,7 +138,7 @@ func bfdCounters(r frr, peer string) (up, down int, err error) {
 
 // frrSees waits until bfdd shows the peer in status ("up", "down") and
 // check accepts it; it returns how long that took.
-func frrSees(t *testing.T, r frr, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
+func frrSees(t *testing.T, r router, within time.Duration, peer, status string, check func(netlab.BFDPeer) error) time.Duration {
 	t.Helper()
 	return poll.Eventually(t, 20*time.Millisecond, within, "bfdd: "+peer+" "+status, func() error {
 		p, err := bfdPeer(r, peer)
@@ -217,16 +217,47 @@ func negotiated(tx int) func(netlab.BFDPeer) error {
 	}
 }
 
+// bfdLabSessions are the node's three sessions with the router: single
+// hop IPv4 bound to eth0, single hop IPv6, passive multihop IPv4.
+func bfdLabSessions() (v4, v6, mh bfd.Config) {
+	v4 = bfdCfg(nodeEBGP, routerV4)
+	v4.Interface = "eth0"
+	v6 = bfdCfg(nodeV6, routerV6)
+	mh = bfdCfg(nodeIBGP, routerV4)
+	mh.Multihop, mh.Passive = true, true
+	return v4, v6, mh
+}
+
+// rxFollowed has the router ask for a slower RX on the session from local
+// (setRX 900 ms), then for 300 ms again: each time our TX follows (to the
+// larger of its RX and our 600 ms), and none of our sessions changes state
+// (ch had upChanges changes before).
+func rxFollowed(t *testing.T, s *bfd.Sessions, ch *bfdChanges, upChanges int, local netip.Addr, setRX func(rx int)) {
+	t.Helper()
+	for _, rx := range []int{900, 300} {
+		setRX(rx)
+		want := time.Duration(max(rx, 600)) * time.Millisecond
+		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows the router's RX", func() error {
+			for _, st := range s.Status() {
+				if st.Config.Local == local && (st.TxInterval != want || st.State != bfd.Up) {
+					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
+				}
+			}
+			return nil
+		})
+		t.Logf("the router's receive interval %d ms -> our TX interval %v: %v", rx, want, took)
+	}
+	if cs := ch.all(); len(cs) != upChanges {
+		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
+	}
+}
+
 // scenarioBFDSessions: single hop IPv4 and IPv6 and a passive multihop
 // session come Up on both sides; a TX change is taken without a flap on
 // bfdd's side; Close tells bfdd (AdminDown).
 func scenarioBFDSessions(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
-	v4 := bfdCfg(nodeEBGP, routerV4)
-	v4.Interface = "eth0"
-	v6 := bfdCfg(nodeV6, routerV6)
-	mh := bfdCfg(nodeIBGP, routerV4)
-	mh.Multihop, mh.Passive = true, true
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
+	v4, v6, mh := bfdLabSessions()
 	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
 	upChanges := len(ch.all())
@@ -263,22 +294,9 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 
 	// bfdd asks for a slower RX (900 ms): its Poll is answered, our TX
 	// follows, no state changes on our side; then back to 300 ms.
-	for _, rx := range []int{900, 300} {
+	rxFollowed(t, s, ch, upChanges, v4.Local, func(rx int) {
 		bfddPeerConfig(t, lab, "peer 198.18.2.1 local-address 198.18.2.254 interface eth0", fmt.Sprintf("receive-interval %d", rx))
-		want := time.Duration(max(rx, 600)) * time.Millisecond
-		took := poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our TX follows bfdd's RX", func() error {
-			for _, st := range s.Status() {
-				if st.Config.Local == v4.Local && (st.TxInterval != want || st.State != bfd.Up) {
-					return fmt.Errorf("%s, TX %v; want Up, %v", st.State, st.TxInterval, want)
-				}
-			}
-			return nil
-		})
-		t.Logf("bfdd's receive-interval %d ms -> our TX interval %v: %v", rx, want, took)
-	}
-	if cs := ch.all(); len(cs) != upChanges {
-		t.Errorf("timer changes changed our states: %+v", cs[upChanges:])
-	}
+	})
 
 	// Close: bfdd learns we went down on purpose.
 	start := time.Now()
@@ -308,10 +326,14 @@ func bfddPeerConfig(t *testing.T, lab *labInfo, peer, setting string) {
 // scenarioBFDNodeStops brings a session Up, says so and waits to be
 // killed (the parent measures bfdd's detection).
 func scenarioBFDNodeStops(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
+	r := lab.router(t)
 	s, _ := newBFD(t, bfdCfg(nodeEBGP, routerV4))
 	allUp(t, s, 1)
-	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
+	if lab.Kind == routerBIRD {
+		birdSees(t, r, 5*time.Second, nodeEBGP, false, "up", detects(900))
+	} else {
+		frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
+	}
 	fmt.Println(bfdUpMarker)
 	time.Sleep(2 * time.Minute)
 	t.Error("not killed within 2 minutes")
@@ -350,14 +372,21 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 	}
 	killed := time.Now()
 	_ = cmd.Wait()
-	r := frr{t: t, dir: lab.Dir}
-	took := frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p netlab.BFDPeer) error {
-		if p.Diagnostic != "control detection time expired" {
-			return fmt.Errorf("diagnostic %q", p.Diagnostic)
-		}
-		return nil
-	})
-	t.Logf("node process killed -> bfdd down (control detection time expired), 300ms x 3, vtysh polling in 20 ms steps: %v", took)
+	r := lab.router(t)
+	var took time.Duration
+	if lab.Kind == routerBIRD {
+		// BIRD shows no diagnostic: the time since the kill (below) says
+		// it was a detection.
+		took = birdSees(t, r, 5*time.Second, nodeEBGP, false, "down", nil)
+	} else {
+		took = frrSees(t, r, 5*time.Second, nodeEBGP, "down", func(p netlab.BFDPeer) error {
+			if p.Diagnostic != "control detection time expired" {
+				return fmt.Errorf("diagnostic %q", p.Diagnostic)
+			}
+			return nil
+		})
+	}
+	t.Logf("node process killed -> %s down, 300ms x 3, polling in 20 ms steps: %v", r.kind, took)
 	if d := time.Since(killed); d < 500*time.Millisecond {
 		t.Errorf("bfdd went down %v after the kill, sooner than its Detection Time allows: not a detection", d)
 	}
@@ -367,14 +396,21 @@ func killedInLab(t *testing.T, lab *labInfo, test, scenario string) {
 // file: netlab.FRR.Kill): our session goes Down with "control detection time expired".
 // Last scenario: bfdd stays dead.
 func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
-	r := frr{t: t, dir: lab.Dir}
+	r := router{kind: routerFRR, t: t, dir: lab.Dir}
 	s, ch := newBFD(t, bfdCfg(nodeEBGP, routerV4))
 	allUp(t, s, 1)
 	frrSees(t, r, 5*time.Second, nodeEBGP, "up", negotiated(300))
-	if err := r.router().Kill("bfdd"); err != nil {
+	if err := r.frr().Kill("bfdd"); err != nil {
 		t.Fatal(err)
 	}
-	killed := time.Now()
+	routerKilled(t, ch, time.Now())
+}
+
+// routerKilled waits until our session goes Down after the router's BFD
+// was killed at killed, and checks it was a detection: Up -> Down with
+// "control detection time expired", 0.5 s to 2 s after the kill.
+func routerKilled(t *testing.T, ch *bfdChanges, killed time.Time) {
+	t.Helper()
 	var down bfd.Change
 	poll.Eventually(t, 20*time.Millisecond, 5*time.Second, "our session Down", func() error {
 		for _, c := range ch.all() {
@@ -386,11 +422,11 @@ func scenarioBFDRouterStops(t *testing.T, lab *labInfo) {
 		return fmt.Errorf("changes %+v", ch.all())
 	})
 	took := down.At.Sub(killed)
-	t.Logf("bfdd killed -> our session Down (%s), 300ms x 3: %v", down.Diag, took)
+	t.Logf("router's BFD killed -> our session Down (%s), 300ms x 3: %v", down.Diag, took)
 	if down.Diag != bfd.DiagDetectionExpired || down.From != bfd.Up {
 		t.Errorf("change %+v, want Up -> Down with %q", down, bfd.DiagDetectionExpired)
 	}
 	if took < 500*time.Millisecond || took > 2*time.Second {
-		t.Errorf("detected after %v; the Detection Time is 900ms after bfdd's last packet (600-900ms after the kill)", took)
+		t.Errorf("detected after %v; the Detection Time is 900ms after the router's last packet (600-900ms after the kill)", took)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Router B: a second FRR on the lab's segment, for scenarios that need two
+// Router B: a second FRR (a second BIRD in a BIRD lab) on the lab's segment, for scenarios that need two
 // routers. It lives in its own namespace on a macvlan of the router
 // namespace's eth0 (bridge mode), so the node reaches both routers over its
 // one eth0, as on a shared LAN:
@@ -48,6 +48,11 @@ func addRouterB(t *testing.T, lab *labInfo) {
 	}
 	ip(t, lab.Router, "link add mv0 link eth0 type macvlan mode bridge", "link set mv0 netns "+ns)
 	ip(t, ns, "addr add "+routerB+"/24 dev mv0", "addr add "+routerB6+"/64 dev mv0 nodad", "link set mv0 up")
+	lab.Router2 = ns
+	if lab.Kind == routerBIRD {
+		lab.Dir2 = startBIRD(t, lab.lab, ns, "bird2", birdLabRouterB())
+		return
+	}
 	lab.rtr2 = startRouter(t, lab.lab, ns, "frr2", func(dir string) string { return fmt.Sprintf(bgpdConfB, dir) })
-	lab.Router2, lab.Dir2 = ns, lab.rtr2.Dir
+	lab.Dir2 = lab.rtr2.Dir
 }

@@ -18,7 +18,8 @@ import (
 	"github.com/pylonlb/pylon/test/poll"
 )
 
-// The lab: two network namespaces joined by a veth, FRR in one of them, a
+// The lab: two network namespaces joined by a veth, FRR (or BIRD 2, see
+// bird_linux_test.go) in one of them, a
 // network-only lab of test/netlab (names <p>, "pyn" and six hex digits):
 //
 //	<p>-node   eth0  198.18.2.1-.3/24  2001:db8:2::1/64      the speaker
@@ -58,20 +59,32 @@ const (
 
 // labInfo is what the child needs to know.
 type labInfo struct {
+	// Kind is the router: routerFRR or routerBIRD.
+	Kind         string
 	Node, Router string // namespace names
-	Dir          string // FRR's directory: configs, pid files, vty sockets
+	Dir          string // the router's directory: configs, pid files, sockets
+	// BFD: the router runs BFD with the node (TestBFDBIRD: BIRD's bfd
+	// protocol in its configuration).
+	BFD bool
 	// Router2 and Dir2: the second router, when a test adds it
 	// (addRouterB in lab2_linux_test.go).
 	Router2, Dir2 string
 
-	// In the parent only: the lab and its routers.
+	// In the parent only: the lab and its routers (FRR's; BIRD's are
+	// reached by Dir and Dir2).
 	lab       *netlab.Lab
 	rtr, rtr2 *netlab.FRR
 }
 
-// newLab builds the namespaces and starts FRR; everything goes away when
-// the test ends. It skips when not root, and in -short mode.
-func newLab(t *testing.T) *labInfo {
+// router is the lab's router as the child's scenarios query it.
+func (lab *labInfo) router(t *testing.T) router {
+	return router{kind: lab.Kind, t: t, dir: lab.Dir, lab: lab, ns: lab.Router}
+}
+
+// newLab builds the namespaces and starts the router, FRR or BIRD (kind);
+// everything goes away when the test ends. It skips when not root, and in
+// -short mode.
+func newLab(t *testing.T, kind string) *labInfo {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: the BGP lab needs root (network namespaces, FRR); run the tests as root to exercise GoBGP against FRR")
@@ -79,10 +92,12 @@ func newLab(t *testing.T) *labInfo {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: the BGP lab starts FRR in network namespaces")
 	}
-	ensureFRR(t)
+	if kind == routerFRR {
+		ensureFRR(t)
+	}
 	ctx := context.Background()
 	l := netlab.Start(t, netlab.Options{})
-	lab := &labInfo{lab: l}
+	lab := &labInfo{Kind: kind, lab: l}
 	var err error
 	if lab.Node, err = l.AddNetns(ctx, "node"); err != nil {
 		t.Fatal(err)
@@ -97,16 +112,27 @@ func newLab(t *testing.T) *labInfo {
 		"addr add "+routerV6+"/64 dev eth0 nodad")
 	ip(t, lab.Node, "link set eth0 up")
 	ip(t, lab.Router, "link set eth0 up")
+	if kind == routerBIRD {
+		lab.Dir = startBIRD(t, l, lab.Router, "bird", birdLabRouter())
+		return lab
+	}
 	lab.rtr = startRouter(t, l, lab.Router, "frr", func(dir string) string { return fmt.Sprintf(bgpdConf, dir, md5Password) })
 	lab.Dir = lab.rtr.Dir
 	return lab
 }
 
+// bgpdConf is the lab router's bgpd configuration: the lab's lines (its
+// log in the router's directory, %[1]s) and frrPeering.
 const bgpdConf = `frr defaults traditional
 hostname pylon-lab-router
 log file %[1]s/bgpd.log
 !
-router bgp 64513
+` + frrPeering
+
+// frrPeering is what FRR needs to peer with pylon's nodes, the MD5
+// password as %[2]s: docs/configuration.md shows it (TestRouterSnippets
+// keeps the two in step).
+const frrPeering = `router bgp 64513
  bgp router-id 198.18.2.254
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast

@@ -19,13 +19,19 @@ import (
 // watches `ip monitor route` in the router namespace, so the figure holds no
 // vtysh polling. It fails only if a route never arrives; the figures are
 // logged (docs/benchmarks.md).
-func TestLatencyFRR(t *testing.T) {
+func TestLatencyFRR(t *testing.T) { latency(t, routerFRR) }
+
+// TestLatencyBIRD is TestLatencyFRR against BIRD 2 (its kernel protocol
+// installs the routes, proto bird).
+func TestLatencyBIRD(t *testing.T) { latency(t, routerBIRD) }
+
+func latency(t *testing.T, kind string) {
 	if lab := childLab(t); lab != nil {
 		t.Run("Measure", func(t *testing.T) { measureLatency(t, lab) })
 		return
 	}
-	lab := newLab(t)
-	t.Run("Measure", func(t *testing.T) { inLab(t, lab, "TestLatencyFRR", "Measure") })
+	lab := newLab(t, kind)
+	t.Run("Measure", func(t *testing.T) { inLab(t, lab, "TestLatency"+kind, "Measure") })
 }
 
 // routeWatch records when each prefix appears in and leaves the router's
@@ -36,7 +42,7 @@ type routeWatch struct {
 	deleted map[string]time.Time
 }
 
-func watchRoutes(t *testing.T, routerNS string) *routeWatch {
+func watchRoutes(t *testing.T, routerNS, proto string) *routeWatch {
 	t.Helper()
 	w := &routeWatch{added: map[string]time.Time{}, deleted: map[string]time.Time{}}
 	cmd := exec.Command("ip", "netns", "exec", routerNS, "ip", "monitor", "route")
@@ -63,7 +69,7 @@ func watchRoutes(t *testing.T, routerNS string) *routeWatch {
 			if deleted {
 				f = f[1:]
 			}
-			if len(f) == 0 || !strings.Contains(sc.Text(), "proto bgp") {
+			if len(f) == 0 || !strings.Contains(sc.Text(), "proto "+proto) {
 				continue
 			}
 			prefix := f[0]
@@ -120,13 +126,13 @@ func (w *routeWatch) wait(t *testing.T, added bool, prefixes []netip.Prefix, wit
 
 func measureLatency(t *testing.T, lab *labInfo) {
 	ctx := context.Background()
-	r := frr{t: t, dir: lab.Dir}
+	r := lab.router(t)
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil {
 		t.Fatal(err)
 	}
 	up := established(t, r, s, "router", nodeEBGP)
-	w := watchRoutes(t, lab.Router)
+	w := watchRoutes(t, lab.Router, r.proto())
 
 	// One path at a time, the way Services come and go.
 	const n = 40
@@ -170,11 +176,11 @@ func measureLatency(t *testing.T, lab *labInfo) {
 	}
 	burstDel := w.wait(t, false, burst, 20*time.Second).Sub(start)
 
-	t.Logf("FIGURE AddPeer -> Established (FRR and Sessions agree): %v", up.Round(time.Millisecond))
-	t.Logf("FIGURE SetPaths(+1 path) -> route in router kernel, %d samples: %s", n, summary(add))
-	t.Logf("FIGURE SetPaths(-1 path) -> route gone from router kernel, %d samples: %s", n, summary(del))
-	t.Logf("FIGURE 250 paths in one SetPaths: call returned in %v, all 250 in router kernel after %v, all gone %v after SetPaths(nil)",
-		applied.Round(time.Millisecond), burstAdd.Round(time.Millisecond), burstDel.Round(time.Millisecond))
+	t.Logf("FIGURE %s AddPeer -> Established (%s and Sessions agree): %v", r.kind, r.kind, up.Round(time.Millisecond))
+	t.Logf("FIGURE %s SetPaths(+1 path) -> route in router kernel, %d samples: %s", r.kind, n, summary(add))
+	t.Logf("FIGURE %s SetPaths(-1 path) -> route gone from router kernel, %d samples: %s", r.kind, n, summary(del))
+	t.Logf("FIGURE %s 250 paths in one SetPaths: call returned in %v, all 250 in router kernel after %v, all gone %v after SetPaths(nil)",
+		r.kind, applied.Round(time.Millisecond), burstAdd.Round(time.Millisecond), burstDel.Round(time.Millisecond))
 	measureDualStackLatency(t, lab, s, w)
 }
 

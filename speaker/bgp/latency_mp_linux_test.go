@@ -7,19 +7,18 @@ import (
 	"time"
 )
 
-// measureDualStackLatency is TestLatencyFRR's part for both families over one
+// measureDualStackLatency is TestLatencyFRR's (and TestLatencyBIRD's) part for both families over one
 // session: an IPv4 session with dualStackAddressFamily, each sample one IPv4
 // and one IPv6 path added in one SetPaths, timed until both are in the
 // router's kernel table (w watches it), and back out. It closes s first:
-// FRR takes one session from the node's address.
+// the router takes one session from the node's address.
 func measureDualStackLatency(t *testing.T, lab *labInfo, s *Speaker, w *routeWatch) {
 	ctx := context.Background()
-	r := frr{t: t, dir: lab.Dir, lab: lab}
+	r := lab.router(t)
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.configure(t, []string{"address-family ipv6 unicast", "neighbor " + nodeEBGP + " activate"},
-		[]string{"address-family ipv6 unicast", "no neighbor " + nodeEBGP + " activate"})
+	r.activate(t, nodeEBGP, "ipv6")
 	ds := newSpeaker(t, nodeEBGP)
 	p := ebgpPeer()
 	p.DualStackAddressFamily = true
@@ -51,6 +50,6 @@ func measureDualStackLatency(t *testing.T, lab *labInfo, s *Speaker, w *routeWat
 		}
 		del = append(del, w.wait(t, false, both, 5*time.Second).Sub(start))
 	}
-	t.Logf("FIGURE dual-stack session: SetPaths(+1 IPv4 +1 IPv6 path) -> both routes in router kernel over one IPv4 session, %d samples: %s", n, summary(add))
-	t.Logf("FIGURE dual-stack session: SetPaths(-1 IPv4 -1 IPv6 path) -> both gone from router kernel, %d samples: %s", n, summary(del))
+	t.Logf("FIGURE %s dual-stack session: SetPaths(+1 IPv4 +1 IPv6 path) -> both routes in router kernel over one IPv4 session, %d samples: %s", r.kind, n, summary(add))
+	t.Logf("FIGURE %s dual-stack session: SetPaths(-1 IPv4 -1 IPv6 path) -> both gone from router kernel, %d samples: %s", r.kind, n, summary(del))
 }

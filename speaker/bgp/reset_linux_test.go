@@ -14,7 +14,7 @@ import (
 // the session at once, the router withdraws the node's route, and the
 // session comes back after the connect-retry interval (not GoBGP's 30 s
 // default idle hold after a reset) with the route.
-func scenarioResetPeer(t *testing.T, r frr) {
+func scenarioResetPeer(t *testing.T, r router) {
 	ctx := context.Background()
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil {
@@ -36,7 +36,7 @@ func scenarioResetPeer(t *testing.T, r frr) {
 	reset := time.Now()
 	down := poll.Eventually(t, 20*time.Millisecond, time.Second, "session down after ResetPeer", func() error {
 		if st, _, err := r.neighborState(nodeEBGP); err != nil || st == "Established" {
-			return fmt.Errorf("FRR: %s %v", st, err)
+			return fmt.Errorf("%s: %s %v", r.kind, st, err)
 		}
 		if sess := session(t, s, "router"); sess.State == StateEstablished {
 			return errors.New("speaker: still Established")
@@ -47,8 +47,8 @@ func scenarioResetPeer(t *testing.T, r frr) {
 	noPath(t, r, time.Second, "198.51.100.20/32", nodeEBGP)
 	poll.Eventually(t, 20*time.Millisecond, 10*time.Second, "session back after the reset", func() error {
 		st, after, err := r.neighborState(nodeEBGP)
-		if err != nil || st != "Established" || after != before+1 {
-			return fmt.Errorf("FRR: %s, established %d times (before: %d) %v", st, after, before, err)
+		if err != nil || st != "Established" || !after.oneMore(before) {
+			return fmt.Errorf("%s: %s, established %v (before: %v) %v", r.kind, st, after, before, err)
 		}
 		return nil
 	})

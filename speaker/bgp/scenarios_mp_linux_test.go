@@ -23,13 +23,13 @@ import (
 // attributes (two routers).
 
 // bgpdConfig runs configuration commands in FRR's bgpd (router bgp 64513).
-func (r frr) bgpdConfig(lines ...string) error {
-	return r.router().Configure(context.Background(), append([]string{"router bgp 64513"}, lines...)...)
+func (r router) bgpdConfig(lines ...string) error {
+	return r.frr().Configure(context.Background(), append([]string{"router bgp 64513"}, lines...)...)
 }
 
 // configure changes the running FRR's configuration under "router bgp
 // 64513" (bgpdConfig); undo runs in t.Cleanup.
-func (r frr) configure(t *testing.T, do, undo []string) {
+func (r router) configure(t *testing.T, do, undo []string) {
 	t.Helper()
 	if err := r.bgpdConfig(do...); err != nil {
 		t.Fatal(err)
@@ -41,9 +41,24 @@ func (r frr) configure(t *testing.T, do, undo []string) {
 	})
 }
 
+// activate activates address family afi ("ipv4", "ipv6") for the
+// router's neighbour local until the test ends: FRR's `neighbor activate`,
+// a channel more on BIRD's protocol.
+func (r router) activate(t *testing.T, local, afi string) {
+	t.Helper()
+	if r.kind == routerBIRD {
+		r.birdConfigure(t, func(c *birdConfig) {
+			c.neighbour(local, func(n *birdNeighbour) { n.Families = append(n.Families, afi) })
+		})
+		return
+	}
+	r.configure(t, []string{"address-family " + afi + " unicast", "neighbor " + local + " activate"},
+		[]string{"address-family " + afi + " unicast", "no neighbor " + local + " activate"})
+}
+
 // kernelRoute waits until the router namespace's kernel routes prefix via
-// the given next hop, from BGP.
-func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
+// the given next hop, from BGP (proto: "bgp" for FRR, "bird" for BIRD).
+func kernelRoute(t *testing.T, ns, proto, prefix, via string) time.Duration {
 	t.Helper()
 	family := "-4"
 	if strings.Contains(prefix, ":") {
@@ -54,7 +69,7 @@ func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)
 		}
-		if s := string(out); !strings.Contains(s, "via "+via+" ") || !strings.Contains(s, "proto bgp") {
+		if s := string(out); !strings.Contains(s, "via "+via+" ") || !strings.Contains(s, "proto "+proto) {
 			return fmt.Errorf("route: %q", strings.TrimSpace(s))
 		}
 		return nil
@@ -66,7 +81,7 @@ func kernelRoute(t *testing.T, ns, prefix, via string) time.Duration {
 // global IPv6 address on eth0 as next hop (the default finder's choice), and
 // routes it there; the IPv4 prefix keeps the session's address. Without an
 // IPv6 address on eth0 the IPv6 prefix is not sent.
-func scenarioDualStackOverIPv4(t *testing.T, r frr) {
+func scenarioDualStackOverIPv4(t *testing.T, r router) {
 	p := ebgpPeer()
 	p.DualStackAddressFamily = true
 	s := dualStack(t, r, p, nodeEBGP, "ipv6", "198.51.100.70", "2001:db8:51::70", nodeV6)
@@ -115,21 +130,21 @@ func scenarioDualStackOverIPv4(t *testing.T, r frr) {
 // scenarioDualStackOverIPv6: the reverse: an IPv4 prefix over the IPv6
 // session, with the node's IPv4 address on eth0 (its first, 198.18.2.1) as
 // next hop.
-func scenarioDualStackOverIPv6(t *testing.T, r frr) {
+func scenarioDualStackOverIPv6(t *testing.T, r router) {
 	p := Peer{Name: "router6", Address: netip.MustParseAddr(routerV6), MyASN: nodeASN, PeerASN: routerASN,
 		SourceAddress: netip.MustParseAddr(nodeV6), HoldTime: 9 * time.Second, DualStackAddressFamily: true}
 	dualStack(t, r, p, nodeV6, "ipv4", "198.51.100.71", "2001:db8:51::71", nodeEBGP)
 }
 
-// dualStack activates the other family for the node's session in FRR, opens
+// dualStack activates the other family for the node's session in the
+// router, opens
 // the dual-stack session from local and announces an IPv4 and an IPv6 host
 // route, the other family's with a community; FRR must have both from that
 // one neighbour, the session's family with local as next hop and the other
 // with otherHop, and the router's kernel must route both there.
-func dualStack(t *testing.T, r frr, p Peer, local, otherAFI, v4, v6, otherHop string) *Speaker {
+func dualStack(t *testing.T, r router, p Peer, local, otherAFI, v4, v6, otherHop string) *Speaker {
 	ctx := context.Background()
-	r.configure(t, []string{"address-family " + otherAFI + " unicast", "neighbor " + local + " activate"},
-		[]string{"address-family " + otherAFI + " unicast", "no neighbor " + local + " activate"})
+	r.activate(t, local, otherAFI)
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{p}); err != nil {
 		t.Fatal(err)
@@ -150,8 +165,8 @@ func dualStack(t *testing.T, r frr, p Peer, local, otherAFI, v4, v6, otherHop st
 		return nextHop(otherHop)(fp)
 	})
 	hasPath(t, r, own+"/"+bits(own), local, nextHop(local))
-	kernelRoute(t, r.lab.Router, other, otherHop)
-	kernelRoute(t, r.lab.Router, own, local)
+	kernelRoute(t, r.lab.Router, r.proto(), other, otherHop)
+	kernelRoute(t, r.lab.Router, r.proto(), own, local)
 	t.Logf("SetPaths -> both families' routes in the router's kernel over the one session to %s: %v", p.Address, time.Since(start).Round(time.Millisecond))
 	if sess := session(t, s, p.Name); sess.PrefixesSent != 2 || sess.LastError != "" {
 		t.Errorf("session %+v; want 2 prefixes sent and no error", sess)
@@ -165,12 +180,12 @@ func bits(addr string) string { return strconv.Itoa(netip.MustParseAddr(addr).Bi
 // routers (config.Parse, PlanFor): router A gets no-export, its community
 // and local-pref 300; router B gets its own community and the default
 // local-pref, and none of A's.
-func scenarioPerPeerAttributes(t *testing.T, r frr) {
+func scenarioPerPeerAttributes(t *testing.T, r router) {
 	ctx := context.Background()
 	if r.lab.Dir2 == "" {
 		t.Fatal("the lab has no router B")
 	}
-	rb := frr{t: t, dir: r.lab.Dir2, lab: r.lab}
+	rb := router{kind: r.kind, t: t, dir: r.lab.Dir2, lab: r.lab, ns: r.lab.Router2}
 	cfg := parse(t, config.Resources{
 		Pools: []v1alpha1.IPPool{pool("web", "198.51.100.80/29")},
 		BGPPeers: []v1alpha1.BGPPeer{

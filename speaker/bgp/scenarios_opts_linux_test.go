@@ -24,7 +24,7 @@ import (
 // with the Services' labels, SetPaths): FRR gets the address of the Service
 // the advertisement's serviceSelectors select and not the other's; when the
 // labels change, the announcement follows.
-func scenarioServiceSelectors(t *testing.T, r frr) {
+func scenarioServiceSelectors(t *testing.T, r router) {
 	ctx := context.Background()
 	cfg := parse(t, config.Resources{
 		Pools:    []v1alpha1.IPPool{pool("sel", "198.51.100.64/28")},
@@ -60,7 +60,7 @@ func scenarioServiceSelectors(t *testing.T, r frr) {
 }
 
 // nft runs nft in the router's namespace.
-func (r frr) nft(args ...string) error {
+func (r router) nft(args ...string) error {
 	out, err := exec.Command("ip", append([]string{"netns", "exec", r.ns, "nft"}, args...)...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("nft %s: %w: %s", strings.Join(args, " "), err, out)
@@ -71,7 +71,7 @@ func (r frr) nft(args ...string) error {
 var packetsRE = regexp.MustCompile(`packets (\d+)`)
 
 // synCount reads the router namespace's counter of the node's SYNs.
-func (r frr) synCount() (int, error) {
+func (r router) synCount() (int, error) {
 	out, err := exec.Command("ip", "netns", "exec", r.ns, "nft", "list", "counter", "inet", "pylonopts", "syns").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("nft list counter: %w: %s", err, out)
@@ -86,7 +86,7 @@ func (r frr) synCount() (int, error) {
 // refuseNodeSYNs makes the router's namespace answer every SYN from
 // nodeEBGP to port 179 with a reset, counting them (synCount), until the
 // test ends or the table is deleted.
-func (r frr) refuseNodeSYNs(t *testing.T) {
+func (r router) refuseNodeSYNs(t *testing.T) {
 	t.Helper()
 	for _, cmd := range [][]string{
 		{"add", "table", "inet", "pylonopts"},
@@ -106,7 +106,7 @@ func (r frr) refuseNodeSYNs(t *testing.T) {
 // peer's first attempt takes); the speaker listens on the node's address,
 // and FRR, then no longer passive for the node, connects to it: FRR's end
 // of the session is the one with the ephemeral port.
-func scenarioPassive(t *testing.T, r frr) {
+func scenarioPassive(t *testing.T, r router) {
 	ctx := context.Background()
 	r.refuseNodeSYNs(t)
 	s := newSpeakerWith(t, Options{RouterID: netip.MustParseAddr(nodeEBGP), ListenPort: 179,
@@ -121,29 +121,74 @@ func scenarioPassive(t *testing.T, r frr) {
 	if n, err := r.synCount(); err != nil || n != 0 {
 		t.Fatalf("the passive speaker dialed: %d SYNs to the router's port 179 (%v)", n, err)
 	}
-	if err := r.bgpdConfig("no neighbor "+nodeEBGP+" passive", "neighbor "+nodeEBGP+" timers connect 1"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.bgpdConfig("neighbor "+nodeEBGP+" passive", "no neighbor "+nodeEBGP+" timers connect 1"); err != nil {
-			t.Error(err)
-		}
-	})
-	established(t, r, s, "router", nodeEBGP)
-	var n map[string]struct {
-		PortLocal   int `json:"portLocal"`
-		PortForeign int `json:"portForeign"`
-	}
-	if err := r.vtysh("show bgp neighbors "+nodeEBGP+" json", &n); err != nil {
-		t.Fatal(err)
-	}
-	if got := n[nodeEBGP]; got.PortForeign != 179 || got.PortLocal == 179 {
-		t.Errorf("FRR's session ports: local %d, foreign %d; want FRR to have dialed the node's port 179", got.PortLocal, got.PortForeign)
-	}
+	r.dialNode(t, s, 179)
 	if err := s.SetPaths(ctx, []Path{{Prefix: pfx("198.51.100.71/32")}}); err != nil {
 		t.Fatal(err)
 	}
 	hasPath(t, r, "198.51.100.71/32", nodeEBGP, nextHop(nodeEBGP))
+}
+
+// dialNode makes the router dial the node's 198.18.2.1 on port (no longer
+// passive, retrying every second) until the test ends, and waits until it
+// has: the session is up and the router's end has the ephemeral port.
+func (r router) dialNode(t *testing.T, s *Speaker, port int) {
+	t.Helper()
+	if r.kind == routerBIRD {
+		r.birdConfigure(t, func(c *birdConfig) {
+			c.neighbour(nodeEBGP, func(n *birdNeighbour) { n.Active, n.Port = true, port })
+		})
+	} else {
+		do := []string{"no neighbor " + nodeEBGP + " passive", "neighbor " + nodeEBGP + " timers connect 1"}
+		undo := []string{"neighbor " + nodeEBGP + " passive", "no neighbor " + nodeEBGP + " timers connect 1"}
+		if port != 179 {
+			do = append(do, fmt.Sprintf("neighbor %s port %d", nodeEBGP, port))
+			undo = append(undo, fmt.Sprintf("no neighbor %s port %d", nodeEBGP, port))
+		}
+		r.configure(t, do, undo)
+	}
+	established(t, r, s, "router", nodeEBGP)
+	local, foreign, err := r.sessionPorts(nodeEBGP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if foreign != port || local == 179 {
+		t.Errorf("%s's session ports: local %d, foreign %d; want %s to have dialed the node's port %d", r.kind, local, foreign, r.kind, port)
+	}
+}
+
+// sessionPorts are the router's local and foreign TCP ports of its
+// session with addr: FRR's neighbour JSON; BIRD does not show them, so the
+// router namespace's established sockets to addr (ss), of which there must
+// be one.
+func (r router) sessionPorts(addr string) (local, foreign int, err error) {
+	if r.kind == routerFRR {
+		var n map[string]struct {
+			PortLocal   int `json:"portLocal"`
+			PortForeign int `json:"portForeign"`
+		}
+		if err := r.vtysh("show bgp neighbors "+addr+" json", &n); err != nil {
+			return 0, 0, err
+		}
+		return n[addr].PortLocal, n[addr].PortForeign, nil
+	}
+	out, err := exec.Command("ip", "netns", "exec", r.ns, "ss", "-Htn", "state", "established", "dst", addr).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("ss: %w: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || lines[0] == "" {
+		return 0, 0, fmt.Errorf("%d established sockets to %s in %s: %q", len(lines), addr, r.ns, out)
+	}
+	// Recv-Q Send-Q Local:Port Peer:Port
+	f := strings.Fields(lines[0])
+	if len(f) < 4 {
+		return 0, 0, fmt.Errorf("ss: %q", lines[0])
+	}
+	port := func(s string) (int, error) { return strconv.Atoi(s[strings.LastIndex(s, ":")+1:]) }
+	if local, err = port(f[2]); err == nil {
+		foreign, err = port(f[3])
+	}
+	return local, foreign, err
 }
 
 // scenarioConnectTime: while the router refuses the connection (its
@@ -151,7 +196,7 @@ func scenarioPassive(t *testing.T, r frr) {
 // them), the speaker retries every connectTime to twice it, as GoBGP
 // draws it: 3s gives a gap of 3s to 6s between attempts, where the
 // speaker's retry (1s here) would give 1s to 2s.
-func scenarioConnectTime(t *testing.T, r frr) {
+func scenarioConnectTime(t *testing.T, r router) {
 	ctx := context.Background()
 	r.refuseNodeSYNs(t)
 
@@ -190,26 +235,37 @@ func scenarioConnectTime(t *testing.T, r frr) {
 // scenarioRouterHoldTimeZero: pylon cannot propose a hold time of 0 (GoBGP
 // v3 turns it into 90 s), but a router that proposes 0 gets a session
 // without hold timer: the smaller proposal wins on both ends.
-func scenarioRouterHoldTimeZero(t *testing.T, r frr) {
+func scenarioRouterHoldTimeZero(t *testing.T, r router) {
 	ctx := context.Background()
-	if err := r.bgpdConfig("neighbor " + nodeEBGP + " timers 0 0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.bgpdConfig("no neighbor " + nodeEBGP + " timers 0 0"); err != nil {
-			t.Error(err)
+	if r.kind == routerBIRD {
+		r.birdConfigure(t, func(c *birdConfig) { c.neighbour(nodeEBGP, func(n *birdNeighbour) { n.HoldTimeZero = true }) })
+	} else {
+		if err := r.bgpdConfig("neighbor " + nodeEBGP + " timers 0 0"); err != nil {
+			t.Fatal(err)
 		}
-	})
+		t.Cleanup(func() {
+			if err := r.bgpdConfig("no neighbor " + nodeEBGP + " timers 0 0"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 	s := newSpeaker(t, nodeEBGP)
 	if err := s.SetPeers(ctx, []Peer{ebgpPeer()}); err != nil { // proposes 9 s
 		t.Fatal(err)
 	}
 	established(t, r, s, "router", nodeEBGP)
-	var n map[string]struct {
-		HoldTimeMsecs int `json:"bgpTimerHoldTimeMsecs"`
-	}
-	if err := r.vtysh("show bgp neighbors "+nodeEBGP+" json", &n); err != nil || n[nodeEBGP].HoldTimeMsecs != 0 {
-		t.Errorf("FRR's hold time %d ms (%v), want 0", n[nodeEBGP].HoldTimeMsecs, err)
+	if r.kind == routerBIRD {
+		// BIRD shows "Hold timer: <left>/<negotiated>".
+		if out, err := r.birdProtocol(nodeEBGP); err != nil || !regexp.MustCompile(`Hold timer:\s+[0-9.]+/0\n`).MatchString(out) || !strings.Contains(out, "Established") {
+			t.Errorf("BIRD's negotiated hold time is not 0 (%v):\n%s", err, out)
+		}
+	} else {
+		var n map[string]struct {
+			HoldTimeMsecs int `json:"bgpTimerHoldTimeMsecs"`
+		}
+		if err := r.vtysh("show bgp neighbors "+nodeEBGP+" json", &n); err != nil || n[nodeEBGP].HoldTimeMsecs != 0 {
+			t.Errorf("FRR's hold time %d ms (%v), want 0", n[nodeEBGP].HoldTimeMsecs, err)
+		}
 	}
 	var negotiated []uint64
 	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
@@ -223,7 +279,7 @@ func scenarioRouterHoldTimeZero(t *testing.T, r frr) {
 // scenarioDynamicASN: from resources, dynamicASN external peers with a
 // router of any AS and learns it from the OPEN; internal peers iBGP with
 // a router of myASN, and refuses a router of another AS.
-func scenarioDynamicASN(t *testing.T, r frr) {
+func scenarioDynamicASN(t *testing.T, r router) {
 	ctx := context.Background()
 	hold := func(s *v1alpha1.BGPPeerSpec) { s.HoldTime = duration(9 * time.Second) }
 	cfg := parse(t, config.Resources{BGPPeers: []v1alpha1.BGPPeer{
@@ -244,11 +300,17 @@ func scenarioDynamicASN(t *testing.T, r frr) {
 	if got := session(t, s, "ext").PeerASN; got != routerASN {
 		t.Errorf("ext learnt AS %d, want %d", got, routerASN)
 	}
-	var n map[string]struct {
-		NbrInternalLink bool `json:"nbrInternalLink"`
-	}
-	if err := r.vtysh("show bgp neighbors "+nodeIBGP+" json", &n); err != nil || !n[nodeIBGP].NbrInternalLink {
-		t.Errorf("FRR does not see %s as an internal link: %+v, %v", nodeIBGP, n, err)
+	if r.kind == routerBIRD {
+		if out, err := r.birdProtocol(nodeIBGP); err != nil || !regexp.MustCompile(`Session:\s+internal`).MatchString(out) {
+			t.Errorf("BIRD does not see %s as internal (%v):\n%s", nodeIBGP, err, out)
+		}
+	} else {
+		var n map[string]struct {
+			NbrInternalLink bool `json:"nbrInternalLink"`
+		}
+		if err := r.vtysh("show bgp neighbors "+nodeIBGP+" json", &n); err != nil || !n[nodeIBGP].NbrInternalLink {
+			t.Errorf("FRR does not see %s as an internal link: %+v, %v", nodeIBGP, n, err)
+		}
 	}
 
 	// internal with myASN 64512: FRR takes the node's OPEN (it knows
@@ -269,7 +331,7 @@ func scenarioDynamicASN(t *testing.T, r frr) {
 // each attempt, with the reason in its state (no crash, no session); bound
 // to the node's uplink, it comes up over it. (The lab kernel has no VRF
 // support, so a real VRF device cannot be made here.)
-func scenarioBindInterface(t *testing.T, r frr) {
+func scenarioBindInterface(t *testing.T, r router) {
 	ctx := context.Background()
 	s := newSpeaker(t, nodeEBGP)
 	p := ebgpPeer()

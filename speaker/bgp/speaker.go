@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-logr/logr"
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/apiutil"
+	bgppkt "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
@@ -58,6 +60,8 @@ type Options struct {
 type Speaker struct {
 	log          logr.Logger
 	connectRetry time.Duration
+	// listenPort is GoBGP's listening port; -1: none (active only).
+	listenPort int32
 
 	srv *server.BgpServer
 	// cancel stops the goroutines the Speaker started (the peer-event
@@ -108,6 +112,7 @@ func New(ctx context.Context, opts Options) (*Speaker, error) {
 
 	s := &Speaker{
 		log:          opts.Logger,
+		listenPort:   port,
 		connectRetry: retry,
 		done:         make(chan struct{}),
 		peers:        map[string]*peerState{},
@@ -161,11 +166,12 @@ func (s *Speaker) Changes() <-chan struct{} { return s.sessions.changes }
 // Close withdraws every path and stops the server, which closes every
 // session. When a peer has graceful restart configured, paths are not
 // withdrawn from it: its session is closed in a way that lets the router keep
-// the routes, marked stale, for the restart time (RFC 4724 with RFC 8538
-// notification support; see resetGraceful), so a restarting speaker does not
-// cause a traffic gap. Peers without graceful restart are closed first and
-// lose the routes at once. Close waits, within ctx and at most a second, for
-// the withdrawals to be sent and the graceful sessions to be down.
+// the routes, marked stale, for the restart time (RFC 4724, with RFC 8538
+// notification support where the router has it; see resetGraceful), so a
+// restarting speaker does not cause a traffic gap. Peers without graceful
+// restart are closed first and lose the routes at once. Close waits,
+// within ctx and at most a second, for the withdrawals to be sent and the
+// graceful sessions to be down.
 func (s *Speaker) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,6 +209,23 @@ func (s *Speaker) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// sentNBit reports whether the router's graceful restart capability, among
+// its capabilities (GoBGP's remote capabilities of an established
+// session), has the N bit (RFC 8538: it takes a Cease other than Hard
+// Reset as a graceful restart).
+func sentNBit(p *api.Peer) bool {
+	caps, err := apiutil.UnmarshalCapabilities(p.GetState().GetRemoteCap())
+	if err != nil {
+		return false
+	}
+	for _, c := range caps {
+		if gr, ok := c.(*bgppkt.CapGracefulRestart); ok {
+			return gr.Flags&0x04 != 0
+		}
+	}
+	return false
+}
+
 // waitWithdrawn waits until no established session has a prefix advertised,
 // or ctx ends, or one second passes: long enough for a withdrawal to be
 // written to a healthy socket, short enough not to hold up a shutdown behind
@@ -234,18 +257,41 @@ func (s *Speaker) waitWithdrawn(ctx context.Context) {
 // resetGraceful closes the sessions of peers with graceful restart so that
 // the routers keep the routes. StopBgp alone would not: it sends Cease
 // "Peer De-configured", which RFC 8538 (section 5.1) makes a hard reset that
-// flushes the routes. ResetPeer sends Cease "Administrative Reset", which with
-// the N bit negotiated starts the router's graceful-restart helper; once the
-// sessions are down (GoBGP then waits its idle hold time, 30 s, before it
-// dials again), StopBgp has no connection left to send its Cease on.
+// flushes the routes. With a router that sent the N bit (RFC 8538: FRR),
+// ResetPeer sends Cease "Administrative Reset", which starts the router's
+// graceful-restart helper. A router without it (BIRD 2) takes any
+// NOTIFICATION as the end of the session and flushes the routes (RFC 4724
+// section 4.2): its session is ended by shutting the TCP connection down
+// without one (closeSilently), the event RFC 4724 has the helper keep the
+// routes for. Once the sessions are down (GoBGP then waits its idle hold
+// time before it dials again), StopBgp has no connection left to send its
+// Cease on.
 func (s *Speaker) resetGraceful(ctx context.Context) error {
 	var errs []error
+	nBit := map[string]bool{}
+	_ = s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		nBit[p.GetState().GetNeighborAddress()] = sentNBit(p)
+	})
 	reset := map[string]bool{}
 	for _, p := range s.sortedPeers() {
 		if p.cfg.GracefulRestart == 0 {
 			continue
 		}
 		addr := p.cfg.Address.String()
+		if !nBit[addr] {
+			// The router's port on a session the speaker dialed, the
+			// speaker's own on one the router dialed.
+			ports := []uint16{p.cfg.port()}
+			if s.listenPort > 0 {
+				ports = append(ports, uint16(s.listenPort))
+			}
+			if _, err := closeSilently(p.cfg.Address, ports...); err != nil {
+				errs = append(errs, fmt.Errorf("peer %q: close for graceful restart: %w", p.cfg.Name, err))
+				continue
+			}
+			reset[addr] = true
+			continue
+		}
 		if err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr, Communication: "pylon speaker restarting"}); err != nil {
 			errs = append(errs, fmt.Errorf("peer %q: reset for graceful restart: %w", p.cfg.Name, err))
 			continue

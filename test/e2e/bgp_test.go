@@ -77,8 +77,15 @@ func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration
 	return time.Since(began)
 }
 
-func TestBGP(t *testing.T) {
-	l := lab.Start(t, lab.Options{NodeASN: nodeASN})
+// TestBGP runs pylon's BGP scenarios against the lab's FRR; TestBGPBIRD
+// the same against BIRD 2 (lab.RouterBIRD).
+func TestBGP(t *testing.T) { bgpScenarios(t, "") }
+
+// TestBGPBIRD: TestBGP with BIRD 2 as the router.
+func TestBGPBIRD(t *testing.T) { bgpScenarios(t, lab.RouterBIRD) }
+
+func bgpScenarios(t *testing.T, router string) {
+	l := lab.Start(t, lab.Options{NodeASN: nodeASN, Router: router})
 	// pylon as processes: n1's speaker gets SIGTERM at a chosen moment and
 	// the withdrawal is timed from it (a pod's deletion would add the
 	// kubelet's own delay and a replacement speaker).

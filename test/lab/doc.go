@@ -37,6 +37,14 @@
 // communities, large communities); Router.KernelRoutes reads the FIB,
 // which is faster for timing; Router.Vtysh runs anything else.
 //
+// With Options.Router RouterBIRD the router is BIRD 2 instead (a
+// netlab.BIRD, its state in Dir/bird): the same addresses, dynamic
+// neighbours from the whole segment (`neighbor range`, one protocol per
+// family's range, AS as above), hold time 9, both address families on
+// either session, kernel protocols merging equal paths for ECMP.
+// Router.View, Sessions and KernelRoutes read it the same way; the vtysh
+// helpers and BFD (bfdd) are FRR's alone.
+//
 // # The cluster
 //
 // The API server is test/envtest's, launched with BindAddress 198.18.0.1

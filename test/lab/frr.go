@@ -129,8 +129,21 @@ type Router struct {
 	// Zebra and BGPd are the two daemons; BFDd the third, with
 	// Options.BFD.
 	Zebra, BGPd, BFDd *Process
-	// FRR is the router as the network layer runs it.
+	// FRR is the router as the network layer runs it; nil when the lab
+	// runs BIRD (Options.Router), and so are the daemons.
 	FRR *netlab.FRR
+	// BIRD is the router when Options.Router is RouterBIRD, Bird its
+	// process; nil otherwise.
+	BIRD *netlab.BIRD
+	Bird *Process
+}
+
+// routerView is the router's read side, FRR's or BIRD's.
+func (r *Router) routerView() netlab.Router {
+	if r.BIRD != nil {
+		return r.BIRD
+	}
+	return r.FRR
 }
 
 // startFRR writes the configuration and starts zebra, then (with
@@ -172,16 +185,18 @@ func (r *Router) Vtysh(ctx context.Context, commands ...string) ([]byte, error) 
 }
 
 // View reads the router's sessions and routes of both families
-// (netlab.FRR.View).
-func (r *Router) View(ctx context.Context) (RouterView, error) { return r.FRR.View(ctx) }
+// (netlab.FRR.View, netlab.BIRD.View).
+func (r *Router) View(ctx context.Context) (RouterView, error) { return r.routerView().View(ctx) }
 
-// Sessions reads the router's sessions alone: one vtysh call.
-func (r *Router) Sessions(ctx context.Context) ([]Session, error) { return r.FRR.Sessions(ctx) }
+// Sessions reads the router's sessions alone: one vtysh or birdc call.
+func (r *Router) Sessions(ctx context.Context) ([]Session, error) {
+	return r.routerView().Sessions(ctx)
+}
 
-// KernelRoutes reads the router's kernel routes installed by BGP
-// (netlab.FRR.KernelRoutes).
+// KernelRoutes reads the router's kernel routes installed by BGP (proto
+// bgp for FRR, bird for BIRD).
 func (r *Router) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
-	return r.FRR.KernelRoutes(ctx)
+	return r.routerView().KernelRoutes(ctx)
 }
 
 // BFDPeers reads the router's BFD sessions (bfdd must run: Options.BFD).

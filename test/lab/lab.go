@@ -30,6 +30,10 @@ type Options struct {
 	// BFD, when set, starts bfdd on the router and runs BFD on its
 	// sessions with the nodes (see BFD).
 	BFD *BFD
+	// Router is the router: "" (FRR) or RouterBIRD (BIRD 2, the same
+	// addresses and neighbours; Router.View, Sessions and KernelRoutes
+	// read it; FRR's vtysh helpers and BFD are FRR's alone).
+	Router string
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.
 	BackendBinary string
@@ -176,7 +180,15 @@ func (l *Lab) build(ctx context.Context) error {
 		l.API = env
 		apiDone <- err
 	}()
-	errFRR := l.startFRR(ctx, l.opts)
+	startRouter := l.startFRR
+	switch l.opts.Router {
+	case "":
+	case RouterBIRD:
+		startRouter = l.startBIRD
+	default:
+		return fmt.Errorf("lab: Options.Router %q: want empty (FRR) or %q", l.opts.Router, RouterBIRD)
+	}
+	errFRR := startRouter(ctx, l.opts)
 	errBackends := l.startBackends(ctx)
 	errAPI := <-apiDone
 	l.RecordProcs()

@@ -24,6 +24,14 @@ type BFDPeer struct {
 	// TransmitInterval is the router's, in milliseconds; RemoteTransmit,
 	// RemoteReceive and RemoteMultiplier are what the peer asked for.
 	TransmitInterval, RemoteTransmit, RemoteReceive, RemoteMultiplier int
+	// DetectTime (milliseconds) and Since are BIRD's: its detection time
+	// for the peer (the peer's multiplier times the slower of the peer's
+	// transmit and its own receive interval, 0 while down) and when the
+	// session last changed state. BIRD 2.0 shows no diagnostics, no
+	// discriminators and none of the peer's own intervals: those stay
+	// empty, as Local does.
+	DetectTime int
+	Since      string
 }
 
 // BFDPeers reads the router's BFD sessions (bfdd must run).

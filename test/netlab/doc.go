@@ -35,6 +35,15 @@
 // knows into Go values; Restart restarts a daemon, Kill kills one by its
 // pid file.
 //
+// NewBIRD prepares a BIRD 2 router in a namespace instead: BIRD.Start
+// writes bird.conf and runs bird in the foreground, with control socket
+// and pid file in the router's directory; Birdc and Configure talk to it
+// through birdc; Sessions, Paths, View, KernelRoutes and BFDPeers parse
+// birdc's text into the same types as FRR's (BIRD has no JSON). Router is
+// what both routers answer, for tests that run against either;
+// ReadKernelRoutes is the one kernel-route reader (proto bgp for FRR,
+// proto bird for BIRD).
+//
 // # Cleanliness
 //
 // Every name a run makes starts with its prefix: "pyl" and six hex digits
@@ -63,5 +72,5 @@
 // of pylon's, test/poll (the one poller, over apimachinery's wait) and
 // test/procfs (the one /proc reader); no Kubernetes client or API types and
 // not the testing package: Start takes a TB, which *testing.T satisfies. It needs Linux, root,
-// iproute2 and procps; a router needs frr.
+// iproute2 and procps; a router needs frr or bird2.
 package netlab

@@ -129,16 +129,23 @@ func (f *FRR) Restart(ctx context.Context, daemon string) error {
 // process's command line names Dir (it is this router's): a crash. It
 // works from any process, the daemon's starter or not.
 func (f *FRR) Kill(daemon string) error {
-	b, err := os.ReadFile(filepath.Join(f.Dir, daemon+".pid"))
+	return killByPidFile(f.Dir, daemon)
+}
+
+// killByPidFile sends SIGKILL to the PID in dir/<name>.pid if that
+// process's command line names dir: a router's process, not whatever
+// reused the PID.
+func killByPidFile(dir, name string) error {
+	b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
 	if err != nil {
 		return err
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 1 {
-		return fmt.Errorf("%s.pid: %q", daemon, b)
+		return fmt.Errorf("%s.pid: %q", name, b)
 	}
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(f.Dir)) {
-		return fmt.Errorf("PID %d is not this router's %s: %q", pid, daemon, cmdline)
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(dir)) {
+		return fmt.Errorf("PID %d is not this router's %s: %q", pid, name, cmdline)
 	}
 	return syscall.Kill(pid, syscall.SIGKILL)
 }

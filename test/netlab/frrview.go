@@ -10,7 +10,8 @@ import (
 )
 
 // RouterView is what the router knows: its BGP sessions and, per prefix,
-// the paths it has received (FRR's `show bgp ... json`).
+// the paths it has received (FRR's `show bgp ... json`, BIRD's `show
+// protocols all` and `show route all`).
 type RouterView struct {
 	Sessions []Session
 	Routes   map[netip.Prefix][]Path
@@ -21,16 +22,24 @@ type Session struct {
 	// Peer is the neighbour's address.
 	Peer netip.Addr
 	// Hostname is what the peer announced with the hostname capability,
-	// if it did.
+	// if it did (BIRD: "Hostname:" among the neighbour's capabilities).
 	Hostname string
 	RemoteAS uint32
-	// State is FRR's: "Established", "Active", "Connect", "OpenSent", …
+	// State is the BGP state: "Established", "Active", "Connect",
+	// "OpenSent", … (BIRD's "BGP state", which has "Passive" besides for
+	// a passive neighbour waiting for the peer, and "Idle").
 	State string
-	// Dynamic is true for neighbours accepted by `bgp listen range`.
+	// Dynamic is true for neighbours accepted by FRR's `bgp listen
+	// range`; always false for BIRD.
 	Dynamic bool
 	// PrefixesReceived counts accepted prefixes per address family
-	// ("ipv4", "ipv6").
+	// ("ipv4", "ipv6"; BIRD: the channel's imported routes).
 	PrefixesReceived map[string]int
+	// Since is when BIRD's protocol last changed state, as BIRD prints it
+	// (with `timeformat protocol iso long ms`, to the millisecond): a
+	// session that went down and up again has a new one. FRR: empty (its
+	// neighbour JSON counts establishments instead).
+	Since string
 }
 
 // Established reports State == "Established".
@@ -45,18 +54,22 @@ type Path struct {
 	// hop and its link-local twin both appear).
 	NextHops []netip.Addr
 	ASPath   []uint32
-	// Best is FRR's best path; Multipath is set on every path that takes
-	// part in ECMP (best included) when there are several.
+	// Best is the router's best path; Multipath is set on every path that
+	// takes part in ECMP (best included) when there are several: BIRD's
+	// table does not say, its kernel protocol's export does (a merged
+	// route, one next hop per path). Valid: FRR's valid; BIRD's route
+	// kind is unicast (not unreachable).
 	Best, Multipath, Valid bool
-	// LocalPref is nil when the path carries none (eBGP).
+	// LocalPref is nil when the path carries none (FRR, eBGP). BIRD sets
+	// its default 100 on eBGP paths and shows it.
 	LocalPref *uint32
 	MED       uint32
 	// Communities ("64512:100") and LargeCommunities ("64512:1:2") as
 	// FRR prints them, well-known ones by name ("no-export").
 	Communities      []string
 	LargeCommunities []string
-	// PeerType is FRR's kind of the session the path came over:
-	// "external" or "internal".
+	// PeerType is the kind of the session the path came over: "external"
+	// or "internal" (BIRD: the protocol's "Session:").
 	PeerType string
 }
 
@@ -267,13 +280,21 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 	return p, nil
 }
 
-// KernelRoutes reads the router's kernel routes installed by BGP: prefix
-// to gateways (several for ECMP). It is a plain `ip -j route` per family,
-// milliseconds, where View is a tenth of a second.
+// KernelRoutes reads the router's kernel routes installed by BGP (proto
+// bgp): prefix to gateways (several for ECMP). It is a plain `ip -j
+// route` per family, milliseconds, where View is a tenth of a second.
 func (f *FRR) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Addr, error) {
+	return ReadKernelRoutes(ctx, f.Netns, "bgp")
+}
+
+// ReadKernelRoutes reads the kernel routes of namespace netns that routing
+// protocol proto installed ("bgp" for FRR's zebra, "bird" for BIRD):
+// prefix to gateways, several for ECMP, sorted. It is `ip -j route show
+// proto <proto>` per family.
+func ReadKernelRoutes(ctx context.Context, netns, proto string) (map[netip.Prefix][]netip.Addr, error) {
 	out := map[netip.Prefix][]netip.Addr{}
 	for _, fam := range []string{"-4", "-6"} {
-		data, err := Run(ctx, "", "ip", "-n", f.Netns, "-j", fam, "route", "show", "proto", "bgp")
+		data, err := Run(ctx, "", "ip", "-n", netns, "-j", fam, "route", "show", "proto", proto)
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,12 @@ func FRRTools() []Tool {
 	}
 }
 
+// BIRDTools are what a lab with a BIRD router (NewBIRD) runs besides:
+// bird and birdc.
+func BIRDTools() []Tool {
+	return []Tool{{"bird", "bird2"}, {"birdc", "bird2"}}
+}
+
 // Preflight checks that a lab can be built here: root, ip and sysctl, and
 // the extra tools. The error names what is missing and how to install it.
 func Preflight(extra ...Tool) error {

@@ -16,23 +16,55 @@ import (
 	"github.com/pylonlb/pylon/test/poll"
 )
 
-// frr queries the lab's FRR.
-type frr struct {
-	t   *testing.T
-	dir string
-	// lab is the whole lab, for scenarios that need more than this FRR.
+// The lab's router is FRR or BIRD 2 (routerFRR, routerBIRD): the same
+// namespace layout, addresses and passive neighbours (lab_linux_test.go,
+// bird_linux_test.go).
+const (
+	routerFRR  = "FRR"
+	routerBIRD = "BIRD"
+)
+
+// router queries the lab's router.
+type router struct {
+	// kind is routerFRR or routerBIRD.
+	kind string
+	t    *testing.T
+	dir  string
+	// lab is the whole lab, for scenarios that need more than this router.
 	lab *labInfo
 	// ns is the router's network namespace.
 	ns string
 }
 
-// router is this FRR as the network layer talks to it: by its directory,
+// frr is this router as the network layer talks to FRR: by its directory,
 // from any namespace.
-func (r frr) router() *netlab.FRR { return &netlab.FRR{Netns: r.ns, Dir: r.dir} }
+func (r router) frr() *netlab.FRR { return &netlab.FRR{Netns: r.ns, Dir: r.dir} }
 
-// vtysh runs one show command and decodes its JSON into v.
-func (r frr) vtysh(cmd string, v any) error {
-	return r.router().JSON(context.Background(), cmd, v)
+// bird is this router as the network layer talks to BIRD.
+func (r router) bird() *netlab.BIRD { return &netlab.BIRD{Netns: r.ns, Dir: r.dir} }
+
+// view is the router's read side, either router.
+func (r router) view() netlab.Router {
+	if r.kind == routerBIRD {
+		return r.bird()
+	}
+	return r.frr()
+}
+
+// proto is the routing protocol of the kernel routes the router installs.
+func (r router) proto() string {
+	if r.kind == routerBIRD {
+		return "bird"
+	}
+	return "bgp"
+}
+
+// vtysh runs one show command and decodes its JSON into v (FRR only).
+func (r router) vtysh(cmd string, v any) error {
+	if r.kind != routerFRR {
+		return fmt.Errorf("vtysh %q on a %s router", cmd, r.kind)
+	}
+	return r.frr().JSON(context.Background(), cmd, v)
 }
 
 // communities are a path's standard and large communities as FRR prints
@@ -41,10 +73,10 @@ func communities(p netlab.Path) (std, large string) {
 	return strings.Join(p.Communities, " "), strings.Join(p.LargeCommunities, " ")
 }
 
-// paths returns the paths FRR has for prefix, from the given peer or any
-// peer when from is empty.
-func (r frr) paths(prefix, from string) ([]netlab.Path, error) {
-	all, err := r.router().Paths(context.Background(), netip.MustParsePrefix(prefix))
+// paths returns the paths the router has for prefix, from the given peer or
+// any peer when from is empty.
+func (r router) paths(prefix, from string) ([]netlab.Path, error) {
+	all, err := r.view().Paths(context.Background(), netip.MustParsePrefix(prefix))
 	if err != nil {
 		return nil, err
 	}
@@ -57,17 +89,56 @@ func (r frr) paths(prefix, from string) ([]netlab.Path, error) {
 	return out, nil
 }
 
-// neighborState returns FRR's state of the session with addr, and how many
-// times it has been established.
-func (r frr) neighborState(addr string) (string, int, error) {
+// ups says how often a session has come up: FRR counts establishments;
+// BIRD does not, and gives the time its protocol last changed state.
+type ups struct {
+	n     int
+	since string
+}
+
+// same: the session has not been re-established since o (BIRD: has not
+// changed state at all).
+func (u ups) same(o ups) bool { return u == o }
+
+// oneMore: the session came up exactly once more since o (BIRD, which
+// does not count: it changed state since o).
+func (u ups) oneMore(o ups) bool {
+	if u.since != "" || o.since != "" {
+		return u.since != o.since
+	}
+	return u.n == o.n+1
+}
+
+func (u ups) String() string {
+	if u.since != "" {
+		return "since " + u.since
+	}
+	return fmt.Sprintf("%d times", u.n)
+}
+
+// neighborState returns the router's state of the session with addr, and
+// how often it has come up (ups).
+func (r router) neighborState(addr string) (string, ups, error) {
+	if r.kind == routerBIRD {
+		sessions, err := r.bird().Sessions(context.Background())
+		if err != nil {
+			return "", ups{}, err
+		}
+		for _, s := range sessions {
+			if s.Peer.String() == addr {
+				return s.State, ups{since: s.Since}, nil
+			}
+		}
+		return "", ups{}, fmt.Errorf("BIRD has no session with %s: %+v", addr, sessions)
+	}
 	var n map[string]struct {
 		BGPState    string `json:"bgpState"`
 		Established int    `json:"connectionsEstablished"`
 	}
 	if err := r.vtysh("show bgp neighbors "+addr+" json", &n); err != nil {
-		return "", 0, err
+		return "", ups{}, err
 	}
-	return n[addr].BGPState, n[addr].Established, nil
+	return n[addr].BGPState, ups{n: n[addr].Established}, nil
 }
 
 // newSpeaker starts a Speaker that is closed when the test ends.
@@ -108,8 +179,9 @@ func session(t *testing.T, s *Speaker, name string) Session {
 	return Session{}
 }
 
-// established waits until both FRR and the Speaker see the session up.
-func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Duration {
+// established waits until both the router and the Speaker see the session
+// up.
+func established(t *testing.T, r router, s *Speaker, name, nodeAddr string) time.Duration {
 	t.Helper()
 	return poll.Eventually(t, 20*time.Millisecond, 15*time.Second, "session "+name+" Established", func() error {
 		st, _, err := r.neighborState(nodeAddr)
@@ -117,7 +189,7 @@ func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Du
 			return err
 		}
 		if st != "Established" {
-			return fmt.Errorf("FRR: %s", st)
+			return fmt.Errorf("%s: %s", r.kind, st)
 		}
 		if sess := session(t, s, name); sess.State != StateEstablished {
 			return fmt.Errorf("speaker: %s", sess.State)
@@ -126,8 +198,8 @@ func established(t *testing.T, r frr, s *Speaker, name, nodeAddr string) time.Du
 	})
 }
 
-// hasPath waits until FRR has the prefix from the peer and check accepts it.
-func hasPath(t *testing.T, r frr, prefix, from string, check func(netlab.Path) error) time.Duration {
+// hasPath waits until the router has the prefix from the peer and check accepts it.
+func hasPath(t *testing.T, r router, prefix, from string, check func(netlab.Path) error) time.Duration {
 	t.Helper()
 	return poll.Eventually(t, 20*time.Millisecond, 5*time.Second, prefix+" from "+from, func() error {
 		ps, err := r.paths(prefix, from)
@@ -144,8 +216,8 @@ func hasPath(t *testing.T, r frr, prefix, from string, check func(netlab.Path) e
 	})
 }
 
-// noPath waits until FRR has no path for the prefix from the peer.
-func noPath(t *testing.T, r frr, within time.Duration, prefix, from string) time.Duration {
+// noPath waits until the router has no path for the prefix from the peer.
+func noPath(t *testing.T, r router, within time.Duration, prefix, from string) time.Duration {
 	t.Helper()
 	return poll.Eventually(t, 20*time.Millisecond, within, prefix+" withdrawn from "+from, func() error {
 		ps, err := r.paths(prefix, from)
