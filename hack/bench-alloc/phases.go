@@ -177,9 +177,16 @@ func (b *bench) phaseRestart(ctx context.Context, rep *report) error {
 		if large(len(b.standing)) {
 			first, firstSays = targetRestartBig, "≤ 10 s"
 		}
-		all := backlogTarget(len(ns))
 		rep.target(ph, "process start → first new Service served", secs(c.first.Sub(t0)), firstSays, c.first.Sub(t0) <= first)
-		rep.target(ph, fmt.Sprintf("process start → all %d new Services served", len(ns)), secs(c.at.Sub(t0)), "≤ "+secs(all), c.at.Sub(t0) <= all)
+		allWhat := fmt.Sprintf("process start → all %d new Services served", len(ns))
+		if large(len(b.standing)) {
+			// The scale issue sets only the first new Service's target
+			// past 5,000 standing.
+			rep.info(ph, allWhat, secs(c.at.Sub(t0)))
+		} else {
+			all := backlogTarget(len(ns))
+			rep.target(ph, allWhat, secs(c.at.Sub(t0)), "≤ "+secs(all), c.at.Sub(t0) <= all)
+		}
 		rep.info(ph, "new Services served per second, first → last", fmt.Sprintf("%.0f", float64(len(ns)-1)/max(c.at.Sub(c.first), time.Millisecond).Seconds()))
 	}
 	standingWrites := d.Of("services/status") - float64(len(ns))
