@@ -44,7 +44,6 @@ func TestBFDBIRD(t *testing.T) {
 		}
 		return
 	}
-	t.Parallel()
 	lab := newLab(t, routerBIRD)
 	lab.BFD = true
 	c := birdLabRouter()

@@ -50,7 +50,7 @@ var labScenarios = []struct {
 func TestFRR(t *testing.T) { runScenarios(t, routerFRR) }
 
 // runScenarios runs labScenarios against the router kind in a lab of
-// their own, beside the other router's (network-only labs take no lock),
+// their own (after the other router's, not beside it),
 // each in the node namespace (inLab); those notWith names for the kind are
 // not run, and the table says why.
 func runScenarios(t *testing.T, kind string) {
@@ -62,7 +62,8 @@ func runScenarios(t *testing.T, kind string) {
 		}
 		return
 	}
-	t.Parallel()
+	// One router's lab at a time: the package runs beside the cluster
+	// labs of test/e2e, whose timing checks two labs of its own starve.
 	lab := newLab(t, kind)
 	addRouterB(t, lab)
 	for _, sc := range labScenarios {
