@@ -168,7 +168,8 @@ func (f *faultLab) etcdRestart(t *testing.T) {
 	// here is one made after it restarted.
 	var relists int
 	// client-go's reflector backs off up to 30 s (with jitter, up to a
-	// minute) after failures, and the outages before grew its backoff.
+	// minute) after failures, and any outage before grows its backoff
+	// (TestFaults runs this first of the API server faults).
 	poll.Eventually(t, 50*time.Millisecond, 90*time.Second, "the controller and every speaker to list L2Advertisements again", func() (bool, string) {
 		relists = relistCount(t, l, "l2advertisements")
 		return relists >= 1+len(f.nodes), fmt.Sprintf("%d relists", relists)
