@@ -127,13 +127,26 @@ func BGPAnnounced(offered map[netip.Addr][]string, paths []bgp.Path, sessions []
 			up[s.Peer] = true
 		}
 	}
+	// The paths that go to an Established peer: host routes by address,
+	// aggregates apart (few: one per advertisement and aggregation
+	// length). Matching every address against every path was quadratic:
+	// half of a pass at 5,000 addresses.
+	hosts := map[netip.Addr]bool{}
+	var aggregates []netip.Prefix
+	for _, p := range paths {
+		if !slices.ContainsFunc(p.Peers, func(name string) bool { return up[name] }) {
+			continue
+		}
+		if p.Prefix.IsSingleIP() {
+			hosts[p.Prefix.Addr()] = true
+		} else if !slices.Contains(aggregates, p.Prefix) {
+			aggregates = append(aggregates, p.Prefix)
+		}
+	}
 	out := map[netip.Addr][]string{}
 	for ip, keys := range offered {
-		for _, p := range paths {
-			if p.Prefix.Contains(ip) && slices.ContainsFunc(p.Peers, func(name string) bool { return up[name] }) {
-				out[ip] = keys
-				break
-			}
+		if hosts[ip] || slices.ContainsFunc(aggregates, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+			out[ip] = keys
 		}
 	}
 	return out

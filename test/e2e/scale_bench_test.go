@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ import (
 	"github.com/pylonlb/pylon/test/lab"
 	"github.com/pylonlb/pylon/test/poll"
 )
+
+// speakerPprofAddr is where they serve Go's profiles, also on loopback.
+const speakerPprofAddr = "127.0.0.1:6060"
 
 // speakerMetricsAddr is where BenchmarkSpeakersScale's speakers serve
 // their metrics, over plain HTTP: loopback of each node's own namespace.
@@ -42,6 +47,9 @@ const speakerMetricsAddr = "127.0.0.1:7472"
 //     max is the upper bound of the histogram bucket that holds the
 //     slowest pass.
 //
+// With PYLON_BENCH_PROFILE set to a file name, n1's speaker's CPU profile
+// over the edits is written there (go tool pprof reads it).
+//
 // Creating the Services is the long part: the API server's cluster IP
 // allocator costs more per Service the more there are (docs/benchmarks.md).
 //
@@ -50,7 +58,7 @@ func BenchmarkSpeakersScale(b *testing.B) {
 	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
 	for b.Loop() {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
-		p := startPylon(b, l, "--metrics-bind-address="+speakerMetricsAddr, "--metrics-secure=false")
+		p := startPylon(b, l, "--metrics-bind-address="+speakerMetricsAddr, "--metrics-secure=false", "--pprof-bind-address="+speakerPprofAddr)
 		bgpConfig(b, l)
 		waitSessions(b, l, 2)
 		create(b, l.Client, gen.L2Advertisement("scale", gen.L2Pools("scale")))
@@ -91,6 +99,12 @@ func noopPasses(b *testing.B, l *lab.Lab, edits int) (mean, worst time.Duration,
 	for i, nd := range l.Nodes {
 		before[i] = histogram(b, scrape(b, nd), "pylon_speaker_pass_duration_seconds")
 	}
+	profiled := make(chan error, 1)
+	if out := os.Getenv("PYLON_BENCH_PROFILE"); out != "" {
+		go func() { profiled <- profile(b, l.Nodes[0], time.Duration(edits)*time.Second, out) }()
+	} else {
+		profiled <- nil
+	}
 	key := client.ObjectKey{Namespace: "scale", Name: "s-00000"}
 	for i := range edits {
 		var svc corev1.Service
@@ -106,6 +120,9 @@ func noopPasses(b *testing.B, l *lab.Lab, edits int) (mean, worst time.Duration,
 			b.Fatal(err)
 		}
 		time.Sleep(time.Second)
+	}
+	if err := <-profiled; err != nil {
+		b.Fatal(err)
 	}
 	var sum float64
 	worstLE := 0.0
@@ -152,6 +169,29 @@ func scrape(b *testing.B, nd *lab.Node) map[string]*dto.MetricFamily {
 		b.Fatalf("%s: metrics: %v", nd.Name, err)
 	}
 	return fams
+}
+
+// profile writes nd's speaker's CPU profile over d to out.
+func profile(b *testing.B, nd *lab.Node, d time.Duration, out string) error {
+	ctx, cancel := context.WithTimeout(b.Context(), d+30*time.Second)
+	defer cancel()
+	c := http.Client{Transport: &http.Transport{DialContext: nd.DialContext}}
+	defer c.CloseIdleConnections()
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", speakerPprofAddr, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: profile: %w", nd.Name, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: profile: %s %v", nd.Name, resp.Status, err)
+	}
+	return os.WriteFile(out, data, 0o644)
 }
 
 // gauge is the value of an unlabelled gauge.
