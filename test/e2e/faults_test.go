@@ -96,6 +96,10 @@ func (f *faultLab) ready(t *testing.T) {
 		}
 	}
 	waitMembers(t, f.p)
+	// A fault that restarted the router's bgpd leaves the sessions coming
+	// back up for a while; their status write must not fall inside the
+	// next fault's window either.
+	waitSessions(t, f.l, 1)
 	// A fault that moved the layer-2 address may leave a Layer2Conflict
 	// condition True for a while (both nodes answered during the handback);
 	// it clears on its own, and must not clear inside the next fault's
