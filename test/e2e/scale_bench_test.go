@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -152,19 +153,12 @@ func noopPasses(b *testing.B, l *lab.Lab, edits int) (mean, worst time.Duration,
 func scrape(b *testing.B, nd *lab.Node) map[string]*dto.MetricFamily {
 	ctx, cancel := context.WithTimeout(b.Context(), 10*time.Second)
 	defer cancel()
-	c := http.Client{Transport: &http.Transport{DialContext: nd.DialContext}}
-	defer c.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+speakerMetricsAddr+"/metrics", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp, err := c.Do(req)
+	body, err := getIn(ctx, nd, "http://"+speakerMetricsAddr+"/metrics")
 	if err != nil {
 		b.Fatalf("%s: metrics: %v", nd.Name, err)
 	}
-	defer resp.Body.Close()
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
 		b.Fatalf("%s: metrics: %v", nd.Name, err)
 	}
@@ -175,23 +169,34 @@ func scrape(b *testing.B, nd *lab.Node) map[string]*dto.MetricFamily {
 func profile(b *testing.B, nd *lab.Node, d time.Duration, out string) error {
 	ctx, cancel := context.WithTimeout(b.Context(), d+30*time.Second)
 	defer cancel()
-	c := http.Client{Transport: &http.Transport{DialContext: nd.DialContext}}
-	defer c.CloseIdleConnections()
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", speakerPprofAddr, int(d.Seconds()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
+	body, err := getIn(ctx, nd, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", speakerPprofAddr, int(d.Seconds())))
 	if err != nil {
 		return fmt.Errorf("%s: profile: %w", nd.Name, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: profile: %s %v", nd.Name, resp.Status, err)
+	return os.WriteFile(out, body, 0o644)
+}
+
+// getIn GETs url from inside nd's namespace and returns the body of a 200.
+func getIn(ctx context.Context, nd *lab.Node, url string) ([]byte, error) {
+	c := http.Client{Transport: &http.Transport{DialContext: nd.DialContext}}
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
 	}
-	return os.WriteFile(out, data, 0o644)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return body, nil
 }
 
 // gauge is the value of an unlabelled gauge.
