@@ -44,7 +44,7 @@ template bgp pylon {
   hold time 9;
   error wait time 1, 5;
 }
-{{range .Neighbours}}
+{{range $n := .Neighbours}}
 protocol bgp {{.Name}} from pylon {
   neighbor {{.Addr}}{{if .Port}} port {{.Port}}{{end}} as {{.ASN}};
 {{- if .Internal}}
@@ -61,11 +61,19 @@ protocol bgp {{.Name}} from pylon {
   hold time 0;
 {{- end}}
 {{- range .Families}}
-  {{.}} { import all; export none; };
+  {{.}} { import all; export {{if $n.ExportOriginated}}where proto = "originated"{{else}}none{{end}}; };
 {{- end}}
 }
 {{end -}}
 # --- end of pylon peering ---
+{{- if .Originate}}
+protocol static originated {
+  ipv4;
+{{- range .Originate}}
+  route {{.}} blackhole;
+{{- end}}
+}
+{{- end}}
 {{- if .BFD}}
 protocol bfd {
   interface "eth0" { min rx interval {{.BFDRx}} ms; min tx interval 300 ms; multiplier 3; };
@@ -87,6 +95,10 @@ type birdConfig struct {
 	// interval BFDRx.
 	BFD   bool
 	BFDRx int
+	// Originate are IPv4 prefixes the router originates (a static
+	// protocol, blackhole routes), sent to the neighbours with
+	// ExportOriginated.
+	Originate []string
 }
 
 // birdNeighbour is one of the router's neighbours: a node's address.
@@ -105,6 +117,9 @@ type birdNeighbour struct {
 	Port int
 	// HoldTimeZero: the router proposes a hold time of 0.
 	HoldTimeZero bool
+	// ExportOriginated: the router sends this neighbour its Originate
+	// prefixes (otherwise it sends nothing).
+	ExportOriginated bool
 }
 
 // birdLabRouter is the lab router's configuration: the same neighbours as

@@ -34,6 +34,7 @@ var labScenarios = []struct {
 	{"DualStackOverIPv4", scenarioDualStackOverIPv4},
 	{"DualStackOverIPv6", scenarioDualStackOverIPv6},
 	{"PerPeerAttributes", scenarioPerPeerAttributes},
+	{"NoTransit", scenarioNoTransit},
 	{"GracefulRestart", scenarioGracefulRestart},
 	{"GracefulRestartPassive", scenarioGracefulRestartPassive},
 	// bgp-opts (scenarios_opts_linux_test.go)

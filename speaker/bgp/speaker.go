@@ -142,6 +142,10 @@ func New(ctx context.Context, opts Options) (*Speaker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start BGP server: %w", err)
 	}
+	if err := s.rejectLearned(ctx); err != nil {
+		_ = s.srv.StopBgp(context.Background(), &api.StopBgpRequest{})
+		return nil, err
+	}
 	watchCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if err := s.srv.WatchEvent(watchCtx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.sessions.peerEvent); err != nil {
