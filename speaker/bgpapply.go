@@ -8,7 +8,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/speaker/bfd"
@@ -44,29 +43,15 @@ type bgpState struct {
 	bfd []bfd.Status
 }
 
-// applyBGP plans and applies the BGP side of a pass.
+// applyBGP plans (planBGP, through the pass's planMemo) and applies the
+// BGP side of a pass.
 func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bgpState {
 	var st bgpState
 	if r.StartBGP == nil || r.bgpClosed {
 		return st
 	}
-	var offered map[netip.Addr][]string
-	if snap.cfg != nil && len(snap.cfg.BGPAdvertisements) > 0 {
-		// Without an advertisement nothing is offered: skip the work.
-		offered = BGPIPs(in)
-	}
-	ips := make([]netip.Addr, 0, len(offered))
-	for ip := range offered {
-		ips = append(ips, ip)
-	}
-	slices.SortFunc(ips, netip.Addr.Compare)
-	var mine labels.Set
-	for _, n := range in.Nodes {
-		if n.Name == r.Node {
-			mine = n.Labels
-		}
-	}
-	plan := bgp.PlanFor(snap.cfg, mine, ips, BGPServiceLabels(in, offered))
+	_, bp := r.plans.plans(in, r.services.changes, r.Node, true)
+	offered, plan := bp.offered, bp.plan
 	sp, cond := r.ensureBGP(ctx, snap, passiveListen(plan.Peers, snap.node(r.Node)))
 	st.cond = cond
 	if sp == nil {

@@ -117,7 +117,7 @@ func (r *Reconciler) applyConflictPolicy(ctx context.Context, snap *snapshot, ma
 		}
 		log.FromContext(ctx).Info("layer-2 conflict", "ip", c.IP, "mac", c.MAC.String(), "interface", c.Interface, "majority", majority)
 		for _, key := range r.announced[c.IP].Services {
-			if svc := snap.byKey[key]; svc != nil {
+			if svc := snap.service(key); svc != nil {
 				r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2Conflict, "Announce",
 					"node %s: %s answers for %s on %s too; %s", r.Node, c.MAC, c.IP, c.Interface, action)
 			}

@@ -292,7 +292,7 @@ func (r *Reconciler) tellBGPChanges(snap *snapshot, bs bgpState) time.Duration {
 // says so itself).
 func (r *Reconciler) send(snap *snapshot, evs []serviceEvent) {
 	for _, e := range evs {
-		svc := snap.byKey[e.key]
+		svc := snap.service(e.key)
 		if svc == nil || e.reason == ReasonStoppedAnnouncing && !slices.Contains(config.IngressIPs(svc), e.ip) {
 			continue
 		}

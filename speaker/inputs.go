@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -27,8 +28,12 @@ type snapshot struct {
 	speakers []v1alpha1.SpeakerStatus
 	secrets  []corev1.Secret
 	cfg      *config.Config
-	// byKey finds a Service by namespace/name.
+	// byKey finds a Service by namespace/name (service); made on first
+	// use, by the pass's goroutine only.
 	byKey map[string]*corev1.Service
+	// memo is the reconciler's memory of what planServices derived from
+	// each object; nil reads every object afresh.
+	memo *serviceMemo
 }
 
 func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
@@ -58,10 +63,6 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	s.speakers, s.secrets = spk.Items, secrets.Items
 	s.nodes, s.services, s.slices = storeItems[corev1.Node](r.Stores.Nodes),
 		storeItems[corev1.Service](r.Stores.Services), storeItems[discoveryv1.EndpointSlice](r.Stores.EndpointSlices)
-	s.byKey = make(map[string]*corev1.Service, len(s.services))
-	for _, svc := range s.services {
-		s.byKey[svc.Namespace+"/"+svc.Name] = svc
-	}
 	s.cfg = config.Parse(config.Resources{
 		Pools: pools.Items, L2Advertisements: l2.Items, BGPPeers: peers.Items, BGPAdvertisements: bgp.Items,
 		Secrets: secrets.Items, Namespace: r.Namespace, Last: r.cfg,
@@ -70,6 +71,17 @@ func (r *Reconciler) read(ctx context.Context) (*snapshot, error) {
 	// edit keeps its object's version from it (or from status.inForce).
 	r.cfg = s.cfg
 	return s, nil
+}
+
+// service returns the Service namespace/name of the snapshot, or nil.
+func (s *snapshot) service(key string) *corev1.Service {
+	if s.byKey == nil {
+		s.byKey = make(map[string]*corev1.Service, len(s.services))
+		for _, svc := range s.services {
+			s.byKey[svc.Namespace+"/"+svc.Name] = svc
+		}
+	}
+	return s.byKey[key]
 }
 
 // served reports whether svc is a LoadBalancer of the class this speaker
@@ -84,43 +96,62 @@ func served(svc *corev1.Service, class string) bool {
 	return *svc.Spec.LoadBalancerClass == class
 }
 
-// services turns the served Services with addresses into the plan's form;
-// endpoint nodes are gathered only for Local Services.
+// planServices turns the served Services with addresses into the plan's
+// form, each with the nodes that have a ready endpoint of it. With a memo
+// (the speaker's own passes) only objects the cache did not hold at the
+// last pass are read, and when the Services come out as the last pass's
+// the last pass's slice is returned (serviceMemo): the slice is shared,
+// read-only.
 func (s *snapshot) planServices(class string) []Service {
-	ready := map[string]map[string]bool{} // namespace/name -> nodes
+	m := s.memo
+	if m == nil {
+		m = &serviceMemo{}
+	}
+	m.begin(class)
 	for _, sl := range s.slices {
-		name := sl.Labels[discoveryv1.LabelServiceName]
-		if name == "" {
-			continue
-		}
-		key := sl.Namespace + "/" + name
-		for _, ep := range sl.Endpoints {
-			if ep.NodeName == nil || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) {
-				continue
-			}
-			if ready[key] == nil {
-				ready[key] = map[string]bool{}
-			}
-			ready[key][*ep.NodeName] = true
-		}
+		m.slice(sl)
 	}
-	var out []Service
 	for _, svc := range s.services {
-		if !served(svc, class) {
-			continue
-		}
-		ips := config.IngressIPs(svc)
-		if len(ips) == 0 {
-			continue
-		}
-		key := svc.Namespace + "/" + svc.Name
-		out = append(out, Service{
-			Key: key, IPs: ips,
-			Local:         svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
-			EndpointNodes: ready[key],
-			Labels:        labels.Set(svc.Labels),
-		})
+		m.service(svc)
 	}
+	if !m.end() && m.out != nil {
+		return m.out
+	}
+	ready := make(map[string]map[string]bool, len(s.slices))
+	var merged map[string]bool // keys whose node set is a union made here
+	for _, sl := range s.slices {
+		e := m.slices[sl]
+		if e.nodes == nil {
+			continue
+		}
+		prev, ok := ready[e.key]
+		if !ok {
+			ready[e.key] = e.nodes.nodes
+			continue
+		}
+		// A Service with several slices: a union of its own, never a
+		// change to a slice's remembered set.
+		if !merged[e.key] {
+			if merged == nil {
+				merged = map[string]bool{}
+			}
+			merged[e.key] = true
+			prev = maps.Clone(prev)
+			ready[e.key] = prev
+		}
+		maps.Copy(prev, e.nodes.nodes)
+	}
+	out := make([]Service, 0, len(s.services))
+	for _, svc := range s.services {
+		e := m.services[svc]
+		if !e.served {
+			continue
+		}
+		p := e.plan
+		p.EndpointNodes = ready[p.Key]
+		out = append(out, p)
+	}
+	m.out = out
 	return out
 }
 

@@ -138,6 +138,11 @@ type Reconciler struct {
 	// cfg is the configuration in force (the last pass's); a rejected
 	// edit keeps the version from it.
 	cfg *config.Config
+	// services is what the passes derived from each cached Service and
+	// EndpointSlice (serviceMemo).
+	services serviceMemo
+	// plans are the last pass's plans and their inputs (planMemo).
+	plans planMemo
 	// gate staggers BGPPeer changes that restart sessions.
 	gate resetGate
 	// startedAt is this process's first pass; settled says it has heard
@@ -293,9 +298,10 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	if err != nil {
 		logger.Error(err, "reading the node's interfaces")
 	}
+	snap.memo = &r.services
 	in := snap.inputs(r.Node, r.Class, live)
 	in.Links, in.NodeIPs, in.Yield = links, snap.nodeIPs(r.Node), r.split.yield
-	plan := PlanL2(in)
+	plan, _ := r.plans.plans(in, r.services.changes, r.Node, r.StartBGP != nil && !r.bgpClosed)
 	if settling {
 		// Not heard from the speakers it knows of yet: with only itself
 		// alive it would own every address. Answer for nothing until then.

@@ -3,6 +3,8 @@ package speaker
 import (
 	"context"
 	"fmt"
+	"iter"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -162,12 +164,9 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 			st.MembersAlive++
 		}
 	}
-	ips := make([]netip.Addr, 0, len(plan.L2))
-	for ip := range plan.L2 {
-		ips = append(ips, ip)
-	}
-	slices.SortFunc(ips, netip.Addr.Compare)
-	for _, ip := range ips {
+	// Only the first maxAnnouncements entries are listed: the addresses
+	// listed are the lowest, found without sorting every address.
+	for _, ip := range lowest(maps.Keys(plan.L2), maxAnnouncements) {
 		a := plan.L2[ip]
 		for _, key := range a.Services {
 			for _, ifc := range a.Interfaces {
@@ -175,22 +174,20 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 			}
 		}
 	}
-	distinct := map[netip.Addr]bool{}
-	for _, ip := range ips {
-		distinct[ip] = true
-	}
-	bgpIPs := make([]netip.Addr, 0, len(bs.announced))
-	for ip := range bs.announced {
-		bgpIPs = append(bgpIPs, ip)
-	}
-	slices.SortFunc(bgpIPs, netip.Addr.Compare)
-	for _, ip := range bgpIPs {
-		distinct[ip] = true
-		for _, key := range bs.announced[ip] {
-			st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: ProtocolBGP})
+	if len(st.Announcements) < maxAnnouncements {
+		for _, ip := range lowest(maps.Keys(bs.announced), maxAnnouncements-len(st.Announcements)) {
+			for _, key := range bs.announced[ip] {
+				st.Announcements = append(st.Announcements, v1alpha1.Announcement{IP: ip.String(), Service: key, Protocol: ProtocolBGP})
+			}
 		}
 	}
-	st.Announced = int32(len(distinct))
+	bgpOnly := 0
+	for ip := range bs.announced {
+		if _, ok := plan.L2[ip]; !ok {
+			bgpOnly++
+		}
+	}
+	st.Announced = int32(len(plan.L2) + bgpOnly)
 	if len(st.Announcements) > maxAnnouncements {
 		st.Announcements = st.Announcements[:maxAnnouncements]
 	}
@@ -222,7 +219,7 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 		}
 	}
 	ok := metav1.Condition{Type: ConditionAnnouncing, Status: metav1.ConditionTrue, Reason: "Applied",
-		Message: fmt.Sprintf("%d addresses over Layer2, %d over BGP", len(ips), len(bgpIPs))}
+		Message: fmt.Sprintf("%d addresses over Layer2, %d over BGP", len(plan.L2), len(bs.announced))}
 	if len(bs.problems) > 0 {
 		ok.Message += "; " + strings.Join(bs.problems, "; ")
 	}
@@ -240,4 +237,25 @@ func buildStatus(members []membership.Member, plan Plan, applyErr error, bs bgpS
 		st.Conditions = append(st.Conditions, bs.cond)
 	}
 	return st
+}
+
+// lowest returns the n lowest of ips, in order: a sorted window kept while
+// reading them, so that listing the first few of 50,000 addresses does not
+// sort them all.
+func lowest(ips iter.Seq[netip.Addr], n int) []netip.Addr {
+	if n <= 0 {
+		return nil
+	}
+	out := make([]netip.Addr, 0, n)
+	for ip := range ips {
+		if len(out) == n && ip.Compare(out[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(out, ip, netip.Addr.Compare)
+		if len(out) == n {
+			out = out[:n-1]
+		}
+		out = slices.Insert(out, i, ip)
+	}
+	return out
 }

@@ -3,8 +3,10 @@ package speaker
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +126,23 @@ func TestStatusShowsLearntPeerASN(t *testing.T) {
 	st := buildStatus(nil, Plan{}, nil, bs, &splitBrain{})
 	if len(st.BGPSessions) != 2 || st.BGPSessions[0].PeerASN != 64513 || st.BGPSessions[1].PeerASN != 0 {
 		t.Errorf("sessions %+v", st.BGPSessions)
+	}
+}
+
+// TestLowest: the n lowest addresses in order, whatever order they come
+// in, as a full sort would give them.
+func TestLowest(t *testing.T) {
+	var all []netip.Addr
+	for i := range 1000 {
+		all = append(all, netip.AddrFrom4([4]byte{198, 51, byte(i / 250), byte(i % 250)}))
+	}
+	shuffled := slices.Clone(all)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for _, n := range []int{0, 1, 256, 999, 1000, 2000} {
+		got := lowest(slices.Values(shuffled), n)
+		want := all[:min(n, len(all))]
+		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("lowest %d: got %d addresses %v…, want %v…", n, len(got), got[:min(3, len(got))], want[:min(3, len(want))])
+		}
 	}
 }
