@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -34,35 +35,74 @@ import (
 // speaker of package speaker/bgp with one passive peer (it never dials,
 // and listens on no port: no packet leaves the process). What the API
 // server, memberlist and the node's links would give come from fakes.
-// heap-MiB is the live heap after the passes (the cache's objects, GoBGP's
-// table, the plan), the in-process part of the speaker's RSS.
+// idle is a pass with nothing to do, one-change a pass after one Service's
+// address moved; heap-MiB is the live heap after the idle passes (the
+// cache's objects, GoBGP's table, the plans and what the passes remember),
+// the in-process part of the speaker's RSS. It logs how long CloseBGP, the
+// withdrawal of every path, takes.
 func BenchmarkPass(b *testing.B) {
 	for _, n := range []int{5000, 50000} {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			r := passBench(b, n)
 			ctx := b.Context()
-			if _, err := r.pass(ctx); err != nil { // the first pass does the work
+			first, err := r.pass(ctx) // the first pass does the work
+			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			var res *passResult
-			for b.Loop() {
-				var err error
-				if res, err = r.pass(ctx); err != nil {
-					b.Fatal(err)
+			if r.bgp == nil {
+				b.Fatalf("no BGP speaker after the first pass: %+v", first.status.Conditions)
+			}
+			if got := len(r.plans.bgp.plan.Paths); got != n {
+				b.Fatalf("the BGP plan has %d paths, want %d", got, n)
+			}
+			// idle: nothing changed since the pass before.
+			b.Run("idle", func(b *testing.B) {
+				b.ReportAllocs()
+				var res *passResult
+				for b.Loop() {
+					var err error
+					if res, err = r.pass(ctx); err != nil {
+						b.Fatal(err)
+					}
 				}
+				if got := len(r.announced); got == 0 || got == n {
+					b.Fatalf("n1 answers for %d of %d addresses; want a share", got, n)
+				}
+				if got := res.status.Announced; got < int32(len(r.announced)) {
+					b.Fatalf("status says %d announced; layer 2 alone answers for %d", got, len(r.announced))
+				}
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
+			})
+			// one-change: before each pass one Service's address moves
+			// (a new object in the cache), so the plans are made again.
+			b.Run("one-change", func(b *testing.B) {
+				b.ReportAllocs()
+				svc := r.Stores.Services.List()[0].(*corev1.Service)
+				addrs := []string{svc.Status.LoadBalancer.Ingress[0].IP, netip.MustParseAddr(fmt.Sprintf("2001:db8:51::%x", n+1)).String()}
+				i := 0
+				for b.Loop() {
+					i++
+					moved := svc.DeepCopy()
+					moved.Status.LoadBalancer.Ingress[0].IP = addrs[i%2]
+					if err := r.Stores.Services.Update(moved); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := r.pass(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if r.services.changes < uint64(i) {
+					b.Fatalf("%d changes counted over %d passes that each moved an address", r.services.changes, i)
+				}
+			})
+			began := time.Now()
+			if err := r.CloseBGP(ctx); err != nil {
+				b.Fatal(err)
 			}
-			if got := len(r.announced); got == 0 || got == n {
-				b.Fatalf("n1 answers for %d of %d addresses; want a share", got, n)
-			}
-			if got := res.status.Announced; got < int32(len(r.announced)) {
-				b.Fatalf("status says %d announced; layer 2 alone answers for %d", got, len(r.announced))
-			}
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
-			r.CloseBGP(ctx)
+			b.Logf("CloseBGP with %d paths: %v", n, time.Since(began))
 		})
 	}
 }
@@ -75,7 +115,7 @@ func passBench(b *testing.B, n int) *Reconciler {
 		b.Fatal(err)
 	}
 	pool := gen.IPPool("lab", gen.Addresses("2001:db8:51::/64"))
-	peer := gen.BGPPeer("router", 64512, 64513, "198.18.0.254")
+	peer := gen.BGPPeer("router-v6", 64512, 64513, "2001:db8:18::fe")
 	peer.Spec.Passive = ptr.To(true)
 	c := fake.NewClientBuilder().WithScheme(s).WithObjects(pool, peer,
 		&v1alpha1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.L2AdvertisementSpec{IPPools: []v1alpha1.ObjectName{"lab"}}},

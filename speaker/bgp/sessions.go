@@ -124,8 +124,12 @@ type advertisedCounts struct {
 	times int
 }
 
-// changed marks the advertised counts as stale; s.mu must be held.
-func (s *Speaker) changed() { s.advertised.valid = false }
+// changed marks the advertised counts as stale and counts a change of the
+// server (SetPaths' fast path looks at the count); s.mu must be held.
+func (s *Speaker) changed() {
+	s.advertised.valid = false
+	s.mutations++
+}
 
 func stateName(st api.PeerState_SessionState) string {
 	switch st {

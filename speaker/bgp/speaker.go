@@ -84,6 +84,11 @@ type Speaker struct {
 	// advertised is GoBGP's last count of the prefixes advertised to each
 	// peer (sessions.go).
 	advertised advertisedCounts
+	// mutations counts the changes made to the server (changed); applied
+	// is the last path list SetPaths applied in full, and the count after
+	// it.
+	mutations uint64
+	applied   appliedPaths
 
 	// sessions holds what the event watcher and the log adapter learn;
 	// it has its own lock because GoBGP calls into it from its goroutines.
@@ -199,9 +204,7 @@ func (s *Speaker) Close(ctx context.Context) error {
 		}
 		errs = append(errs, s.resetGraceful(ctx))
 	} else {
-		for _, prefix := range s.sortedPrefixes() {
-			errs = append(errs, s.deletePath(ctx, s.paths[prefix]))
-		}
+		errs = append(errs, s.deleteAllPaths(ctx))
 		s.waitWithdrawn(ctx)
 	}
 	if err := s.srv.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
