@@ -202,11 +202,7 @@ func waitUnrouted(ctx context.Context, t testing.TB, l *lab.Lab, ip, via netip.A
 func BenchmarkBFDPowerLoss(b *testing.B) {
 	trials := knob.Get(b, "PYLON_BENCH_TRIALS", 10)
 	on := os.Getenv("PYLON_BENCH_NO_BFD") == ""
-	router := knob.Choice(b, "PYLON_BENCH_ROUTER", "frr", lab.RouterBIRD)
-	labRouter := "" // FRR
-	if router == lab.RouterBIRD {
-		labRouter = lab.RouterBIRD
-	}
+	router, labRouter := benchRouter(b)
 	for b.Loop() {
 		c := startClusterRouter(b, lab.NodeStack{}, labRouter)
 		ip := bfdSetup(b, c, on)

@@ -45,17 +45,7 @@ func TestBGPDConf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conf := string(data)
-			for _, w := range tc.want {
-				if !strings.Contains(conf, w) {
-					t.Errorf("bgpd.conf lacks %q:\n%s", w, conf)
-				}
-			}
-			for _, w := range tc.notWant {
-				if strings.Contains(conf, w) {
-					t.Errorf("bgpd.conf has %q:\n%s", w, conf)
-				}
-			}
+			confHas(t, "bgpd.conf", string(data), tc.want, tc.notWant)
 		})
 	}
 }
@@ -115,16 +105,23 @@ func TestBIRDConfBFD(t *testing.T) {
 			if tc.bfd != nil && strings.Count(conf, "  bfd on;\n") != 2 {
 				t.Errorf("bird.conf has `bfd on` in %d BGP protocols, want both:\n%s", strings.Count(conf, "  bfd on;\n"), conf)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(conf, w) {
-					t.Errorf("bird.conf lacks %q:\n%s", w, conf)
-				}
-			}
-			for _, w := range tc.notWant {
-				if strings.Contains(conf, w) {
-					t.Errorf("bird.conf has %q:\n%s", w, conf)
-				}
-			}
+			confHas(t, "bird.conf", conf, tc.want, tc.notWant)
 		})
+	}
+}
+
+// confHas checks that conf, the rendered file, holds every string of want
+// and none of notWant.
+func confHas(t *testing.T, file, conf string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(conf, w) {
+			t.Errorf("%s lacks %q:\n%s", file, w, conf)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(conf, w) {
+			t.Errorf("%s has %q:\n%s", file, w, conf)
+		}
 	}
 }
