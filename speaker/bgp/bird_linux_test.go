@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"text/template"
+	"time"
 
 	"github.com/pylonlb/pylon/test/netlab"
 )
@@ -75,13 +77,7 @@ protocol static originated {
 }
 {{- end}}
 {{- if .BFD}}
-protocol bfd {
-  interface "eth0" { min rx interval {{.BFDRx}} ms; min tx interval 300 ms; multiplier 3; };
-  multihop { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
-  neighbor 198.18.2.1 dev "eth0" local 198.18.2.254;
-  neighbor 2001:db8:2::1 dev "eth0" local 2001:db8:2::fe;
-  neighbor 198.18.2.2 local 198.18.2.254 multihop on;
-}
+{{.BFDProtocol}}
 {{- end}}
 `))
 
@@ -139,6 +135,21 @@ func birdLabRouterB() birdConfig {
 	return birdConfig{RouterID: routerB, ASN: routerASN, Neighbours: []birdNeighbour{
 		{Name: "node_ibgp", Addr: nodeIBGP, ASN: routerASN, Internal: true, Families: []string{"ipv4"}},
 	}}
+}
+
+// BFDProtocol is BIRD's bfd protocol with the node's three BFD peers:
+// single hop on eth0 (receive interval BFDRx) over IPv4 and IPv6, and
+// multihop to the iBGP address, 300 ms x 3 otherwise.
+func (c birdConfig) BFDProtocol() string {
+	t := netlab.BIRDBFDTimers{RX: 300 * time.Millisecond, TX: 300 * time.Millisecond, Multiplier: 3}
+	direct := t
+	direct.RX = time.Duration(c.BFDRx) * time.Millisecond
+	a := netip.MustParseAddr
+	return netlab.BIRDBFDProtocol{Interface: "eth0", Direct: direct, Multihop: t, Neighbours: []netlab.BIRDBFDNeighbour{
+		{Addr: a(nodeEBGP), Local: a(routerV4), Dev: "eth0"},
+		{Addr: a(nodeV6), Local: a(routerV6), Dev: "eth0"},
+		{Addr: a(nodeIBGP), Local: a(routerV4)},
+	}}.Config()
 }
 
 func (c birdConfig) render() string {

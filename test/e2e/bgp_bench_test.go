@@ -14,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/config"
 	"github.com/pylonlb/pylon/test/gen"
 	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
@@ -22,7 +24,8 @@ import (
 	"github.com/pylonlb/pylon/test/procfs"
 )
 
-// BenchmarkBGPRoutes measures, on three nodes peering with the lab's FRR:
+// BenchmarkBGPRoutes measures, on three nodes peering with the lab's FRR
+// (BIRD 2 with PYLON_BENCH_ROUTER=bird, benchRouter):
 //
 //   - latency: Services created one at a time (with a ready endpoint on
 //     every node); the time from the create call until the router's kernel
@@ -36,8 +39,9 @@ import (
 // Run as root: go test -run '^$' -bench BGPRoutes -benchtime 1x ./test/e2e/
 func BenchmarkBGPRoutes(b *testing.B) {
 	n := knob.Get(b, "PYLON_BENCH_SERVICES", 5000)
+	name, router := benchRouter(b)
 	for b.Loop() {
-		l := lab.Start(b, lab.Options{NodeASN: nodeASN})
+		l := lab.Start(b, lab.Options{NodeASN: nodeASN, Router: router})
 		p := startPylon(b, l)
 		bgpConfig(b, l)
 		waitSessions(b, l, 2)
@@ -49,19 +53,52 @@ func BenchmarkBGPRoutes(b *testing.B) {
 		peak, cpu := speakersUsage(b, p)
 		b.ReportMetric(peak, "speaker-peak-MiB")
 		b.ReportMetric(cpu, "speaker-cpu-s")
-		b.Logf("create to route p50 %v, p99 %v; %d Services routed %v after the last assignment; speaker peak RSS %.1f MiB, CPU %.1f s",
-			lat[len(lat)/2], lat[len(lat)*99/100], n, after, peak, cpu)
+		b.Logf("router %s: create to route p50 %v, p99 %v; %d Services routed %v after the last assignment; speaker peak RSS %.1f MiB, CPU %.1f s",
+			name, lat[len(lat)/2], lat[len(lat)*99/100], n, after, peak, cpu)
 	}
 }
 
-// latency creates count Services one after the other and returns the
-// sorted create-to-route times.
+// benchRouter reads PYLON_BENCH_ROUTER, the lab router of the BGP
+// benchmarks: "frr" (the default) or "bird". It returns the name and
+// lab.Options.Router for it.
+func benchRouter(b *testing.B) (name, router string) {
+	name = knob.Choice(b, "PYLON_BENCH_ROUTER", "frr", lab.RouterBIRD)
+	if name == lab.RouterBIRD {
+		router = lab.RouterBIRD
+	}
+	return name, router
+}
+
+// latency creates count Services one after the other, each with a ready
+// endpoint on every node, and returns the sorted create-to-route times:
+// the Service's address read from the API server and the router's kernel
+// routes in turn every 10 ms until the address is routed over every node.
+// It does not wait for kube-proxy as service does (WaitProgrammed: about
+// a second), which the route does not depend on.
 func latency(b *testing.B, l *lab.Lab, count int) []time.Duration {
 	var out []time.Duration
 	for i := range count {
+		svc := lab.LoadBalancerService("default", fmt.Sprintf("lat-%d", i), 80)
 		began := time.Now()
-		_, ips := service(b, l, fmt.Sprintf("lat-%d", i), false)
-		waitNextHops(b, l, ips[0], 10*time.Second, "n1", "n2", "n3")
+		create(b, l.Client, svc)
+		if err := l.SetEndpoints(b.Context(), svc, lab.ReadyOn(nodeNames(l)...)...); err != nil {
+			b.Fatal(err)
+		}
+		poll.Eventually(b, 10*time.Millisecond, 10*time.Second, svc.Name+" routed over every node", func() (bool, string) {
+			if err := l.Client.Get(b.Context(), client.ObjectKeyFromObject(svc), svc); err != nil {
+				return false, err.Error()
+			}
+			ips := config.IngressIPs(svc)
+			if len(ips) == 0 {
+				return false, "no address yet"
+			}
+			routes, err := l.Router.KernelRoutes(b.Context())
+			if err != nil {
+				return false, err.Error()
+			}
+			hops := routes[netip.PrefixFrom(ips[0], ips[0].BitLen())]
+			return len(hops) == len(l.Nodes), fmt.Sprint(ips[0], " via ", hops)
+		})
 		out = append(out, time.Since(began))
 	}
 	slices.Sort(out)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/pylonlb/pylon/api/v1alpha1"
 	"github.com/pylonlb/pylon/test/knob"
 	"github.com/pylonlb/pylon/test/lab"
@@ -34,17 +32,7 @@ func BenchmarkBFDCPUHog(b *testing.B) {
 		l := lab.Start(b, lab.Options{NodeASN: nodeASN, BFD: &lab.BFD{}})
 		p := startPylon(b, l)
 		bgpConfig(b, l)
-		for _, name := range []string{"router", "router-v6"} {
-			peer := &v1alpha1.BGPPeer{}
-			if err := l.Client.Get(b.Context(), client.ObjectKey{Name: name}, peer); err != nil {
-				b.Fatal(err)
-			}
-			patch := client.MergeFrom(peer.DeepCopy())
-			peer.Spec.BFD = &v1alpha1.BFDProfile{}
-			if err := l.Client.Patch(b.Context(), peer, patch); err != nil {
-				b.Fatal(err)
-			}
-		}
+		bfdSet(b.Context(), b, l, true, "router", "router-v6")
 		_, ips := service(b, l, "hog", true)
 		for _, ip := range ips {
 			waitNextHops(b, l, ip, 60*time.Second, nodeNames(l)...)

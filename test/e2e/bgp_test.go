@@ -78,14 +78,16 @@ func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration
 }
 
 // TestBGP runs pylon's BGP scenarios against the lab's FRR; TestBGPBIRD
-// the same against BIRD 2 (lab.RouterBIRD).
+// the same against BIRD 2 (lab.RouterBIRD). The last, bgpBFDCut, is BFD's.
 func TestBGP(t *testing.T) { bgpScenarios(t, "") }
 
 // TestBGPBIRD: TestBGP with BIRD 2 as the router.
 func TestBGPBIRD(t *testing.T) { bgpScenarios(t, lab.RouterBIRD) }
 
 func bgpScenarios(t *testing.T, router string) {
-	l := lab.Start(t, lab.Options{NodeASN: nodeASN, Router: router})
+	// The router runs BFD for the nodes' sessions; the speakers do from
+	// the last scenario on, when the BGPPeers ask for it.
+	l := lab.Start(t, lab.Options{NodeASN: nodeASN, Router: router, BFD: &lab.BFD{}})
 	// pylon as processes: n1's speaker gets SIGTERM at a chosen moment and
 	// the withdrawal is timed from it (a pod's deletion would add the
 	// kubelet's own delay and a replacement speaker).
@@ -210,6 +212,8 @@ func bgpScenarios(t *testing.T, router string) {
 			t.Errorf("withdrawal took %v, want within 1 s", took)
 		}
 	})
+
+	t.Run("BFD sees a silent cut within 3 s", func(t *testing.T) { bgpBFDCut(t, l) })
 }
 
 // waitSessions waits until every node's SpeakerStatus shows perNode

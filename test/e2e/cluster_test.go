@@ -87,14 +87,21 @@ type cluster struct {
 // image too, kube-proxy as ns says (its ProxyMode and StrictARP), installs
 // pylon there (Helm, everything Ready, every speaker seeing every node),
 // then creates the pools "lab" (layer 2) and "bgp" and the backend
-// Deployment, and waits for its pods.
+// Deployment, and waits for its pods. The router is FRR.
 func startCluster(t testing.TB, ns lab.NodeStack) *cluster {
+	return startClusterRouter(t, ns, "")
+}
+
+// startClusterRouter is startCluster with router as the lab's router
+// (lab.Options.Router: "" for FRR, lab.RouterBIRD).
+func startClusterRouter(t testing.TB, ns lab.NodeStack, router string) *cluster {
 	began := time.Now()
 	build, cancelBuild := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancelBuild()
-	// The router runs BFD (bfdd) for its sessions with the nodes; the
-	// speakers do when the BGPPeer asks for it (BFDPowerLoss).
-	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns, BFD: &lab.BFD{}}, buildBackendImage(build, t))
+	// The router runs BFD (FRR's bfdd, BIRD's bfd protocol) for its
+	// sessions with the nodes; the speakers do when the BGPPeer asks for
+	// it (BFDPowerLoss).
+	l := podLab(t, lab.Options{NodeASN: nodeASN, NodeStack: &ns, BFD: &lab.BFD{}, Router: router}, buildBackendImage(build, t))
 	// From here: lab.Start may have waited long for the machine's lab lock.
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	t.Cleanup(cancel)

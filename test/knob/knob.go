@@ -2,6 +2,7 @@ package knob
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -27,4 +28,18 @@ func Get[T int | time.Duration](t testing.TB, env string, def T) T {
 		t.Fatalf("%s=%q: want a positive %T", env, v, n)
 	}
 	return n
+}
+
+// Choice reads a knob from the environment variable env that names one of
+// choices; the first when unset. Anything else fails t.
+func Choice(t testing.TB, env string, choices ...string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		return choices[0]
+	}
+	if !slices.Contains(choices, v) {
+		t.Fatalf("%s=%q: want one of %q", env, v, choices)
+	}
+	return v
 }

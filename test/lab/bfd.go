@@ -8,7 +8,8 @@ import (
 )
 
 // BFD is the router's BFD profile for its sessions with the nodes (FRR's
-// bfdd: `neighbor NODES4 bfd profile pylon`, both peer groups).
+// bfdd: `neighbor NODES4 bfd profile pylon`, both peer groups; BIRD: its
+// bfd protocol's timers and `bfd on` in both BGP protocols).
 type BFD struct {
 	// Interval is the receive and transmit interval; 0 means 300 ms.
 	Interval time.Duration

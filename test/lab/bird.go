@@ -2,9 +2,11 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"text/template"
+	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // RouterBIRD, as Options.Router, runs BIRD 2 as the lab's router instead
@@ -33,19 +35,32 @@ protocol bgp {{.Name}} {
 {{- if $.Password}}
   password "{{$.Password}}";
 {{- end}}
+{{- if $.BFD}}
+  bfd on;
+{{- end}}
 {{- range $.Families}}
   {{.}} { import all; export none; };
 {{- end}}
 }
 {{- end}}
+{{- if .BFD}}
+{{.BIRDBFD}}
+{{- end}}
 `))
 
-// startBIRD writes the configuration and starts bird (netlab.BIRD.Start).
-// BFD is FRR's here (bfdd): a lab with Options.BFD and BIRD is refused.
+// BIRDBFD is BIRD's bfd protocol for the BGP sessions with the nodes
+// (`bfd on`): the profile's interval and multiplier, single hop on the
+// segment and multihop alike (netlab.BIRDBFDProtocol).
+func (c frrConfig) BIRDBFD() string {
+	iv := time.Duration(c.BFD.Milliseconds(c.BFD.Interval)) * time.Millisecond
+	t := netlab.BIRDBFDTimers{RX: iv, TX: iv, Multiplier: c.BFD.DetectMultiplier()}
+	return netlab.BIRDBFDProtocol{Interface: HostIf, Direct: t, Multihop: t}.Config()
+}
+
+// startBIRD writes the configuration and starts bird (netlab.BIRD.Start);
+// with Options.BFD, its bfd protocol runs the profile for the nodes'
+// sessions.
 func (l *Lab) startBIRD(ctx context.Context, o Options) error {
-	if o.BFD != nil {
-		return errors.New("lab: Options.BFD runs FRR's bfdd; not with Options.Router bird")
-	}
 	b, err := l.NewBIRD(l.topo.router.Netns, "bird")
 	if err != nil {
 		return err

@@ -42,8 +42,9 @@
 // neighbours from the whole segment (`neighbor range`, one protocol per
 // family's range, AS as above), hold time 9, both address families on
 // either session, kernel protocols merging equal paths for ECMP.
-// Router.View, Sessions and KernelRoutes read it the same way; the vtysh
-// helpers and BFD (bfdd) are FRR's alone.
+// With Options.BFD its bfd protocol runs the profile and its BGP
+// protocols have `bfd on`. Router.View, Sessions, KernelRoutes and
+// BFDPeers read it the same way; the vtysh helpers are FRR's alone.
 //
 // # The cluster
 //

@@ -199,8 +199,15 @@ func (r *Router) KernelRoutes(ctx context.Context) (map[netip.Prefix][]netip.Add
 	return r.routerView().KernelRoutes(ctx)
 }
 
-// BFDPeers reads the router's BFD sessions (bfdd must run: Options.BFD).
-func (r *Router) BFDPeers(ctx context.Context) ([]BFDPeer, error) { return r.FRR.BFDPeers(ctx) }
+// BFDPeers reads the router's BFD sessions, FRR's bfdd's or BIRD's bfd
+// protocol's (Options.BFD), in FRR's terms (netlab.BFDPeer says what BIRD
+// leaves out).
+func (r *Router) BFDPeers(ctx context.Context) ([]BFDPeer, error) {
+	if r.BIRD != nil {
+		return r.BIRD.BFDPeers(ctx)
+	}
+	return r.FRR.BFDPeers(ctx)
+}
 
 // SetPassword changes the TCP-MD5 password the router asks of the nodes
 // (both peer groups), as an operator would on a running router; FRR

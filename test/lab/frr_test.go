@@ -45,17 +45,7 @@ func TestBGPDConf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conf := string(data)
-			for _, w := range tc.want {
-				if !strings.Contains(conf, w) {
-					t.Errorf("bgpd.conf lacks %q:\n%s", w, conf)
-				}
-			}
-			for _, w := range tc.notWant {
-				if strings.Contains(conf, w) {
-					t.Errorf("bgpd.conf has %q:\n%s", w, conf)
-				}
-			}
+			confHas(t, "bgpd.conf", string(data), tc.want, tc.notWant)
 		})
 	}
 }
@@ -82,5 +72,56 @@ func TestBFDDConf(t *testing.T) {
 				t.Errorf("bfdd.conf lacks %q:\n%s", tc.want, data)
 			}
 		})
+	}
+}
+
+func TestBIRDConfBFD(t *testing.T) {
+	topo, err := newTopology("pyl000000", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		bfd     *BFD
+		want    []string
+		notWant []string
+	}{
+		{"without", nil, nil, []string{"bfd"}},
+		{"defaults", &BFD{}, []string{
+			"  bfd on;\n  ipv4 {",
+			"protocol bfd {\n  interface \"eth0\" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };\n" +
+				"  multihop { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };\n}\n",
+		}, nil},
+		{"100ms x 5", &BFD{Interval: 100 * time.Millisecond, Multiplier: 5}, []string{
+			"  interface \"eth0\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 5; };\n",
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := newFRRConfig(topo, "/d", Options{BFD: tc.bfd}).render(birdConf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := string(data)
+			if tc.bfd != nil && strings.Count(conf, "  bfd on;\n") != 2 {
+				t.Errorf("bird.conf has `bfd on` in %d BGP protocols, want both:\n%s", strings.Count(conf, "  bfd on;\n"), conf)
+			}
+			confHas(t, "bird.conf", conf, tc.want, tc.notWant)
+		})
+	}
+}
+
+// confHas checks that conf, the rendered file, holds every string of want
+// and none of notWant.
+func confHas(t *testing.T, file, conf string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(conf, w) {
+			t.Errorf("%s lacks %q:\n%s", file, w, conf)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(conf, w) {
+			t.Errorf("%s has %q:\n%s", file, w, conf)
+		}
 	}
 }

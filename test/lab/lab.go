@@ -27,12 +27,12 @@ type Options struct {
 	NodeASN uint32
 	// BGPPassword, when set, is the TCP MD5 password the router requires.
 	BGPPassword string
-	// BFD, when set, starts bfdd on the router and runs BFD on its
-	// sessions with the nodes (see BFD).
+	// BFD, when set, runs BFD on the router's sessions with the nodes
+	// (FRR's bfdd, BIRD's bfd protocol; see BFD).
 	BFD *BFD
 	// Router is the router: "" (FRR) or RouterBIRD (BIRD 2, the same
-	// addresses and neighbours; Router.View, Sessions and KernelRoutes
-	// read it; FRR's vtysh helpers and BFD are FRR's alone).
+	// addresses and neighbours; Router.View, Sessions, KernelRoutes and
+	// BFDPeers read it; FRR's vtysh helpers are FRR's alone).
 	Router string
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.

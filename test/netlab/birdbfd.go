@@ -9,7 +9,60 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"text/template"
+	"time"
 )
+
+// BIRDBFDProtocol is a lab router's bfd protocol, for bird.conf
+// (BIRDBFDProtocol.Config): timers for the single-hop sessions on one
+// interface and for the multihop ones, and the sessions BIRD starts by
+// itself. A BGP protocol with `bfd on` asks it for a session with its
+// neighbour, which takes the timers of its kind and needs no Neighbours
+// entry.
+type BIRDBFDProtocol struct {
+	// Interface is the interface whose single-hop sessions take Direct
+	// ("eth0").
+	Interface string
+	// Direct and Multihop are the timers of single-hop sessions on
+	// Interface and of multihop sessions.
+	Direct, Multihop BIRDBFDTimers
+	// Neighbours are the sessions BIRD runs without a protocol asking.
+	Neighbours []BIRDBFDNeighbour
+}
+
+// BIRDBFDTimers are BIRD's min rx interval, min tx interval (whole
+// milliseconds) and detect multiplier.
+type BIRDBFDTimers struct {
+	RX, TX     time.Duration
+	Multiplier uint8
+}
+
+// BIRDBFDNeighbour is a session of BIRD's own: single hop on Dev, or
+// multihop when Dev is empty.
+type BIRDBFDNeighbour struct {
+	Addr, Local netip.Addr
+	Dev         string
+}
+
+var birdBFDProtocol = template.Must(template.New("bfd").Funcs(template.FuncMap{
+	"ms": func(d time.Duration) int64 { return d.Milliseconds() },
+}).Parse(`protocol bfd {
+  interface "{{.Interface}}" { min rx interval {{ms .Direct.RX}} ms; min tx interval {{ms .Direct.TX}} ms; multiplier {{.Direct.Multiplier}}; };
+  multihop { min rx interval {{ms .Multihop.RX}} ms; min tx interval {{ms .Multihop.TX}} ms; multiplier {{.Multihop.Multiplier}}; };
+{{- range .Neighbours}}
+  neighbor {{.Addr}}{{if .Dev}} dev "{{.Dev}}"{{end}} local {{.Local}}{{if not .Dev}} multihop on{{end}};
+{{- end}}
+}
+`))
+
+// Config is the protocol as bird.conf has it.
+func (p BIRDBFDProtocol) Config() string {
+	var b strings.Builder
+	if err := birdBFDProtocol.Execute(&b, p); err != nil {
+		panic(err) // fields of fixed types into netlab's own template
+	}
+	return b.String()
+}
 
 // BFDPeers reads the router's BFD sessions (`show bfd sessions`: its bfd
 // protocol must run), in FRR's terms: Status lower case ("up", "down",

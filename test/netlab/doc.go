@@ -39,8 +39,10 @@
 // writes bird.conf and runs bird in the foreground, with control socket
 // and pid file in the router's directory; Birdc and Configure talk to it
 // through birdc; Sessions, Paths, View, KernelRoutes and BFDPeers parse
-// birdc's text into the same types as FRR's (BIRD has no JSON). Router is
-// what both routers answer, for tests that run against either;
+// birdc's text into the same types as FRR's (BIRD has no JSON);
+// BIRDBFDProtocol renders the bfd protocol of a lab BIRD (speaker/bgp's
+// and test/lab's). Router is what both routers answer, for tests that run
+// against either;
 // ReadKernelRoutes is the one kernel-route reader (proto bgp for FRR,
 // proto bird for BIRD).
 //
