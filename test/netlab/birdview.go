@@ -192,7 +192,7 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 				continue
 			}
 			name, channel, neighbourCaps = m[1], "", false
-			cur = &birdProtocol{Session: Session{PrefixesReceived: map[string]int{}, Since: sinceOf(m[5])}}
+			cur = &birdProtocol{Session: Session{PrefixesReceived: map[string]int{}, PrefixesSent: map[string]int{}, Since: sinceOf(m[5])}}
 			continue
 		}
 		if cur == nil {
@@ -230,11 +230,19 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 			neighbourCaps = false
 		case key == "Routes" && channel != "":
 			// "2 imported, 0 exported, 2 preferred"
-			n, err := strconv.Atoi(strings.Fields(val)[0])
+			f := strings.Fields(val)
+			if len(f) < 4 || f[1] != "imported," || !strings.HasPrefix(f[3], "exported") {
+				return nil, fmt.Errorf("protocol %s: routes %q", name, val)
+			}
+			imported, err := strconv.Atoi(f[0])
 			if err != nil {
 				return nil, fmt.Errorf("protocol %s: routes %q: %w", name, val, err)
 			}
-			cur.PrefixesReceived[channel] = n
+			exported, err := strconv.Atoi(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("protocol %s: routes %q: %w", name, val, err)
+			}
+			cur.PrefixesReceived[channel], cur.PrefixesSent[channel] = imported, exported
 		}
 	}
 	done()
@@ -349,6 +357,16 @@ func (r *birdRoute) attribute(line string) error {
 		var med uint64
 		if med, err = strconv.ParseUint(val, 10, 32); err == nil {
 			r.MED = uint32(med)
+		}
+	case "BGP.originator_id":
+		r.OriginatorID, err = netip.ParseAddr(val)
+	case "BGP.cluster_list":
+		for _, f := range strings.Fields(val) {
+			a, perr := netip.ParseAddr(f)
+			if perr != nil {
+				return fmt.Errorf("cluster_list %q: %w", val, perr)
+			}
+			r.ClusterList = append(r.ClusterList, a)
 		}
 	case "BGP.community":
 		r.Communities, err = birdCommunities(val, 2)
