@@ -213,6 +213,36 @@ func TestParseBIRDRoutesReflected(t *testing.T) {
 	}
 }
 
+// TestParseBIRDProtocolsReflector reads a BIRD route reflector's
+// protocols (r1 of TestRouteReflectorBIRD: the nodes' dynamic iBGP
+// sessions as clients, r2 a non-client), each node announcing one IPv4
+// and one IPv6 address, n1's the best: what it sends each peer.
+func TestParseBIRDProtocolsReflector(t *testing.T) {
+	protos, err := parseBIRDProtocols(fixture(t, "bird2.0/protocols-reflector.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"198.18.0.11": 0, "198.18.0.12": 1, "198.18.0.13": 1, "198.18.0.3": 1}
+	got := map[string]int{}
+	for _, p := range protos {
+		if !p.Internal || !p.Established() {
+			t.Errorf("%+v: want an established iBGP session", p.Session)
+		}
+		if p.PrefixesSent["ipv4"] != p.PrefixesSent["ipv6"] {
+			t.Errorf("%s: sent %v, want as many of either family", p.Peer, p.PrefixesSent)
+		}
+		got[p.Peer.String()] = p.PrefixesSent["ipv4"]
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sessions %v, want %v", got, want)
+	}
+	for peer, n := range want {
+		if got[peer] != n {
+			t.Errorf("sent to %s: %d, want %d (all: %v)", peer, got[peer], n, got)
+		}
+	}
+}
+
 func TestParseBIRDRoutesIPv6(t *testing.T) {
 	routes := birdView(t, "bird2.0/route-all-ecmp.txt", "bird2.0/protocols-all.txt", "")
 	prefix := netip.MustParsePrefix("2001:db8:51::77/128")
