@@ -121,7 +121,7 @@ func restartOneOfTwo(t *testing.T, l *lab.Lab, restarted, other *lab.Router, ips
 	time.Sleep(300 * time.Millisecond)
 	heldRep, _ := held.Stop()
 	lostRep, _ := lost.Stop()
-	t.Logf("%s (%s) restarted: every route back over every node %v after the restart began", restarted.Name, restarted.Kind(), back.Round(time.Millisecond))
+	t.Logf("%s (%s) restarted: every route back over every node %v after the restart began; %s's kernel routes read %d times meanwhile, %d distinct", restarted.Name, restarted.Kind(), back.Round(time.Millisecond), other.Name, heldRep.Samples, len(heldRep.Answers))
 	if heldRep.Failures > 0 || len(heldRep.Answers) != 1 || heldRep.Answers[want] == 0 {
 		t.Errorf("%s's kernel routes changed while %s restarted (want %s throughout): %v", other.Name, restarted.Name, want, heldRep)
 	}
