@@ -340,13 +340,7 @@ func (r *birdRoute) attribute(line string) error {
 		}
 	case "BGP.next_hop":
 		// The global next hop and, for IPv6, its link-local twin.
-		for _, f := range strings.Fields(val) {
-			a, perr := netip.ParseAddr(f)
-			if perr != nil {
-				return fmt.Errorf("next_hop %q: %w", val, perr)
-			}
-			r.NextHops = append(r.NextHops, a)
-		}
+		r.NextHops, err = parseAddrs(val)
 	case "BGP.local_pref":
 		var lp uint64
 		if lp, err = strconv.ParseUint(val, 10, 32); err == nil {
@@ -361,13 +355,7 @@ func (r *birdRoute) attribute(line string) error {
 	case "BGP.originator_id":
 		r.OriginatorID, err = netip.ParseAddr(val)
 	case "BGP.cluster_list":
-		for _, f := range strings.Fields(val) {
-			a, perr := netip.ParseAddr(f)
-			if perr != nil {
-				return fmt.Errorf("cluster_list %q: %w", val, perr)
-			}
-			r.ClusterList = append(r.ClusterList, a)
-		}
+		r.ClusterList, err = parseAddrs(val)
 	case "BGP.community":
 		r.Communities, err = birdCommunities(val, 2)
 	case "BGP.large_community":
@@ -377,6 +365,19 @@ func (r *birdRoute) attribute(line string) error {
 		return fmt.Errorf("%s %q: %w", key, val, err)
 	}
 	return nil
+}
+
+// parseAddrs reads addresses separated by spaces.
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, f := range strings.Fields(s) {
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // wellKnown are the communities FRR prints by name (RFC 1997, 7611, 7999,
