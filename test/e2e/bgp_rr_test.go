@@ -51,6 +51,9 @@ func routeReflector(t *testing.T, reflector, upstream string) {
 			if len(paths) != 1 {
 				t.Fatalf("%s has %d paths for %s, want the reflector's best alone: %+v", up.Name, len(paths), ip, paths)
 			}
+			if best := reflectorBest(t, l, ip); best != node {
+				t.Fatalf("%s routes %s via %s, the reflector's best path is %s's", up.Name, ip, node, best)
+			}
 			pa := paths[0]
 			if pa.Peer != rr.IPv4 || pa.PeerType != "internal" || len(pa.ASPath) != 0 {
 				t.Fatalf("%s's path for %s: %+v, want from %s over iBGP with an empty AS path", up.Name, ip, pa, rr.IPv4)
@@ -79,7 +82,7 @@ func routeReflector(t *testing.T, reflector, upstream string) {
 		// update group, the nodes' peer group), and drops it: its own
 		// router ID is the path's ORIGINATOR_ID.
 		for i, fam := range []string{"ipv4", "ipv6"} {
-			best := upstreamNextHop(t, l, ips[i], all)
+			best := reflectorBest(t, l, ips[i])
 			var sent map[string]int
 			poll.Eventually(t, 50*time.Millisecond, 10*time.Second, fmt.Sprintf("%s to send the %s prefix to every node but %s", rr.Name, fam, best), func() (bool, string) {
 				sessions, err := rr.Sessions(t.Context())
@@ -119,6 +122,25 @@ func routeReflector(t *testing.T, reflector, upstream string) {
 		waitRouterNextHops(t, l, rr, v4, 5*time.Second, rest...)
 		t.Logf("%s's speaker stopped: %s moved from %s to %s upstream in %v", node, v4, node, moved, took.Round(time.Millisecond))
 	})
+}
+
+// reflectorBest is the node whose path for ip the reflector (l.Router)
+// chose as best (the sessions are the nodes' IPv4 ones).
+func reflectorBest(t testing.TB, l *lab.Lab, ip netip.Addr) string {
+	t.Helper()
+	paths, err := l.Router.Paths(t.Context(), netip.PrefixFrom(ip, ip.BitLen()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		for _, n := range l.Nodes {
+			if p.Best && p.Peer == n.IPv4 {
+				return n.Name
+			}
+		}
+	}
+	t.Fatalf("%s has no best path for %s from a node: %+v", l.Router.Name, ip, paths)
+	return ""
 }
 
 // v4Of is the IPv4 address among ips.
