@@ -59,14 +59,20 @@ func nodeAddrs(l *lab.Lab, ip netip.Addr, names ...string) []netip.Addr {
 // given nodes, and returns how long that took.
 func waitNextHops(t testing.TB, l *lab.Lab, ip netip.Addr, timeout time.Duration, nodes ...string) time.Duration {
 	t.Helper()
+	return waitRouterNextHops(t, l, l.Router, ip, timeout, nodes...)
+}
+
+// waitRouterNextHops is waitNextHops for router r (l.Router or l.Router2).
+func waitRouterNextHops(t testing.TB, l *lab.Lab, r *lab.Router, ip netip.Addr, timeout time.Duration, nodes ...string) time.Duration {
+	t.Helper()
 	began := time.Now()
 	want := nodeAddrs(l, ip, nodes...)
 	if len(nodes) == 0 {
 		want = nil
 	}
 	prefix := netip.PrefixFrom(ip, ip.BitLen())
-	poll.Eventually(t, 50*time.Millisecond, timeout, fmt.Sprintf("the router to route %s via %v", ip, nodes), func() (bool, string) {
-		routes, err := l.Router.KernelRoutes(t.Context())
+	poll.Eventually(t, 50*time.Millisecond, timeout, fmt.Sprintf("%s to route %s via %v", r.Name, ip, nodes), func() (bool, string) {
+		routes, err := r.KernelRoutes(t.Context())
 		if err != nil {
 			return false, err.Error()
 		}

@@ -32,6 +32,10 @@ protocol bgp {{.Name}} {
   dynamic name "{{.Name}}_";
   hold time 9;
   error wait time 1, 5;
+{{- if $.Reflect}}
+  direct;
+  rr client;
+{{- end}}
 {{- if $.Password}}
   password "{{$.Password}}";
 {{- end}}
@@ -39,7 +43,7 @@ protocol bgp {{.Name}} {
   bfd on;
 {{- end}}
 {{- range $.Families}}
-  {{.}} { import all; export none; };
+  {{.}} { import all; export {{if $.Reflect}}all{{else}}none{{end}}; };
 {{- end}}
 }
 {{- end}}
@@ -61,18 +65,32 @@ func (c frrConfig) BIRDBFD() string {
 // with Options.BFD, its bfd protocol runs the profile for the nodes'
 // sessions.
 func (l *Lab) startBIRD(ctx context.Context, o Options) error {
-	b, err := l.NewBIRD(l.topo.router.Netns, "bird")
+	r := &Router{Host: l.topo.router, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6}
+	if err := l.startBIRDAs(ctx, r, "bird", newFRRConfig(l.topo, "", o)); err != nil {
+		return err
+	}
+	l.Router = r
+	return nil
+}
+
+// startBIRDAs starts BIRD as router r (its Host and remote addresses
+// set), its state in Lab.Dir/name, with configuration cfg; it fills in the
+// rest of r.
+func (l *Lab) startBIRDAs(ctx context.Context, r *Router, name string, cfg frrConfig) error {
+	b, err := l.NewBIRD(r.Netns, name)
 	if err != nil {
 		return err
 	}
-	data, err := newFRRConfig(l.topo, b.Dir, o).render(birdConf)
+	data, err := cfg.render(birdConf)
 	if err != nil {
 		return fmt.Errorf("render bird.conf: %w", err)
 	}
-	p, err := b.Start(ctx, string(data))
+	more, err := cfg.render(birdNeighborsConf)
 	if err != nil {
-		return err
+		return fmt.Errorf("render bird.conf's neighbours: %w", err)
 	}
-	l.Router = &Router{Host: l.topo.router, Dir: b.Dir, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6, BIRD: b, Bird: p}
-	return nil
+	data = append(data, more...)
+	r.Dir, r.BIRD = b.Dir, b
+	r.Bird, err = b.Start(ctx, string(data))
+	return err
 }

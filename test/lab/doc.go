@@ -14,6 +14,11 @@
 //	                198.19.K.0/24 on bridge cni0 (the node stack, below)
 //	pylXXXXXX-c1    local client on the segment: 198.18.0.100, on-link routes to the pools
 //	pylXXXXXX-c2    remote client behind the router: 198.18.1.2, default via r1
+//	pylXXXXXX-r2    second router (Options.SecondRouter), FRR or BIRD, AS 64513:
+//	                eth0 198.18.0.3 / 2001:db8:18::3, eth1 198.18.2.1 / 2001:db8:18:2::1
+//	                towards c2's eth1 198.18.2.2 / 2001:db8:18:2::2; c2 routes what it
+//	                sends from those through r2 (ip rule, table 2), the nodes route
+//	                198.18.2.0/24 and 2001:db8:18:2::/64 via r2
 //
 // MACs are fixed: 02:00 followed by the IPv4 address (n1 is
 // 02:00:c6:12:00:0b). Every namespace has accept_dad=0 (set before any
@@ -45,6 +50,16 @@
 // With Options.BFD its bfd protocol runs the profile and its BGP
 // protocols have `bfd on`. Router.View, Sessions, KernelRoutes and
 // BFDPeers read it the same way; the vtysh helpers are FRR's alone.
+//
+// Options.SecondRouter adds r2 (Lab.Router2), FRR or BIRD, configured as
+// r1 is: the nodes can peer with both (two routers in front of the
+// cluster), and the remote client reaches the pools through either
+// (Host.GetFrom with Lab.RemoteVia2IPv4/IPv6 goes through r2).
+// Options.RouteReflector makes r1 an iBGP route reflector instead, in the
+// nodes' AS with the nodes as its clients (FRR's route-reflector-client,
+// BIRD's rr client), and r2 an iBGP non-client of r1 peering with r1
+// alone: an upstream learning the Services through the reflector.
+// Router.RestartBGP restarts either kind's BGP daemon.
 //
 // # The cluster
 //

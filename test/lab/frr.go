@@ -38,11 +38,22 @@ router bgp {{.ASN}}
 {{- end}}
  bgp listen range {{.Range}} peer-group {{.Name}}
 {{- end}}
+{{- range .Neighbors}}
+ neighbor {{.Addr}} remote-as {{.AS}}
+ neighbor {{.Addr}} timers 3 9
+ neighbor {{.Addr}} timers connect 2
+{{- end}}
  !
 {{- range .Families}}
  address-family {{.}} unicast
 {{- range $.Groups}}
   neighbor {{.Name}} activate
+{{- if $.Reflect}}
+  neighbor {{.Name}} route-reflector-client
+{{- end}}
+{{- end}}
+{{- range $.Neighbors}}
+  neighbor {{.Addr}} activate
 {{- end}}
   maximum-paths 16
   maximum-paths ibgp 16
@@ -83,9 +94,15 @@ type frrConfig struct {
 	NodeAS   string
 	Password string
 	// BFD, when set, runs BFD on the peer groups' sessions.
-	BFD      *BFD
-	Groups   []peerGroup
-	Families []string
+	BFD    *BFD
+	Groups []peerGroup
+	// Reflect makes the groups route-reflector clients
+	// (Options.RouteReflector).
+	Reflect bool
+	// Neighbors are configured neighbours besides the groups' dynamic
+	// ones: the other router of a route reflector lab (reflect.go).
+	Neighbors []neighbor
+	Families  []string
 }
 
 type peerGroup struct{ Name, Range string }
@@ -95,7 +112,7 @@ func newFRRConfig(t *topology, dir string, o Options) frrConfig {
 	if o.NodeASN != 0 {
 		nodeAS = strconv.FormatUint(uint64(o.NodeASN), 10)
 	}
-	return frrConfig{
+	c := frrConfig{
 		Hostname: t.router.Name,
 		Dir:      dir,
 		ASN:      RouterASN,
@@ -106,6 +123,11 @@ func newFRRConfig(t *topology, dir string, o Options) frrConfig {
 		Groups:   []peerGroup{{"NODES4", SegmentV4.String()}, {"NODES6", SegmentV6.String()}},
 		Families: []string{"ipv4", "ipv6"},
 	}
+	if o.RouteReflector && t.router2 != nil {
+		c.Reflect = true
+		c.Neighbors = []neighbor{{Name: t.router2.Name, Addr: t.router2.IPv4, AS: RouterASN}}
+	}
+	return c
 }
 
 func (c frrConfig) render(tmpl *template.Template) ([]byte, error) {
@@ -116,8 +138,8 @@ func (c frrConfig) render(tmpl *template.Template) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Router is the lab's FRR router: zebra and bgpd (and bfdd, with
-// Options.BFD) in the router namespace, with all their state, sockets and
+// Router is a lab router, r1 or r2, FRR or BIRD; with FRR zebra and
+// bgpd (and bfdd, with Options.BFD) in the router namespace, with all their state, sockets and
 // logs in Dir (a netlab.FRR).
 type Router struct {
 	Host
@@ -149,14 +171,26 @@ func (r *Router) routerView() netlab.Router {
 // startFRR writes the configuration and starts zebra, then (with
 // Options.BFD) bfdd, then bgpd (netlab.FRR.Start).
 func (l *Lab) startFRR(ctx context.Context, o Options) error {
-	f, err := l.NewFRR(l.topo.router.Netns, "frr")
+	r := &Router{Host: l.topo.router, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6}
+	if err := l.startFRRAs(ctx, r, "frr", func(dir string) frrConfig { return newFRRConfig(l.topo, dir, o) }); err != nil {
+		return err
+	}
+	l.Router = r
+	return nil
+}
+
+// startFRRAs starts FRR as router r (its Host and remote addresses set),
+// its state in Lab.Dir/name, with the configuration cfg gives for that
+// directory; it fills in the rest of r.
+func (l *Lab) startFRRAs(ctx context.Context, r *Router, name string, cfg func(dir string) frrConfig) error {
+	f, err := l.NewFRR(r.Netns, name)
 	if err != nil {
 		return err
 	}
-	cfg := newFRRConfig(l.topo, f.Dir, o)
-	r := &Router{Host: l.topo.router, Dir: f.Dir, RemoteIPv4: l.topo.routerRemoteV4, RemoteIPv6: l.topo.routerRemV6, FRR: f}
+	c := cfg(f.Dir)
+	r.Dir, r.FRR = f.Dir, f
 	start := func(daemon string, tmpl *template.Template) (*Process, error) {
-		data, err := cfg.render(tmpl)
+		data, err := c.render(tmpl)
 		if err != nil {
 			return nil, fmt.Errorf("render %s.conf: %w", daemon, err)
 		}
@@ -165,18 +199,15 @@ func (l *Lab) startFRR(ctx context.Context, o Options) error {
 	if r.Zebra, err = start("zebra", zebraConf); err != nil {
 		return err
 	}
-	if o.BFD != nil {
+	if c.BFD != nil {
 		// bfdd before bgpd: bgpd registers its sessions with bfdd through
 		// zebra.
 		if r.BFDd, err = start("bfdd", bfddConf); err != nil {
 			return err
 		}
 	}
-	if r.BGPd, err = start("bgpd", bgpdConf); err != nil {
-		return err
-	}
-	l.Router = r
-	return nil
+	r.BGPd, err = start("bgpd", bgpdConf)
+	return err
 }
 
 // Vtysh runs vtysh commands (one -c each) against the router's daemons.

@@ -34,6 +34,17 @@ type Options struct {
 	// addresses and neighbours; Router.View, Sessions, KernelRoutes and
 	// BFDPeers read it; FRR's vtysh helpers are FRR's alone).
 	Router string
+	// SecondRouter, RouterFRR or RouterBIRD, adds a second router r2 on
+	// the segment (198.18.0.3, 2001:db8:18::3) with its own link to the
+	// remote client (Remote2V4/V6): Lab.Router2. Without RouteReflector
+	// it is configured as r1 is (same AS, the nodes peer with both).
+	SecondRouter string
+	// RouteReflector makes r1 an iBGP route reflector in the nodes' AS
+	// (RouterASN: NodeASN must be 0 or that), the nodes its clients, and
+	// r2 (SecondRouter, required) an iBGP non-client of r1 that does not
+	// peer with the nodes: an upstream learning the nodes' routes through
+	// the reflector. No BFD, no password.
+	RouteReflector bool
 	// BackendBinary is the nodes' HTTP backend (test/lab/backend); empty:
 	// built with `go build` into the lab's directory.
 	BackendBinary string
@@ -62,11 +73,18 @@ type Lab struct {
 	*netlab.Lab
 	// Nodes are the node namespaces, n1 … nN.
 	Nodes []*Node
-	// Router is the FRR router, r1.
+	// Router is the router, r1 (FRR or BIRD: Options.Router).
 	Router *Router
+	// Router2 is the second router, r2 (Options.SecondRouter); nil
+	// without one.
+	Router2 *Router
 	// LocalClient (c1) is on the segment; RemoteClient (c2) is behind the
 	// router.
 	LocalClient, RemoteClient *Host
+	// RemoteVia2IPv4 and RemoteVia2IPv6 are the remote client's addresses
+	// on its link to r2 (with Options.SecondRouter): what it sends from
+	// them (Host.GetFrom) goes through r2, the rest through r1.
+	RemoteVia2IPv4, RemoteVia2IPv6 netip.Addr
 	// HostIPv4 and HostIPv6 are the host's addresses on the segment; the
 	// API server listens on HostIPv4.
 	HostIPv4, HostIPv6 netip.Addr
@@ -107,6 +125,9 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 	}
 	if o.Nodes < 1 || o.Nodes > MaxNodes {
 		return nil, fmt.Errorf("%d nodes: want 1 to %d", o.Nodes, MaxNodes)
+	}
+	if err := checkTopologyOptions(&o); err != nil {
+		return nil, err
 	}
 	l := &Lab{opts: o, cut: map[string]string{}}
 	l.Lab, err = netlab.New(ctx, netlab.Options{
@@ -156,6 +177,10 @@ func (l *Lab) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if l.opts.SecondRouter != "" {
+		topo.withSecondRouter()
+		l.RemoteVia2IPv4, l.RemoteVia2IPv6 = topo.remote2V4, topo.remote2V6
+	}
 	l.topo, l.Nodes, l.LocalClient, l.RemoteClient = topo, topo.nodes, &topo.local, &topo.remote
 	l.HostIPv4, l.HostIPv6 = topo.hostV4, topo.hostV6
 	if err := l.buildNetwork(ctx); err != nil {
@@ -181,14 +206,13 @@ func (l *Lab) build(ctx context.Context) error {
 		apiDone <- err
 	}()
 	startRouter := l.startFRR
-	switch l.opts.Router {
-	case "":
-	case RouterBIRD:
+	if l.opts.Router == RouterBIRD {
 		startRouter = l.startBIRD
-	default:
-		return fmt.Errorf("lab: Options.Router %q: want empty (FRR) or %q", l.opts.Router, RouterBIRD)
 	}
 	errFRR := startRouter(ctx, l.opts)
+	if errFRR == nil && l.topo.router2 != nil {
+		errFRR = l.startRouter2(ctx, l.opts)
+	}
 	errBackends := l.startBackends(ctx)
 	errAPI := <-apiDone
 	l.RecordProcs()

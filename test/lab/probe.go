@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pylonlb/pylon/test/netlab"
 )
 
 // Neighbour-probe output: arping's "42 bytes from 02:00:c6:12:00:0b
@@ -81,9 +83,19 @@ func (l *Lab) NodeByMAC(mac net.HardwareAddr) *Node {
 // the name of the node that took the traffic (test/lab/backend).
 // timeout bounds the whole exchange.
 func (h *Host) Get(ctx context.Context, ip netip.Addr, port int, timeout time.Duration) (string, error) {
+	return h.GetFrom(ctx, netip.Addr{}, ip, port, timeout)
+}
+
+// GetFrom is Get from the source address src, one of h's (the zero Addr:
+// the kernel's choice, as Get).
+func (h *Host) GetFrom(ctx context.Context, src, ip netip.Addr, port int, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c := http.Client{Transport: &http.Transport{DialContext: h.DialContext, DisableKeepAlives: true}}
+	dial := h.DialContext
+	if src.IsValid() {
+		dial = netlab.DialFrom(h.Netns, src)
+	}
+	c := http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	url := "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(port)) + "/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -19,6 +19,14 @@ var (
 	// server's Service cluster IP range.
 	RemoteV4 = netip.MustParsePrefix("198.18.1.0/24")
 	RemoteV6 = netip.MustParsePrefix("2001:db8:18:1::/64")
+	// Remote2V4 and Remote2V6 are the link between the second router (r2,
+	// Options.SecondRouter) and the remote client's second interface: r2
+	// is .1 (::1), the client .2 (::2). The client routes what it sends
+	// from its .2 addresses through r2 (a rule per family, table
+	// Remote2Table) and everything else through r1; the nodes route
+	// Remote2V4/V6 through r2, so the answers go back the same way.
+	Remote2V4 = netip.MustParsePrefix("198.18.2.0/24")
+	Remote2V6 = netip.MustParsePrefix("2001:db8:18:2::/64")
 	// PoolV4, PoolV4Alt and PoolV6 are where tests put their IPPools. The
 	// local client has on-link routes to them, so it ARPs for their
 	// addresses on the segment (layer-2 mode); the router learns them by
@@ -37,6 +45,9 @@ const (
 	BackendPort = 18080
 	// MaxNodes bounds Options.Nodes: node addresses are .11 to .60.
 	MaxNodes = 50
+	// Remote2Table is the remote client's routing table for what it sends
+	// from its addresses on Remote2V4/V6: a default route via r2.
+	Remote2Table = 2
 )
 
 // Names of the interfaces every lab host has.
@@ -44,7 +55,8 @@ const (
 	// HostIf is each lab host's interface on its link (the segment, or the
 	// remote link for the remote client).
 	HostIf = "eth0"
-	// routerRemoteIf is the router's interface towards the remote client.
+	// routerRemoteIf is a router's interface towards the remote client,
+	// and the remote client's towards the second router.
 	routerRemoteIf = "eth1"
 )
 
@@ -87,6 +99,11 @@ type topology struct {
 	routerRemoteV4, routerRemV6 netip.Addr
 	nodes                       []*Node
 	local, remote               Host
+	// router2 is the second router (Options.SecondRouter), nil without
+	// one: 198.18.0.3 and 2001:db8:18::3 on the segment, and the .1 of
+	// Remote2V4/V6 towards the remote client, whose .2 remote2V4/V6 are.
+	router2              *Host
+	remote2V4, remote2V6 netip.Addr
 }
 
 func newTopology(prefix string, nodes int) (*topology, error) {
@@ -112,9 +129,30 @@ func newTopology(prefix string, nodes int) (*topology, error) {
 	return t, nil
 }
 
-// hosts is every namespace with a link: router, nodes, clients.
+// withSecondRouter adds r2 (Options.SecondRouter).
+func (t *topology) withSecondRouter() {
+	r2 := newHost(t.prefix, "r2", segV4(3), segV6(3))
+	t.router2 = &r2
+	t.remote2V4, t.remote2V6 = rem2(2)
+}
+
+// rem2 is the address last (.1: r2, .2: the remote client) on
+// Remote2V4 and Remote2V6.
+func rem2(last byte) (netip.Addr, netip.Addr) {
+	return netip.AddrFrom4([4]byte{198, 18, 2, last}), netip.MustParseAddr(fmt.Sprintf("2001:db8:18:2::%d", last))
+}
+
+// routers are r1 and, with a second router, r2.
+func (t *topology) routers() []*Host {
+	if t.router2 == nil {
+		return []*Host{&t.router}
+	}
+	return []*Host{&t.router, t.router2}
+}
+
+// hosts is every namespace with a link: routers, nodes, clients.
 func (t *topology) hosts() []*Host {
-	hs := []*Host{&t.router, &t.local, &t.remote}
+	hs := append(t.routers(), &t.local, &t.remote)
 	for _, n := range t.nodes {
 		hs = append(hs, &n.Host)
 	}

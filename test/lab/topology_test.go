@@ -15,6 +15,10 @@ func TestTopologyNamesAndAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	topo.withSecondRouter() // r2 too: every name, address and MAC below
+	if len(topo.hosts()) != MaxNodes+4 {
+		t.Fatalf("%d hosts, want the nodes, r1, r2, c1 and c2", len(topo.hosts()))
+	}
 	names := append(topo.namespaces(), topo.hostLink)
 	for _, n := range names {
 		if !netlab.InFamily(n) {
@@ -49,14 +53,19 @@ func TestTopologyNamesAndAddresses(t *testing.T) {
 			t.Errorf("bridge port %q is too long", portName(h))
 		}
 	}
-	for _, p := range []netip.Prefix{SegmentV4, SegmentV6, RemoteV4, RemoteV6} {
+	for _, p := range []netip.Prefix{SegmentV4, SegmentV6, RemoteV4, RemoteV6, Remote2V4, Remote2V6} {
 		if !p.Overlaps(reserved[0]) && !p.Overlaps(reserved[1]) {
 			t.Errorf("link %s is outside the reserved ranges", p)
 		}
 	}
 	// 198.19.192.0/18 is the test API server's Service range.
-	if RemoteV4.Overlaps(netip.MustParsePrefix("198.19.192.0/18")) {
-		t.Errorf("remote link %s overlaps the API server's Service range", RemoteV4)
+	for _, p := range []netip.Prefix{RemoteV4, Remote2V4} {
+		if p.Overlaps(netip.MustParsePrefix("198.19.192.0/18")) {
+			t.Errorf("remote link %s overlaps the API server's Service range", p)
+		}
+	}
+	if !Remote2V4.Contains(topo.remote2V4) || !Remote2V6.Contains(topo.remote2V6) || topo.router2.IPv4.String() != "198.18.0.3" {
+		t.Errorf("r2 at %s, the remote client on r2's link at %s %s", topo.router2.IPv4, topo.remote2V4, topo.remote2V6)
 	}
 	n1 := topo.nodes[0]
 	if n1.Name != "n1" || n1.IPv4.String() != "198.18.0.11" || n1.IPv6.String() != "2001:db8:18::11" || n1.MAC.String() != "02:00:c6:12:00:0b" {

@@ -192,7 +192,7 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 				continue
 			}
 			name, channel, neighbourCaps = m[1], "", false
-			cur = &birdProtocol{Session: Session{PrefixesReceived: map[string]int{}, Since: sinceOf(m[5])}}
+			cur = &birdProtocol{Session: Session{PrefixesReceived: map[string]int{}, PrefixesSent: map[string]int{}, Since: sinceOf(m[5])}}
 			continue
 		}
 		if cur == nil {
@@ -230,11 +230,19 @@ func parseBIRDProtocols(data []byte) (map[string]birdProtocol, error) {
 			neighbourCaps = false
 		case key == "Routes" && channel != "":
 			// "2 imported, 0 exported, 2 preferred"
-			n, err := strconv.Atoi(strings.Fields(val)[0])
+			f := strings.Fields(val)
+			if len(f) < 4 || f[1] != "imported," || !strings.HasPrefix(f[3], "exported") {
+				return nil, fmt.Errorf("protocol %s: routes %q", name, val)
+			}
+			imported, err := strconv.Atoi(f[0])
 			if err != nil {
 				return nil, fmt.Errorf("protocol %s: routes %q: %w", name, val, err)
 			}
-			cur.PrefixesReceived[channel] = n
+			exported, err := strconv.Atoi(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("protocol %s: routes %q: %w", name, val, err)
+			}
+			cur.PrefixesReceived[channel], cur.PrefixesSent[channel] = imported, exported
 		}
 	}
 	done()
@@ -332,13 +340,7 @@ func (r *birdRoute) attribute(line string) error {
 		}
 	case "BGP.next_hop":
 		// The global next hop and, for IPv6, its link-local twin.
-		for _, f := range strings.Fields(val) {
-			a, perr := netip.ParseAddr(f)
-			if perr != nil {
-				return fmt.Errorf("next_hop %q: %w", val, perr)
-			}
-			r.NextHops = append(r.NextHops, a)
-		}
+		r.NextHops, err = parseAddrs(val)
 	case "BGP.local_pref":
 		var lp uint64
 		if lp, err = strconv.ParseUint(val, 10, 32); err == nil {
@@ -350,6 +352,10 @@ func (r *birdRoute) attribute(line string) error {
 		if med, err = strconv.ParseUint(val, 10, 32); err == nil {
 			r.MED = uint32(med)
 		}
+	case "BGP.originator_id":
+		r.OriginatorID, err = netip.ParseAddr(val)
+	case "BGP.cluster_list":
+		r.ClusterList, err = parseAddrs(val)
 	case "BGP.community":
 		r.Communities, err = birdCommunities(val, 2)
 	case "BGP.large_community":
@@ -359,6 +365,19 @@ func (r *birdRoute) attribute(line string) error {
 		return fmt.Errorf("%s %q: %w", key, val, err)
 	}
 	return nil
+}
+
+// parseAddrs reads addresses separated by spaces.
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, f := range strings.Fields(s) {
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // wellKnown are the communities FRR prints by name (RFC 1997, 7611, 7999,

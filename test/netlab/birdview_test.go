@@ -182,6 +182,67 @@ func TestParseBIRDRoutesIBGP(t *testing.T) {
 	}
 }
 
+// TestParseBIRDRoutesReflected reads what an upstream BIRD (r2 of the
+// cluster lab's route reflector topology: AS 64513, 198.18.0.3, an iBGP
+// non-client of the FRR reflector 198.18.0.2) learns of a Service's two
+// addresses, reflected from node n1 (198.18.0.11): route-all-reflected.txt
+// and protocols-upstream.txt, captured by TestRouteReflector.
+func TestParseBIRDRoutesReflected(t *testing.T) {
+	routes := birdView(t, "bird2.0/route-all-reflected.txt", "bird2.0/protocols-upstream.txt", "")
+	n1, rr := netip.MustParseAddr("198.18.0.11"), netip.MustParseAddr("198.18.0.2")
+	for prefix, nh := range map[string]string{"198.51.100.1/32": "198.18.0.11", "2001:db8:51::1/128": "2001:db8:18::11"} {
+		paths := routes[netip.MustParsePrefix(prefix)]
+		if len(paths) != 1 {
+			t.Fatalf("%s: %d paths, want 1", prefix, len(paths))
+		}
+		p := paths[0]
+		if p.Peer != rr || p.PeerType != "internal" || !slices.Equal(p.NextHops, []netip.Addr{netip.MustParseAddr(nh)}) {
+			t.Errorf("%s: %+v, want from %s over iBGP with next hop %s", prefix, p, rr, nh)
+		}
+		if p.OriginatorID != n1 || !slices.Equal(p.ClusterList, []netip.Addr{rr}) {
+			t.Errorf("%s: originator %v, cluster list %v, want %v and [%v]", prefix, p.OriginatorID, p.ClusterList, n1, rr)
+		}
+	}
+	// A path no reflector passed on has neither.
+	for _, paths := range birdView(t, "bird2.0/route-all-ibgp.txt", "bird2.0/protocols-ibgp.txt", "") {
+		for _, p := range paths {
+			if p.OriginatorID.IsValid() || p.ClusterList != nil {
+				t.Errorf("%+v: an originator or cluster list on an unreflected path", p)
+			}
+		}
+	}
+}
+
+// TestParseBIRDProtocolsReflector reads a BIRD route reflector's
+// protocols (r1 of TestRouteReflectorBIRD: the nodes' dynamic iBGP
+// sessions as clients, r2 a non-client), each node announcing one IPv4
+// and one IPv6 address, n1's the best: what it sends each peer.
+func TestParseBIRDProtocolsReflector(t *testing.T) {
+	protos, err := parseBIRDProtocols(fixture(t, "bird2.0/protocols-reflector.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"198.18.0.11": 0, "198.18.0.12": 1, "198.18.0.13": 1, "198.18.0.3": 1}
+	got := map[string]int{}
+	for _, p := range protos {
+		if !p.Internal || !p.Established() {
+			t.Errorf("%+v: want an established iBGP session", p.Session)
+		}
+		if p.PrefixesSent["ipv4"] != p.PrefixesSent["ipv6"] {
+			t.Errorf("%s: sent %v, want as many of either family", p.Peer, p.PrefixesSent)
+		}
+		got[p.Peer.String()] = p.PrefixesSent["ipv4"]
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sessions %v, want %v", got, want)
+	}
+	for peer, n := range want {
+		if got[peer] != n {
+			t.Errorf("sent to %s: %d, want %d (all: %v)", peer, got[peer], n, got)
+		}
+	}
+}
+
 func TestParseBIRDRoutesIPv6(t *testing.T) {
 	routes := birdView(t, "bird2.0/route-all-ecmp.txt", "bird2.0/protocols-all.txt", "")
 	prefix := netip.MustParsePrefix("2001:db8:51::77/128")

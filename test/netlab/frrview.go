@@ -35,6 +35,9 @@ type Session struct {
 	// PrefixesReceived counts accepted prefixes per address family
 	// ("ipv4", "ipv6"; BIRD: the channel's imported routes).
 	PrefixesReceived map[string]int
+	// PrefixesSent counts the prefixes the router sends the peer, per
+	// address family (FRR's pfxSnt; BIRD: the channel's exported routes).
+	PrefixesSent map[string]int
 	// Since is when BIRD's protocol last changed state, as BIRD prints it
 	// (with `timeformat protocol iso long ms`, to the millisecond): a
 	// session that went down and up again has a new one. FRR: empty (its
@@ -71,6 +74,12 @@ type Path struct {
 	// PeerType is the kind of the session the path came over: "external"
 	// or "internal" (BIRD: the protocol's "Session:").
 	PeerType string
+	// OriginatorID and ClusterList are what a route reflector adds (RFC
+	// 4456): the router ID of the iBGP speaker the path came from, and
+	// the cluster IDs of the reflectors it passed, the last one first.
+	// Unset on a path no reflector passed on.
+	OriginatorID netip.Addr
+	ClusterList  []netip.Addr
 }
 
 // View reads the router's sessions and routes of both families. It costs
@@ -144,6 +153,7 @@ type summaryJSON map[string]struct {
 		State       string `json:"state"`
 		DynamicPeer bool   `json:"dynamicPeer"`
 		PfxRcd      int    `json:"pfxRcd"`
+		PfxSnt      int    `json:"pfxSnt"`
 	} `json:"peers"`
 }
 
@@ -162,10 +172,11 @@ func parseSummary(data []byte) ([]Session, error) {
 			}
 			s := byPeer[a]
 			if s == nil {
-				s = &Session{Peer: a, Hostname: p.Hostname, RemoteAS: p.RemoteAS, State: p.State, Dynamic: p.DynamicPeer, PrefixesReceived: map[string]int{}}
+				s = &Session{Peer: a, Hostname: p.Hostname, RemoteAS: p.RemoteAS, State: p.State, Dynamic: p.DynamicPeer, PrefixesReceived: map[string]int{}, PrefixesSent: map[string]int{}}
 				byPeer[a] = s
 			}
 			s.PrefixesReceived[fam] = p.PfxRcd
+			s.PrefixesSent[fam] = p.PfxSnt
 		}
 	}
 	out := make([]Session, 0, len(byPeer))
@@ -202,6 +213,10 @@ type pathJSON struct {
 		PeerID string `json:"peerId"`
 		Type   string `json:"type"`
 	} `json:"peer"`
+	OriginatorID string `json:"originatorId"`
+	ClusterList  *struct {
+		List []string `json:"list"`
+	} `json:"clusterList"`
 }
 
 // parseRoutes reads `show bgp <afi> unicast json detail`. FRR 8 lists, per
@@ -276,6 +291,20 @@ func (it pathJSON) path(prefix netip.Prefix) (Path, error) {
 			return Path{}, fmt.Errorf("next hop %q: %w", nh.IP, err)
 		}
 		p.NextHops = append(p.NextHops, a)
+	}
+	if it.OriginatorID != "" {
+		if p.OriginatorID, err = netip.ParseAddr(it.OriginatorID); err != nil {
+			return Path{}, fmt.Errorf("originator ID: %w", err)
+		}
+	}
+	if it.ClusterList != nil {
+		for _, id := range it.ClusterList.List {
+			a, err := netip.ParseAddr(id)
+			if err != nil {
+				return Path{}, fmt.Errorf("cluster list: %w", err)
+			}
+			p.ClusterList = append(p.ClusterList, a)
+		}
 	}
 	return p, nil
 }

@@ -47,6 +47,10 @@ func TestParseSummary(t *testing.T) {
 			}
 		}
 	}
+	// What the router sends: every prefix it has, to each eBGP node.
+	if n1 := sessions[0]; n1.PrefixesSent["ipv4"] != 3 || n1.PrefixesSent["ipv6"] != 0 {
+		t.Errorf("n1: prefixes sent %v, want ipv4 3 and ipv6 0", n1.PrefixesSent)
+	}
 	v := RouterView{Sessions: sessions}
 	if _, ok := v.Session(netip.MustParseAddr("198.18.0.13")); ok {
 		t.Error("Session found a peer that is not there")
@@ -98,6 +102,47 @@ func TestParseRoutesECMP(t *testing.T) {
 	}
 	if got := v.NextHops(netip.MustParsePrefix("198.51.100.71/32")); !slices.Equal(got, want[:1]) {
 		t.Errorf("NextHops(.71) = %v, want %v", got, want[:1])
+	}
+}
+
+// TestParseRoutesReflected reads what an upstream FRR (r2 of the cluster
+// lab's route reflector topology: AS 64513, router ID 198.18.0.3, an iBGP
+// non-client of the BIRD reflector 198.18.0.2) learns of a Service's two
+// addresses, reflected from node n1 (198.18.0.11), captured by
+// TestRouteReflectorBIRD.
+func TestParseRoutesReflected(t *testing.T) {
+	n1, rr := netip.MustParseAddr("198.18.0.11"), netip.MustParseAddr("198.18.0.2")
+	for file, want := range map[string][2]string{
+		"frr8.4/ipv4-reflected-detail.json": {"198.51.100.1/32", "198.18.0.11"},
+		"frr8.4/ipv6-reflected-detail.json": {"2001:db8:51::1/128", "2001:db8:18::11"},
+	} {
+		routes, err := parseRoutes(fixture(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := routes[netip.MustParsePrefix(want[0])]
+		if len(paths) != 1 {
+			t.Fatalf("%s: %d paths, want 1", want[0], len(paths))
+		}
+		p := paths[0]
+		if p.Peer != rr || p.PeerType != "internal" || !p.Best || len(p.ASPath) != 0 || !slices.Contains(p.NextHops, netip.MustParseAddr(want[1])) {
+			t.Errorf("%s: %+v, want the best path from %s over iBGP with next hop %s", want[0], p, rr, want[1])
+		}
+		if p.OriginatorID != n1 || !slices.Equal(p.ClusterList, []netip.Addr{rr}) {
+			t.Errorf("%s: originator %v, cluster list %v, want %v and [%v]", want[0], p.OriginatorID, p.ClusterList, n1, rr)
+		}
+	}
+	// A path no reflector passed on has neither.
+	routes, err := parseRoutes(fixture(t, "frr8.4/ipv4-ibgp-detail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, paths := range routes {
+		for _, p := range paths {
+			if p.OriginatorID.IsValid() || p.ClusterList != nil {
+				t.Errorf("%+v: an originator or cluster list on an unreflected path", p)
+			}
+		}
 	}
 }
 

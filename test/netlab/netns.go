@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 
@@ -53,10 +54,19 @@ func setns(f *os.File) error {
 // DialContext dials from inside network namespace ns; DialContext(ns)
 // fits http.Transport.DialContext.
 func DialContext(ns string) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return DialFrom(ns, netip.Addr{})
+}
+
+// DialFrom is DialContext from the local address src (TCP; the zero Addr:
+// the kernel's choice), one of the namespace's.
+func DialFrom(ns string, src netip.Addr) func(ctx context.Context, network, address string) (net.Conn, error) {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
 		var conn net.Conn
 		err := InNetns(ns, func() error {
 			var d net.Dialer
+			if src.IsValid() {
+				d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+			}
 			c, err := d.DialContext(ctx, network, address)
 			conn = c
 			return err
