@@ -49,7 +49,9 @@ const speakerMetricsAddr = "127.0.0.1:7472"
 //     slowest pass.
 //
 // With PYLON_BENCH_PROFILE set to a file name, n1's speaker's CPU profile
-// over the edits is written there (go tool pprof reads it).
+// over the edits is written there (go tool pprof reads it); with
+// PYLON_BENCH_HEAPPROFILE, its heap profile once every address is
+// announced.
 //
 // Creating the Services is the long part: the API server's cluster IP
 // allocator costs more per Service the more there are (docs/benchmarks.md).
@@ -77,6 +79,9 @@ func BenchmarkSpeakersScale(b *testing.B) {
 			return owned == n && routed >= n, fmt.Sprintf("%d owned over layer 2, %d routed over all nodes", owned, routed)
 		})
 		after := time.Since(lastIP)
+		if out := os.Getenv("PYLON_BENCH_HEAPPROFILE"); out != "" {
+			heapProfile(b, l.Nodes[0], out)
+		}
 		mean, worst, passes := noopPasses(b, l, 20)
 		peak, cpu := speakersUsage(b, p)
 		checkSampleAnswers(b, l, 20)
@@ -174,6 +179,20 @@ func profile(b *testing.B, nd *lab.Node, d time.Duration, out string) error {
 		return fmt.Errorf("%s: profile: %w", nd.Name, err)
 	}
 	return os.WriteFile(out, body, 0o644)
+}
+
+// heapProfile writes nd's speaker's heap profile (what is in use and what
+// was allocated since the start) to out.
+func heapProfile(b *testing.B, nd *lab.Node, out string) {
+	ctx, cancel := context.WithTimeout(b.Context(), 30*time.Second)
+	defer cancel()
+	body, err := getIn(ctx, nd, "http://"+speakerPprofAddr+"/debug/pprof/heap")
+	if err == nil {
+		err = os.WriteFile(out, body, 0o644)
+	}
+	if err != nil {
+		b.Fatalf("%s: heap profile: %v", nd.Name, err)
+	}
 }
 
 // getIn GETs url from inside nd's namespace and returns the body of a 200.
