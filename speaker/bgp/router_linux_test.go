@@ -98,15 +98,33 @@ type ups struct {
 
 // same: the session has not been re-established since o (BIRD: has not
 // changed state at all).
-func (u ups) same(o ups) bool { return u == o }
+func (u ups) same(o ups) bool { return u.n == o.n && sameSince(u.since, o.since) }
 
 // oneMore: the session came up exactly once more since o (BIRD, which
 // does not count: it changed state since o).
 func (u ups) oneMore(o ups) bool {
 	if u.since != "" || o.since != "" {
-		return u.since != o.since
+		return !sameSince(u.since, o.since)
 	}
 	return u.n == o.n+1
+}
+
+// birdSince is how BIRD prints a state's since time (timeformat protocol
+// iso long ms).
+const birdSince = "2006-01-02 15:04:05.000"
+
+// sameSince reports whether two of BIRD's since times are the same state
+// change. BIRD works the wall-clock time out anew from its monotonic clock
+// on every show, so one unchanged since can read a millisecond apart
+// (14:53:28.434, then .433); a new state change is at least a BFD or BGP
+// exchange later, hundreds of milliseconds at the lab's timers.
+func sameSince(a, b string) bool {
+	ta, errA := time.Parse(birdSince, a)
+	tb, errB := time.Parse(birdSince, b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ta.Sub(tb).Abs() < 50*time.Millisecond
 }
 
 func (u ups) String() string {
@@ -258,5 +276,25 @@ func inNodeNamespace(t *testing.T) {
 	}
 	if !slices.Contains(got, nodeEBGP+"/24") {
 		t.Fatalf("not in the node namespace: local addresses %v", got)
+	}
+}
+
+// TestSameSince: BIRD's since times a millisecond apart are one state
+// change (it prints the same one so); a real change is far more apart.
+func TestSameSince(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"2026-12-05 14:53:28.434", "2026-12-05 14:53:28.434", true},
+		{"2026-12-05 14:53:28.434", "2026-12-05 14:53:28.433", true},
+		{"2026-12-05 14:53:28.434", "2026-12-05 14:53:28.734", false},
+		{"2026-12-05 14:53:28.434", "2026-12-05 14:53:29.434", false},
+		{"", "", true},
+		{"not a time", "2026-12-05 14:53:28.434", false},
+	} {
+		if got := sameSince(tc.a, tc.b); got != tc.same {
+			t.Errorf("sameSince(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
 	}
 }
