@@ -43,14 +43,13 @@ type bgpState struct {
 	bfd []bfd.Status
 }
 
-// applyBGP plans (planBGP, through the pass's planMemo) and applies the
-// BGP side of a pass.
-func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, in Inputs) bgpState {
+// applyBGP applies the BGP side of a pass: bp is the pass's BGP plan
+// (planBGP, through the pass's planMemo).
+func (r *Reconciler) applyBGP(ctx context.Context, snap *snapshot, bp bgpPlan) bgpState {
 	var st bgpState
 	if r.StartBGP == nil || r.bgpClosed {
 		return st
 	}
-	_, bp := r.plans.plans(in, r.services.changes, r.Node, true)
 	offered, plan := bp.offered, bp.plan
 	sp, cond := r.ensureBGP(ctx, snap, passiveListen(plan.Peers, snap.node(r.Node)))
 	st.cond = cond

@@ -23,6 +23,8 @@ import (
 type planMemo struct {
 	valid    bool
 	services uint64
+	// bgpOn says whether bgp was made.
+	bgpOn bool
 	// in is the last pass's Inputs without its Services.
 	in  Inputs
 	l2  Plan
@@ -36,13 +38,14 @@ type bgpPlan struct {
 	plan    bgp.Plan
 }
 
-// plans returns PlanL2(in) and the BGP plan (bgp: whether to make one),
+// plans returns PlanL2(in) and the BGP plan (bgpOn: whether to make one),
 // from memory when in equals the last pass's inputs and services is the
-// serviceMemo's count of changes they were made at.
+// serviceMemo's count of changes they were made at. A pass calls it once
+// and hands the BGP plan to applyBGP.
 func (m *planMemo) plans(in Inputs, services uint64, node string, bgpOn bool) (Plan, bgpPlan) {
 	key := in
 	key.Services = nil
-	if m.valid && m.services == services && reflect.DeepEqual(m.in, key) && (m.bgp.offered != nil || !bgpOn) {
+	if m.valid && m.services == services && m.bgpOn == bgpOn && reflect.DeepEqual(m.in, key) {
 		return m.l2, m.bgp
 	}
 	l2 := PlanL2(in)
@@ -53,7 +56,7 @@ func (m *planMemo) plans(in Inputs, services uint64, node string, bgpOn bool) (P
 	// The memory keeps copies of the maps a caller could change after
 	// this pass (the yielded addresses are the reconciler's own).
 	key.Yield = maps.Clone(in.Yield)
-	*m = planMemo{valid: true, services: services, in: key, l2: l2, bgp: bp}
+	*m = planMemo{valid: true, services: services, bgpOn: bgpOn, in: key, l2: l2, bgp: bp}
 	return l2, bp
 }
 

@@ -301,7 +301,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	snap.memo = &r.services
 	in := snap.inputs(r.Node, r.Class, live)
 	in.Links, in.NodeIPs, in.Yield = links, snap.nodeIPs(r.Node), r.split.yield
-	plan, _ := r.plans.plans(in, r.services.changes, r.Node, r.StartBGP != nil && !r.bgpClosed)
+	plan, bp := r.plans.plans(in, r.services.changes, r.Node, r.StartBGP != nil && !r.bgpClosed)
 	if settling {
 		// Not heard from the speakers it knows of yet: with only itself
 		// alive it would own every address. Answer for nothing until then.
@@ -320,7 +320,7 @@ func (r *Reconciler) pass(ctx context.Context) (*passResult, error) {
 	}
 	r.tellChanges(snap, plan, settling)
 	r.announced = plan.L2
-	bs := r.applyBGP(ctx, snap, in)
+	bs := r.applyBGP(ctx, snap, bp)
 	if bs.err != nil {
 		logger.Error(bs.err, "announcing over BGP")
 	}

@@ -146,4 +146,9 @@ func TestPlanMemo(t *testing.T) {
 	if p, _ := m.plans(in, 2, "node-1", false); len(p.Owners) != 0 {
 		t.Errorf("a new count of changes: want a new plan with no Services, got owners %v", p.Owners)
 	}
+	// The same inputs with BGP on: a BGP plan is made, not the memory of
+	// a pass without one.
+	if _, bp := m.plans(in, 2, "node-1", true); bp.offered == nil {
+		t.Errorf("BGP on after a pass without it: no BGP plan")
+	}
 }
