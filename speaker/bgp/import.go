@@ -37,10 +37,7 @@ func (s *Speaker) rejectLearned(ctx context.Context) error {
 	}}}}); err != nil {
 		return fmt.Errorf("add import policy: %w", err)
 	}
-	if err := s.srv.AddPolicyAssignment(ctx, &api.AddPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
-		Name: globalTable, Direction: api.PolicyDirection_IMPORT,
-		Policies: []*api.Policy{{Name: importPolicy}}, DefaultAction: api.RouteAction_ACCEPT,
-	}}); err != nil {
+	if err := s.assign(ctx, api.PolicyDirection_IMPORT, importPolicy); err != nil {
 		return fmt.Errorf("assign import policy: %w", err)
 	}
 	return nil

@@ -160,10 +160,7 @@ func (s *Speaker) addNextHopPolicy(ctx context.Context, p Peer, nh nextHopState)
 	}}}}); err != nil {
 		return fmt.Errorf("install next-hop policy: %w", err)
 	}
-	if err := s.srv.AddPolicyAssignment(ctx, &api.AddPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
-		Name: globalTable, Direction: api.PolicyDirection_EXPORT,
-		Policies: []*api.Policy{{Name: name}}, DefaultAction: api.RouteAction_ACCEPT,
-	}}); err != nil {
+	if err := s.assign(ctx, api.PolicyDirection_EXPORT, name); err != nil {
 		return errors.Join(fmt.Errorf("assign next-hop policy: %w", err), s.removePolicy(ctx, name))
 	}
 	s.sessions.setProblem(p.Address, nh.problem)

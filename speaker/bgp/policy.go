@@ -190,7 +190,7 @@ func (s *Speaker) addFilter(ctx context.Context, p Peer) error {
 	if err := s.srv.AddPolicy(ctx, &api.AddPolicyRequest{Policy: &api.Policy{Name: policy, Statements: statements}}); err != nil {
 		return fail(err)
 	}
-	if err := s.assign(ctx, policy); err != nil {
+	if err := s.assign(ctx, api.PolicyDirection_EXPORT, policy); err != nil {
 		return fail(err)
 	}
 	for name, f := range s.attrFiltersFor(p) {
@@ -201,9 +201,11 @@ func (s *Speaker) addFilter(ctx context.Context, p Peer) error {
 	return nil
 }
 
-func (s *Speaker) assign(ctx context.Context, policy string) error {
+// assign adds policy to the global table's policies of direction dir,
+// everything else accepted.
+func (s *Speaker) assign(ctx context.Context, dir api.PolicyDirection, policy string) error {
 	return s.srv.AddPolicyAssignment(ctx, &api.AddPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
-		Name: globalTable, Direction: api.PolicyDirection_EXPORT,
+		Name: globalTable, Direction: dir,
 		Policies: []*api.Policy{{Name: policy}}, DefaultAction: api.RouteAction_ACCEPT,
 	}})
 }
@@ -244,7 +246,7 @@ func (s *Speaker) addAttrFilter(ctx context.Context, p Peer, name string, f *att
 	}}}}); err != nil {
 		return err
 	}
-	return s.assign(ctx, name)
+	return s.assign(ctx, api.PolicyDirection_EXPORT, name)
 }
 
 // removeAttrFilter removes one attribute policy and its set.
