@@ -103,7 +103,7 @@ func scenarioBFDSessionsBIRD(t *testing.T, lab *labInfo) {
 	v4, v6, mh := bfdLabSessions()
 	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
-	upChanges := len(ch.all())
+	upChanges := upRecorded(t, ch, 3)
 	for _, p := range []struct {
 		addr     string
 		multihop bool

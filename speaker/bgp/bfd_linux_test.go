@@ -206,6 +206,34 @@ func allUp(t *testing.T, s *bfd.Sessions, n int) time.Duration {
 	})
 }
 
+// upRecorded waits until ch's latest change of each of n sessions is to Up
+// and returns how many changes it holds then. The changes are told through
+// OnChange, which can come a few milliseconds after Status says Up: a
+// count taken at allUp's return could miss the last one, and a later
+// check of "no more changes" would then count it against what came after.
+func upRecorded(t *testing.T, ch *bfdChanges, n int) int {
+	t.Helper()
+	var count int
+	poll.Eventually(t, 5*time.Millisecond, 5*time.Second, "every session's Up told", func() error {
+		cs := ch.all()
+		last := map[string]bfd.State{}
+		for _, c := range cs {
+			last[c.Local.String()+" "+c.Remote.String()] = c.To
+		}
+		if len(last) != n {
+			return fmt.Errorf("changes of %d sessions told: %+v", len(last), cs)
+		}
+		for k, st := range last {
+			if st != bfd.Up {
+				return fmt.Errorf("%s: last told %s", k, st)
+			}
+		}
+		count = len(cs)
+		return nil
+	})
+	return count
+}
+
 // negotiated checks what bfdd learnt from our packets.
 func negotiated(tx int) func(netlab.BFDPeer) error {
 	return func(p netlab.BFDPeer) error {
@@ -260,7 +288,7 @@ func scenarioBFDSessions(t *testing.T, lab *labInfo) {
 	v4, v6, mh := bfdLabSessions()
 	s, ch := newBFD(t, v4, v6, mh)
 	t.Logf("Set -> all 3 Up on our side: %v", allUp(t, s, 3))
-	upChanges := len(ch.all())
+	upChanges := upRecorded(t, ch, 3)
 	for _, peer := range []string{nodeEBGP, nodeV6, nodeIBGP} {
 		frrSees(t, r, 5*time.Second, peer, "up", negotiated(300))
 		p, _ := bfdPeer(r, peer)
